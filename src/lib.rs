@@ -1,0 +1,3 @@
+//! reachcheck (work in progress).
+pub mod model;
+pub use model::{OrgNumber, OrgNumberError};
