@@ -1,3 +1,19 @@
-//! Domain types, parsed once at the boundary.
+//! Domain types, parsed once at the boundary: organisation numbers, identifiers, grants,
+//! units and rightholders, routes, verdicts and findings.
+//!
+//! Owns: the vocabulary of DESIGN.md and the checks that make a value valid. Does not own:
+//! reading files or APIs (see `policy`, `routing`, `evidence`) or judging (see `engine`).
+
+mod finding;
+mod grant;
+mod ids;
 mod org_number;
+mod route;
+mod unit;
+
+pub use finding::{Finding, FindingCode, Severity, SourceFailure, SourceKind};
+pub use grant::{Code, Grant};
+pub use ids::{IdError, MessageTypeId, ResourceId};
 pub use org_number::{OrgNumber, OrgNumberError};
+pub use route::{EvidenceTier, Route, Verdict};
+pub use unit::{EntityKind, HolderSource, Register, Rightholder, Unit, mask_name};

@@ -165,7 +165,10 @@ mod tests {
 
     #[test]
     fn accepts_spaces_between_groups() {
-        assert_eq!(OrgNumber::parse(" 964 338 531 ").unwrap().get(), 964_338_531);
+        assert_eq!(
+            OrgNumber::parse(" 964 338 531 ").unwrap().get(),
+            964_338_531
+        );
     }
 
     #[test]

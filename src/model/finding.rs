@@ -1,0 +1,251 @@
+//! [`Finding`]: a coded problem on a route, and the failures of evidence sources.
+
+use std::fmt;
+use std::sync::Arc;
+
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use super::{OrgNumber, ResourceId};
+
+/// How serious a finding is.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth knowing; nothing is wrong with the route itself.
+    Info,
+    /// The route may fail or is weaker than required.
+    Warning,
+    /// Messages on this route are not read.
+    Critical,
+}
+
+impl Severity {
+    /// `info`, `warning` or `critical`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The stable code of a finding, as it appears in every output format.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingCode {
+    /// The recipient is deleted in Enhetsregisteret (rule 2).
+    RecipientDeleted,
+    /// Complete evidence shows nobody can read the message type (rule 6).
+    NoReader,
+    /// The evidence needed to decide is missing (rules 2 and 6).
+    NoData,
+    /// Fewer readers than the message type's `min_readers` (rule 6).
+    TooFewReaders,
+    /// Nobody at the recipient or its main unit will be notified (rule 7).
+    NoNotificationAddress,
+    /// Whether anyone will be notified is not known: notification data is missing (rule 7).
+    NotificationUnknown,
+    /// The evidence is older than `max_data_age` (rule 8).
+    StaleData,
+    /// An evidence source failed or returned something malformed (rule 9).
+    SourceError,
+    /// A policy needs something reachcheck cannot evaluate, so a reader is uncertain.
+    PolicyIndeterminate,
+}
+
+impl FindingCode {
+    /// Every code, in the order findings are reported.
+    pub const ALL: [FindingCode; 9] = [
+        FindingCode::RecipientDeleted,
+        FindingCode::NoReader,
+        FindingCode::NoData,
+        FindingCode::TooFewReaders,
+        FindingCode::NoNotificationAddress,
+        FindingCode::NotificationUnknown,
+        FindingCode::StaleData,
+        FindingCode::SourceError,
+        FindingCode::PolicyIndeterminate,
+    ];
+
+    /// The contract name, e.g. `no_reader`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingCode::RecipientDeleted => "recipient_deleted",
+            FindingCode::NoReader => "no_reader",
+            FindingCode::NoData => "no_data",
+            FindingCode::TooFewReaders => "too_few_readers",
+            FindingCode::NoNotificationAddress => "no_notification_address",
+            FindingCode::NotificationUnknown => "notification_unknown",
+            FindingCode::StaleData => "stale_data",
+            FindingCode::SourceError => "source_error",
+            FindingCode::PolicyIndeterminate => "policy_indeterminate",
+        }
+    }
+
+    /// The fixed severity of this code.
+    pub fn severity(self) -> Severity {
+        match self {
+            FindingCode::RecipientDeleted | FindingCode::NoReader => Severity::Critical,
+            FindingCode::NoData
+            | FindingCode::TooFewReaders
+            | FindingCode::NoNotificationAddress
+            | FindingCode::StaleData
+            | FindingCode::SourceError
+            | FindingCode::PolicyIndeterminate => Severity::Warning,
+            FindingCode::NotificationUnknown => Severity::Info,
+        }
+    }
+
+    /// Looks a code up by its contract name.
+    pub fn from_name(name: &str) -> Option<FindingCode> {
+        FindingCode::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+impl fmt::Display for FindingCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which evidence source a failure or gap concerns.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// The unit's Enhetsregisteret record (`enheter` / `underenheter`).
+    Unit,
+    /// The unit's roles in Enhetsregisteret.
+    Roles,
+    /// The unit's Altinn access management connections.
+    Connections,
+    /// The unit's notification addresses.
+    NotificationAddresses,
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SourceKind::Unit => "Enhetsregisteret record",
+            SourceKind::Roles => "Enhetsregisteret roles",
+            SourceKind::Connections => "Altinn connections",
+            SourceKind::NotificationAddresses => "notification addresses",
+        })
+    }
+}
+
+/// An evidence source that failed for one unit: a malformed file, or an API call that
+/// timed out or answered garbage. Treated as missing data (rule 9).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SourceFailure {
+    /// The unit the data was about.
+    pub unit: OrgNumber,
+    /// Which source.
+    pub source: SourceKind,
+    /// Where it came from: a file path or a URL.
+    pub location: Arc<str>,
+    /// What was wrong, in one sentence.
+    pub reason: Arc<str>,
+}
+
+impl fmt::Display for SourceFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`: {}", self.location, self.reason)
+    }
+}
+
+/// A coded problem on a route, with the facts needed to explain it.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Finding {
+    /// The recipient is deleted in Enhetsregisteret.
+    RecipientDeleted {
+        /// `slettedato`, if given.
+        on: Option<Date>,
+    },
+    /// Complete evidence, and nobody can read every resource of the message type.
+    NoReader,
+    /// Evidence is missing.
+    NoData {
+        /// The recipient has no Enhetsregisteret record at all.
+        no_record: bool,
+        /// Connections are missing for the recipient itself.
+        recipient_connections: bool,
+        /// Connections are missing for the recipient's main unit (which one).
+        main_unit_connections: Option<OrgNumber>,
+    },
+    /// Fewer readers than required.
+    TooFewReaders {
+        /// Readers found.
+        readers: u32,
+        /// Readers required.
+        min: u32,
+    },
+    /// Neither the recipient nor its main unit has a notification address.
+    NoNotificationAddress,
+    /// No address was found, but notification data is missing for this unit.
+    NotificationUnknown {
+        /// The unit whose notification data is missing.
+        missing: OrgNumber,
+    },
+    /// The evidence is older than allowed.
+    StaleData {
+        /// When the oldest evidence for the route was taken.
+        observed_at: Timestamp,
+        /// The allowed age.
+        max_age: SignedDuration,
+    },
+    /// An evidence source failed.
+    SourceError(Arc<SourceFailure>),
+    /// A policy rule could not be evaluated for some rightholder.
+    PolicyIndeterminate {
+        /// The resource whose policy it is.
+        resource: ResourceId,
+    },
+}
+
+impl Finding {
+    /// The finding's stable code.
+    pub fn code(&self) -> FindingCode {
+        match self {
+            Finding::RecipientDeleted { .. } => FindingCode::RecipientDeleted,
+            Finding::NoReader => FindingCode::NoReader,
+            Finding::NoData { .. } => FindingCode::NoData,
+            Finding::TooFewReaders { .. } => FindingCode::TooFewReaders,
+            Finding::NoNotificationAddress => FindingCode::NoNotificationAddress,
+            Finding::NotificationUnknown { .. } => FindingCode::NotificationUnknown,
+            Finding::StaleData { .. } => FindingCode::StaleData,
+            Finding::SourceError(_) => FindingCode::SourceError,
+            Finding::PolicyIndeterminate { .. } => FindingCode::PolicyIndeterminate,
+        }
+    }
+
+    /// The finding's severity (fixed per code).
+    pub fn severity(&self) -> Severity {
+        self.code().severity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_through_their_names() {
+        for code in FindingCode::ALL {
+            assert_eq!(FindingCode::from_name(code.as_str()), Some(code));
+            assert_eq!(
+                serde_json::to_string(&code).unwrap(),
+                format!("\"{}\"", code.as_str())
+            );
+        }
+        assert_eq!(FindingCode::NoReader.severity(), Severity::Critical);
+    }
+}

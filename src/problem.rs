@@ -1,0 +1,151 @@
+//! [`Problem`]: one error or warning about an input file, with file and line, so that
+//! loaders can report every problem at once.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// How bad a problem is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, PartialOrd, Ord)]
+pub enum Level {
+    /// Worth fixing; the input is still usable.
+    Warning,
+    /// The input cannot be used as it is.
+    Error,
+}
+
+/// A problem in an input file: what is wrong, where.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Problem {
+    /// Error or warning.
+    pub level: Level,
+    /// The file, as the user named it.
+    pub file: PathBuf,
+    /// 1-based line, when known.
+    pub line: Option<u32>,
+    /// One lower-case sentence; user input in backticks.
+    pub message: String,
+}
+
+impl Problem {
+    /// An error at `file`, `line`.
+    pub fn error(file: &Path, line: Option<u32>, message: impl Into<String>) -> Self {
+        Problem {
+            level: Level::Error,
+            file: file.to_path_buf(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    /// A warning at `file`, `line`.
+    pub fn warning(file: &Path, line: Option<u32>, message: impl Into<String>) -> Self {
+        Problem {
+            level: Level::Warning,
+            ..Problem::error(file, line, message)
+        }
+    }
+
+    /// Whether this is an error.
+    pub fn is_error(&self) -> bool {
+        self.level == Level::Error
+    }
+}
+
+impl fmt::Display for Problem {
+    /// `` `policies/x.xml`: line 12: unknown attribute `role` ``
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`: ", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, "line {line}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// A list of problems, displayed one per line.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Problems(pub Vec<Problem>);
+
+impl Problems {
+    /// Whether any problem is an error.
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Problem::is_error)
+    }
+
+    /// The errors only.
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.0.iter().filter(|p| p.is_error())
+    }
+
+    /// The warnings only.
+    pub fn warnings(&self) -> impl Iterator<Item = &Problem> {
+        self.0.iter().filter(|p| !p.is_error())
+    }
+}
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The 1-based line of byte `offset` in `text`.
+pub fn line_of(text: &str, offset: usize) -> u32 {
+    let end = offset.min(text.len());
+    let line = text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1;
+    u32::try_from(line).unwrap_or(u32::MAX)
+}
+
+/// Describes a TOML deserialisation error as one sentence plus its line.
+pub(crate) fn toml_error(text: &str, err: &toml::de::Error) -> (Option<u32>, String) {
+    let line = err.span().map(|s| line_of(text, s.start));
+    let msg = err.message().trim().replace('\n', " ");
+    (line, lowercase_first(&msg))
+}
+
+/// `Foo bar` -> `foo bar`, for messages from libraries.
+pub(crate) fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_print_file_line_and_message() {
+        let p = Problem::error(
+            Path::new("policies/x.xml"),
+            Some(12),
+            "unknown attribute `role`",
+        );
+        assert_eq!(
+            p.to_string(),
+            "`policies/x.xml`: line 12: unknown attribute `role`"
+        );
+        let w = Problem::warning(Path::new("routes.csv"), None, "no routes");
+        assert_eq!(w.to_string(), "`routes.csv`: no routes");
+        assert!(Problems(vec![p, w]).has_errors());
+    }
+
+    #[test]
+    fn line_of_counts_newlines_before_the_offset() {
+        assert_eq!(line_of("a\nb\nc", 0), 1);
+        assert_eq!(line_of("a\nb\nc", 2), 2);
+        assert_eq!(line_of("a\nb\nc", 99), 3);
+    }
+}
