@@ -1,0 +1,170 @@
+//! Evidence about recipients, behind one trait: a [`Snapshot`] of what each source said
+//! about each unit, gathered by an [`EvidenceSource`] (a recorded snapshot directory
+//! today, the live APIs over HTTP too).
+//!
+//! Owns: reading sources into checked domain types, and telling "missing" from "failed".
+//! Does not own: judging. Sources never decide a verdict.
+
+mod raw;
+mod snapshot_dir;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use rustc_hash::FxHashMap;
+
+pub use snapshot_dir::{
+    CONNECTIONS, MANIFEST, NOTIFICATION_ADDRESSES, ROLES, SUB_UNITS, SnapshotDir, UNITS,
+};
+
+use crate::model::{OrgNumber, Rightholder, SourceFailure, Unit};
+use crate::problem::{Problem, Problems};
+
+/// What one source said about one unit.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum Observed<T> {
+    /// No data from this source: nothing is known, which is not the same as "empty".
+    #[default]
+    Missing,
+    /// The source failed (malformed file, timeout, 5xx, ...): treated as missing, and named.
+    Failed(Arc<SourceFailure>),
+    /// The source answered.
+    Present(T),
+}
+
+impl<T> Observed<T> {
+    /// The data, if the source answered.
+    pub fn present(&self) -> Option<&T> {
+        match self {
+            Observed::Present(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The failure, if the source failed.
+    pub fn failure(&self) -> Option<&Arc<SourceFailure>> {
+        match self {
+            Observed::Failed(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+/// Everything known about one unit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnitEvidence {
+    /// The unit.
+    pub org: OrgNumber,
+    /// Its Enhetsregisteret record.
+    pub unit: Observed<Unit>,
+    /// Its role holders in Enhetsregisteret (main units only).
+    pub roles: Observed<Vec<Rightholder>>,
+    /// Its rightholders in Altinn access management.
+    pub connections: Observed<Vec<Rightholder>>,
+    /// How many usable notification addresses it has.
+    pub notification_addresses: Observed<u32>,
+    /// When this unit's evidence was taken, if not the snapshot's `taken_at`.
+    pub observed_at: Option<Timestamp>,
+}
+
+impl UnitEvidence {
+    /// A unit about which nothing is known yet.
+    pub fn new(org: OrgNumber) -> Self {
+        UnitEvidence {
+            org,
+            unit: Observed::Missing,
+            roles: Observed::Missing,
+            connections: Observed::Missing,
+            notification_addresses: Observed::Missing,
+            observed_at: None,
+        }
+    }
+
+    /// Every failed source of this unit.
+    pub fn failures(&self) -> impl Iterator<Item = &Arc<SourceFailure>> {
+        [
+            self.unit.failure(),
+            self.roles.failure(),
+            self.connections.failure(),
+            self.notification_addresses.failure(),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+/// Everything known about the recipients at one moment (DESIGN.md, "Snapshot").
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// When the evidence was taken.
+    pub taken_at: Timestamp,
+    /// Evidence per unit.
+    pub units: FxHashMap<OrgNumber, UnitEvidence>,
+    /// Where it came from (a directory, or the live APIs), for messages.
+    pub origin: String,
+}
+
+impl Snapshot {
+    /// An empty snapshot taken at `taken_at`.
+    pub fn new(taken_at: Timestamp, origin: impl Into<String>) -> Self {
+        Snapshot {
+            taken_at,
+            units: FxHashMap::default(),
+            origin: origin.into(),
+        }
+    }
+
+    /// The evidence about `org`, if any.
+    pub fn unit(&self, org: OrgNumber) -> Option<&UnitEvidence> {
+        self.units.get(&org)
+    }
+
+    /// The evidence about `org`, created empty if absent.
+    pub fn unit_mut(&mut self, org: OrgNumber) -> &mut UnitEvidence {
+        self.units
+            .entry(org)
+            .or_insert_with(|| UnitEvidence::new(org))
+    }
+
+    /// When `org`'s evidence was taken.
+    pub fn observed_at(&self, org: OrgNumber) -> Timestamp {
+        self.unit(org)
+            .and_then(|u| u.observed_at)
+            .unwrap_or(self.taken_at)
+    }
+
+    /// Every failed source, sorted by location.
+    pub fn failures(&self) -> Vec<&Arc<SourceFailure>> {
+        let mut out: Vec<_> = self
+            .units
+            .values()
+            .flat_map(UnitEvidence::failures)
+            .collect();
+        out.sort_by(|a, b| a.location.cmp(&b.location));
+        out
+    }
+}
+
+/// The evidence source as a whole could not be used (not one unit's data: that is a
+/// [`SourceFailure`] inside the snapshot).
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+    /// The snapshot directory does not exist.
+    #[error(
+        "`{0}`: the snapshot directory does not exist: pass `--snapshot DIR` or set `snapshot` in the config file"
+    )]
+    NoDirectory(PathBuf),
+    /// The manifest is missing or malformed, so the evidence has no time.
+    #[error("{0}")]
+    Manifest(Problem),
+    /// Several problems (from validation).
+    #[error("{0}")]
+    Problems(Problems),
+}
+
+/// A source of evidence about recipients. Sources gather; they never judge.
+pub trait EvidenceSource {
+    /// Gathers evidence about `recipients` and their main units.
+    fn gather(&self, recipients: &[OrgNumber]) -> Result<Snapshot, EvidenceError>;
+}
