@@ -1,7 +1,47 @@
-//! reachcheck (work in progress).
+//! # reachcheck
+//!
+//! Proves that every message a public body sends through Altinn reaches a person who can
+//! read it. For every route (sender × message type × recipient) it joins the message
+//! type's access policy with the people who actually hold the grants at the recipient, and
+//! says `readable`, `not_readable` or `unknown` — never `readable` without proof — with the
+//! reason, the evidence and who at the recipient can fix it.
+//!
+//! ## Map of the crate
+//!
+//! Data flows one way: sources → snapshot → engine → verdicts → output / verifier.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`model`] | domain types, checked at the boundary: [`OrgNumber`], [`Grant`], [`Route`], [`Verdict`], [`Finding`], ... |
+//! | [`policy`] | message types, XACML resource policies and Altinn's automatic grants, loaded and compiled ([`Policies`]) |
+//! | [`routing`] | the routing table CSV ([`RoutingTable`]) |
+//! | [`evidence`] | evidence about recipients behind one trait ([`EvidenceSource`]); the recorded [`SnapshotDir`] |
+//! | [`engine`] | pure evaluation of DESIGN.md's rules 2-9 ([`Engine`], [`evaluate`]) and explanations |
+//! | [`verifier`] | the pre-send check held in memory ([`Verifier`]) |
+//! | [`output`] | table, JSON, CSV and Markdown renderings |
+//! | [`settings`] | the configuration file and its defaults |
+//! | [`cli`] | the command line: `check`, `precheck`, `validate` |
+//! | [`problem`] | input problems with file and line, reported all at once |
+//!
+//! The engine never does I/O and never reads the clock; sources never judge.
+
+pub mod cli;
+pub mod engine;
 pub mod evidence;
 pub mod model;
+pub mod output;
 pub mod policy;
 pub mod problem;
 pub mod routing;
-pub use model::{OrgNumber, OrgNumberError};
+pub mod settings;
+pub mod verifier;
+
+pub use engine::{Assessment, Engine, Evaluation, evaluate};
+pub use evidence::{EvidenceSource, Snapshot, SnapshotDir};
+pub use model::{
+    EvidenceTier, Finding, FindingCode, Grant, MessageTypeId, OrgNumber, OrgNumberError,
+    ResourceId, Route, Severity, Verdict,
+};
+pub use policy::Policies;
+pub use routing::RoutingTable;
+pub use verifier::{Decision, Verifier};

@@ -326,10 +326,8 @@ fn flatten(
                 any = true;
             }
         }
-        if !any {
-            if let Some(code) = r.code.filter(|c| !c.trim().is_empty()) {
-                grants.push(Grant::AltinnRole(crate::model::Code::new(&code)));
-            }
+        if !any && let Some(code) = r.code.filter(|c| !c.trim().is_empty()) {
+            grants.push(Grant::AltinnRole(crate::model::Code::new(&code)));
         }
     }
     for p in c.packages.into_iter().flatten() {

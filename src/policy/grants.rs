@@ -412,8 +412,8 @@ impl GrantRules {
     /// key roles (rule 3). A legacy role code of an ER role counts as that ER role.
     pub fn expand<'a>(&'a self, grant: &Grant, mut f: impl FnMut(Grant, Provenance<'a>)) {
         let role = match grant {
-            Grant::ExternalRole(c) => self.by_code.get(c).map(|&i| i),
-            Grant::RoleCode(c) => self.by_legacy.get(c).map(|&i| i),
+            Grant::ExternalRole(c) => self.by_code.get(c).copied(),
+            Grant::RoleCode(c) => self.by_legacy.get(c).copied(),
             _ => None,
         };
         f(self.canonical(grant), Provenance::Listed);

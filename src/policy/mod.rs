@@ -127,10 +127,10 @@ impl Policies {
                     ));
                     continue;
                 }
-                if let Some(text) = read(&file, &mut problems) {
-                    if let Some(p) = parse_policy(&file, &text, &mut problems) {
-                        resources.insert(r.clone(), p);
-                    }
+                if let Some(text) = read(&file, &mut problems)
+                    && let Some(p) = parse_policy(&file, &text, &mut problems)
+                {
+                    resources.insert(r.clone(), p);
                 }
             }
         }

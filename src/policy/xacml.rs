@@ -327,16 +327,16 @@ pub fn parse_policy(
         }
     }
     let combining = root.attr("RuleCombiningAlgId").map(str::to_owned);
-    if let Some(c) = &combining {
-        if c.trim() != DENY_OVERRIDES {
-            problems.push(Problem::warning(
+    if let Some(c) = &combining
+        && c.trim() != DENY_OVERRIDES
+    {
+        problems.push(Problem::warning(
                 file,
                 Some(root.line),
                 format!(
                     "rule-combining algorithm `{c}` is evaluated as deny-overrides (a matching `Deny` always removes the reader), the stricter reading"
                 ),
             ));
-        }
     }
     let mut target = Target::default();
     let mut rules = Vec::new();

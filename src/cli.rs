@@ -1,0 +1,509 @@
+//! The command line: `reachcheck check`, `precheck` and `validate` (DESIGN.md, "Command
+//! line"). Parses flags once into settings, calls the library, and maps outcomes to exit
+//! codes: 0 every route readable; 1 some route `not_readable` or `unknown`; 2 bad
+//! invocation or bad input (with one sentence per problem on stderr, and nothing on
+//! stdout that could pass for a result).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use jiff::{SignedDuration, Timestamp};
+
+use crate::engine::{Engine, ExplainOptions, evaluate, evaluate_routes};
+use crate::evidence::{EvidenceError, SnapshotDir};
+use crate::model::{MessageTypeId, OrgNumber, Route};
+use crate::output::{Format, RenderOptions, Rendering};
+use crate::policy::{Policies, PolicyError};
+use crate::problem::{Problem, Problems};
+use crate::routing::{RoutingError, RoutingTable};
+use crate::settings::{Overrides, Settings, SettingsError, parse_age, parse_time};
+
+const ABOUT: &str =
+    "Proves that every message sent through Altinn reaches a person who can read it.";
+
+const LONG_ABOUT: &str = "\
+Proves that every message sent through Altinn reaches a person who can read it.
+
+For every route in a routing table (sender × message type × recipient), reachcheck joins the
+message type's Altinn access policy with the people who actually hold the grants at the
+recipient (Altinn connections, Enhetsregisteret key roles, main-unit inheritance) and whether
+anyone will be notified. Each route gets a verdict:
+
+  readable       at least one real person can read every resource of the message type
+  not_readable   complete evidence shows nobody can (or the recipient is deleted)
+  unknown        not proven either way; never `readable` without proof
+
+with findings that say why, the evidence, and who at the recipient can fix it.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  reachcheck check                          judge the routing table named in reachcheck.toml
+  reachcheck check --format json -o out.json
+  reachcheck check --details                show each finding's reason and remedy
+  reachcheck precheck --sender 310000019 --message-type bekymringsmelding --recipient 964338531
+  reachcheck validate                       report every problem in config, policies, routes, snapshot
+
+Exit codes: 0 every route readable, 1 some route not_readable or unknown, 2 bad invocation or input.
+Configuration: reachcheck.toml in the working directory is read when present (see README).";
+
+/// The command line.
+#[derive(Parser, Debug)]
+#[command(name = "reachcheck", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Judge every route of the routing table against the snapshot, and print the verdicts.
+    #[command(
+        after_help = "Exit codes: 0 every route readable, 1 some route not_readable or unknown, 2 bad invocation or input."
+    )]
+    Check(CheckArgs),
+    /// Judge one route: can someone at RECIPIENT read MESSAGE_TYPE sent by SENDER?
+    #[command(
+        after_help = "Exit codes: 0 readable, 1 not_readable or unknown, 2 bad invocation or input."
+    )]
+    Precheck(PrecheckArgs),
+    /// Load and cross-check config, policies, routes and snapshot, and report every problem at once.
+    #[command(after_help = "Exit codes: 0 no errors (warnings allowed), 2 errors found.")]
+    Validate(ValidateArgs),
+}
+
+/// Where the inputs are.
+#[derive(Args, Debug, Clone)]
+pub struct SourceArgs {
+    /// Config file [default: reachcheck.toml, when present]. Flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Policy directory: message-types.toml, altinn-grants.toml, one <resource-id>.xml per resource [default: policies].
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
+    /// Snapshot directory of recorded API responses (manifest.json, enhetsregisteret/, accessmanagement/, profile/).
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: Option<PathBuf>,
+    /// Judge as of this time instead of now, e.g. 2026-11-21T06:00:00Z.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub now: Option<Timestamp>,
+    /// Evidence older than this proves nothing, e.g. 24h, 90m, 2days [default: 24h].
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+    pub max_data_age: Option<SignedDuration>,
+}
+
+/// How to print.
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write to FILE instead of standard output (written whole or not at all).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Colour the table: auto means only on a terminal (and not when NO_COLOR is set).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Under each route in the table, print each finding's reason and what to do.
+    #[arg(long)]
+    pub details: bool,
+    /// Show people's full names instead of initials (identity numbers are never shown).
+    #[arg(long)]
+    pub show_names: bool,
+}
+
+/// When to colour output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Only on a terminal.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// `reachcheck check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sources: SourceArgs,
+    /// Routing table: CSV with header sender,message_type,recipient.
+    #[arg(long, value_name = "FILE")]
+    pub routes: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output: OutputArgs,
+}
+
+/// `reachcheck precheck`.
+#[derive(Args, Debug)]
+pub struct PrecheckArgs {
+    /// The sending organisation's number.
+    #[arg(long, value_name = "ORG", value_parser = parse_org)]
+    pub sender: OrgNumber,
+    /// The message type id, as in policies/message-types.toml.
+    #[arg(long, value_name = "ID", value_parser = parse_type)]
+    pub message_type: MessageTypeId,
+    /// The receiving organisation's number (main unit or sub-unit).
+    #[arg(long, value_name = "ORG", value_parser = parse_org)]
+    pub recipient: OrgNumber,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sources: SourceArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output: OutputArgs,
+}
+
+/// `reachcheck validate`.
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sources: SourceArgs,
+    /// Routing table: CSV with header sender,message_type,recipient.
+    #[arg(long, value_name = "FILE")]
+    pub routes: Option<PathBuf>,
+}
+
+fn parse_org(s: &str) -> Result<OrgNumber, String> {
+    OrgNumber::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_type(s: &str) -> Result<MessageTypeId, String> {
+    MessageTypeId::parse(s).map_err(|e| e.to_string())
+}
+
+/// Why a command could not run; every variant means exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A required input is not named anywhere.
+    #[error("{0}")]
+    Missing(String),
+    /// The config file.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// The policies.
+    #[error(transparent)]
+    Policies(#[from] PolicyError),
+    /// The routing table.
+    #[error(transparent)]
+    Routing(#[from] RoutingError),
+    /// The snapshot as a whole.
+    #[error(transparent)]
+    Evidence(#[from] EvidenceError),
+    /// Problems found by `validate`.
+    #[error("{0}")]
+    Invalid(Problems),
+    /// Writing the output.
+    #[error("cannot write `{path}`: {source}")]
+    Output {
+        /// Where.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl CliError {
+    /// The errors as lines for stderr (warnings that came with them included).
+    pub fn lines(&self) -> Vec<String> {
+        let problems = match self {
+            CliError::Policies(e) => Some(&e.problems),
+            CliError::Routing(e) => Some(&e.problems),
+            CliError::Invalid(p) => Some(p),
+            CliError::Evidence(EvidenceError::Problems(p)) => Some(p),
+            _ => None,
+        };
+        match problems {
+            Some(p) => p.0.iter().map(problem_line).collect(),
+            None => vec![format!("error: {self}")],
+        }
+    }
+}
+
+fn problem_line(p: &Problem) -> String {
+    let level = if p.is_error() { "error" } else { "warning" };
+    format!("{level}: {p}")
+}
+
+/// Runs a parsed command line; prints results to stdout (or `--output`) and problems to
+/// stderr.
+pub fn run(cli: Cli) -> ExitCode {
+    let outcome = match cli.command {
+        Command::Check(a) => check(a),
+        Command::Precheck(a) => precheck(a),
+        Command::Validate(a) => validate(a),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            let mut err = std::io::stderr().lock();
+            for line in e.lines() {
+                let _ = writeln!(err, "{line}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn settings(sources: &SourceArgs, routes: Option<PathBuf>) -> Result<Settings, CliError> {
+    Ok(Settings::load(&Overrides {
+        config: sources.config.clone(),
+        policies: sources.policies.clone(),
+        routes,
+        snapshot: sources.snapshot.clone(),
+        now: sources.now,
+        max_data_age: sources.max_data_age,
+    })?)
+}
+
+fn load_policies(s: &Settings) -> Result<Policies, CliError> {
+    let p = Policies::load_with_grants(&s.policies, &s.grants_file())?;
+    warn_all(p.warnings());
+    Ok(p)
+}
+
+fn warn_all(problems: &[Problem]) {
+    let mut err = std::io::stderr().lock();
+    for p in problems {
+        let _ = writeln!(err, "{}", problem_line(p));
+    }
+}
+
+fn snapshot_dir(s: &Settings) -> Result<SnapshotDir, CliError> {
+    s.snapshot.as_ref().map(SnapshotDir::new).ok_or_else(|| {
+        CliError::Missing(
+            "no snapshot: pass `--snapshot DIR` or set `snapshot` in the config file".to_owned(),
+        )
+    })
+}
+
+fn check(a: CheckArgs) -> Result<ExitCode, CliError> {
+    let s = settings(&a.sources, a.routes)?;
+    let policies = load_policies(&s)?;
+    let routes_file = s.routes.clone().ok_or_else(|| {
+        CliError::Missing(
+            "no routing table: pass `--routes FILE` or set `routes` in the config file".to_owned(),
+        )
+    })?;
+    let routes = RoutingTable::load(&routes_file, &policies)?;
+    warn_all(&routes.warnings);
+    let snapshot = snapshot_dir(&s)?.load(routes.routes().map(|r| r.recipient))?;
+    let engine = Engine::new(Arc::new(policies), Arc::new(snapshot), s.max_data_age);
+    let now = s.now.unwrap_or_else(Timestamp::now);
+    let evaluation = evaluate(&engine, &routes, now);
+    let mut r = Rendering::new(&engine, &evaluation, render_options(&a.output));
+    write_output(&a.output, |out| r.render(a.output.format, out))?;
+    Ok(exit_for(evaluation.all_readable()))
+}
+
+fn precheck(a: PrecheckArgs) -> Result<ExitCode, CliError> {
+    let s = settings(&a.sources, None)?;
+    let policies = load_policies(&s)?;
+    if policies.message_type(&a.message_type).is_none() {
+        let known: Vec<String> = policies
+            .message_types()
+            .iter()
+            .map(|m| format!("`{}`", m.id))
+            .collect();
+        return Err(CliError::Missing(format!(
+            "`--message-type`: unknown message type `{}`: `{}` defines {}",
+            a.message_type,
+            s.policies.join(crate::policy::MESSAGE_TYPES_FILE).display(),
+            known.join(", ")
+        )));
+    }
+    let snapshot = snapshot_dir(&s)?.load([a.recipient])?;
+    let engine = Engine::new(Arc::new(policies), Arc::new(snapshot), s.max_data_age);
+    let now = s.now.unwrap_or_else(Timestamp::now);
+    let route = Route::new(a.sender, a.message_type, a.recipient);
+    let evaluation = evaluate_routes(&engine, [(&route, 0)], now);
+    let mut r = Rendering::new(&engine, &evaluation, render_options(&a.output));
+    write_output(&a.output, |out| r.render(a.output.format, out))?;
+    Ok(exit_for(evaluation.all_readable()))
+}
+
+fn validate(a: ValidateArgs) -> Result<ExitCode, CliError> {
+    let s = settings(&a.sources, a.routes)?;
+    let mut problems: Vec<Problem> = Vec::new();
+    let policies = match Policies::load_with_grants(&s.policies, &s.grants_file()) {
+        Ok(p) => {
+            problems.extend(p.warnings().iter().cloned());
+            Some(p)
+        }
+        Err(e) => {
+            problems.extend(e.problems.0);
+            None
+        }
+    };
+    let mut routes = None;
+    match (&s.routes, &policies) {
+        (None, _) => problems.push(Problem::error(
+            Path::new(
+                s.config_file
+                    .as_deref()
+                    .unwrap_or(Path::new("(command line)")),
+            ),
+            None,
+            "no routing table: pass `--routes FILE` or set `routes` in the config file",
+        )),
+        (Some(file), Some(p)) => match RoutingTable::load(file, p) {
+            Ok(t) => {
+                problems.extend(t.warnings.iter().cloned());
+                routes = Some(t);
+            }
+            Err(e) => problems.extend(e.problems.0),
+        },
+        (Some(file), None) => problems.push(Problem::warning(
+            file,
+            None,
+            "not checked: the policies must load first (message types are checked against them)",
+        )),
+    }
+    let mut units = 0;
+    match &s.snapshot {
+        None => problems.push(Problem::error(
+            Path::new(
+                s.config_file
+                    .as_deref()
+                    .unwrap_or(Path::new("(command line)")),
+            ),
+            None,
+            "no snapshot: pass `--snapshot DIR` or set `snapshot` in the config file",
+        )),
+        Some(dir) => match SnapshotDir::new(dir).load_all() {
+            Ok((snapshot, found)) => {
+                problems.extend(found);
+                units = snapshot.units.len();
+                let now = s.now.unwrap_or_else(Timestamp::now);
+                let age = now.duration_since(snapshot.taken_at);
+                if age > s.max_data_age {
+                    problems.push(Problem::warning(
+                        &dir.join(crate::evidence::MANIFEST),
+                        None,
+                        format!(
+                            "the snapshot was taken at {}, more than `max_data_age` ({}) before {now}: every route will be `unknown` with `stale_data`",
+                            snapshot.taken_at,
+                            humantime::format_duration(std::time::Duration::from_secs(s.max_data_age.as_secs().unsigned_abs()))
+                        ),
+                    ));
+                }
+                if let Some(t) = &routes {
+                    let mut missing: Vec<(u32, OrgNumber)> = Vec::new();
+                    for e in &t.entries {
+                        let has_record = snapshot
+                            .unit(e.route.recipient)
+                            .is_some_and(|u| !matches!(u.unit, crate::evidence::Observed::Missing));
+                        if !has_record && !missing.iter().any(|(_, o)| *o == e.route.recipient) {
+                            missing.push((e.line, e.route.recipient));
+                        }
+                    }
+                    for (line, org) in missing {
+                        problems.push(Problem::warning(
+                            &t.file,
+                            Some(line),
+                            format!("recipient `{org}` has no Enhetsregisteret record in the snapshot: its routes will be `unknown`"),
+                        ));
+                    }
+                }
+            }
+            Err(EvidenceError::Manifest(p)) => problems.push(p),
+            Err(e) => problems.push(Problem::error(dir, None, strip_path(&e.to_string(), dir))),
+        },
+    }
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    let warnings = problems.len() - errors;
+    warn_all(&problems);
+    if errors > 0 {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "validate: {errors} error(s), {warnings} warning(s)");
+        return Ok(ExitCode::from(2));
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "valid: {} message type(s), {} route(s), {units} unit(s) in the snapshot; {warnings} warning(s)",
+        policies.map_or(0, |p| p.message_types().len()),
+        routes.map_or(0, |r| r.len()),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `` `dir`: message `` -> `message`, when the error already names the directory.
+fn strip_path(msg: &str, dir: &Path) -> String {
+    msg.strip_prefix(&format!("`{}`: ", dir.display()))
+        .unwrap_or(msg)
+        .to_owned()
+}
+
+fn exit_for(all_readable: bool) -> ExitCode {
+    if all_readable {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn render_options(o: &OutputArgs) -> RenderOptions {
+    let color = match o.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            o.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    RenderOptions {
+        explain: ExplainOptions {
+            show_names: o.show_names,
+        },
+        color,
+        details: o.details,
+    }
+}
+
+/// Writes to `--output` atomically (a temporary file renamed into place), or to stdout.
+fn write_output(
+    o: &OutputArgs,
+    render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), CliError> {
+    match &o.output {
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            match render(&mut out).and_then(|()| out.flush()) {
+                Ok(()) => Ok(()),
+                // A closed pipe (`| head`) is the reader's choice, not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(CliError::Output {
+                    path: "standard output".to_owned(),
+                    source: e,
+                }),
+            }
+        }
+        Some(path) => {
+            let err = |source| CliError::Output {
+                path: path.display().to_string(),
+                source,
+            };
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+            {
+                let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+                render(&mut out).and_then(|()| out.flush()).map_err(err)?;
+            }
+            tmp.persist(path).map_err(|e| err(e.error))?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,695 @@
+//! Explanations: each finding as one sentence, its evidence (who counts, and by which
+//! path: direct, key role, inherited from the main unit) and its remediation (the missing
+//! grant by its Altinn names, and who at the recipient can delegate it).
+//!
+//! Persons are shown by role, masked name and Altinn party UUID; full names only when the
+//! operator asks. Birth dates and national identity numbers are never shown (the latter
+//! are never even read).
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::digest::{Counts, Person};
+use super::{Assessment, Engine};
+use crate::evidence::Observed;
+use crate::model::{
+    EntityKind, Finding, FindingCode, Grant, HolderSource, OrgNumber, Route, Severity, mask_name,
+};
+use crate::policy::{MessageType, Provenance, Tri};
+
+/// How to explain.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExplainOptions {
+    /// Show people's full names instead of initials.
+    pub show_names: bool,
+}
+
+/// A finding in words.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ExplainedFinding {
+    /// Stable code.
+    pub code: FindingCode,
+    /// Severity.
+    pub severity: Severity,
+    /// One sentence: what is wrong.
+    pub message: String,
+    /// What to do about it, and who can.
+    pub remediation: String,
+    /// The facts behind it.
+    pub evidence: Vec<String>,
+}
+
+/// A route's judgement in words.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Explanation {
+    /// The recipient's registered name, if known.
+    pub recipient_name: Option<String>,
+    /// Who can read, and by which path.
+    pub readers: Vec<String>,
+    /// The findings, in order.
+    pub findings: Vec<ExplainedFinding>,
+}
+
+/// Most people listed in one piece of evidence.
+const MAX_LISTED: usize = 10;
+
+/// A person with the holder records behind them.
+struct Who<'a> {
+    person: Person,
+    refs: Vec<(OrgNumber, &'a crate::model::Rightholder, bool)>,
+}
+
+impl Who<'_> {
+    fn first(&self) -> Option<&crate::model::Rightholder> {
+        self.refs.first().map(|(_, h, _)| *h)
+    }
+}
+
+fn plural(n: u32, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+fn join_or(items: &[String], word: &str) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} {word} {last}", rest.join(", ")),
+    }
+}
+
+fn age(d: SignedDuration) -> String {
+    let secs = d.as_secs().max(0);
+    let rounded = if secs >= 3600 { secs - secs % 60 } else { secs };
+    humantime::format_duration(std::time::Duration::from_secs(rounded.unsigned_abs())).to_string()
+}
+
+impl Engine {
+    fn label(&self, org: OrgNumber) -> String {
+        match self.unit_name(org) {
+            Some(n) => format!("{n} ({org})"),
+            None => org.to_string(),
+        }
+    }
+
+    /// The registered name of a unit, if the snapshot has it.
+    pub fn unit_name(&self, org: OrgNumber) -> Option<String> {
+        self.snapshot
+            .unit(org)
+            .and_then(|e| e.unit.present())
+            .and_then(|u| u.name.as_deref())
+            .map(str::to_owned)
+    }
+
+    /// The people at `recipient` (and, when it inherits, its main unit), distinct.
+    fn people(&self, recipient: OrgNumber, main: Option<OrgNumber>) -> Vec<Who<'_>> {
+        let mut out: Vec<Who<'_>> = Vec::new();
+        for (org, inherited) in std::iter::once((recipient, false)).chain(main.map(|m| (m, true))) {
+            let (Some(ev), Some(d)) = (self.snapshot.unit(org), self.digests.get(&org)) else {
+                continue;
+            };
+            let holders = d.holders(ev);
+            for p in &d.persons {
+                let refs: Vec<_> = p
+                    .holders
+                    .iter()
+                    .filter_map(|&i| holders.get(i as usize))
+                    .map(|h| (org, h, inherited))
+                    .collect();
+                match out.iter_mut().find(|w| w.person.same_as(p)) {
+                    Some(w) => {
+                        w.person.merge(p);
+                        w.refs.extend(refs);
+                    }
+                    None => out.push(Who {
+                        person: p.clone(),
+                        refs,
+                    }),
+                }
+            }
+        }
+        out
+    }
+
+    fn who_label(&self, w: &Who<'_>, opts: ExplainOptions) -> String {
+        let Some(h) = w.first() else {
+            return "someone".to_owned();
+        };
+        let name = match (&h.name, opts.show_names) {
+            (Some(n), true) => n.to_string(),
+            _ => h.masked_name(),
+        };
+        let id = w
+            .refs
+            .iter()
+            .find_map(|(_, h, _)| h.party.as_deref())
+            .map(|p| format!("party {p}"))
+            .unwrap_or_else(|| "Enhetsregisteret".to_owned());
+        let via = h
+            .via
+            .as_deref()
+            .map(|v| format!(", via {v}"))
+            .unwrap_or_default();
+        format!("{name} ({}, {id}{via})", h.kind)
+    }
+
+    /// The role that makes someone a delegator (or their ER role), for remediation.
+    fn role_label(&self, w: &Who<'_>) -> String {
+        let grants = self.policies.grants();
+        for (_, h, _) in &w.refs {
+            for g in &h.grants {
+                let role = match g {
+                    Grant::ExternalRole(c) => grants.er_role(c.as_str()),
+                    Grant::RoleCode(c) => grants.er_role_by_legacy(c),
+                    _ => None,
+                };
+                if let Some(r) = role {
+                    return r.name.to_lowercase();
+                }
+            }
+        }
+        for (_, h, _) in &w.refs {
+            for g in &h.grants {
+                if self.policies.grants().delegation.contains(g) {
+                    return grants
+                        .names(g)
+                        .map(|n| n.name.clone())
+                        .unwrap_or_else(|| g.code().to_owned());
+                }
+            }
+        }
+        "administrator".to_owned()
+    }
+
+    /// How a reader holds `grant`: `[direct]`, `[key role Daglig leder (DAGL)]`, plus
+    /// `inherited from main unit …`.
+    fn path_of(&self, w: &Who<'_>, grant: &Grant) -> String {
+        let rules = self.policies.grants();
+        for (org, h, inherited) in &w.refs {
+            for listed in &h.grants {
+                let mut found = None;
+                rules.expand(listed, |g, prov| {
+                    if found.is_none() && &g == grant {
+                        found = Some(match prov {
+                            Provenance::Listed if h.source == HolderSource::Enhetsregisteret => {
+                                "registered in Enhetsregisteret".to_owned()
+                            }
+                            Provenance::Listed => "direct".to_owned(),
+                            Provenance::SameRole(r) | Provenance::Automatic(r) => {
+                                format!("key role {} ({})", r.name, r.brreg)
+                            }
+                        });
+                    }
+                });
+                if let Some(mut p) = found {
+                    if *inherited {
+                        p.push_str(&format!(", inherited from main unit {org}"));
+                    }
+                    return p;
+                }
+            }
+        }
+        "held".to_owned()
+    }
+
+    fn reader_line(&self, type_index: usize, w: &Who<'_>, opts: ExplainOptions) -> String {
+        let compiled = self.policies.compiled(type_index);
+        let mut grounds: Vec<String> = Vec::new();
+        for r in &compiled.resources {
+            if let Some(clause) = r.satisfied_permit(&w.person.atoms) {
+                let parts: Vec<String> = clause
+                    .iter()
+                    .map(|&a| {
+                        let g = self.policies.atoms().grant(a);
+                        format!(
+                            "{} [{}]",
+                            self.policies.grants().describe(g),
+                            self.path_of(w, g)
+                        )
+                    })
+                    .collect();
+                let ground = parts.join(" and ");
+                if !grounds.contains(&ground) {
+                    grounds.push(ground);
+                }
+            }
+        }
+        format!(
+            "{} reads via {}",
+            self.who_label(w, opts),
+            grounds.join("; ")
+        )
+    }
+
+    /// What a person holds that matters to the message type, for "why not" evidence.
+    fn holdings_line(&self, w: &Who<'_>, mt: &MessageType, opts: ExplainOptions) -> String {
+        let label = self.who_label(w, opts);
+        let why_not = match w.person.counts {
+            Counts::Never => {
+                let h = w.first();
+                if h.is_some_and(|h| h.deceased) {
+                    Some("deceased: never counts".to_owned())
+                } else if h.is_some_and(|h| h.deleted) {
+                    Some("deleted: never counts".to_owned())
+                } else {
+                    Some(match h.map(|h| &h.kind) {
+                        Some(EntityKind::Organisation) => {
+                            "organisations never count as readers".to_owned()
+                        }
+                        Some(k) => format!("a {k} never counts as a reader"),
+                        None => "never counts".to_owned(),
+                    })
+                }
+            }
+            Counts::SystemUser if !mt.count_system_users => {
+                Some(format!("system users do not count for `{}`", mt.id))
+            }
+            _ => None,
+        };
+        let resigned: Vec<String> = w
+            .refs
+            .iter()
+            .flat_map(|(_, h, _)| &h.resigned)
+            .map(|g| format!("resigned as {}", self.policies.grants().describe(g)))
+            .collect();
+        let table = self.policies.atoms();
+        let mut held: Vec<String> = Vec::new();
+        for a in (0..table.len()).filter_map(|i| u32::try_from(i).ok()) {
+            if w.person.atoms.contains(a) {
+                let text = self.policies.grants().describe(table.grant(a));
+                if !held.contains(&text) {
+                    held.push(text);
+                }
+            }
+        }
+        let mut s = label;
+        if held.is_empty() {
+            s.push_str(" holds nothing that grants read");
+        } else {
+            s.push_str(&format!(" holds {}", join_or(&held, "and")));
+        }
+        if !resigned.is_empty() {
+            s.push_str(&format!(" ({})", resigned.join(", ")));
+        }
+        if let Some(w) = why_not {
+            s.push_str(&format!(": {w}"));
+        }
+        s
+    }
+
+    /// What would make someone a reader, as an instruction: `delegate X, Y or Z (or …)`,
+    /// with the ER roles that also read it noted (they are registered, not delegated).
+    fn options_text(&self, type_index: usize) -> String {
+        let mt = &self.policies.message_types()[type_index];
+        let rules = self.policies.grants();
+        // Per resource: (delegable alternatives, ER-role alternatives), as text.
+        let mut per_resource: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+        for clauses in self.policies.read_options(type_index) {
+            let (mut delegable, mut registered) = (Vec::new(), Vec::new());
+            for clause in clauses {
+                if clause.iter().all(|g| matches!(g, Grant::Resource(_))) {
+                    continue;
+                }
+                let mut er_role = false;
+                let parts: Vec<String> = clause
+                    .iter()
+                    .map(|g| {
+                        let g = match g {
+                            Grant::RoleCode(c) => match rules.er_role_by_legacy(c) {
+                                Some(r) => Grant::ExternalRole(r.ccr.clone()),
+                                None => g.clone(),
+                            },
+                            _ => g.clone(),
+                        };
+                        er_role |= matches!(g, Grant::ExternalRole(_));
+                        rules.describe(&g)
+                    })
+                    .collect();
+                let text = if parts.len() == 1 {
+                    parts[0].clone()
+                } else {
+                    format!("both {}", parts.join(" and "))
+                };
+                let list = if er_role {
+                    &mut registered
+                } else {
+                    &mut delegable
+                };
+                if !list.contains(&text) {
+                    list.push(text);
+                }
+            }
+            per_resource.push((delegable, registered));
+        }
+        let in_all = |pick: fn(&(Vec<String>, Vec<String>)) -> &Vec<String>| -> Vec<String> {
+            per_resource
+                .first()
+                .map(|first| {
+                    pick(first)
+                        .iter()
+                        .filter(|t| per_resource.iter().all(|r| pick(r).contains(t)))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let delegable = in_all(|r| &r.0);
+        let registered = in_all(|r| &r.1);
+        let resources: Vec<String> = mt.resources.iter().map(|r| format!("`{r}`")).collect();
+        let direct = if resources.len() == 1 {
+            format!("the resource {} itself", resources[0])
+        } else {
+            format!(
+                "every resource ({}) directly to the same person",
+                join_or(&resources, "and")
+            )
+        };
+        let mut text = if delegable.is_empty() && per_resource.iter().all(|r| r.0.is_empty()) {
+            format!("delegate {direct}")
+        } else if !delegable.is_empty() {
+            format!("delegate {}, or {direct}", join_or(&delegable, "or"))
+        } else {
+            let parts: Vec<String> = mt
+                .resources
+                .iter()
+                .zip(&per_resource)
+                .map(|(r, (delegable, _))| {
+                    let mut alts = delegable.clone();
+                    alts.push(format!("`{r}` itself"));
+                    format!("for `{r}` {}", join_or(&alts, "or"))
+                })
+                .collect();
+            format!(
+                "delegate, {} (the same person needs all of them)",
+                parts.join("; ")
+            )
+        };
+        if !registered.is_empty() {
+            text.push_str(&format!(
+                " (holders of {} in Enhetsregisteret can read it too)",
+                join_or(&registered, "or")
+            ));
+        }
+        text
+    }
+
+    fn delegators_text(&self, people: &[Who<'_>], org: OrgNumber, opts: ExplainOptions) -> String {
+        let mut names: Vec<String> = people
+            .iter()
+            .filter(|w| w.person.delegator && w.person.counts == Counts::Person)
+            .map(|w| {
+                let name = match (w.first().and_then(|h| h.name.as_deref()), opts.show_names) {
+                    (Some(n), true) => n.to_owned(),
+                    (Some(n), false) => mask_name(n),
+                    (None, _) => "(no name)".to_owned(),
+                };
+                let inherited = w.refs.iter().all(|(_, _, inherited)| *inherited);
+                let at = if inherited { " at the main unit" } else { "" };
+                format!("the {} {name}{at}", self.role_label(w))
+            })
+            .collect();
+        let more = names.len().saturating_sub(3);
+        names.truncate(3);
+        if names.is_empty() {
+            return format!(
+                "the Hovedadministrator of {} (by default the daglig leder or styrets leder)",
+                self.label(org)
+            );
+        }
+        let mut s = join_or(&names, "or");
+        if more > 0 {
+            s.push_str(&format!(" (or {} more who can delegate)", more));
+        }
+        s.push_str(&format!(" at {}", self.label(org)));
+        s
+    }
+
+    fn notification_evidence(&self, orgs: &[OrgNumber]) -> Vec<String> {
+        orgs.iter()
+            .map(|&org| {
+                let obs = self.snapshot.unit(org).map(|e| &e.notification_addresses);
+                match obs {
+                    Some(Observed::Present(n)) => format!(
+                        "notification addresses of {org}: {}",
+                        plural(*n, "usable address", "usable addresses")
+                    ),
+                    Some(Observed::Failed(f)) => format!("notification addresses of {org}: {f}"),
+                    _ => format!("notification addresses of {org}: no data"),
+                }
+            })
+            .collect()
+    }
+
+    /// Puts a route's judgement into words.
+    pub fn explain(
+        &self,
+        route: &Route,
+        a: &Assessment,
+        now: Timestamp,
+        opts: ExplainOptions,
+    ) -> Explanation {
+        let recipient = route.recipient;
+        let recipient_name = self.unit_name(recipient);
+        let Some(type_index) = self.policies.message_type_index(&route.message_type) else {
+            return Explanation {
+                recipient_name,
+                readers: Vec::new(),
+                findings: Vec::new(),
+            };
+        };
+        let mt = &self.policies.message_types()[type_index];
+        let title = format!("{} (`{}`)", mt.title, mt.id);
+        let label = self.label(recipient);
+        let people = self.people(recipient, a.main_unit);
+        let compiled = self.policies.compiled(type_index);
+        let counted = |w: &Who<'_>| match w.person.counts {
+            Counts::Person => true,
+            Counts::SystemUser => mt.count_system_users,
+            Counts::Never => false,
+        };
+        let readers: Vec<&Who<'_>> = people
+            .iter()
+            .filter(|w| counted(w) && compiled.decide(&w.person.atoms) == Tri::Yes)
+            .collect();
+        let mut reader_lines: Vec<String> = readers
+            .iter()
+            .take(MAX_LISTED)
+            .map(|w| self.reader_line(type_index, w, opts))
+            .collect();
+        if readers.len() > MAX_LISTED {
+            reader_lines.push(format!("… and {} more", readers.len() - MAX_LISTED));
+        }
+        let unit_evidence = self.snapshot.unit(recipient);
+        let main_of_record = unit_evidence
+            .and_then(|e| e.unit.present())
+            .and_then(|u| u.main_unit);
+        let delegators = self.delegators_text(&people, recipient, opts);
+        let fallback = mt
+            .fallback
+            .as_deref()
+            .map(|f| format!(" Until then, the sender's fallback applies: {f}"))
+            .unwrap_or_default();
+
+        let not_readers = || -> Vec<String> {
+            let mut lines: Vec<String> = people
+                .iter()
+                .filter(|w| !(counted(w) && compiled.decide(&w.person.atoms) == Tri::Yes))
+                .take(MAX_LISTED)
+                .map(|w| self.holdings_line(w, mt, opts))
+                .collect();
+            let others = people.len().saturating_sub(readers.len());
+            if others > MAX_LISTED {
+                lines.push(format!("… and {} more", others - MAX_LISTED));
+            }
+            lines
+        };
+        let sources = || -> String {
+            let describe = |org: OrgNumber, inherited: bool| {
+                let d = self.digests.get(&org);
+                let what = match d.and_then(|d| d.source) {
+                    Some(HolderSource::Connections) => "Altinn connections",
+                    Some(HolderSource::Enhetsregisteret) => "Enhetsregisteret key roles only",
+                    None => "no rightholder data",
+                };
+                let n = d.map_or(0, |d| d.persons.len());
+                let role = if inherited { "main unit " } else { "" };
+                format!(
+                    "{role}{org}: {what} ({})",
+                    plural(
+                        u32::try_from(n).unwrap_or(u32::MAX),
+                        "rightholder",
+                        "rightholders"
+                    )
+                )
+            };
+            std::iter::once(describe(recipient, false))
+                .chain(a.main_unit.map(|m| describe(m, true)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+
+        let findings = a
+            .findings
+            .iter()
+            .map(|f| {
+                let (message, remediation, evidence) = match f {
+                    Finding::RecipientDeleted { on } => (
+                        format!(
+                            "{label} is deleted in Enhetsregisteret{}, so nobody there can read {title}.",
+                            on.map(|d| format!(" (since {d})")).unwrap_or_default()
+                        ),
+                        format!(
+                            "Remove or update the route: send to the organisation that took over {recipient}'s tasks (after a merger, the new municipality) and correct the routing table.{fallback}"
+                        ),
+                        vec![format!(
+                            "Enhetsregisteret: {recipient} has slettedato {}",
+                            on.map(|d| d.to_string()).unwrap_or_else(|| "(set)".into())
+                        )],
+                    ),
+                    Finding::NoData { no_record: true, .. } => (
+                        format!(
+                            "Enhetsregisteret has no record of {recipient}, so whether anyone can read {title} there is unknown."
+                        ),
+                        format!(
+                            "Check the organisation number {recipient} in the routing table against Enhetsregisteret (https://data.brreg.no/enhetsregisteret/oppslag/enheter/{recipient}) and correct it, or gather its record in the next sweep.{fallback}"
+                        ),
+                        vec![format!("Enhetsregisteret: no record of {recipient} in {}", self.snapshot.origin)],
+                    ),
+                    Finding::NoData {
+                        recipient_connections,
+                        main_unit_connections,
+                        ..
+                    } => {
+                        let mut missing = Vec::new();
+                        if *recipient_connections {
+                            missing.push(format!("{recipient}"));
+                        }
+                        if let Some(m) = main_unit_connections {
+                            missing.push(format!("its main unit {m}"));
+                        }
+                        let missing = join_or(&missing, "and");
+                        let mut evidence = vec![sources(), format!("Altinn connections: missing for {missing}")];
+                        evidence.extend(not_readers());
+                        (
+                            format!(
+                                "Nobody is proven able to read {title} at {label}: Altinn connections are missing for {missing}, so a delegation only connections would show may exist."
+                            ),
+                            format!(
+                                "Ask {delegators} to approve reachcheck's system user in Altinn, so that delegations can be verified, and to make sure at least {} can read it: {}.{fallback}",
+                                plural(mt.min_readers, "person", "persons"),
+                                self.options_text(type_index)
+                            ),
+                            evidence,
+                        )
+                    }
+                    Finding::NoReader => {
+                        let mut evidence = vec![sources()];
+                        evidence.extend(not_readers());
+                        (
+                            format!(
+                                "Nobody at {label} can read {title}: complete Altinn connections show no person with read access to {}.",
+                                join_or(&mt.resources.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>(), "and")
+                            ),
+                            format!(
+                                "{} can fix this in Altinn («Tilgangsstyring»): {}, to at least {} who handle these messages.{fallback}",
+                                capitalise(&delegators),
+                                self.options_text(type_index),
+                                plural(mt.min_readers, "person", "persons")
+                            ),
+                            evidence,
+                        )
+                    }
+                    Finding::TooFewReaders { readers: n, min } => (
+                        format!(
+                            "Only {} at {label} can read {title}; at least {min} are required.",
+                            plural(*n, "person", "persons")
+                        ),
+                        format!(
+                            "Ask {delegators} to {}, to {}, so that messages are read when someone is away.",
+                            self.options_text(type_index),
+                            plural(min.saturating_sub(*n), "more person", "more persons")
+                        ),
+                        reader_lines.clone(),
+                    ),
+                    Finding::NoNotificationAddress => {
+                        let orgs: Vec<OrgNumber> = std::iter::once(recipient).chain(main_of_record).collect();
+                        let who = if main_of_record.is_some() {
+                            format!("Neither {label} nor its main unit has")
+                        } else {
+                            format!("{label} has")
+                        };
+                        (
+                            format!("{who} a notification address, so nobody is told when {title} arrives."),
+                            format!(
+                                "Ask {delegators} to register a notification address (e-mail or mobile number) for the organisation in Altinn («Profil» → «Varslingsadresser for virksomheten»)."
+                            ),
+                            self.notification_evidence(&orgs),
+                        )
+                    }
+                    Finding::NotificationUnknown { missing } => {
+                        let orgs: Vec<OrgNumber> = std::iter::once(recipient).chain(main_of_record).collect();
+                        (
+                            format!(
+                                "No notification address is known for {label}, and the notification-address data of {missing} is missing, so whether anyone is told when {title} arrives is unknown."
+                            ),
+                            format!("Gather the notification addresses of {missing} (Altinn profile) in the next sweep."),
+                            self.notification_evidence(&orgs),
+                        )
+                    }
+                    Finding::StaleData { observed_at, max_age } => (
+                        format!(
+                            "The evidence is from {observed_at}, {} before {now}, older than the allowed {}, so it proves nothing now.",
+                            age(now.duration_since(*observed_at)),
+                            age(*max_age)
+                        ),
+                        "Run a new sweep (or record a new snapshot) so the evidence is fresh; raise `max_data_age` only if the sources really change that slowly.".to_owned(),
+                        vec![format!("evidence from {} taken at {observed_at}", self.snapshot.origin)],
+                    ),
+                    Finding::SourceError(failure) => (
+                        format!(
+                            "The {} of {} could not be used ({}), so the route cannot be judged.",
+                            failure.source, failure.unit, failure.reason
+                        ),
+                        format!(
+                            "Fix or re-record `{}`; until then, routes to {} stay unknown.{fallback}",
+                            failure.location, failure.unit
+                        ),
+                        vec![failure.to_string()],
+                    ),
+                    Finding::PolicyIndeterminate { resource } => (
+                        format!(
+                            "A rule in the policy of `{resource}` needs something reachcheck cannot evaluate, so whether anyone at {label} can read {title} is uncertain."
+                        ),
+                        format!(
+                            "Review `{}` (run `reachcheck validate` for the rule and its line); rules on role codes, ER roles and access packages can be evaluated.",
+                            self.policies.policy_file(resource).display()
+                        ),
+                        not_readers(),
+                    ),
+                };
+                ExplainedFinding {
+                    code: f.code(),
+                    severity: f.severity(),
+                    message,
+                    remediation,
+                    evidence,
+                }
+            })
+            .collect();
+        Explanation {
+            recipient_name,
+            readers: reader_lines,
+            findings,
+        }
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,229 @@
+//! Output formats for judged routes: `table` (for people at a terminal), `json` (the
+//! contract in DESIGN.md), `csv` and `markdown`.
+//!
+//! Owns: rendering an [`Evaluation`] with its explanations. Does not own: judging, or
+//! where the bytes go (the caller passes a writer; files are written atomically by the
+//! CLI).
+
+mod markdown;
+mod table;
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::engine::{
+    Assessment, Engine, Evaluation, ExplainOptions, Explanation, RouteResult, Summary,
+};
+use crate::model::{FindingCode, MessageTypeId, OrgNumber, Verdict};
+
+/// An output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Format {
+    /// One line per route, verdict first, then a summary.
+    #[default]
+    Table,
+    /// The JSON contract (DESIGN.md, "JSON output").
+    Json,
+    /// One row per route.
+    Csv,
+    /// A readable document with every finding, its evidence and remediation.
+    Markdown,
+}
+
+/// How to render.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RenderOptions {
+    /// Explanations: show full names or not.
+    pub explain: ExplainOptions,
+    /// Use colour (table only).
+    pub color: bool,
+    /// Show each finding's message and remediation under its route (table only).
+    pub details: bool,
+}
+
+/// An evaluation with what is needed to explain it; explanations are built once per
+/// distinct assessment (they do not depend on the sender).
+pub struct Rendering<'a> {
+    /// The engine that judged the routes.
+    pub engine: &'a Engine,
+    /// The judged routes.
+    pub evaluation: &'a Evaluation,
+    /// Options.
+    pub options: RenderOptions,
+    cache: Vec<Option<Explanation>>,
+}
+
+impl<'a> Rendering<'a> {
+    /// Prepares `evaluation` for rendering.
+    pub fn new(engine: &'a Engine, evaluation: &'a Evaluation, options: RenderOptions) -> Self {
+        Rendering {
+            engine,
+            evaluation,
+            options,
+            cache: vec![None; evaluation.assessments.len()],
+        }
+    }
+
+    /// The explanation of a route (cached per assessment).
+    pub fn explanation(&mut self, r: &RouteResult) -> &Explanation {
+        let (engine, evaluation, options) = (self.engine, self.evaluation, self.options.explain);
+        let a = &evaluation.assessments[r.assessment as usize];
+        self.cache[r.assessment as usize]
+            .get_or_insert_with(|| engine.explain(&r.route, a, evaluation.now, options))
+    }
+
+    /// Renders in `format` to `out`.
+    pub fn render(&mut self, format: Format, out: &mut dyn Write) -> io::Result<()> {
+        match format {
+            Format::Table => table::render(self, out),
+            Format::Json => self.json(out),
+            Format::Csv => self.csv(out),
+            Format::Markdown => markdown::render(self, out),
+        }
+    }
+
+    /// Findings counted by code, over all routes.
+    pub fn findings_by_code(&self) -> BTreeMap<FindingCode, usize> {
+        let mut out = BTreeMap::new();
+        for (_, a) in self.evaluation.iter() {
+            for f in a.findings() {
+                *out.entry(f.code()).or_insert(0) += 1;
+            }
+        }
+        out
+    }
+
+    fn min_readers(&self, t: &MessageTypeId) -> u32 {
+        self.engine
+            .policies()
+            .message_type(t)
+            .map_or(1, |m| m.min_readers)
+    }
+
+    fn json(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        #[derive(Serialize)]
+        struct Head<'h> {
+            now: String,
+            snapshot_taken_at: String,
+            evidence: &'h str,
+            summary: Summary,
+            findings_by_code: BTreeMap<&'static str, usize>,
+        }
+        #[derive(Serialize)]
+        struct JsonRoute<'r> {
+            sender: OrgNumber,
+            message_type: &'r MessageTypeId,
+            recipient: OrgNumber,
+            verdict: Verdict,
+            readers: u32,
+            evidence_tier: &'static str,
+            recipient_name: Option<&'r str>,
+            min_readers: u32,
+            evidence_taken_at: String,
+            line: u32,
+            evidence: &'r [String],
+            findings: &'r [crate::engine::ExplainedFinding],
+        }
+        let head = Head {
+            now: self.evaluation.now.to_string(),
+            snapshot_taken_at: self.engine.snapshot().taken_at.to_string(),
+            evidence: &self.engine.snapshot().origin,
+            summary: self.evaluation.summary(),
+            findings_by_code: self
+                .findings_by_code()
+                .into_iter()
+                .map(|(c, n)| (c.as_str(), n))
+                .collect(),
+        };
+        // Stream: the head, then one route at a time, so large tables need little memory.
+        let head = serde_json::to_string_pretty(&head).map_err(io::Error::other)?;
+        let head = head.trim_end().trim_end_matches('}').trim_end();
+        write!(out, "{head},\n  \"routes\": [")?;
+        let evaluation = self.evaluation;
+        for (i, r) in evaluation.routes.iter().enumerate() {
+            let a: &Assessment = &evaluation.assessments[r.assessment as usize];
+            let min_readers = self.min_readers(&r.route.message_type);
+            let x = self.explanation(r);
+            let route = JsonRoute {
+                sender: r.route.sender,
+                message_type: &r.route.message_type,
+                recipient: r.route.recipient,
+                verdict: a.verdict,
+                readers: a.readers,
+                evidence_tier: a.tier.as_str(),
+                recipient_name: x.recipient_name.as_deref(),
+                min_readers,
+                evidence_taken_at: a.observed_at.to_string(),
+                line: r.line,
+                evidence: &x.readers,
+                findings: &x.findings,
+            };
+            let text = serde_json::to_string_pretty(&route).map_err(io::Error::other)?;
+            let sep = if i == 0 { "\n" } else { ",\n" };
+            out.write_all(sep.as_bytes())?;
+            for (j, line) in text.lines().enumerate() {
+                if j > 0 {
+                    out.write_all(b"\n")?;
+                }
+                write!(out, "    {line}")?;
+            }
+        }
+        if evaluation.routes.is_empty() {
+            out.write_all(b"]\n}\n")
+        } else {
+            out.write_all(b"\n  ]\n}\n")
+        }
+    }
+
+    fn csv(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record([
+            "sender",
+            "message_type",
+            "recipient",
+            "verdict",
+            "readers",
+            "evidence_tier",
+            "findings",
+            "recipient_name",
+            "min_readers",
+            "severity",
+            "messages",
+            "remediation",
+        ])?;
+        let evaluation = self.evaluation;
+        for r in &evaluation.routes {
+            let a = &evaluation.assessments[r.assessment as usize];
+            let min = self.min_readers(&r.route.message_type);
+            let x = self.explanation(r);
+            let codes: Vec<&str> = x.findings.iter().map(|f| f.code.as_str()).collect();
+            let severity = x
+                .findings
+                .iter()
+                .map(|f| f.severity)
+                .max()
+                .map(|s| s.as_str())
+                .unwrap_or("");
+            let messages: Vec<&str> = x.findings.iter().map(|f| f.message.as_str()).collect();
+            let remediation: Vec<&str> =
+                x.findings.iter().map(|f| f.remediation.as_str()).collect();
+            w.write_record([
+                r.route.sender.to_string().as_str(),
+                r.route.message_type.as_str(),
+                r.route.recipient.to_string().as_str(),
+                a.verdict.as_str(),
+                a.readers.to_string().as_str(),
+                a.tier.as_str(),
+                codes.join(";").as_str(),
+                x.recipient_name.as_deref().unwrap_or(""),
+                min.to_string().as_str(),
+                severity,
+                messages.join(" | ").as_str(),
+                remediation.join(" | ").as_str(),
+            ])?;
+        }
+        w.flush()
+    }
+}

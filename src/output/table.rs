@@ -1,0 +1,184 @@
+//! The table format: one line per route, verdict first, readable at a glance; colour only
+//! when asked (the CLI asks on a terminal); a summary at the end.
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style};
+
+use super::Rendering;
+use crate::model::{Severity, Verdict};
+
+const RECIPIENT_WIDTH: usize = 44;
+
+fn verdict_style(v: Verdict) -> Style {
+    match v {
+        Verdict::Readable => Style::new().fg_color(Some(AnsiColor::Green.into())),
+        Verdict::NotReadable => Style::new().fg_color(Some(AnsiColor::Red.into())).bold(),
+        Verdict::Unknown => Style::new().fg_color(Some(AnsiColor::Yellow.into())),
+    }
+}
+
+fn severity_style(s: Severity) -> Style {
+    match s {
+        Severity::Critical => Style::new().fg_color(Some(AnsiColor::Red.into())),
+        Severity::Warning => Style::new().fg_color(Some(AnsiColor::Yellow.into())),
+        Severity::Info => Style::new().dimmed(),
+    }
+}
+
+fn truncate(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn pad(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    format!("{s}{}", " ".repeat(width.saturating_sub(n)))
+}
+
+fn paint(color: bool, style: Style, text: &str) -> String {
+    if color {
+        format!("{style}{text}{style:#}")
+    } else {
+        text.to_owned()
+    }
+}
+
+pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let color = r.options.color;
+    let evaluation = r.evaluation;
+    let type_width = evaluation
+        .routes
+        .iter()
+        .map(|x| x.route.message_type.as_str().chars().count())
+        .max()
+        .unwrap_or(4)
+        .max("TYPE".len());
+    let mut rows = Vec::with_capacity(evaluation.routes.len());
+    for route in &evaluation.routes {
+        let a = &evaluation.assessments[route.assessment as usize];
+        let min = r.min_readers(&route.route.message_type);
+        let x = r.explanation(route);
+        let recipient = match &x.recipient_name {
+            Some(n) => format!("{} {n}", route.route.recipient),
+            None => route.route.recipient.to_string(),
+        };
+        rows.push((
+            a.verdict,
+            format!("{}/{min}", a.readers),
+            recipient,
+            x.findings.clone(),
+        ));
+    }
+    let recipient_width = rows
+        .iter()
+        .map(|(_, _, rec, _)| rec.chars().count().min(RECIPIENT_WIDTH))
+        .max()
+        .unwrap_or(9)
+        .max("RECIPIENT".len());
+    writeln!(
+        out,
+        "{}",
+        paint(
+            color,
+            Style::new().bold(),
+            &format!(
+                "{}  {}  {}  {}  {}  FINDINGS",
+                pad("VERDICT", 12),
+                pad("READERS", 7),
+                pad("TYPE", type_width),
+                pad("SENDER", 9),
+                pad("RECIPIENT", recipient_width),
+            )
+        )
+    )?;
+    for (route, (verdict, readers, recipient, findings)) in evaluation.routes.iter().zip(&rows) {
+        let codes: Vec<String> = findings
+            .iter()
+            .map(|f| paint(color, severity_style(f.severity), f.code.as_str()))
+            .collect();
+        writeln!(
+            out,
+            "{}  {}  {}  {}  {}  {}",
+            paint(color, verdict_style(*verdict), &pad(verdict.as_str(), 12)),
+            pad(readers, 7),
+            pad(route.route.message_type.as_str(), type_width),
+            pad(&route.route.sender.to_string(), 9),
+            pad(&truncate(recipient, RECIPIENT_WIDTH), recipient_width),
+            codes.join(", ")
+        )?;
+        if r.options.details {
+            for f in findings {
+                writeln!(
+                    out,
+                    "    {} {}",
+                    paint(color, severity_style(f.severity), &format!("{}:", f.code)),
+                    f.message
+                )?;
+                writeln!(out, "      fix: {}", f.remediation)?;
+            }
+        }
+    }
+
+    // Summary.
+    let s = evaluation.summary();
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{} routes: {}, {}, {}",
+        s.routes,
+        paint(
+            color,
+            verdict_style(Verdict::Readable),
+            &format!("{} readable", s.readable)
+        ),
+        paint(
+            color,
+            verdict_style(Verdict::NotReadable),
+            &format!("{} not readable", s.not_readable)
+        ),
+        paint(
+            color,
+            verdict_style(Verdict::Unknown),
+            &format!("{} unknown", s.unknown)
+        ),
+    )?;
+    let by_code = r.findings_by_code();
+    if !by_code.is_empty() {
+        let parts: Vec<String> = by_code
+            .iter()
+            .map(|(code, n)| {
+                paint(
+                    color,
+                    severity_style(code.severity()),
+                    &format!("{n} {code}"),
+                )
+            })
+            .collect();
+        writeln!(out, "findings: {}", parts.join(", "))?;
+    }
+    let snapshot = r.engine.snapshot();
+    let age = evaluation.now.duration_since(snapshot.taken_at);
+    writeln!(
+        out,
+        "evidence: {} taken {} ({} before {})",
+        snapshot.origin,
+        snapshot.taken_at,
+        humantime::format_duration(std::time::Duration::from_secs(
+            age.as_secs().max(0).unsigned_abs()
+        )),
+        evaluation.now
+    )?;
+    if !r.options.details && !by_code.is_empty() {
+        writeln!(
+            out,
+            "reasons and remediation: add --details, or use --format markdown or --format json"
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,269 @@
+//! The configuration file (`reachcheck.toml`) and how command-line flags override it.
+//!
+//! Paths in the file are relative to the file's own directory; paths on the command line
+//! are relative to the working directory.
+
+use std::path::{Path, PathBuf};
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::engine::DEFAULT_MAX_DATA_AGE;
+use crate::problem::{Problem, line_of, toml_error};
+
+/// The config file used when `--config` is not given and it exists.
+pub const DEFAULT_CONFIG: &str = "reachcheck.toml";
+/// The policy directory used when neither flag nor config names one.
+pub const DEFAULT_POLICIES: &str = "policies";
+
+/// Settings after the config file and flags are combined.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// The config file read, if any.
+    pub config_file: Option<PathBuf>,
+    /// The policy directory.
+    pub policies: PathBuf,
+    /// `altinn-grants.toml`, when not in the policy directory.
+    pub grants: Option<PathBuf>,
+    /// The routing table.
+    pub routes: Option<PathBuf>,
+    /// The snapshot directory.
+    pub snapshot: Option<PathBuf>,
+    /// Judge as of this time instead of the clock (for recorded snapshots).
+    pub now: Option<Timestamp>,
+    /// Evidence older than this proves nothing (rule 8).
+    pub max_data_age: SignedDuration,
+}
+
+/// What the command line says, which wins over the config file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--config FILE`.
+    pub config: Option<PathBuf>,
+    /// `--policies DIR`.
+    pub policies: Option<PathBuf>,
+    /// `--routes FILE`.
+    pub routes: Option<PathBuf>,
+    /// `--snapshot DIR`.
+    pub snapshot: Option<PathBuf>,
+    /// `--now RFC3339`.
+    pub now: Option<Timestamp>,
+    /// `--max-data-age DURATION`.
+    pub max_data_age: Option<SignedDuration>,
+}
+
+/// The configuration cannot be used.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(pub Problem);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    policies: Option<String>,
+    grants: Option<String>,
+    routes: Option<String>,
+    snapshot: Option<String>,
+    now: Option<Spanned<String>>,
+    max_data_age: Option<Spanned<String>>,
+}
+
+/// Parses an RFC 3339 time, with the message the CLI and config share.
+pub fn parse_time(s: &str) -> Result<Timestamp, String> {
+    s.trim().parse::<Timestamp>().map_err(|_| {
+        format!("`{s}` is not a time: expected RFC 3339 such as `2026-11-21T06:00:00Z`")
+    })
+}
+
+/// Parses a duration such as `24h`, `90m` or `2days`.
+pub fn parse_age(s: &str) -> Result<SignedDuration, String> {
+    let d = humantime::parse_duration(s.trim()).map_err(|e| {
+        format!("`{s}` is not a duration ({e}): write it like `24h`, `90m` or `2days`")
+    })?;
+    let d = SignedDuration::try_from(d).map_err(|_| format!("`{s}` is too long a duration"))?;
+    if d.is_zero() {
+        return Err(format!("`{s}` is zero: evidence would always be stale"));
+    }
+    Ok(d)
+}
+
+impl Settings {
+    /// Reads the config file (`--config`, else `reachcheck.toml` if present) and applies the
+    /// flags over it.
+    pub fn load(o: &Overrides) -> Result<Settings, SettingsError> {
+        let file = match &o.config {
+            Some(f) => Some(f.clone()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG)).filter(|p| p.is_file()),
+        };
+        let mut s = match &file {
+            Some(f) => Settings::read(f)?,
+            None => Settings {
+                config_file: None,
+                policies: PathBuf::from(DEFAULT_POLICIES),
+                grants: None,
+                routes: None,
+                snapshot: None,
+                now: None,
+                max_data_age: DEFAULT_MAX_DATA_AGE,
+            },
+        };
+        if let Some(p) = &o.policies {
+            s.policies = p.clone();
+        }
+        if let Some(p) = &o.routes {
+            s.routes = Some(p.clone());
+        }
+        if let Some(p) = &o.snapshot {
+            s.snapshot = Some(p.clone());
+        }
+        if o.now.is_some() {
+            s.now = o.now;
+        }
+        if let Some(d) = o.max_data_age {
+            s.max_data_age = d;
+        }
+        Ok(s)
+    }
+
+    fn read(file: &Path) -> Result<Settings, SettingsError> {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            SettingsError(Problem::error(
+                file,
+                None,
+                format!("cannot read the config file: {e}"),
+            ))
+        })?;
+        let raw: RawSettings = toml::from_str(&text).map_err(|e| {
+            let (line, msg) = toml_error(&text, &e);
+            SettingsError(Problem::error(file, line, msg))
+        })?;
+        let base = file.parent().unwrap_or(Path::new(""));
+        let path = |p: String| {
+            let p = PathBuf::from(p);
+            if p.is_absolute() { p } else { base.join(p) }
+        };
+        let line = |s: &Spanned<String>| Some(line_of(&text, s.span().start));
+        let now = match &raw.now {
+            Some(v) => Some(parse_time(v.get_ref()).map_err(|m| {
+                SettingsError(Problem::error(file, line(v), format!("`now`: {m}")))
+            })?),
+            None => None,
+        };
+        let max_data_age = match &raw.max_data_age {
+            Some(v) => parse_age(v.get_ref()).map_err(|m| {
+                SettingsError(Problem::error(
+                    file,
+                    line(v),
+                    format!("`max_data_age`: {m}"),
+                ))
+            })?,
+            None => DEFAULT_MAX_DATA_AGE,
+        };
+        Ok(Settings {
+            config_file: Some(file.to_path_buf()),
+            policies: raw
+                .policies
+                .map(path)
+                .unwrap_or_else(|| base.join(DEFAULT_POLICIES)),
+            grants: raw.grants.map(path),
+            routes: raw.routes.map(path),
+            snapshot: raw.snapshot.map(path),
+            now,
+            max_data_age,
+        })
+    }
+
+    /// The `altinn-grants.toml` to use.
+    pub fn grants_file(&self) -> PathBuf {
+        self.grants
+            .clone()
+            .unwrap_or_else(|| self.policies.join(crate::policy::GRANTS_FILE))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_in_the_file_are_relative_to_it_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("r.toml");
+        std::fs::write(
+            &cfg,
+            "routes = \"x/routes.csv\"\nsnapshot = \"/abs/snap\"\nnow = \"2026-11-21T06:00:00Z\"\nmax_data_age = \"2h\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(&Overrides {
+            config: Some(cfg.clone()),
+            ..Overrides::default()
+        })
+        .unwrap();
+        assert_eq!(s.routes, Some(dir.path().join("x/routes.csv")));
+        assert_eq!(s.snapshot, Some(PathBuf::from("/abs/snap")));
+        assert_eq!(s.policies, dir.path().join("policies"));
+        assert_eq!(s.max_data_age, SignedDuration::from_hours(2));
+        let s = Settings::load(&Overrides {
+            config: Some(cfg),
+            routes: Some("other.csv".into()),
+            max_data_age: Some(SignedDuration::from_hours(5)),
+            ..Overrides::default()
+        })
+        .unwrap();
+        assert_eq!(s.routes, Some(PathBuf::from("other.csv")));
+        assert_eq!(s.max_data_age, SignedDuration::from_hours(5));
+    }
+
+    #[test]
+    fn bad_values_name_the_file_line_and_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("r.toml");
+        std::fs::write(&cfg, "routes = \"r.csv\"\n\nmax_data_age = \"soon\"\n").unwrap();
+        let err = Settings::load(&Overrides {
+            config: Some(cfg.clone()),
+            ..Overrides::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.ends_with("r.toml`: line 3: `max_data_age`: `soon` is not a duration (expected number at 0): write it like `24h`, `90m` or `2days`"),
+            "{err}"
+        );
+        std::fs::write(&cfg, "rutes = \"r.csv\"\n").unwrap();
+        let err = Settings::load(&Overrides {
+            config: Some(cfg),
+            ..Overrides::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("r.toml`: line 1: unknown field `rutes`"),
+            "{err}"
+        );
+        let err = Settings::load(&Overrides {
+            config: Some(dir.path().join("none.toml")),
+            ..Overrides::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("none.toml`: cannot read the config file"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn times_and_ages_parse_with_clear_errors() {
+        assert!(parse_time("2026-11-21T06:00:00Z").is_ok());
+        assert_eq!(
+            parse_time("yesterday").unwrap_err(),
+            "`yesterday` is not a time: expected RFC 3339 such as `2026-11-21T06:00:00Z`"
+        );
+        assert_eq!(parse_age("90m").unwrap(), SignedDuration::from_mins(90));
+        assert_eq!(
+            parse_age("0s").unwrap_err(),
+            "`0s` is zero: evidence would always be stale"
+        );
+    }
+}

@@ -1,0 +1,236 @@
+//! [`Verifier`]: the pre-send check as a library call. It answers from the latest judged
+//! snapshot held in memory, is cheap to clone and safe to share across threads, and swaps
+//! to a new snapshot atomically after each sweep.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use jiff::{SignedDuration, Timestamp};
+use rustc_hash::FxHashMap;
+
+use crate::engine::{Assessment, Engine, Evaluation, ExplainOptions, Explanation};
+use crate::model::{EvidenceTier, Finding, MessageTypeId, OrgNumber, Route, Verdict};
+
+/// The answer to a pre-send check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    /// `readable` means go; anything else means no-go or unknown.
+    pub verdict: Verdict,
+    /// How many people can read it.
+    pub readers: u32,
+    /// Why, in codes with their facts (see [`Verifier::explain`] for sentences).
+    pub findings: Arc<[Finding]>,
+    /// How old the evidence is at the time of the check.
+    pub data_age: SignedDuration,
+    /// Whether the evidence was complete.
+    pub evidence_tier: EvidenceTier,
+    /// What the sender should do instead when the verdict is not `readable`.
+    pub fallback: Option<Arc<str>>,
+}
+
+/// The route names a message type the policies do not define.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown message type `{0}`")]
+pub struct UnknownMessageType(pub MessageTypeId);
+
+struct Judged {
+    assessment: Assessment,
+    findings: Arc<[Finding]>,
+}
+
+struct State {
+    engine: Engine,
+    judged: FxHashMap<(usize, OrgNumber), Judged>,
+    fallbacks: Vec<Option<Arc<str>>>,
+}
+
+/// Answers "can this route be read?" from memory.
+///
+/// ```
+/// use std::sync::Arc;
+/// use reachcheck::{Engine, Policies, Route, SnapshotDir, Verifier, Verdict, OrgNumber, MessageTypeId};
+///
+/// let policies = Arc::new(Policies::load("policies".as_ref())?);
+/// let sender = OrgNumber::parse("310000019")?;
+/// let bergen = OrgNumber::parse("964338531")?;
+/// let snapshot = Arc::new(SnapshotDir::new("examples/demo/snapshot").load([bergen])?);
+/// let engine = Engine::new(policies, snapshot, reachcheck::engine::DEFAULT_MAX_DATA_AGE);
+/// let verifier = Verifier::new(engine, None);
+///
+/// let route = Route::new(sender, MessageTypeId::parse("ordinaer-post")?, bergen);
+/// let now = "2026-11-21T06:00:00Z".parse()?;
+/// let decision = verifier.check_at(&route, now);
+/// if decision.verdict != Verdict::Readable {
+///     for line in verifier.explain(&route, &decision).findings {
+///         eprintln!("{}: {}", line.code, line.message);
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    state: Arc<ArcSwap<State>>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.state.load();
+        f.debug_struct("Verifier")
+            .field("judged", &s.judged.len())
+            .field("taken_at", &s.engine.snapshot().taken_at)
+            .finish()
+    }
+}
+
+fn state(engine: Engine, evaluation: Option<&Evaluation>) -> State {
+    let mut judged = FxHashMap::default();
+    if let Some(ev) = evaluation {
+        for (r, a) in ev.iter() {
+            if let Some(t) = engine.policies().message_type_index(&r.route.message_type) {
+                judged
+                    .entry((t, r.route.recipient))
+                    .or_insert_with(|| Judged {
+                        findings: a.findings().into(),
+                        assessment: a.clone(),
+                    });
+            }
+        }
+    }
+    let fallbacks = engine
+        .policies()
+        .message_types()
+        .iter()
+        .map(|m| m.fallback.as_deref().map(Arc::from))
+        .collect();
+    State {
+        engine,
+        judged,
+        fallbacks,
+    }
+}
+
+impl Verifier {
+    /// A verifier over `engine`, with the judgements of `evaluation` (if any) ready.
+    /// Routes it has not judged are judged on demand from the same snapshot.
+    pub fn new(engine: Engine, evaluation: Option<&Evaluation>) -> Self {
+        Verifier {
+            state: Arc::new(ArcSwap::from_pointee(state(engine, evaluation))),
+        }
+    }
+
+    /// Swaps to a new snapshot and its judgements, atomically: a check sees either the old
+    /// state or the new one, never a mix.
+    pub fn swap(&self, engine: Engine, evaluation: Option<&Evaluation>) {
+        self.state.store(Arc::new(state(engine, evaluation)));
+    }
+
+    /// Checks a route now (the system clock).
+    pub fn check(&self, route: &Route) -> Decision {
+        self.check_at(route, Timestamp::now())
+    }
+
+    /// Checks a route as of `now`. An unknown message type gives `unknown` with no
+    /// findings; use [`Verifier::try_check_at`] to tell it apart.
+    pub fn check_at(&self, route: &Route, now: Timestamp) -> Decision {
+        self.try_check_at(route, now).unwrap_or_else(|_| Decision {
+            verdict: Verdict::Unknown,
+            readers: 0,
+            findings: Arc::from([]),
+            data_age: SignedDuration::ZERO,
+            evidence_tier: EvidenceTier::Er,
+            fallback: None,
+        })
+    }
+
+    /// Checks a route as of `now`, refusing an unknown message type.
+    pub fn try_check_at(
+        &self,
+        route: &Route,
+        now: Timestamp,
+    ) -> Result<Decision, UnknownMessageType> {
+        let s = self.state.load();
+        let t = s
+            .engine
+            .policies()
+            .message_type_index(&route.message_type)
+            .ok_or_else(|| UnknownMessageType(route.message_type.clone()))?;
+        let fresh;
+        let (a, findings): (&Assessment, Arc<[Finding]>) = match s.judged.get(&(t, route.recipient))
+        {
+            Some(j) => (&j.assessment, Arc::clone(&j.findings)),
+            None => {
+                fresh = s.engine.assess(t, route.recipient, now);
+                (&fresh, fresh.findings().into())
+            }
+        };
+        let data_age = now.duration_since(a.observed_at);
+        let mut d = Decision {
+            verdict: a.verdict,
+            readers: a.readers,
+            findings,
+            data_age,
+            evidence_tier: a.tier,
+            fallback: s.fallbacks[t].clone(),
+        };
+        // Rule 8 at the time of the check: evidence that was fresh at the sweep may not be now.
+        let max_age = s.engine.max_data_age();
+        if data_age > max_age
+            && !d
+                .findings
+                .iter()
+                .any(|f| matches!(f, Finding::StaleData { .. }))
+        {
+            d.verdict = Verdict::Unknown;
+            let mut f = d.findings.to_vec();
+            f.push(Finding::StaleData {
+                observed_at: a.observed_at,
+                max_age,
+            });
+            d.findings = f.into();
+        }
+        Ok(d)
+    }
+
+    /// Puts a decision into words.
+    pub fn explain(&self, route: &Route, decision: &Decision) -> Explanation {
+        self.explain_with(route, decision, ExplainOptions::default())
+    }
+
+    /// Puts a decision into words, with options.
+    pub fn explain_with(
+        &self,
+        route: &Route,
+        decision: &Decision,
+        options: ExplainOptions,
+    ) -> Explanation {
+        let s = self.state.load();
+        let engine = &s.engine;
+        let observed_at = engine.snapshot().observed_at(route.recipient);
+        let now = observed_at
+            .saturating_add(decision.data_age)
+            .unwrap_or(observed_at);
+        let Some(mut a) = engine.assess_id(&route.message_type, route.recipient, now) else {
+            return engine.explain(route, &empty_assessment(observed_at), now, options);
+        };
+        a.verdict = decision.verdict;
+        a.readers = decision.readers;
+        a.findings = decision.findings.iter().cloned().collect();
+        engine.explain(route, &a, now, options)
+    }
+
+    /// When the evidence the verifier holds was taken.
+    pub fn taken_at(&self) -> Timestamp {
+        self.state.load().engine.snapshot().taken_at
+    }
+}
+
+fn empty_assessment(observed_at: Timestamp) -> Assessment {
+    Assessment {
+        verdict: Verdict::Unknown,
+        readers: 0,
+        tier: EvidenceTier::Er,
+        findings: Default::default(),
+        observed_at,
+        main_unit: None,
+    }
+}
