@@ -49,6 +49,9 @@ pub struct Explanation {
     pub findings: Vec<ExplainedFinding>,
 }
 
+/// Ways to read one resource, as text: (delegable grants, ER roles).
+type Alternatives = (Vec<String>, Vec<String>);
+
 /// Most people listed in one piece of evidence.
 const MAX_LISTED: usize = 10;
 
@@ -305,7 +308,7 @@ impl Engine {
         let mt = &self.policies.message_types()[type_index];
         let rules = self.policies.grants();
         // Per resource: (delegable alternatives, ER-role alternatives), as text.
-        let mut per_resource: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+        let mut per_resource: Vec<Alternatives> = Vec::new();
         for clauses in self.policies.read_options(type_index) {
             let (mut delegable, mut registered) = (Vec::new(), Vec::new());
             for clause in clauses {
@@ -343,7 +346,7 @@ impl Engine {
             }
             per_resource.push((delegable, registered));
         }
-        let in_all = |pick: fn(&(Vec<String>, Vec<String>)) -> &Vec<String>| -> Vec<String> {
+        let in_all = |pick: fn(&Alternatives) -> &Vec<String>| -> Vec<String> {
             per_resource
                 .first()
                 .map(|first| {
