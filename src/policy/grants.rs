@@ -167,7 +167,7 @@ fn parse_grant(urn: &str) -> Result<Grant, String> {
 impl GrantRules {
     /// Parses `altinn-grants.toml`. Problems are pushed to `problems`; `None` when the file
     /// cannot be used at all.
-    pub(crate) fn parse(file: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Self> {
+    pub fn parse(file: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Self> {
         let raw: RawGrants = match toml::from_str(text) {
             Ok(r) => r,
             Err(e) => {

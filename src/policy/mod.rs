@@ -32,6 +32,13 @@ pub const MESSAGE_TYPES_FILE: &str = "message-types.toml";
 /// The file name of the automatic-grant rules in a policy directory.
 pub const GRANTS_FILE: &str = "altinn-grants.toml";
 
+/// Parses the text of a `message-types.toml`: the types it could read, and every problem.
+pub fn parse_message_types(file: &Path, text: &str) -> (Vec<MessageType>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let types = message_types::parse_message_types(file, text, &mut problems);
+    (types, problems)
+}
+
 /// Policies could not be loaded; every problem found is listed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{problems}")]

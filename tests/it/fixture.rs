@@ -1,0 +1,152 @@
+//! A small synthetic world written to a temporary directory: the project's policies, a
+//! routing table and a snapshot, for tests that run the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+/// A synthetic national identity number that must never appear in any output.
+pub(crate) const SECRET_FNR: &str = "01017012345";
+
+pub(crate) const SENDER: &str = "310000019";
+/// A municipality with complete connections: two confidential readers.
+pub(crate) const GOOD: &str = "958935420";
+/// A municipality with complete connections and nobody holding confidential post.
+pub(crate) const BAD: &str = "964338531";
+/// A municipality with only Enhetsregisteret roles.
+pub(crate) const ER_ONLY: &str = "944496394";
+
+pub(crate) struct World {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+fn write(path: &Path, value: &Value) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, serde_json::to_string_pretty(value).unwrap()).unwrap();
+}
+
+pub(crate) fn unit(org: &str, name: &str) -> Value {
+    json!({"organisasjonsnummer": org, "navn": name, "organisasjonsform": {"kode": "KOMM", "beskrivelse": "Kommune"}})
+}
+
+pub(crate) fn person(id: &str, name: &str, packages: &[&str], roles: &[&str]) -> Value {
+    json!({
+        "party": {"id": id, "name": name, "type": "Person", "variant": "Person", "personIdentifier": SECRET_FNR, "dateOfBirth": "1970-01-01"},
+        "roles": roles.iter().map(|r| json!({"code": r, "urn": r})).collect::<Vec<_>>(),
+        "packages": packages.iter().map(|p| json!({"id": "p", "urn": format!("urn:altinn:accesspackage:{p}")})).collect::<Vec<_>>(),
+        "resources": []
+    })
+}
+
+pub(crate) fn connections(data: Vec<Value>) -> Value {
+    json!({"links": {"next": null}, "data": data})
+}
+
+pub(crate) fn roles(holders: &[(&str, &str, &str)]) -> Value {
+    let roller: Vec<Value> = holders
+        .iter()
+        .map(|(code, first, last)| {
+            json!({"type": {"kode": code, "beskrivelse": code},
+                   "person": {"fodselsdato": "1970-01-01", "navn": {"fornavn": first, "etternavn": last}, "erDoed": false},
+                   "fratraadt": false})
+        })
+        .collect();
+    json!({"rollegrupper": [{"type": {"kode": "X"}, "roller": roller}]})
+}
+
+pub(crate) fn addresses(org: &str, n: usize) -> Value {
+    let list: Vec<Value> = (0..n)
+        .map(|i| json!({"notificationAddressId": i, "email": format!("post{i}@example.no"), "countryCode": null, "phone": null}))
+        .collect();
+    json!({"organizationNumber": org, "notificationAddresses": list})
+}
+
+impl World {
+    /// Three municipalities; `routes` are CSV rows after the header.
+    pub(crate) fn new(routes: &[&str]) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let w = World { dir };
+        let s = w.snapshot();
+        write(&s.join("manifest.json"), &json!({"taken_at": "2026-11-21T05:00:00Z"}));
+        let conf = "post-til-virksomheten-med-taushetsbelagt-innhold";
+        for (org, name) in [(GOOD, "OSLO KOMMUNE"), (BAD, "BERGEN KOMMUNE"), (ER_ONLY, "EIGERSUND KOMMUNE")] {
+            write(&s.join(format!("enhetsregisteret/enheter/{org}.json")), &unit(org, name));
+            write(&s.join(format!("profile/notificationaddresses/{org}.json")), &addresses(org, 1));
+        }
+        write(
+            &s.join(format!("accessmanagement/connections/{GOOD}.json")),
+            &connections(vec![
+                person("a0000000-0000-0000-0000-000000000001", "Kari Nordmann", &[conf], &[]),
+                person("a0000000-0000-0000-0000-000000000002", "Ola Hansen", &[conf, "ordinaer-post-til-virksomheten"], &[]),
+            ]),
+        );
+        write(
+            &s.join(format!("accessmanagement/connections/{BAD}.json")),
+            &connections(vec![person(
+                "b0000000-0000-0000-0000-000000000001",
+                "Per Olsen",
+                &[],
+                &["urn:altinn:external-role:ccr:daglig-leder"],
+            )]),
+        );
+        write(
+            &s.join(format!("enhetsregisteret/roller/{ER_ONLY}.json")),
+            &roles(&[("DAGL", "Anne", "Berg")]),
+        );
+        w.set_routes(routes);
+        w
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub(crate) fn snapshot(&self) -> PathBuf {
+        self.dir.path().join("snapshot")
+    }
+
+    pub(crate) fn routes(&self) -> PathBuf {
+        self.dir.path().join("routes.csv")
+    }
+
+    pub(crate) fn set_routes(&self, rows: &[&str]) {
+        let mut text = String::from("sender,message_type,recipient\n");
+        for r in rows {
+            text.push_str(r);
+            text.push('\n');
+        }
+        std::fs::write(self.routes(), text).unwrap();
+    }
+
+    pub(crate) fn write_json(&self, rel: &str, value: &Value) {
+        write(&self.snapshot().join(rel), value);
+    }
+
+    /// Runs `reachcheck` with `args`, then the world's inputs, from the world's directory.
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
+        let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_reachcheck"));
+        cmd.current_dir(self.path()).args(args);
+        if args.first().is_some_and(|a| *a != "precheck") {
+            cmd.args(["--routes", "routes.csv"]);
+        }
+        cmd.args(["--snapshot", "snapshot", "--now", "2026-11-21T06:00:00Z"])
+            .arg("--policies")
+            .arg(policies)
+            .env_remove("NO_COLOR");
+        cmd.output().unwrap()
+    }
+}
+
+pub(crate) fn route(t: &str, recipient: &str) -> String {
+    format!("{SENDER},{t},{recipient}")
+}
+
+pub(crate) fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+pub(crate) fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}

@@ -1,0 +1,96 @@
+//! The loaders never panic, whatever they are given: arbitrary text, and real files with
+//! random damage. (Property tests; failures shrink to a minimal input.)
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use reachcheck::policy::{GrantRules, parse_message_types, parse_policy};
+use reachcheck::routing::RoutingTable;
+
+const POLICY: &str = include_str!("../../policies/politi-bekymringsmelding.xml");
+const TYPES: &str = include_str!("../../policies/message-types.toml");
+const GRANTS: &str = include_str!("../../policies/altinn-grants.toml");
+const ROUTES: &str = "# routes\nsender,message_type,recipient\n310000019,post,964338531\n\n310000027,post,958935420\n";
+
+/// A real file with a random slice replaced by random text.
+fn damaged(original: &'static str) -> impl Strategy<Value = String> {
+    (0..original.len(), 0..64usize, ".{0,24}").prop_map(move |(at, len, insert)| {
+        let start = (0..=at).rev().find(|&i| original.is_char_boundary(i)).unwrap_or(0);
+        let end = (start + len..=original.len())
+            .find(|&i| original.is_char_boundary(i))
+            .unwrap_or(original.len());
+        format!("{}{insert}{}", &original[..start], &original[end..])
+    })
+}
+
+fn xacml(text: &str) {
+    let mut problems = Vec::new();
+    let parsed = parse_policy(Path::new("p.xml"), text, &mut problems);
+    if parsed.is_none() {
+        assert!(problems.iter().any(|p| p.is_error()), "a refusal always says why");
+    }
+}
+
+fn routes(bytes: &[u8]) {
+    let r = RoutingTable::parse(Path::new("r.csv"), bytes, |t| t.as_str() == "post", "`post`");
+    if let Err(e) = r {
+        assert!(!e.problems.0.is_empty(), "a refusal always says why");
+        for p in &e.problems.0 {
+            assert!(!p.message.is_empty());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn xacml_never_panics_on_arbitrary_text(text in "\\PC{0,400}") {
+        xacml(&text);
+    }
+
+    #[test]
+    fn xacml_never_panics_on_damaged_policies(text in damaged(POLICY)) {
+        xacml(&text);
+    }
+
+    #[test]
+    fn xacml_never_panics_on_tag_soup(parts in proptest::collection::vec(
+        prop_oneof![
+            Just("<Policy>"), Just("</Policy>"), Just("<Rule Effect=\"Permit\">"), Just("</Rule>"),
+            Just("<Target>"), Just("</Target>"), Just("<AnyOf>"), Just("</AnyOf>"), Just("<AllOf>"),
+            Just("</AllOf>"), Just("<Match MatchId=\"urn:oasis:names:tc:xacml:1.0:function:string-equal\">"),
+            Just("</Match>"), Just("<AttributeValue>x</AttributeValue>"),
+            Just("<AttributeDesignator AttributeId=\"urn:altinn:rolecode\"/>"), Just("&amp;"), Just("&bogus;"),
+            Just("<![CDATA[x]]>"), Just("<!-- c -->"), Just("<Condition/>"),
+        ],
+        0..40,
+    )) {
+        xacml(&parts.concat());
+    }
+
+    #[test]
+    fn message_types_never_panic(text in prop_oneof![damaged(TYPES), "\\PC{0,300}".boxed()]) {
+        let (_, problems) = parse_message_types(Path::new("m.toml"), &text);
+        for p in problems {
+            prop_assert!(!p.message.is_empty());
+        }
+    }
+
+    #[test]
+    fn grant_rules_never_panic(text in prop_oneof![damaged(GRANTS), "\\PC{0,300}".boxed()]) {
+        let mut problems = Vec::new();
+        let rules = GrantRules::parse(Path::new("g.toml"), &text, &mut problems);
+        prop_assert!(rules.is_some() || !problems.is_empty());
+    }
+
+    #[test]
+    fn routing_tables_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        routes(&bytes);
+    }
+
+    #[test]
+    fn routing_tables_never_panic_when_damaged(text in damaged(ROUTES)) {
+        routes(text.as_bytes());
+    }
+}
