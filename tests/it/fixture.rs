@@ -119,10 +119,6 @@ impl World {
         std::fs::write(self.routes(), text).unwrap();
     }
 
-    pub(crate) fn write_json(&self, rel: &str, value: &Value) {
-        write(&self.snapshot().join(rel), value);
-    }
-
     /// Runs `reachcheck` with `args`, then the world's inputs, from the world's directory.
     pub(crate) fn run(&self, args: &[&str]) -> Output {
         let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");

@@ -5,3 +5,4 @@ mod cli;
 mod errors;
 mod fixture;
 mod properties;
+mod verifier;
