@@ -13,7 +13,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::engine::{Engine, ExplainOptions, evaluate, evaluate_routes};
-use crate::evidence::{EvidenceError, SnapshotDir};
+use crate::auth::Auth;
+use crate::evidence::live::{LiveSource, RemotePolicy};
+use crate::evidence::{EvidenceError, Observed, Snapshot, SnapshotDir};
+use crate::http::Http;
+use crate::model::ResourceId;
 use crate::model::{MessageTypeId, OrgNumber, Route};
 use crate::output::{Format, RenderOptions, Rendering};
 use crate::policy::{Policies, PolicyError};
@@ -201,6 +205,9 @@ pub enum CliError {
     /// Problems found by `validate`.
     #[error("{0}")]
     Invalid(Problems),
+    /// The live sources cannot be used at all (key, client).
+    #[error("{0}")]
+    Live(String),
     /// Writing the output.
     #[error("cannot write `{path}`: {source}")]
     Output {
@@ -285,6 +292,84 @@ fn snapshot_dir(s: &Settings) -> Result<SnapshotDir, CliError> {
     })
 }
 
+/// Gathers the evidence about `recipients`: from the snapshot directory, or from the live
+/// APIs when the config has a `[live]` section (and no `--snapshot` overrides it). Live
+/// sources may replace a resource's policy by the one Altinn enforces.
+fn gather(
+    s: &Settings,
+    policies: Policies,
+    recipients: Vec<OrgNumber>,
+) -> Result<(Policies, Snapshot), CliError> {
+    let Some(live) = &s.live else {
+        let snapshot = snapshot_dir(s)?.load(recipients)?;
+        return Ok((policies, snapshot));
+    };
+    let http = Http::new(live.http.clone())
+        .map_err(|e| CliError::Live(format!("cannot create the HTTP client: {e}")))?;
+    let auth = Auth::new(http.clone(), live.auth.clone()).map_err(|e| CliError::Live(e.to_string()))?;
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(recipients.len() as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} sweeping {pos}/{len} units, {msg} failed, ETA {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message("0");
+    let progress = {
+        let bar = bar.clone();
+        Arc::new(move |done: usize, total: usize, failed: usize| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            bar.set_message(failed.to_string());
+        })
+    };
+    let source = LiveSource::new(http, Arc::new(auth), live.endpoints.clone()).with_progress(progress);
+    let resources: Vec<ResourceId> = policies
+        .message_types()
+        .iter()
+        .flat_map(|m| m.resources.iter().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Live(format!("cannot start the async runtime: {e}")))?;
+    let gathered = runtime.block_on(source.gather(&recipients, &resources));
+    bar.finish_and_clear();
+    tracing::info!(
+        requests = gathered.requests,
+        units = gathered.snapshot.units.len(),
+        failures = gathered.snapshot.failures().len(),
+        "live sweep done"
+    );
+    let policies = apply_remote_policies(policies, &gathered.policies);
+    Ok((policies, gathered.snapshot))
+}
+
+/// Judges each resource by the policy Altinn returned for it (rule 9 for failures).
+pub fn apply_remote_policies(
+    mut policies: Policies,
+    remote: &std::collections::BTreeMap<ResourceId, Observed<RemotePolicy>>,
+) -> Policies {
+    for (resource, got) in remote {
+        policies = match got {
+            Observed::Present(p) => {
+                let (next, problems) = policies.with_altinn_policy(resource, &p.location, &p.xml);
+                for p in problems {
+                    tracing::warn!(problem = %p, "Altinn's policy");
+                }
+                next
+            }
+            Observed::Failed(f) => policies.with_unavailable_policy(resource, Arc::clone(f)),
+            Observed::Missing => policies,
+        };
+    }
+    policies
+}
+
 fn check(a: CheckArgs) -> Result<ExitCode, CliError> {
     let s = settings(&a.sources, a.routes)?;
     let policies = load_policies(&s)?;
@@ -295,7 +380,7 @@ fn check(a: CheckArgs) -> Result<ExitCode, CliError> {
     })?;
     let routes = RoutingTable::load(&routes_file, &policies)?;
     warn_all(&routes.warnings);
-    let snapshot = snapshot_dir(&s)?.load(routes.routes().map(|r| r.recipient))?;
+    let (policies, snapshot) = gather(&s, policies, routes.routes().map(|r| r.recipient).collect())?;
     let engine = Engine::new(Arc::new(policies), Arc::new(snapshot), s.max_data_age);
     let now = s.now.unwrap_or_else(Timestamp::now);
     let evaluation = evaluate(&engine, &routes, now);
@@ -320,7 +405,7 @@ fn precheck(a: PrecheckArgs) -> Result<ExitCode, CliError> {
             known.join(", ")
         )));
     }
-    let snapshot = snapshot_dir(&s)?.load([a.recipient])?;
+    let (policies, snapshot) = gather(&s, policies, vec![a.recipient])?;
     let engine = Engine::new(Arc::new(policies), Arc::new(snapshot), s.max_data_age);
     let now = s.now.unwrap_or_else(Timestamp::now);
     let route = Route::new(a.sender, a.message_type, a.recipient);

@@ -25,15 +25,18 @@
 //!
 //! The engine never does I/O and never reads the clock; sources never judge.
 
+pub mod auth;
 pub mod cli;
 pub mod engine;
 pub mod evidence;
+pub mod http;
 pub mod model;
 pub mod output;
 pub mod policy;
 pub mod problem;
 pub mod routing;
 pub mod settings;
+pub mod sim;
 pub mod verifier;
 
 pub use engine::{Assessment, Engine, Evaluation, evaluate};

@@ -9,7 +9,13 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use toml::Spanned;
 
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use crate::auth::AuthSettings;
 use crate::engine::DEFAULT_MAX_DATA_AGE;
+use crate::evidence::live::LiveEndpoints;
+use crate::http::{HttpSettings, check_url};
 use crate::problem::{Problem, line_of, toml_error};
 
 /// The config file used when `--config` is not given and it exists.
@@ -34,6 +40,45 @@ pub struct Settings {
     pub now: Option<Timestamp>,
     /// Evidence older than this proves nothing (rule 8).
     pub max_data_age: SignedDuration,
+    /// The live sources (`[live]`), used instead of a snapshot directory.
+    pub live: Option<LiveSettings>,
+}
+
+/// The `[live]` section: where the live APIs are and how to treat them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveSettings {
+    /// Base URLs, scope and system-user organisation.
+    pub endpoints: LiveEndpoints,
+    /// Rate limits, concurrency, timeouts, retries.
+    pub http: HttpSettings,
+    /// Maskinporten client and Altinn exchange.
+    pub auth: AuthSettings,
+}
+
+/// The scopes asked of Maskinporten by default (`API-NOTES.md` §1.4, §1.5, §4.2).
+pub const DEFAULT_SCOPE: &str = "altinn:accessmanagement/authorizedparties altinn:accessmanagement/enduser:connections:toothers.read altinn:portal/enduser";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLive {
+    altinn_url: Spanned<String>,
+    brreg_url: Option<Spanned<String>>,
+    maskinporten_token_url: Spanned<String>,
+    maskinporten_audience: Spanned<String>,
+    client_id: Spanned<String>,
+    key_file: Spanned<String>,
+    key_id: Option<Spanned<String>>,
+    system_user_org: Option<Spanned<String>>,
+    scope: Option<Spanned<String>>,
+    allow_http: Option<bool>,
+    rate_per_second: Option<Spanned<u32>>,
+    rate_limits: Option<std::collections::BTreeMap<String, Spanned<u32>>>,
+    concurrency: Option<Spanned<u32>>,
+    timeout: Option<Spanned<String>>,
+    attempts: Option<Spanned<u32>>,
+    backoff: Option<Spanned<String>>,
+    max_backoff: Option<Spanned<String>>,
+    altinn_token_lifetime: Option<Spanned<String>>,
 }
 
 /// What the command line says, which wins over the config file.
@@ -67,6 +112,7 @@ struct RawSettings {
     snapshot: Option<String>,
     now: Option<Spanned<String>>,
     max_data_age: Option<Spanned<String>>,
+    live: Option<Spanned<RawLive>>,
 }
 
 /// Parses an RFC 3339 time, with the message the CLI and config share.
@@ -106,6 +152,7 @@ impl Settings {
                 snapshot: None,
                 now: None,
                 max_data_age: DEFAULT_MAX_DATA_AGE,
+                live: None,
             },
         };
         if let Some(p) = &o.policies {
@@ -115,7 +162,9 @@ impl Settings {
             s.routes = Some(p.clone());
         }
         if let Some(p) = &o.snapshot {
+            // `--snapshot` judges a recorded snapshot, whatever the config says.
             s.snapshot = Some(p.clone());
+            s.live = None;
         }
         if o.now.is_some() {
             s.now = o.now;
@@ -160,7 +209,21 @@ impl Settings {
             })?,
             None => DEFAULT_MAX_DATA_AGE,
         };
+        let live = match raw.live {
+            Some(l) => {
+                if raw.snapshot.is_some() {
+                    return Err(SettingsError(Problem::error(
+                        file,
+                        Some(line_of(&text, l.span().start)),
+                        "both `snapshot` and `[live]` are set: keep the one to use (`--snapshot DIR` on the command line always wins)",
+                    )));
+                }
+                Some(read_live(file, &text, base, l.into_inner())?)
+            }
+            None => None,
+        };
         Ok(Settings {
+            live,
             config_file: Some(file.to_path_buf()),
             policies: raw
                 .policies
@@ -174,12 +237,104 @@ impl Settings {
         })
     }
 
+    /// Whether evidence comes from the live APIs.
+    pub fn is_live(&self) -> bool {
+        self.live.is_some()
+    }
+
     /// The `altinn-grants.toml` to use.
     pub fn grants_file(&self) -> PathBuf {
         self.grants
             .clone()
             .unwrap_or_else(|| self.policies.join(crate::policy::GRANTS_FILE))
     }
+}
+
+/// Reads the `[live]` section; every problem names its key and line.
+fn read_live(file: &Path, text: &str, base: &Path, raw: RawLive) -> Result<LiveSettings, SettingsError> {
+    let err = |span: std::ops::Range<usize>, msg: String| {
+        SettingsError(Problem::error(file, Some(line_of(text, span.start)), msg))
+    };
+    let allow_http = raw.allow_http.unwrap_or(false);
+    let url = |key: &str, v: &Spanned<String>| {
+        check_url(v.get_ref(), allow_http).map_err(|e| err(v.span(), format!("`live.{key}`: {e}")))
+    };
+    let age = |key: &str, v: &Option<Spanned<String>>, default: Duration| -> Result<Duration, SettingsError> {
+        match v {
+            None => Ok(default),
+            Some(v) => parse_age(v.get_ref())
+                .and_then(|d| Duration::try_from(d).map_err(|_| format!("`{}` is negative", v.get_ref())))
+                .map_err(|m| err(v.span(), format!("`live.{key}`: {m}"))),
+        }
+    };
+    let positive = |key: &str, v: &Spanned<u32>| {
+        NonZeroU32::new(*v.get_ref()).ok_or_else(|| err(v.span(), format!("`live.{key}` must be at least 1")))
+    };
+    let altinn = url("altinn_url", &raw.altinn_url)?;
+    let brreg = match &raw.brreg_url {
+        Some(v) => url("brreg_url", v)?,
+        None => check_url("https://data.brreg.no", false).map_err(|e| err(0..0, e.to_string()))?,
+    };
+    let token_url = url("maskinporten_token_url", &raw.maskinporten_token_url)?;
+    let system_user_org = match &raw.system_user_org {
+        Some(v) => Some(
+            crate::model::OrgNumber::parse(v.get_ref())
+                .map_err(|e| err(v.span(), format!("`live.system_user_org`: {e}")))?,
+        ),
+        None => None,
+    };
+    let scope = raw.scope.as_ref().map_or(DEFAULT_SCOPE.to_owned(), |s| s.get_ref().trim().to_owned());
+    if scope.is_empty() {
+        let span = raw.scope.as_ref().map_or(0..0, Spanned::span);
+        return Err(err(span, "`live.scope` is empty: name the Maskinporten scopes, space separated".to_owned()));
+    }
+    let defaults = HttpSettings::default();
+    let mut host_rates = std::collections::HashMap::new();
+    for (host, rate) in raw.rate_limits.iter().flatten() {
+        host_rates.insert(host.clone(), positive(&format!("rate_limits.{host}"), rate)?);
+    }
+    let http = HttpSettings {
+        rate_per_second: match &raw.rate_per_second {
+            Some(v) => positive("rate_per_second", v)?,
+            None => defaults.rate_per_second,
+        },
+        host_rates,
+        concurrency: match &raw.concurrency {
+            Some(v) => positive("concurrency", v)?.get() as usize,
+            None => defaults.concurrency,
+        },
+        timeout: age("timeout", &raw.timeout, defaults.timeout)?,
+        attempts: match &raw.attempts {
+            Some(v) => positive("attempts", v)?.get(),
+            None => defaults.attempts,
+        },
+        backoff: age("backoff", &raw.backoff, defaults.backoff)?,
+        max_backoff: age("max_backoff", &raw.max_backoff, defaults.max_backoff)?,
+        allow_http,
+    };
+    let key_file = PathBuf::from(raw.key_file.get_ref());
+    let key_file = if key_file.is_absolute() { key_file } else { base.join(key_file) };
+    let auth = AuthSettings {
+        exchange_url: Some(altinn.join("authentication/api/v1/exchange/maskinporten").map_err(|e| err(raw.altinn_url.span(), format!("`live.altinn_url`: {e}")))?),
+        token_url,
+        audience: raw.maskinporten_audience.get_ref().trim().to_owned(),
+        client_id: raw.client_id.get_ref().trim().to_owned(),
+        key_file,
+        key_id: raw.key_id.map(|k| k.into_inner()),
+        x5c: None,
+        altinn_token_lifetime: age("altinn_token_lifetime", &raw.altinn_token_lifetime, Duration::from_secs(30 * 60))?,
+        refresh_margin: Duration::from_secs(60),
+    };
+    Ok(LiveSettings {
+        endpoints: LiveEndpoints {
+            altinn,
+            brreg,
+            scope,
+            system_user_org,
+        },
+        http,
+        auth,
+    })
 }
 
 #[cfg(test)]

@@ -650,16 +650,56 @@ impl Engine {
                         "Run a new sweep (or record a new snapshot) so the evidence is fresh; raise `max_data_age` only if the sources really change that slowly.".to_owned(),
                         vec![format!("evidence from {} taken at {observed_at}", self.snapshot.origin)],
                     ),
-                    Finding::SourceError(failure) => (
+                    Finding::SourceError(failure) => match failure.unit {
+                        Some(unit) => (
+                            format!(
+                                "The {} of {unit} could not be used ({}), so the route cannot be judged.",
+                                failure.source, failure.reason
+                            ),
+                            format!(
+                                "Fix or re-record `{}`; until then, routes to {unit} stay unknown.{fallback}",
+                                failure.location
+                            ),
+                            vec![failure.to_string()],
+                        ),
+                        None => (
+                            format!(
+                                "The {} at `{}` could not be used ({}), so who can read {title} is not known.",
+                                failure.source, failure.location, failure.reason
+                            ),
+                            format!(
+                                "Check that Altinn's resource registry answers for `{}`; until then, every route of this message type stays unknown.{fallback}",
+                                failure.location
+                            ),
+                            vec![failure.to_string()],
+                        ),
+                    },
+                    Finding::NotAuthorized { unit } => (
                         format!(
-                            "The {} of {} could not be used ({}), so the route cannot be judged.",
-                            failure.source, failure.unit, failure.reason
+                            "{} has not approved reachcheck's system user, so who holds access there cannot be seen.",
+                            self.label(*unit)
                         ),
                         format!(
-                            "Fix or re-record `{}`; until then, routes to {} stay unknown.{fallback}",
-                            failure.location, failure.unit
+                            "Ask the Hovedadministrator (or a holder of Tilgangsstyrer) at {} to approve reachcheck's system-user request in Altinn (Profile → Access management → System access), with the package that lets it read the organisation's connections.",
+                            self.label(*unit)
                         ),
-                        vec![failure.to_string()],
+                        vec![format!("{unit} is not among the authorized parties of reachcheck's system user")],
+                    ),
+                    Finding::PolicyDrift(d) => (
+                        format!(
+                            "Altinn's policy for `{}` grants read differently from the local copy; the route was judged by Altinn's.",
+                            d.resource
+                        ),
+                        format!(
+                            "Update `{}` from `{}` (or tell the resource owner, if Altinn's policy is wrong).",
+                            self.policies.policy_file(&d.resource).display(),
+                            d.location
+                        ),
+                        d.added
+                            .iter()
+                            .map(|g| format!("reads under Altinn's policy only: {g}"))
+                            .chain(d.removed.iter().map(|g| format!("reads under the local copy only: {g}")))
+                            .collect(),
                     ),
                     Finding::PolicyIndeterminate { resource } => (
                         format!(

@@ -248,6 +248,32 @@ impl Engine {
             }
         }
 
+        if let Some(u) = unit.filter(|u| !u.deleted) {
+            // Live sources: a unit that has not approved our system user has no connections
+            // evidence, and only it can change that.
+            if a.verdict != Verdict::Readable {
+                let inherit = u
+                    .main_unit
+                    .filter(|_| self.policies.grants().inherits(u.form.as_deref()));
+                let refused = ev
+                    .into_iter()
+                    .chain(inherit.and_then(|m| self.snapshot.unit(m)))
+                    .filter(|e| e.authorized == Some(false) && e.connections.present().is_none());
+                for e in refused {
+                    a.findings.push(Finding::NotAuthorized { unit: e.org });
+                }
+            }
+            // The policy Altinn enforces differs from the local copy: judged by Altinn's.
+            for d in self.policies.drift(type_index) {
+                a.findings.push(Finding::PolicyDrift(Arc::clone(d)));
+            }
+            // A resource whose policy could not be fetched: nothing is proven (rule 9).
+            for f in self.policies.unavailable(type_index) {
+                a.verdict = Verdict::Unknown;
+                a.findings.push(Finding::SourceError(Arc::clone(f)));
+            }
+        }
+
         // Rule 9: a failed source of the recipient or its main unit leaves the route unknown.
         let failures = ev
             .into_iter()

@@ -5,6 +5,7 @@
 //! Owns: reading sources into checked domain types, and telling "missing" from "failed".
 //! Does not own: judging. Sources never decide a verdict.
 
+pub mod live;
 mod raw;
 mod snapshot_dir;
 
@@ -66,6 +67,9 @@ pub struct UnitEvidence {
     pub notification_addresses: Observed<u32>,
     /// When this unit's evidence was taken, if not the snapshot's `taken_at`.
     pub observed_at: Option<Timestamp>,
+    /// Whether the unit approved reachcheck's system user (live sources only; `None` when
+    /// not asked, as for a recorded snapshot).
+    pub authorized: Option<bool>,
 }
 
 impl UnitEvidence {
@@ -78,6 +82,7 @@ impl UnitEvidence {
             connections: Observed::Missing,
             notification_addresses: Observed::Missing,
             observed_at: None,
+            authorized: None,
         }
     }
 

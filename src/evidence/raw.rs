@@ -288,6 +288,19 @@ impl RawRoller {
 }
 
 impl RawConnections {
+    /// The `links.next` of this page, if more pages follow.
+    pub(crate) fn take_next(&mut self) -> Option<String> {
+        self.links
+            .as_mut()
+            .and_then(|l| l.next.take())
+            .filter(|n| !n.trim().is_empty())
+    }
+
+    /// Appends the entries of a following page.
+    pub(crate) fn extend(&mut self, page: RawConnections) {
+        self.data.extend(page.data);
+    }
+
     /// The rightholders, with nested connections flattened (they hold their grants via
     /// the outer party). Refuses a payload that says more pages follow: a partial list is
     /// not the complete list that connections evidence promises.

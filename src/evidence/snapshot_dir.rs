@@ -98,7 +98,7 @@ impl SnapshotDir {
             reason: String,
         ) -> Observed<T> {
             Observed::Failed(Arc::new(SourceFailure {
-                unit: org,
+                unit: Some(org),
                 source,
                 location: Arc::from(path.display().to_string()),
                 reason: Arc::from(reason),

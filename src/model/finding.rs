@@ -60,11 +60,15 @@ pub enum FindingCode {
     SourceError,
     /// A policy needs something reachcheck cannot evaluate, so a reader is uncertain.
     PolicyIndeterminate,
+    /// The recipient has not approved reachcheck's system user, so its connections are unknown.
+    NotAuthorized,
+    /// Altinn enforces a different read policy for a resource than the local copy.
+    PolicyDrift,
 }
 
 impl FindingCode {
     /// Every code, in the order findings are reported.
-    pub const ALL: [FindingCode; 9] = [
+    pub const ALL: [FindingCode; 11] = [
         FindingCode::RecipientDeleted,
         FindingCode::NoReader,
         FindingCode::NoData,
@@ -74,6 +78,8 @@ impl FindingCode {
         FindingCode::StaleData,
         FindingCode::SourceError,
         FindingCode::PolicyIndeterminate,
+        FindingCode::NotAuthorized,
+        FindingCode::PolicyDrift,
     ];
 
     /// The contract name, e.g. `no_reader`.
@@ -88,6 +94,8 @@ impl FindingCode {
             FindingCode::StaleData => "stale_data",
             FindingCode::SourceError => "source_error",
             FindingCode::PolicyIndeterminate => "policy_indeterminate",
+            FindingCode::NotAuthorized => "not_authorized",
+            FindingCode::PolicyDrift => "policy_drift",
         }
     }
 
@@ -100,7 +108,9 @@ impl FindingCode {
             | FindingCode::NoNotificationAddress
             | FindingCode::StaleData
             | FindingCode::SourceError
-            | FindingCode::PolicyIndeterminate => Severity::Warning,
+            | FindingCode::PolicyIndeterminate
+            | FindingCode::NotAuthorized
+            | FindingCode::PolicyDrift => Severity::Warning,
             FindingCode::NotificationUnknown => Severity::Info,
         }
     }
@@ -129,6 +139,8 @@ pub enum SourceKind {
     Connections,
     /// The unit's notification addresses.
     NotificationAddresses,
+    /// A resource's policy in Altinn's resource registry.
+    ResourcePolicy,
 }
 
 impl fmt::Display for SourceKind {
@@ -138,6 +150,7 @@ impl fmt::Display for SourceKind {
             SourceKind::Roles => "Enhetsregisteret roles",
             SourceKind::Connections => "Altinn connections",
             SourceKind::NotificationAddresses => "notification addresses",
+            SourceKind::ResourcePolicy => "resource-registry policy",
         })
     }
 }
@@ -146,8 +159,8 @@ impl fmt::Display for SourceKind {
 /// timed out or answered garbage. Treated as missing data (rule 9).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct SourceFailure {
-    /// The unit the data was about.
-    pub unit: OrgNumber,
+    /// The unit the data was about (`None` for data about no unit, e.g. a resource policy).
+    pub unit: Option<OrgNumber>,
     /// Which source.
     pub source: SourceKind,
     /// Where it came from: a file path or a URL.
@@ -209,6 +222,27 @@ pub enum Finding {
         /// The resource whose policy it is.
         resource: ResourceId,
     },
+    /// This unit (the recipient or its main unit) has not approved reachcheck's system user.
+    NotAuthorized {
+        /// The unit.
+        unit: OrgNumber,
+    },
+    /// Altinn's policy for a resource grants `read` differently from the local copy; the
+    /// route was judged with Altinn's.
+    PolicyDrift(Arc<PolicyDrift>),
+}
+
+/// How Altinn's policy for a resource differs from the local copy, in who may read.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PolicyDrift {
+    /// The resource.
+    pub resource: ResourceId,
+    /// Where Altinn's policy came from.
+    pub location: Arc<str>,
+    /// Grants (or combinations, `a + b`) that read under Altinn's policy only.
+    pub added: Vec<String>,
+    /// Grants (or combinations) that read under the local copy only.
+    pub removed: Vec<String>,
 }
 
 impl Finding {
@@ -224,6 +258,8 @@ impl Finding {
             Finding::StaleData { .. } => FindingCode::StaleData,
             Finding::SourceError(_) => FindingCode::SourceError,
             Finding::PolicyIndeterminate { .. } => FindingCode::PolicyIndeterminate,
+            Finding::NotAuthorized { .. } => FindingCode::NotAuthorized,
+            Finding::PolicyDrift(_) => FindingCode::PolicyDrift,
         }
     }
 

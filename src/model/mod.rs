@@ -11,7 +11,7 @@ mod org_number;
 mod route;
 mod unit;
 
-pub use finding::{Finding, FindingCode, Severity, SourceFailure, SourceKind};
+pub use finding::{Finding, FindingCode, PolicyDrift, Severity, SourceFailure, SourceKind};
 pub use grant::{Code, Grant};
 pub use ids::{IdError, MessageTypeId, ResourceId};
 pub use org_number::{OrgNumber, OrgNumberError};

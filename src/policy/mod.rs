@@ -12,6 +12,7 @@ mod xacml;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
@@ -24,7 +25,7 @@ pub use xacml::{
     parse_policy,
 };
 
-use crate::model::{Grant, MessageTypeId, ResourceId};
+use crate::model::{Grant, MessageTypeId, PolicyDrift, ResourceId, SourceFailure, SourceKind};
 use crate::problem::{Problem, Problems};
 
 /// The file name of the message types in a policy directory.
@@ -61,6 +62,8 @@ pub struct Policies {
     compiled: Vec<CompiledType>,
     delegators: Vec<AtomId>,
     warnings: Vec<Problem>,
+    drift: BTreeMap<ResourceId, Arc<PolicyDrift>>,
+    unavailable: BTreeMap<ResourceId, Arc<SourceFailure>>,
 }
 
 impl fmt::Debug for Policies {
@@ -187,6 +190,8 @@ impl Policies {
             compiled: Vec::new(),
             delegators: Vec::new(),
             warnings: Vec::new(),
+            drift: BTreeMap::new(),
+            unavailable: BTreeMap::new(),
         };
         policies.compile(&mut problems);
         if problems.iter().any(Problem::is_error) {
@@ -297,6 +302,112 @@ impl Policies {
     }
 
     /// Where a resource's policy file is (or would be).
+    /// Returns a copy that judges `resource` by the policy Altinn enforces (`xml`, fetched
+    /// from `location`), noting a [`PolicyDrift`] when it grants `read` differently from the
+    /// local copy. A policy that cannot be parsed makes the resource unavailable (its routes
+    /// `unknown`), with the problems returned.
+    pub fn with_altinn_policy(
+        &self,
+        resource: &ResourceId,
+        location: &str,
+        xml: &str,
+    ) -> (Policies, Vec<Problem>) {
+        let mut problems = Vec::new();
+        let Some(policy) = parse_policy(Path::new(location), xml, &mut problems) else {
+            let reason = problems
+                .iter()
+                .find(|p| p.is_error())
+                .map(|p| p.message.clone())
+                .unwrap_or_else(|| "not a XACML policy".to_owned());
+            let failure = Arc::new(SourceFailure {
+                unit: None,
+                source: SourceKind::ResourcePolicy,
+                location: Arc::from(location),
+                reason: Arc::from(reason),
+            });
+            return (self.with_unavailable_policy(resource, failure), problems);
+        };
+        let before = self.read_clauses(resource);
+        let (mut next, more) = self.with_resource_policy(resource, policy);
+        problems.extend(more);
+        let after = next.read_clauses(resource);
+        next.drift.remove(resource);
+        if before != after {
+            next.drift.insert(
+                resource.clone(),
+                Arc::new(PolicyDrift {
+                    resource: resource.clone(),
+                    location: Arc::from(location),
+                    added: after.difference(&before).cloned().collect(),
+                    removed: before.difference(&after).cloned().collect(),
+                }),
+            );
+        }
+        (next, problems)
+    }
+
+    /// Returns a copy in which `resource`'s policy is unavailable: routes of message types
+    /// that use it are `unknown`, with the failure named (rule 9).
+    pub fn with_unavailable_policy(
+        &self,
+        resource: &ResourceId,
+        failure: Arc<SourceFailure>,
+    ) -> Policies {
+        let mut next = self.clone();
+        next.unavailable.insert(resource.clone(), failure);
+        next
+    }
+
+    /// Drift of the resources of the message type at `index`.
+    pub fn drift(&self, index: usize) -> impl Iterator<Item = &Arc<PolicyDrift>> {
+        let drift = &self.drift;
+        self.message_types[index]
+            .resources
+            .iter()
+            .filter(move |_| !drift.is_empty())
+            .filter_map(move |r| drift.get(r))
+    }
+
+    /// Failures to get the policy of the resources of the message type at `index`.
+    pub fn unavailable(&self, index: usize) -> impl Iterator<Item = &Arc<SourceFailure>> {
+        let unavailable = &self.unavailable;
+        self.message_types[index]
+            .resources
+            .iter()
+            .filter(move |_| !unavailable.is_empty())
+            .filter_map(move |r| unavailable.get(r))
+    }
+
+    /// Who may read `resource`, as sorted descriptions: one per permit clause (`a + b` when
+    /// one person needs both) and one per deny clause (`not: ...`).
+    pub fn read_clauses(&self, resource: &ResourceId) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        let Some(compiled) = self.message_types.iter().zip(&self.compiled).find_map(|(m, c)| {
+            m.resources
+                .iter()
+                .position(|r| r == resource)
+                .map(|i| &c.resources[i])
+        }) else {
+            return out;
+        };
+        let describe = |c: &compiled::Clause| {
+            let mut names: Vec<String> = c.iter().map(|&a| self.atoms.grant(a).to_string()).collect();
+            names.sort();
+            names.join(" + ")
+        };
+        for c in &compiled.permit {
+            out.insert(describe(c));
+        }
+        for c in &compiled.permit_uncertain {
+            out.insert(format!("{} (with a condition)", describe(c)));
+        }
+        for c in compiled.deny.iter().chain(&compiled.deny_uncertain) {
+            out.insert(format!("not: {}", describe(c)));
+        }
+        out
+    }
+
+    /// The local policy file of a resource.
     pub fn policy_file(&self, resource: &ResourceId) -> PathBuf {
         self.dir.join(format!("{resource}.xml"))
     }

@@ -1,0 +1,153 @@
+//! `altinn-sim`: serves a snapshot directory at the real paths of Maskinporten, Altinn and
+//! Enhetsregisteret, for testing reachcheck's live sources without the internet. See
+//! `reachcheck::sim`.
+
+use std::io::Write as _;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use reachcheck::sim::{self, Faults, SimOptions};
+
+/// A local stand-in for Maskinporten, Altinn and Brønnøysund that serves a snapshot
+/// directory over HTTP at the real API paths.
+///
+/// Every unit with a connections file has approved the system user. The first line on
+/// stdout is `listening on http://HOST:PORT`.
+#[derive(Parser, Debug)]
+#[command(
+    name = "altinn-sim",
+    version,
+    after_help = "Example:\n  altinn-sim --snapshot examples/demo/snapshot --write-config sim.toml &\n  reachcheck check --config sim.toml --routes examples/demo/routes.csv"
+)]
+struct Args {
+    /// The snapshot directory to serve (the layout of `reachcheck --snapshot`).
+    #[arg(long, value_name = "DIR")]
+    snapshot: PathBuf,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    listen: String,
+    /// Write a reachcheck config (a `[live]` section pointing every base URL here) and a
+    /// fresh test key pair next to it (`FILE.key.pem`).
+    #[arg(long, value_name = "FILE")]
+    write_config: Option<PathBuf>,
+    /// The client's RSA public key (PEM), instead of generating a pair with --write-config.
+    #[arg(long, value_name = "FILE")]
+    client_public_key: Option<PathBuf>,
+    /// Delay added to every answer, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    latency_ms: u64,
+    /// Faults to inject, e.g. `5xx=0.2,429=0.1,timeout=0.05,malformed=0.05,token=0.1`.
+    #[arg(long, value_name = "SPEC", default_value = "")]
+    faults: Faults,
+    /// Requests per second; beyond it, 429 with `Retry-After`.
+    #[arg(long, value_name = "N")]
+    rate_limit: Option<NonZeroU32>,
+    /// Seed of the fault decisions (a run is deterministic for a seed).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    seed: u64,
+    /// Lifetime of the Maskinporten tokens it issues, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 599)]
+    token_lifetime: u64,
+}
+
+fn fail(msg: &str) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}
+
+fn key_file_for(config: &Path) -> PathBuf {
+    let mut name = config.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".key.pem");
+    config.with_file_name(name)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let public_key_pem = match (&args.write_config, &args.client_public_key) {
+        (_, Some(p)) => match std::fs::read(p) {
+            Ok(k) => k,
+            Err(e) => return fail(&format!("`{}` (--client-public-key): {e}", p.display())),
+        },
+        (Some(_), None) => Vec::new(),
+        (None, None) => {
+            return fail("give --write-config FILE (a fresh test key pair) or --client-public-key FILE");
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(&args.listen).await {
+            Ok(l) => l,
+            Err(e) => return fail(&format!("--listen `{}`: {e}", args.listen)),
+        };
+        let base = match listener.local_addr() {
+            Ok(a) => format!("http://{a}"),
+            Err(e) => return fail(&format!("--listen `{}`: {e}", args.listen)),
+        };
+        let mut public_key_pem = public_key_pem;
+        if let Some(config) = &args.write_config {
+            let (private, public) = match sim::generate_key_pair() {
+                Ok(k) => k,
+                Err(e) => return fail(&format!("cannot generate a key pair: {e}")),
+            };
+            let key_file = key_file_for(config);
+            let key_name = key_file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if let Err(e) = write_private(&key_file, &private) {
+                return fail(&format!("`{}`: {e}", key_file.display()));
+            }
+            if let Err(e) = std::fs::write(config, sim::live_config(&base, &key_name)) {
+                return fail(&format!("`{}` (--write-config): {e}", config.display()));
+            }
+            if args.client_public_key.is_none() {
+                public_key_pem = public.into_bytes();
+            }
+        }
+        let opts = SimOptions {
+            snapshot: args.snapshot.clone(),
+            latency: Duration::from_millis(args.latency_ms),
+            faults: args.faults,
+            rate_limit: args.rate_limit,
+            seed: args.seed,
+            public_key_pem,
+            client_id: sim::CLIENT_ID.to_owned(),
+            key_id: sim::KEY_ID.to_owned(),
+            token_lifetime: args.token_lifetime,
+        };
+        let running = match sim::serve(opts, listener) {
+            Ok(r) => r,
+            Err(e) => return fail(&e.to_string()),
+        };
+        {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "listening on {}", running.base_url);
+            let _ = out.flush();
+        }
+        tokio::select! {
+            r = running.task => match r {
+                Ok(Ok(())) => ExitCode::SUCCESS,
+                Ok(Err(e)) => fail(&format!("the server stopped: {e}")),
+                Err(e) => fail(&format!("the server stopped: {e}")),
+            },
+            _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
+        }
+    })
+}
+
+/// Writes the private key readable by the owner only.
+fn write_private(path: &Path, pem: &str) -> std::io::Result<()> {
+    use std::fs::OpenOptions;
+    let mut opts = OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(pem.as_bytes())
+}

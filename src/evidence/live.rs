@@ -1,0 +1,533 @@
+//! Live evidence over HTTP: Altinn access management (authorized parties of our system
+//! user, connections), Enhetsregisteret (units, sub-units, roles), Altinn profile
+//! (notification addresses) and the resource registry (the XACML policy Altinn enforces).
+//!
+//! The same shapes as the snapshot directory are parsed by the same code, so a live sweep of
+//! a stand-in serving a snapshot gives the same evidence as reading that snapshot. Every
+//! failure after retries leaves that source of that unit [`Observed::Failed`], named; the
+//! sweep goes on for everyone else.
+//!
+//! Requests per unit: its Enhetsregisteret record (one, or two when it is not known whether
+//! it is a main unit or a sub-unit), its roles (main units), its connections (units that
+//! approved our system user) and its notification addresses. Per sweep: one token (grant and
+//! exchange, cached across sweeps), the authorized parties, and one policy per resource.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use oauth2::AccessToken;
+use reqwest::{StatusCode, Url};
+use serde::Deserialize;
+
+use super::raw::{RawBrregUnit, RawConnections, RawNotificationAddresses, RawRoller};
+use super::{Observed, Snapshot, UnitEvidence};
+use crate::auth::{Auth, AuthError, bearer};
+use crate::http::{Answer, Http, HttpFailure};
+use crate::model::{OrgNumber, Register, ResourceId, SourceFailure, SourceKind};
+
+/// Where the live sources are and how to reach them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveEndpoints {
+    /// Altinn platform, e.g. `https://platform.altinn.no` (access management, profile,
+    /// resource registry, token exchange).
+    pub altinn: Url,
+    /// Enhetsregisteret, e.g. `https://data.brreg.no`.
+    pub brreg: Url,
+    /// The scopes asked of Maskinporten for access management and profile (space separated).
+    pub scope: String,
+    /// The organisation whose system user reachcheck acts as (`authorization_details`);
+    /// `None` asks for a plain Maskinporten token.
+    pub system_user_org: Option<OrgNumber>,
+}
+
+/// A resource's policy as Altinn's resource registry returned it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RemotePolicy {
+    /// Where it came from.
+    pub location: String,
+    /// The XACML text.
+    pub xml: String,
+}
+
+/// What a live sweep gathered.
+#[derive(Debug)]
+pub struct LiveEvidence {
+    /// Evidence per unit.
+    pub snapshot: Snapshot,
+    /// The policy of each resource, as Altinn enforces it.
+    pub policies: BTreeMap<ResourceId, Observed<RemotePolicy>>,
+    /// Requests sent (every attempt, tokens included).
+    pub requests: u64,
+}
+
+/// Progress of a sweep: units done out of units known, and failures so far.
+pub type ProgressFn = dyn Fn(usize, usize, usize) + Send + Sync;
+
+/// Gathers evidence from the live APIs.
+#[derive(Clone)]
+pub struct LiveSource {
+    http: Http,
+    auth: Arc<Auth>,
+    endpoints: LiveEndpoints,
+    progress: Option<Arc<ProgressFn>>,
+}
+
+impl std::fmt::Debug for LiveSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveSource")
+            .field("endpoints", &self.endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An authorized party: a unit that approved our system user.
+#[derive(Clone, Debug)]
+struct Party {
+    uuid: String,
+    unit_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawPartiesPage {
+    Paged {
+        #[serde(default)]
+        links: Option<RawNext>,
+        data: Vec<RawAuthorizedParty>,
+    },
+    Bare(Vec<RawAuthorizedParty>),
+}
+
+#[derive(Deserialize, Default)]
+struct RawNext {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// `AuthorizedPartyDto`, only what is needed (never `personId`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawAuthorizedParty {
+    party_uuid: String,
+    #[serde(default)]
+    organization_number: Option<String>,
+    #[serde(default)]
+    unit_type: Option<String>,
+    #[serde(default)]
+    is_deleted: bool,
+    #[serde(default)]
+    subunits: Vec<RawAuthorizedParty>,
+}
+
+fn collect_parties(list: Vec<RawAuthorizedParty>, out: &mut HashMap<OrgNumber, Party>) {
+    for p in list {
+        if let Some(org) = p
+            .organization_number
+            .as_deref()
+            .and_then(|o| OrgNumber::parse(o).ok())
+            && !p.is_deleted
+        {
+            out.insert(
+                org,
+                Party {
+                    uuid: p.party_uuid,
+                    unit_type: p.unit_type,
+                },
+            );
+        }
+        collect_parties(p.subunits, out);
+    }
+}
+
+/// Why a whole class of requests cannot be made (shared by every unit it affects).
+type Shared = Arc<str>;
+
+impl LiveSource {
+    /// A live source over `http`, authenticating with `auth`.
+    pub fn new(http: Http, auth: Arc<Auth>, endpoints: LiveEndpoints) -> LiveSource {
+        LiveSource {
+            http,
+            auth,
+            endpoints,
+            progress: None,
+        }
+    }
+
+    /// Calls `f(done, total, failures)` as units complete.
+    #[must_use]
+    pub fn with_progress(mut self, f: Arc<ProgressFn>) -> LiveSource {
+        self.progress = Some(f);
+        self
+    }
+
+    /// The HTTP client (for request counts).
+    pub fn http(&self) -> &Http {
+        &self.http
+    }
+
+    fn url(&self, base: &Url, path: &str) -> Url {
+        let mut u = base.clone();
+        let joined = format!("{}/{}", base.path().trim_end_matches('/'), path.trim_start_matches('/'));
+        u.set_path(&joined);
+        u
+    }
+
+    /// Gathers evidence about `recipients` and their main units, and the policies of
+    /// `resources`.
+    pub async fn gather(&self, recipients: &[OrgNumber], resources: &[ResourceId]) -> LiveEvidence {
+        let start_requests = self.http.requests();
+        let taken_at = Timestamp::now();
+        let policies = self.policies(resources);
+        let access = async {
+            let token = self
+                .auth
+                .token(&self.endpoints.scope, self.endpoints.system_user_org)
+                .await
+                .map_err(|e| token_failure(&e));
+            let parties = match &token {
+                Ok(t) => self.authorized_parties(t).await,
+                Err(why) => Err(Arc::clone(why)),
+            };
+            (token, parties)
+        };
+        let (policies, (token, parties)) = tokio::join!(policies, access);
+        let token = Arc::new(token);
+        let parties = Arc::new(parties);
+
+        let mut snapshot = Snapshot::new(taken_at, format!("live: {}, {}", self.endpoints.altinn, self.endpoints.brreg));
+        let mut wanted: Vec<OrgNumber> = recipients.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let total = Arc::new(AtomicUsize::new(wanted.len()));
+        let done = Arc::new(AtomicUsize::new(0));
+        let failed = Arc::new(AtomicUsize::new(0));
+        while !wanted.is_empty() {
+            let mut tasks = tokio::task::JoinSet::new();
+            for org in wanted.drain(..) {
+                let this = self.clone();
+                let (token, parties) = (Arc::clone(&token), Arc::clone(&parties));
+                let (done, failed, total) = (Arc::clone(&done), Arc::clone(&failed), Arc::clone(&total));
+                tasks.spawn(async move {
+                    let ev = this.unit(org, &token, &parties).await;
+                    let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    if ev.failures().next().is_some() {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if let Some(p) = &this.progress {
+                        p(d, total.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+                    }
+                    ev
+                });
+            }
+            let mut main_units = Vec::new();
+            while let Some(joined) = tasks.join_next().await {
+                let Ok(mut ev) = joined else { continue };
+                ev.observed_at = None;
+                if let Some(m) = ev.unit.present().and_then(|u| u.main_unit) {
+                    main_units.push(m);
+                }
+                snapshot.units.insert(ev.org, ev);
+            }
+            main_units.sort_unstable();
+            main_units.dedup();
+            main_units.retain(|m| !snapshot.units.contains_key(m));
+            total.fetch_add(main_units.len(), Ordering::Relaxed);
+            wanted = main_units;
+        }
+        LiveEvidence {
+            snapshot,
+            policies,
+            requests: self.http.requests() - start_requests,
+        }
+    }
+
+    async fn policies(&self, resources: &[ResourceId]) -> BTreeMap<ResourceId, Observed<RemotePolicy>> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for r in resources {
+            let this = self.clone();
+            let r = r.clone();
+            tasks.spawn(async move {
+                let url = this.url(
+                    &this.endpoints.altinn,
+                    &format!("resourceregistry/api/v1/resource/{}/policy", r.as_str()),
+                );
+                let location = url.to_string();
+                let got = match this.http.get(url, accept("application/xml")).await {
+                    Ok(a) if a.status == StatusCode::NOT_FOUND => Observed::Missing,
+                    Ok(a) if a.status.is_success() => match String::from_utf8(a.body.to_vec()) {
+                        Ok(xml) => Observed::Present(RemotePolicy { location, xml }),
+                        Err(_) => Observed::Failed(failure_of(None, SourceKind::ResourcePolicy, &location, "the policy is not UTF-8 text")),
+                    },
+                    Ok(a) => Observed::Failed(failure_of(None, SourceKind::ResourcePolicy, &location, &format!("HTTP {}", a.status))),
+                    Err(e) => Observed::Failed(http_failure(None, SourceKind::ResourcePolicy, &e)),
+                };
+                (r, got)
+            });
+        }
+        let mut out = BTreeMap::new();
+        while let Some(Ok((r, got))) = tasks.join_next().await {
+            out.insert(r, got);
+        }
+        out
+    }
+
+    async fn authorized_parties(&self, token: &AccessToken) -> Result<HashMap<OrgNumber, Party>, Shared> {
+        let mut url = self.url(&self.endpoints.altinn, "accessmanagement/api/v1/enduser/authorizedparties");
+        url.query_pairs_mut()
+            .append_pair("includeSubParties", "true")
+            .append_pair("includeInactiveParties", "false");
+        let mut out = HashMap::new();
+        let mut pages = 0;
+        loop {
+            pages += 1;
+            let answer = self
+                .http
+                .get(url.clone(), bearer(token, "application/json"))
+                .await
+                .map_err(|e| Shared::from(format!("authorized parties: {e}")))?;
+            if !answer.status.is_success() {
+                return Err(Shared::from(format!(
+                    "authorized parties: {} answered HTTP {}",
+                    answer.url.path(),
+                    answer.status
+                )));
+            }
+            let page: RawPartiesPage = serde_json::from_slice(&answer.body)
+                .map_err(|e| Shared::from(format!("authorized parties: malformed JSON: {e}")))?;
+            let next = match page {
+                RawPartiesPage::Paged { links, data } => {
+                    collect_parties(data, &mut out);
+                    links.and_then(|l| l.next).filter(|n| !n.trim().is_empty())
+                }
+                RawPartiesPage::Bare(data) => {
+                    collect_parties(data, &mut out);
+                    None
+                }
+            };
+            match next {
+                Some(n) if pages < 10_000 => {
+                    url = answer
+                        .url
+                        .join(&n)
+                        .map_err(|_| Shared::from("authorized parties: `links.next` is not a URL"))?;
+                }
+                Some(_) => return Err(Shared::from("authorized parties: more than 10000 pages")),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    async fn unit(
+        &self,
+        org: OrgNumber,
+        token: &Result<AccessToken, Shared>,
+        parties: &Result<HashMap<OrgNumber, Party>, Shared>,
+    ) -> UnitEvidence {
+        let mut ev = UnitEvidence::new(org);
+        let party = parties.as_ref().ok().and_then(|p| p.get(&org));
+        let sub_first = party
+            .and_then(|p| p.unit_type.as_deref())
+            .is_some_and(|t| matches!(t.to_ascii_uppercase().as_str(), "BEDR" | "AAFY"));
+        let order = if sub_first {
+            [(SUB, Register::Underenheter), (MAIN, Register::Enheter)]
+        } else {
+            [(MAIN, Register::Enheter), (SUB, Register::Underenheter)]
+        };
+
+        // Enhetsregisteret record: 404 in both registers means no record.
+        let mut register = None;
+        for (path, reg) in order {
+            let url = self.url(&self.endpoints.brreg, &format!("{path}/{org}"));
+            match self.http.get(url.clone(), accept("application/json")).await {
+                Ok(a) if a.status == StatusCode::NOT_FOUND => continue,
+                Ok(a) if a.status.is_success() || a.status == StatusCode::GONE => {
+                    ev.unit = decode(org, SourceKind::Unit, &a, |b| {
+                        serde_json::from_slice::<RawBrregUnit>(b)
+                            .map_err(|e| format!("malformed JSON: {e}"))
+                            .and_then(|u| u.into_unit(org, reg))
+                    });
+                    register = Some(reg);
+                    break;
+                }
+                Ok(a) => {
+                    ev.unit = Observed::Failed(status_failure(org, SourceKind::Unit, &a));
+                    break;
+                }
+                Err(e) => {
+                    ev.unit = Observed::Failed(http_failure(Some(org), SourceKind::Unit, &e));
+                    break;
+                }
+            }
+        }
+
+        let roles = async {
+            if register != Some(Register::Enheter) {
+                return Observed::Missing;
+            }
+            let url = self.url(&self.endpoints.brreg, &format!("{MAIN}/{org}/roller"));
+            self.fetch(org, SourceKind::Roles, url, accept("application/json"), |b| {
+                serde_json::from_slice::<RawRoller>(b)
+                    .map(RawRoller::into_holders)
+                    .map_err(|e| format!("malformed JSON: {e}"))
+            })
+            .await
+        };
+        let connections = async {
+            let token = match token {
+                Ok(t) => t,
+                Err(why) => return (Observed::Failed(shared_failure(org, SourceKind::Connections, why)), None),
+            };
+            let party = match parties {
+                Err(why) => return (Observed::Failed(shared_failure(org, SourceKind::Connections, why)), None),
+                Ok(p) => match p.get(&org) {
+                    Some(p) => p,
+                    None => return (Observed::Missing, Some(false)),
+                },
+            };
+            (self.connections(org, token, &party.uuid).await, Some(true))
+        };
+        let addresses = async {
+            let token = match token {
+                Ok(t) => t,
+                Err(why) => return Observed::Failed(shared_failure(org, SourceKind::NotificationAddresses, why)),
+            };
+            let url = self.url(
+                &self.endpoints.altinn,
+                &format!("profile/api/v1/organizations/{org}/notificationaddresses/mandatory"),
+            );
+            self.fetch(org, SourceKind::NotificationAddresses, url, bearer(token, "application/json"), |b| {
+                serde_json::from_slice::<RawNotificationAddresses>(b)
+                    .map_err(|e| format!("malformed JSON: {e}"))
+                    .and_then(|n| n.usable(org))
+            })
+            .await
+        };
+        let (roles, (connections, authorized), addresses) = tokio::join!(roles, connections, addresses);
+        ev.roles = roles;
+        ev.connections = connections;
+        ev.authorized = authorized;
+        ev.notification_addresses = addresses;
+        ev
+    }
+
+    /// A GET whose 404 means "no data" and whose 2xx body is decoded.
+    async fn fetch<T>(
+        &self,
+        org: OrgNumber,
+        kind: SourceKind,
+        url: Url,
+        headers: reqwest::header::HeaderMap,
+        parse: impl FnOnce(&[u8]) -> Result<T, String>,
+    ) -> Observed<T> {
+        match self.http.get(url, headers).await {
+            Ok(a) if a.status == StatusCode::NOT_FOUND => Observed::Missing,
+            Ok(a) if a.status.is_success() => decode(org, kind, &a, parse),
+            Ok(a) => Observed::Failed(status_failure(org, kind, &a)),
+            Err(e) => Observed::Failed(http_failure(Some(org), kind, &e)),
+        }
+    }
+
+    async fn connections(&self, org: OrgNumber, token: &AccessToken, party: &str) -> Observed<Vec<crate::model::Rightholder>> {
+        let mut url = self.url(&self.endpoints.altinn, "accessmanagement/api/v1/enduser/connections");
+        url.query_pairs_mut()
+            .append_pair("party", party)
+            .append_pair("from", party)
+            .append_pair("includeAccessPackages", "true")
+            .append_pair("includeResources", "true");
+        let mut all: Option<RawConnections> = None;
+        for _ in 0..1000 {
+            let answer = match self.http.get(url.clone(), bearer(token, "application/json")).await {
+                Ok(a) => a,
+                Err(e) => return Observed::Failed(http_failure(Some(org), SourceKind::Connections, &e)),
+            };
+            if answer.status == StatusCode::NOT_FOUND && all.is_none() {
+                return Observed::Missing;
+            }
+            if !answer.status.is_success() {
+                return Observed::Failed(status_failure(org, SourceKind::Connections, &answer));
+            }
+            let mut page: RawConnections = match serde_json::from_slice(&answer.body) {
+                Ok(p) => p,
+                Err(e) => {
+                    return Observed::Failed(failure_of(
+                        Some(org),
+                        SourceKind::Connections,
+                        answer.url.path(),
+                        &format!("malformed JSON: {e}"),
+                    ));
+                }
+            };
+            let next = page.take_next();
+            match &mut all {
+                Some(a) => a.extend(page),
+                None => all = Some(page),
+            }
+            match next.map(|n| answer.url.join(&n)) {
+                None => break,
+                Some(Ok(n)) => url = n,
+                Some(Err(_)) => {
+                    return Observed::Failed(failure_of(
+                        Some(org),
+                        SourceKind::Connections,
+                        answer.url.path(),
+                        "`links.next` is not a URL",
+                    ));
+                }
+            }
+        }
+        match all.map(RawConnections::into_holders) {
+            Some(Ok(h)) => Observed::Present(h),
+            Some(Err(why)) => Observed::Failed(failure_of(Some(org), SourceKind::Connections, "connections", &why)),
+            None => Observed::Missing,
+        }
+    }
+}
+
+const MAIN: &str = "enhetsregisteret/api/enheter";
+const SUB: &str = "enhetsregisteret/api/underenheter";
+
+fn accept(what: &'static str) -> reqwest::header::HeaderMap {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(reqwest::header::ACCEPT, reqwest::header::HeaderValue::from_static(what));
+    h
+}
+
+fn decode<T>(org: OrgNumber, kind: SourceKind, a: &Answer, parse: impl FnOnce(&[u8]) -> Result<T, String>) -> Observed<T> {
+    match parse(&a.body) {
+        Ok(v) => Observed::Present(v),
+        Err(why) => Observed::Failed(failure_of(Some(org), kind, &location(a), &why)),
+    }
+}
+
+fn location(a: &Answer) -> String {
+    let mut u = a.url.clone();
+    u.set_query(None);
+    u.to_string()
+}
+
+fn failure_of(org: Option<OrgNumber>, source: SourceKind, location: &str, reason: &str) -> Arc<SourceFailure> {
+    Arc::new(SourceFailure {
+        unit: org,
+        source,
+        location: Arc::from(location),
+        reason: Arc::from(reason),
+    })
+}
+
+fn status_failure(org: OrgNumber, kind: SourceKind, a: &Answer) -> Arc<SourceFailure> {
+    failure_of(Some(org), kind, &location(a), &format!("HTTP {}", a.status))
+}
+
+fn http_failure(org: Option<OrgNumber>, kind: SourceKind, e: &HttpFailure) -> Arc<SourceFailure> {
+    failure_of(org, kind, &format!("{}{}", e.upstream, e.path), &e.reason)
+}
+
+fn shared_failure(org: OrgNumber, kind: SourceKind, why: &Shared) -> Arc<SourceFailure> {
+    failure_of(Some(org), kind, "altinn", why)
+}
+
+fn token_failure(e: &AuthError) -> Shared {
+    Shared::from(format!("no Altinn token: {e}"))
+}
