@@ -109,8 +109,31 @@ pub fn line_of(text: &str, offset: usize) -> u32 {
 /// Describes a TOML deserialisation error as one sentence plus its line.
 pub(crate) fn toml_error(text: &str, err: &toml::de::Error) -> (Option<u32>, String) {
     let line = err.span().map(|s| line_of(text, s.start));
-    let msg = err.message().trim().replace('\n', " ");
-    (line, lowercase_first(&msg))
+    let mut msg = err.message().trim().replace('\n', " ");
+    for (rust, plain) in [
+        ("expected i64", "expected an integer"),
+        ("expected u32", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+    ] {
+        msg = msg.replace(rust, plain);
+    }
+    // Name the key the bad value belongs to, when the value sits on a `key = value` line.
+    let key = err.span().and_then(|s| {
+        let start = text.get(..s.start)?.rfind('\n').map_or(0, |i| i + 1);
+        let (key, _) = text.get(start..s.start)?.split_once('=')?;
+        let key = key.trim().trim_matches('"');
+        (!key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        .then(|| key.to_owned())
+    });
+    let msg = lowercase_first(&msg);
+    match key {
+        Some(k) if !msg.contains(&format!("`{k}`")) => (line, format!("`{k}`: {msg}")),
+        _ => (line, msg),
+    }
 }
 
 /// `Foo bar` -> `foo bar`, for messages from libraries.

@@ -76,8 +76,10 @@ impl RoutingTable {
             .trim(csv::Trim::All)
             .flexible(true)
             .from_reader(bytes);
+        let mut width = 0;
         let columns = match reader.headers().cloned() {
             Ok(h) => {
+                width = h.len();
                 let find = |name: &str| h.iter().position(|c| c.eq_ignore_ascii_case(name));
                 match (find("sender"), find("message_type"), find("recipient")) {
                     (Some(s), Some(m), Some(r)) => Some((s, m, r)),
@@ -125,6 +127,18 @@ impl RoutingTable {
                 };
                 let line = record.position().map_or(0, |p| line_at(bytes, p.byte()));
                 if record.iter().all(str::is_empty) {
+                    continue;
+                }
+                if record.len() != width {
+                    problems.push(Problem::error(
+                        file,
+                        Some(line),
+                        format!(
+                            "the row `{}` has {} fields: expected {width}, as in the header",
+                            record.iter().collect::<Vec<_>>().join(","),
+                            record.len()
+                        ),
+                    ));
                     continue;
                 }
                 let field = |i: usize| record.get(i).unwrap_or("");
@@ -312,7 +326,7 @@ mod tests {
                 "`routes.csv`: line 3: sender `31000000` is not an organisation number: it has 8 digits, not 9",
                 "`routes.csv`: line 4: recipient `964338532` is not a valid organisation number: its check digit should be 1",
                 "`routes.csv`: line 4: unknown message type `brev`: the policies define `bekymringsmelding` and `post`",
-                "`routes.csv`: line 5: recipient is empty",
+                "`routes.csv`: line 5: the row `310000000,post` has 2 fields: expected 3, as in the header",
             ]
         );
     }

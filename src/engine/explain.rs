@@ -142,6 +142,8 @@ impl Engine {
         };
         let name = match (&h.name, opts.show_names) {
             (Some(n), true) => n.to_string(),
+            // Organisations and system users are not people: their names are not masked.
+            (Some(n), false) if !h.kind.is_person() => n.to_string(),
             _ => h.masked_name(),
         };
         let id = w
@@ -219,24 +221,36 @@ impl Engine {
 
     fn reader_line(&self, type_index: usize, w: &Who<'_>, opts: ExplainOptions) -> String {
         let compiled = self.policies.compiled(type_index);
+        // One ground per distinct set of grants (several resources are often read through
+        // the same role, written differently in each policy).
+        let mut seen: Vec<String> = Vec::new();
         let mut grounds: Vec<String> = Vec::new();
         for r in &compiled.resources {
             if let Some(clause) = r.satisfied_permit(&w.person.atoms) {
-                let parts: Vec<String> = clause
+                let names: Vec<String> = clause
                     .iter()
                     .map(|&a| {
-                        let g = self.policies.atoms().grant(a);
+                        self.policies
+                            .grants()
+                            .describe(self.policies.atoms().grant(a))
+                    })
+                    .collect();
+                let key = names.join(" and ");
+                if seen.contains(&key) {
+                    continue;
+                }
+                seen.push(key);
+                let parts: Vec<String> = clause
+                    .iter()
+                    .zip(&names)
+                    .map(|(&a, name)| {
                         format!(
-                            "{} [{}]",
-                            self.policies.grants().describe(g),
-                            self.path_of(w, g)
+                            "{name} [{}]",
+                            self.path_of(w, self.policies.atoms().grant(a))
                         )
                     })
                     .collect();
-                let ground = parts.join(" and ");
-                if !grounds.contains(&ground) {
-                    grounds.push(ground);
-                }
+                grounds.push(parts.join(" and "));
             }
         }
         format!(
@@ -596,10 +610,11 @@ impl Engine {
                                 join_or(&mt.resources.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>(), "and")
                             ),
                             format!(
-                                "{} can fix this in Altinn («Tilgangsstyring»): {}, to at least {} who handle these messages.{fallback}",
+                                "{} can fix this in Altinn («Tilgangsstyring»): {}, to at least {} who {} these messages.{fallback}",
                                 capitalise(&delegators),
                                 self.options_text(type_index),
-                                plural(mt.min_readers, "person", "persons")
+                                plural(mt.min_readers, "person", "people"),
+                                if mt.min_readers == 1 { "handles" } else { "handle" }
                             ),
                             evidence,
                         )
@@ -612,19 +627,19 @@ impl Engine {
                         format!(
                             "Ask {delegators} to {}, to {}, so that messages are read when someone is away.",
                             self.options_text(type_index),
-                            plural(min.saturating_sub(*n), "more person", "more persons")
+                            plural(min.saturating_sub(*n), "more person", "more people")
                         ),
                         reader_lines.clone(),
                     ),
                     Finding::NoNotificationAddress => {
                         let orgs: Vec<OrgNumber> = std::iter::once(recipient).chain(main_of_record).collect();
                         let who = if main_of_record.is_some() {
-                            format!("Neither {label} nor its main unit has")
+                            format!("Neither {label} nor its main unit has a notification address")
                         } else {
-                            format!("{label} has")
+                            format!("{label} has no notification address")
                         };
                         (
-                            format!("{who} a notification address, so nobody is told when {title} arrives."),
+                            format!("{who}, so nobody is told when {title} arrives."),
                             format!(
                                 "Ask {delegators} to register a notification address (e-mail or mobile number) for the organisation in Altinn («Profil» → «Varslingsadresser for virksomheten»)."
                             ),

@@ -33,6 +33,8 @@ pub struct MessageType {
     pub fallback: Option<String>,
     /// Line of the `[[message_type]]` entry, for messages.
     pub line: u32,
+    /// Line of its `resources` key, for messages about a resource.
+    pub resources_line: u32,
 }
 
 #[derive(Deserialize)]
@@ -111,6 +113,7 @@ pub(crate) fn parse_message_types(
                 "`title` is empty: give the message type a human-readable name",
             ));
         }
+        let resources_line = line(raw.resources.span()).unwrap_or(entry_line);
         let mut resources = Vec::new();
         if raw.resources.get_ref().is_empty() {
             problems.push(Problem::error(
@@ -185,6 +188,7 @@ pub(crate) fn parse_message_types(
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty()),
             line: entry_line,
+            resources_line,
         });
     }
     out
@@ -249,7 +253,9 @@ mod tests {
         );
         assert_eq!(problems.len(), 1);
         assert!(
-            problems[0].starts_with("`message-types.toml`: line 5: invalid type: string \"two\""),
+            problems[0].starts_with(
+                "`message-types.toml`: line 5: `min_readers`: invalid type: string \"two\", expected an integer"
+            ),
             "{problems:?}"
         );
         let (_, problems) = parse(

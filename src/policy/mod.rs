@@ -115,6 +115,8 @@ impl Policies {
         let message_types = read(&types_file, &mut problems)
             .map(|t| message_types::parse_message_types(&types_file, &t, &mut problems))
             .unwrap_or_default();
+        // Which policy files are unused is only known when the message types were read.
+        let types_ok = !problems.iter().any(Problem::is_error);
         let grants = read(grants_file, &mut problems)
             .and_then(|t| GrantRules::parse(grants_file, &t, &mut problems));
 
@@ -128,7 +130,7 @@ impl Policies {
                 if !file.is_file() {
                     problems.push(Problem::error(
                         &types_file,
-                        Some(mt.line),
+                        Some(mt.resources_line),
                         format!(
                             "message type `{}` names resource `{r}`, but there is no policy file `{}`",
                             mt.id,
@@ -144,7 +146,10 @@ impl Policies {
                 }
             }
         }
-        if let Ok(entries) = std::fs::read_dir(dir) {
+        if let Ok(entries) = std::fs::read_dir(dir)
+            .map_err(|_| ())
+            .and_then(|e| if types_ok { Ok(e) } else { Err(()) })
+        {
             let mut unused: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "xml"))
@@ -494,7 +499,7 @@ mod tests {
         let msgs: Vec<String> = err.problems.0.iter().map(|p| p.to_string()).collect();
         assert_eq!(msgs.len(), 2, "{msgs:?}");
         assert!(msgs[0].ends_with(&format!(
-            "message-types.toml`: line 1: message type `a` names resource `nope`, but there is no policy file `{}`",
+            "message-types.toml`: line 4: message type `a` names resource `nope`, but there is no policy file `{}`",
             dir.path().join("nope.xml").display()
         )));
         assert!(msgs[1].ends_with(

@@ -15,7 +15,10 @@ use reachcheck::{Engine, Policies, RoutingTable, SnapshotDir, evaluate};
 struct CaseToml {
     description: String,
     #[serde(default)]
-    #[allow(dead_code, reason = "informative: which DESIGN rules the case exercises")]
+    #[allow(
+        dead_code,
+        reason = "informative: which DESIGN rules the case exercises"
+    )]
     rules: Vec<u32>,
     now: String,
     max_data_age: Option<String>,
@@ -62,7 +65,11 @@ fn run_case(dir: &Path) -> String {
     let mut out = String::new();
     let case: CaseToml = toml::from_str(&std::fs::read_to_string(dir.join("case.toml")).unwrap())
         .unwrap_or_else(|e| panic!("{}: case.toml: {e}", dir.display()));
-    assert!(!case.description.trim().is_empty(), "{}: describe the case", dir.display());
+    assert!(
+        !case.description.trim().is_empty(),
+        "{}: describe the case",
+        dir.display()
+    );
     let policies_dir = dir.join(case.policies.as_deref().unwrap_or("policies"));
     let grants = if policies_dir.join("altinn-grants.toml").is_file() {
         policies_dir.join("altinn-grants.toml")
@@ -77,12 +84,16 @@ fn run_case(dir: &Path) -> String {
         Ok(r) => r,
         Err(e) => return format!("routes do not load:\n{e}\n"),
     };
-    let snapshot = match SnapshotDir::new(dir.join("snapshot")).load(routes.routes().map(|r| r.recipient)) {
-        Ok(s) => s,
-        Err(e) => return format!("snapshot does not load: {e}\n"),
-    };
+    let snapshot =
+        match SnapshotDir::new(dir.join("snapshot")).load(routes.routes().map(|r| r.recipient)) {
+            Ok(s) => s,
+            Err(e) => return format!("snapshot does not load: {e}\n"),
+        };
     let now = parse_time(&case.now).unwrap();
-    let max_age = case.max_data_age.as_deref().map_or(DEFAULT_MAX_DATA_AGE, |a| parse_age(a).unwrap());
+    let max_age = case
+        .max_data_age
+        .as_deref()
+        .map_or(DEFAULT_MAX_DATA_AGE, |a| parse_age(a).unwrap());
     let engine = Engine::new(Arc::new(policies), Arc::new(snapshot), max_age);
     let evaluation = evaluate(&engine, &routes, now);
 
@@ -101,19 +112,32 @@ fn run_case(dir: &Path) -> String {
         );
     }
     for (want, (r, a)) in expected.iter().zip(evaluation.iter()) {
-        let route = format!("{},{},{}", r.route.sender, r.route.message_type, r.route.recipient);
+        let route = format!(
+            "{},{},{}",
+            r.route.sender, r.route.message_type, r.route.recipient
+        );
         let want_route = format!("{},{},{}", want.sender, want.message_type, want.recipient);
         if route != want_route {
-            let _ = writeln!(out, "row for {want_route} meets route {route} (order must match)");
+            let _ = writeln!(
+                out,
+                "row for {want_route} meets route {route} (order must match)"
+            );
             continue;
         }
         let got_codes: Vec<String> = {
-            let mut v: Vec<String> = a.findings().iter().map(|f| f.code().as_str().to_owned()).collect();
+            let mut v: Vec<String> = a
+                .findings()
+                .iter()
+                .map(|f| f.code().as_str().to_owned())
+                .collect();
             v.sort();
             v
         };
         let want_codes = sorted_codes(&want.findings);
-        if a.verdict.as_str() != want.verdict || a.readers != want.readers || got_codes != want_codes {
+        if a.verdict.as_str() != want.verdict
+            || a.readers != want.readers
+            || got_codes != want_codes
+        {
             let _ = writeln!(
                 out,
                 "line {}: {route}\n    expected {} readers={} [{}]\n    got      {} readers={} [{}]",
@@ -133,12 +157,20 @@ fn run_case(dir: &Path) -> String {
 #[test]
 fn every_case_gets_exactly_the_expected_verdicts() {
     let dirs = case_dirs("tests/cases");
-    assert!(dirs.len() >= 20, "the corpus should cover every rule; found {}", dirs.len());
+    assert!(
+        dirs.len() >= 20,
+        "the corpus should cover every rule; found {}",
+        dirs.len()
+    );
     let mut report = String::new();
     for dir in &dirs {
         let problems = run_case(dir);
         if !problems.is_empty() {
-            let _ = write!(report, "\n== {}\n{problems}", dir.file_name().unwrap().to_string_lossy());
+            let _ = write!(
+                report,
+                "\n== {}\n{problems}",
+                dir.file_name().unwrap().to_string_lossy()
+            );
         }
     }
     assert!(report.is_empty(), "cases that do not match:{report}");

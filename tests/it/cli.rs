@@ -8,10 +8,16 @@ fn all_formats() -> [&'static str; 4] {
 
 #[test]
 fn exit_code_is_0_when_every_route_is_readable_and_1_otherwise() {
-    let w = World::new(&[&route("bekymringsmelding", GOOD), &route("ordinaer-post", ER_ONLY)]);
+    let w = World::new(&[
+        &route("bekymringsmelding", GOOD),
+        &route("ordinaer-post", ER_ONLY),
+    ]);
     let o = w.run(&["check"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    w.set_routes(&[&route("bekymringsmelding", GOOD), &route("bekymringsmelding", BAD)]);
+    w.set_routes(&[
+        &route("bekymringsmelding", GOOD),
+        &route("bekymringsmelding", BAD),
+    ]);
     let o = w.run(&["check"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 }
@@ -28,9 +34,18 @@ fn the_table_has_one_line_per_route_verdict_first_and_ends_with_the_summary() {
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("VERDICT"));
     assert!(lines[1].starts_with("readable "), "{out}");
-    assert!(lines[2].starts_with("not_readable ") && lines[2].contains("no_reader"), "{out}");
-    assert!(lines[3].starts_with("unknown ") && lines[3].contains("no_data"), "{out}");
-    assert!(out.contains("3 routes: 1 readable, 1 not readable, 1 unknown"), "{out}");
+    assert!(
+        lines[2].starts_with("not_readable ") && lines[2].contains("no_reader"),
+        "{out}"
+    );
+    assert!(
+        lines[3].starts_with("unknown ") && lines[3].contains("no_data"),
+        "{out}"
+    );
+    assert!(
+        out.contains("3 routes: 1 readable, 1 not readable, 1 unknown"),
+        "{out}"
+    );
     assert!(!out.contains('\u{1b}'), "no colour when not on a terminal");
     let o = w.run(&["check", "--color", "always"]);
     assert!(stdout(&o).contains("\u{1b}["), "colour when asked");
@@ -38,7 +53,10 @@ fn the_table_has_one_line_per_route_verdict_first_and_ends_with_the_summary() {
 
 #[test]
 fn json_output_keeps_the_contract_and_routing_table_order() {
-    let w = World::new(&[&route("bekymringsmelding", BAD), &route("bekymringsmelding", GOOD)]);
+    let w = World::new(&[
+        &route("bekymringsmelding", BAD),
+        &route("bekymringsmelding", GOOD),
+    ]);
     let o = w.run(&["check", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["now"], "2026-11-21T06:00:00Z");
@@ -62,7 +80,10 @@ fn json_output_keeps_the_contract_and_routing_table_order() {
     }
     assert!(f["evidence"].as_array().is_some_and(|e| !e.is_empty()));
     assert!(
-        f["remediation"].as_str().unwrap().contains("post-til-virksomheten-med-taushetsbelagt-innhold"),
+        f["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("post-til-virksomheten-med-taushetsbelagt-innhold"),
         "remediation names the package"
     );
     assert_eq!(v["routes"][1]["recipient"], GOOD);
@@ -71,13 +92,24 @@ fn json_output_keeps_the_contract_and_routing_table_order() {
 
 #[test]
 fn csv_and_markdown_carry_every_route() {
-    let w = World::new(&[&route("bekymringsmelding", BAD), &route("ordinaer-post", GOOD)]);
+    let w = World::new(&[
+        &route("bekymringsmelding", BAD),
+        &route("ordinaer-post", GOOD),
+    ]);
     let o = w.run(&["check", "--format", "csv"]);
     let out = stdout(&o);
     let mut r = csv::Reader::from_reader(out.as_bytes());
     assert_eq!(
         r.headers().unwrap().iter().take(7).collect::<Vec<_>>(),
-        ["sender", "message_type", "recipient", "verdict", "readers", "evidence_tier", "findings"]
+        [
+            "sender",
+            "message_type",
+            "recipient",
+            "verdict",
+            "readers",
+            "evidence_tier",
+            "findings"
+        ]
     );
     let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
     assert_eq!(rows.len(), 2);
@@ -87,7 +119,10 @@ fn csv_and_markdown_carry_every_route() {
     let o = w.run(&["check", "--format", "markdown"]);
     let md = stdout(&o);
     assert!(md.starts_with("# reachcheck: 2 routes"));
-    assert!(md.contains("| not_readable | 0/2 | `bekymringsmelding` |"), "{md}");
+    assert!(
+        md.contains("| not_readable | 0/2 | `bekymringsmelding` |"),
+        "{md}"
+    );
     assert!(md.contains("**`no_reader`** (critical)"), "{md}");
 }
 
@@ -107,11 +142,17 @@ fn no_output_ever_contains_a_national_identity_number() {
             let o = w.run(&args);
             let all = format!("{}{}", stdout(&o), stderr(&o));
             assert!(!all.contains(SECRET_FNR), "{format} names={names}");
-            assert!(!all.contains("1970-01-01"), "birth dates are never shown ({format})");
+            assert!(
+                !all.contains("1970-01-01"),
+                "birth dates are never shown ({format})"
+            );
         }
     }
     let masked = stdout(&w.run(&["check", "--format", "json"]));
-    assert!(masked.contains("K. N.") && !masked.contains("Kari Nordmann"), "names are masked");
+    assert!(
+        masked.contains("K. N.") && !masked.contains("Kari Nordmann"),
+        "names are masked"
+    );
     let named = stdout(&w.run(&["check", "--format", "json", "--show-names"]));
     assert!(named.contains("Kari Nordmann"), "unless the operator asks");
 }
@@ -140,10 +181,17 @@ fn output_file_is_written_whole_or_not_at_all() {
 
 #[test]
 fn bad_rows_exit_2_with_file_line_and_value_and_nothing_on_stdout() {
-    let w = World::new(&[&route("bekymringsmelding", GOOD), "310000019,brev,958935420", "31000001,ordinaer-post,958935420"]);
+    let w = World::new(&[
+        &route("bekymringsmelding", GOOD),
+        "310000019,brev,958935420",
+        "31000001,ordinaer-post,958935420",
+    ]);
     let o = w.run(&["check"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(o.stdout.is_empty(), "nothing printed as if it were a result");
+    assert!(
+        o.stdout.is_empty(),
+        "nothing printed as if it were a result"
+    );
     let err = stderr(&o);
     assert_eq!(
         err.lines().collect::<Vec<_>>(),
@@ -159,7 +207,11 @@ fn missing_inputs_and_bad_flags_exit_2_with_one_sentence() {
     let w = World::new(&[&route("bekymringsmelding", GOOD)]);
     let o = w.run(&["check", "--max-data-age", "soon"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("`soon` is not a duration"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("`soon` is not a duration"),
+        "{}",
+        stderr(&o)
+    );
     std::fs::remove_file(w.routes()).unwrap();
     let o = w.run(&["check"]);
     assert_eq!(o.status.code(), Some(2));
@@ -174,7 +226,11 @@ fn missing_inputs_and_bad_flags_exit_2_with_one_sentence() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("`yesterday` is not a time"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("`yesterday` is not a time"),
+        "{}",
+        stderr(&o)
+    );
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
         .current_dir(w.path())
         .args(["check", "--policies", "nowhere"])
@@ -189,9 +245,13 @@ fn missing_inputs_and_bad_flags_exit_2_with_one_sentence() {
 
 #[test]
 fn a_malformed_evidence_file_makes_its_unit_unknown_and_is_named() {
-    let w = World::new(&[&route("bekymringsmelding", GOOD), &route("bekymringsmelding", BAD)]);
+    let w = World::new(&[
+        &route("bekymringsmelding", GOOD),
+        &route("bekymringsmelding", BAD),
+    ]);
     std::fs::write(
-        w.snapshot().join(format!("accessmanagement/connections/{GOOD}.json")),
+        w.snapshot()
+            .join(format!("accessmanagement/connections/{GOOD}.json")),
         "{\"links\": {\"next\": null}, \"data\": [",
     )
     .unwrap();
@@ -200,15 +260,30 @@ fn a_malformed_evidence_file_makes_its_unit_unknown_and_is_named() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let good = &v["routes"][0];
     assert_eq!(good["verdict"], "unknown");
-    let codes: Vec<&str> = good["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = good["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
     assert!(codes.contains(&"source_error"), "{codes:?}");
     let text = good.to_string();
-    assert!(text.contains(&format!("accessmanagement/connections/{GOOD}.json")), "{text}");
-    assert_eq!(v["routes"][1]["verdict"], "not_readable", "the rest of the sweep goes on");
+    assert!(
+        text.contains(&format!("accessmanagement/connections/{GOOD}.json")),
+        "{text}"
+    );
+    assert_eq!(
+        v["routes"][1]["verdict"], "not_readable",
+        "the rest of the sweep goes on"
+    );
 
     let o = w.run(&["validate"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains(&format!("connections/{GOOD}.json`: malformed JSON")), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("connections/{GOOD}.json`: malformed JSON")),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -224,38 +299,100 @@ fn stale_evidence_never_yields_readable() {
 #[test]
 fn precheck_judges_one_route_with_the_same_exit_codes() {
     let w = World::new(&[]);
-    let ok = w.run(&["precheck", "--sender", "310000019", "--message-type", "bekymringsmelding", "--recipient", GOOD]);
+    let ok = w.run(&[
+        "precheck",
+        "--sender",
+        "310000019",
+        "--message-type",
+        "bekymringsmelding",
+        "--recipient",
+        GOOD,
+    ]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
     assert!(stdout(&ok).starts_with("VERDICT"));
     let bad = w.run(&[
-        "precheck", "--sender", "310000019", "--message-type", "bekymringsmelding", "--recipient", BAD, "--format", "json",
+        "precheck",
+        "--sender",
+        "310000019",
+        "--message-type",
+        "bekymringsmelding",
+        "--recipient",
+        BAD,
+        "--format",
+        "json",
     ]);
     assert_eq!(bad.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
     assert_eq!(v["routes"][0]["verdict"], "not_readable");
-    let unknown = w.run(&["precheck", "--sender", "310000019", "--message-type", "brev", "--recipient", GOOD]);
+    let unknown = w.run(&[
+        "precheck",
+        "--sender",
+        "310000019",
+        "--message-type",
+        "brev",
+        "--recipient",
+        GOOD,
+    ]);
     assert_eq!(unknown.status.code(), Some(2));
-    assert!(stderr(&unknown).contains("`--message-type`: unknown message type `brev`"), "{}", stderr(&unknown));
+    assert!(
+        stderr(&unknown).contains("`--message-type`: unknown message type `brev`"),
+        "{}",
+        stderr(&unknown)
+    );
     assert!(unknown.stdout.is_empty());
-    let bad_org = w.run(&["precheck", "--sender", "310000019", "--message-type", "brev", "--recipient", "123"]);
+    let bad_org = w.run(&[
+        "precheck",
+        "--sender",
+        "310000019",
+        "--message-type",
+        "brev",
+        "--recipient",
+        "123",
+    ]);
     assert_eq!(bad_org.status.code(), Some(2));
-    assert!(stderr(&bad_org).contains("`123` is not an organisation number"), "{}", stderr(&bad_org));
+    assert!(
+        stderr(&bad_org).contains("`123` is not an organisation number"),
+        "{}",
+        stderr(&bad_org)
+    );
 }
 
 #[test]
 fn validate_reports_a_clean_world_and_counts_it() {
-    let w = World::new(&[&route("bekymringsmelding", GOOD), &route("ordinaer-post", "944073787")]);
+    let w = World::new(&[
+        &route("bekymringsmelding", GOOD),
+        &route("ordinaer-post", "944073787"),
+    ]);
     let o = w.run(&["validate"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).starts_with("valid: 3 message type(s), 2 route(s), 3 unit(s) in the snapshot; 1 warning(s)"), "{}", stdout(&o));
-    assert!(stderr(&o).contains("recipient `944073787` has no Enhetsregisteret record in the snapshot"), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with(
+            "valid: 3 message type(s), 2 route(s), 3 unit(s) in the snapshot; 1 warning(s)"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("recipient `944073787` has no Enhetsregisteret record in the snapshot"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn help_teaches_the_verdicts_exit_codes_and_examples() {
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck")).arg("--help").output().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .arg("--help")
+        .output()
+        .unwrap();
     let help = stdout(&o);
-    for needle in ["readable", "not_readable", "unknown", "Exit codes", "reachcheck precheck --sender"] {
+    for needle in [
+        "readable",
+        "not_readable",
+        "unknown",
+        "Exit codes",
+        "reachcheck precheck --sender",
+    ] {
         assert!(help.contains(needle), "{needle} in --help");
     }
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
@@ -263,7 +400,16 @@ fn help_teaches_the_verdicts_exit_codes_and_examples() {
         .output()
         .unwrap();
     let help = stdout(&o);
-    for flag in ["--config", "--policies", "--routes", "--snapshot", "--now", "--format", "--output", "--max-data-age"] {
+    for flag in [
+        "--config",
+        "--policies",
+        "--routes",
+        "--snapshot",
+        "--now",
+        "--format",
+        "--output",
+        "--max-data-age",
+    ] {
         assert!(help.contains(flag), "{flag} in check --help");
     }
 }

@@ -26,11 +26,16 @@ fn yes() -> bool {
 #[test]
 fn bad_input_exits_2_naming_file_line_and_value() {
     let dirs = case_dirs("tests/errors");
-    assert!(dirs.len() >= 8, "expected the bad-input corpus, found {}", dirs.len());
+    assert!(
+        dirs.len() >= 8,
+        "expected the bad-input corpus, found {}",
+        dirs.len()
+    );
     let mut report = String::new();
     for dir in &dirs {
-        let case: ErrorCase = toml::from_str(&std::fs::read_to_string(dir.join("case.toml")).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let case: ErrorCase =
+            toml::from_str(&std::fs::read_to_string(dir.join("case.toml")).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         assert!(!case.description.is_empty());
         let o = Command::new(env!("CARGO_BIN_EXE_reachcheck"))
             .current_dir(dir)
@@ -41,7 +46,12 @@ fn bad_input_exits_2_naming_file_line_and_value() {
         let stderr = String::from_utf8_lossy(&o.stderr);
         let mut problems = String::new();
         if o.status.code() != Some(case.exit_code) {
-            let _ = writeln!(problems, "exit code {:?}, expected {}", o.status.code(), case.exit_code);
+            let _ = writeln!(
+                problems,
+                "exit code {:?}, expected {}",
+                o.status.code(),
+                case.exit_code
+            );
         }
         for needle in &case.stderr_contains {
             if !stderr.contains(needle.as_str()) {
@@ -49,7 +59,11 @@ fn bad_input_exits_2_naming_file_line_and_value() {
             }
         }
         if case.stdout_empty && !o.stdout.is_empty() {
-            let _ = writeln!(problems, "stdout is not empty:\n{}", String::from_utf8_lossy(&o.stdout));
+            let _ = writeln!(
+                problems,
+                "stdout is not empty:\n{}",
+                String::from_utf8_lossy(&o.stdout)
+            );
         }
         if !problems.is_empty() {
             let _ = write!(
@@ -59,5 +73,8 @@ fn bad_input_exits_2_naming_file_line_and_value() {
             );
         }
     }
-    assert!(report.is_empty(), "bad-input cases that do not hold:{report}");
+    assert!(
+        report.is_empty(),
+        "bad-input cases that do not hold:{report}"
+    );
 }

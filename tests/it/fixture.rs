@@ -68,17 +68,40 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let w = World { dir };
         let s = w.snapshot();
-        write(&s.join("manifest.json"), &json!({"taken_at": "2026-11-21T05:00:00Z"}));
+        write(
+            &s.join("manifest.json"),
+            &json!({"taken_at": "2026-11-21T05:00:00Z"}),
+        );
         let conf = "post-til-virksomheten-med-taushetsbelagt-innhold";
-        for (org, name) in [(GOOD, "OSLO KOMMUNE"), (BAD, "BERGEN KOMMUNE"), (ER_ONLY, "EIGERSUND KOMMUNE")] {
-            write(&s.join(format!("enhetsregisteret/enheter/{org}.json")), &unit(org, name));
-            write(&s.join(format!("profile/notificationaddresses/{org}.json")), &addresses(org, 1));
+        for (org, name) in [
+            (GOOD, "OSLO KOMMUNE"),
+            (BAD, "BERGEN KOMMUNE"),
+            (ER_ONLY, "EIGERSUND KOMMUNE"),
+        ] {
+            write(
+                &s.join(format!("enhetsregisteret/enheter/{org}.json")),
+                &unit(org, name),
+            );
+            write(
+                &s.join(format!("profile/notificationaddresses/{org}.json")),
+                &addresses(org, 1),
+            );
         }
         write(
             &s.join(format!("accessmanagement/connections/{GOOD}.json")),
             &connections(vec![
-                person("a0000000-0000-0000-0000-000000000001", "Kari Nordmann", &[conf], &[]),
-                person("a0000000-0000-0000-0000-000000000002", "Ola Hansen", &[conf, "ordinaer-post-til-virksomheten"], &[]),
+                person(
+                    "a0000000-0000-0000-0000-000000000001",
+                    "Kari Nordmann",
+                    &[conf],
+                    &[],
+                ),
+                person(
+                    "a0000000-0000-0000-0000-000000000002",
+                    "Ola Hansen",
+                    &[conf, "ordinaer-post-til-virksomheten"],
+                    &[],
+                ),
             ]),
         );
         write(

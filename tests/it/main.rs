@@ -1,7 +1,13 @@
 //! Integration tests: one binary (see Cargo.toml `autotests = false`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail loudly on broken fixtures, like the tests that call them"
+)]
 
 mod cases;
 mod cli;
+mod demo;
 mod errors;
 mod fixture;
 mod properties;

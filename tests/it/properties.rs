@@ -15,7 +15,10 @@ const ROUTES: &str = "# routes\nsender,message_type,recipient\n310000019,post,96
 /// A real file with a random slice replaced by random text.
 fn damaged(original: &'static str) -> impl Strategy<Value = String> {
     (0..original.len(), 0..64usize, ".{0,24}").prop_map(move |(at, len, insert)| {
-        let start = (0..=at).rev().find(|&i| original.is_char_boundary(i)).unwrap_or(0);
+        let start = (0..=at)
+            .rev()
+            .find(|&i| original.is_char_boundary(i))
+            .unwrap_or(0);
         let end = (start + len..=original.len())
             .find(|&i| original.is_char_boundary(i))
             .unwrap_or(original.len());
@@ -27,12 +30,20 @@ fn xacml(text: &str) {
     let mut problems = Vec::new();
     let parsed = parse_policy(Path::new("p.xml"), text, &mut problems);
     if parsed.is_none() {
-        assert!(problems.iter().any(|p| p.is_error()), "a refusal always says why");
+        assert!(
+            problems.iter().any(|p| p.is_error()),
+            "a refusal always says why"
+        );
     }
 }
 
 fn routes(bytes: &[u8]) {
-    let r = RoutingTable::parse(Path::new("r.csv"), bytes, |t| t.as_str() == "post", "`post`");
+    let r = RoutingTable::parse(
+        Path::new("r.csv"),
+        bytes,
+        |t| t.as_str() == "post",
+        "`post`",
+    );
     if let Err(e) = r {
         assert!(!e.problems.0.is_empty(), "a refusal always says why");
         for p in &e.problems.0 {

@@ -6,13 +6,16 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use reachcheck::engine::DEFAULT_MAX_DATA_AGE;
 use reachcheck::{
-    Engine, MessageTypeId, OrgNumber, Policies, Route, RoutingTable, SnapshotDir, Verdict, Verifier, evaluate,
+    Engine, MessageTypeId, OrgNumber, Policies, Route, RoutingTable, SnapshotDir, Verdict,
+    Verifier, evaluate,
 };
 
 use crate::fixture::{BAD, ER_ONLY, GOOD, World, route};
 
 fn policies() -> Arc<Policies> {
-    Arc::new(Policies::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies")).unwrap())
+    Arc::new(
+        Policies::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies")).unwrap(),
+    )
 }
 
 fn now() -> Timestamp {
@@ -30,7 +33,9 @@ fn r(t: &str, recipient: &str) -> Route {
 fn world_engine(w: &World) -> (Engine, RoutingTable) {
     let p = policies();
     let routes = RoutingTable::load(&w.routes(), &p).unwrap();
-    let snap = SnapshotDir::new(w.snapshot()).load(routes.routes().map(|r| r.recipient)).unwrap();
+    let snap = SnapshotDir::new(w.snapshot())
+        .load(routes.routes().map(|r| r.recipient))
+        .unwrap();
     (Engine::new(p, Arc::new(snap), DEFAULT_MAX_DATA_AGE), routes)
 }
 
@@ -55,7 +60,11 @@ fn checks_answer_exactly_what_the_sweep_judged() {
     }
     // A route the sweep did not cover is judged on demand from the same snapshot.
     let d = verifier.check_at(&r("straffesaksforsendelse", GOOD), now());
-    assert_eq!(d.verdict, Verdict::NotReadable, "nobody at OSLO holds the straffesak resources");
+    assert_eq!(
+        d.verdict,
+        Verdict::NotReadable,
+        "nobody at OSLO holds the straffesak resources"
+    );
     assert!(d.fallback.is_some());
 }
 
@@ -72,7 +81,12 @@ fn evidence_that_ages_past_the_limit_turns_unknown_at_check_time() {
     assert_eq!(d.verdict, Verdict::Unknown);
     assert!(d.findings.iter().any(|f| f.code().as_str() == "stale_data"));
     let words = verifier.explain(&route, &d);
-    assert!(words.findings.iter().any(|f| f.message.contains("older than the allowed")));
+    assert!(
+        words
+            .findings
+            .iter()
+            .any(|f| f.message.contains("older than the allowed"))
+    );
 }
 
 #[test]
@@ -92,13 +106,20 @@ fn clones_share_one_state_across_threads_and_swap_atomically() {
     let evaluation = evaluate(&engine, &routes, now());
     let verifier = Verifier::new(engine, Some(&evaluation));
     let route = r("bekymringsmelding", BAD);
-    assert_eq!(verifier.check_at(&route, now()).verdict, Verdict::NotReadable);
+    assert_eq!(
+        verifier.check_at(&route, now()).verdict,
+        Verdict::NotReadable
+    );
 
     // Fix the recipient: two people get the confidential package.
     let fixed = World::new(&[&crate::fixture::route("bekymringsmelding", BAD)]);
     std::fs::copy(
-        fixed.snapshot().join(format!("accessmanagement/connections/{GOOD}.json")),
-        fixed.snapshot().join(format!("accessmanagement/connections/{BAD}.json")),
+        fixed
+            .snapshot()
+            .join(format!("accessmanagement/connections/{GOOD}.json")),
+        fixed
+            .snapshot()
+            .join(format!("accessmanagement/connections/{BAD}.json")),
     )
     .unwrap();
     let (engine2, routes2) = world_engine(&fixed);
@@ -109,12 +130,23 @@ fn clones_share_one_state_across_threads_and_swap_atomically() {
             .map(|_| {
                 let v = verifier.clone();
                 let route = route.clone();
-                s.spawn(move || (0..2000).map(|_| v.check_at(&route, now()).verdict).collect::<Vec<_>>())
+                s.spawn(move || {
+                    (0..2000)
+                        .map(|_| v.check_at(&route, now()).verdict)
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
         verifier.swap(engine2, Some(&evaluation2));
-        readers.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        readers
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
-    assert!(seen.iter().all(|v| matches!(v, Verdict::NotReadable | Verdict::Readable)), "never a mix");
+    assert!(
+        seen.iter()
+            .all(|v| matches!(v, Verdict::NotReadable | Verdict::Readable)),
+        "never a mix"
+    );
     assert_eq!(verifier.check_at(&route, now()).verdict, Verdict::Readable);
 }

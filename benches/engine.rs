@@ -1,0 +1,220 @@
+//! Benchmarks of the core join (issue 2 targets):
+//!
+//! - `demo/evaluate`: judging every route of the bundled demo (engine already built);
+//! - `national/evaluate_1m_routes`: a synthetic national-scale case of 1,000,000 routes, each a
+//!   distinct (message type, recipient) pair so nothing is shared between routes — the worst
+//!   case for throughput (target: ≥ 2 million routes per second on one core);
+//! - `national/engine_new`: digesting that snapshot into per-unit reader candidates;
+//! - `process/check_demo`: `reachcheck check` on the demo as a whole process, start to exit,
+//!   output discarded (target: under 1 second). Uses the release binary next to the bench.
+//!
+//! Run with `cargo bench --bench engine`. Criterion reports time per iteration and, where a
+//! throughput is set, elements (routes) per second.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use jiff::Timestamp;
+use reachcheck::engine::DEFAULT_MAX_DATA_AGE;
+use reachcheck::evidence::{Observed, Snapshot};
+use reachcheck::model::{EntityKind, Grant, HolderSource, Register, Rightholder, Unit};
+use reachcheck::{Engine, OrgNumber, Policies, RoutingTable, SnapshotDir, evaluate};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn now() -> Timestamp {
+    "2026-11-21T06:00:00Z"
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn policies() -> Arc<Policies> {
+    Arc::new(Policies::load(&root().join("policies")).unwrap_or_else(|e| panic!("{e}")))
+}
+
+fn bench_demo(c: &mut Criterion) {
+    let policies = policies();
+    let demo = root().join("examples/demo");
+    let routes =
+        RoutingTable::load(&demo.join("routes.csv"), &policies).unwrap_or_else(|e| panic!("{e}"));
+    let snapshot = SnapshotDir::new(demo.join("snapshot"))
+        .load(routes.routes().map(|r| r.recipient))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let engine = Engine::new(policies, Arc::new(snapshot), DEFAULT_MAX_DATA_AGE);
+    let mut g = c.benchmark_group("demo");
+    g.throughput(Throughput::Elements(routes.len() as u64));
+    g.bench_function("evaluate", |b| {
+        b.iter(|| black_box(evaluate(&engine, &routes, now())));
+    });
+    g.finish();
+}
+
+/// Organisation numbers from consecutive 8-digit bodies (skipping bodies without a check digit).
+fn orgs_from(start: u32, n: usize) -> Vec<OrgNumber> {
+    (start..).filter_map(OrgNumber::from_body).take(n).collect()
+}
+
+fn person(i: usize, grants: &[&str]) -> Rightholder {
+    Rightholder {
+        party: Some(Arc::from(format!("00000000-0000-4000-8000-{i:012}"))),
+        kind: EntityKind::Person,
+        name: Some(Arc::from("Syntetisk Person")),
+        birth_date: None,
+        deceased: false,
+        deleted: false,
+        grants: grants.iter().map(|g| Grant::from_urn(g)).collect(),
+        resigned: Vec::new(),
+        via: None,
+        source: HolderSource::Connections,
+    }
+}
+
+fn er_holder(code: &str) -> Rightholder {
+    Rightholder {
+        party: None,
+        kind: EntityKind::Person,
+        name: Some(Arc::from("Syntetisk Leder")),
+        birth_date: None,
+        deceased: false,
+        deleted: false,
+        grants: vec![Grant::from_urn(code)],
+        resigned: Vec::new(),
+        via: None,
+        source: HolderSource::Enhetsregisteret,
+    }
+}
+
+const CONFIDENTIAL: &str =
+    "urn:altinn:accesspackage:post-til-virksomheten-med-taushetsbelagt-innhold";
+const DAGL: &str = "urn:altinn:external-role:ccr:daglig-leder";
+const ORDINARY: &str = "urn:altinn:accesspackage:ordinaer-post-til-virksomheten";
+const KOMK: &str = "urn:altinn:external-role:ccr:kontaktperson-kommune";
+
+/// A synthetic nation: `recipients` units, a fifth of them sub-units of the first units; 70 %
+/// with connections (3-8 people, some holding confidential post), the rest Brreg roles only;
+/// 90 % with notification addresses.
+fn national(recipients: usize) -> (Snapshot, Vec<OrgNumber>) {
+    let taken_at: Timestamp = "2026-11-21T05:00:00Z"
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut snapshot = Snapshot::new(taken_at, "synthetic national-scale benchmark");
+    let orgs = orgs_from(40_000_000, recipients);
+    let mains = recipients - recipients / 5;
+    for (i, &org) in orgs.iter().enumerate() {
+        let sub = i >= mains;
+        let ev = snapshot.unit_mut(org);
+        ev.unit = Observed::Present(Unit {
+            org,
+            name: None,
+            form: Some(Arc::from(if sub { "BEDR" } else { "KOMM" })),
+            main_unit: sub.then(|| orgs[i - mains]),
+            deleted_on: None,
+            deleted: false,
+            register: if sub {
+                Register::Underenheter
+            } else {
+                Register::Enheter
+            },
+        });
+        if i % 10 != 0 {
+            ev.notification_addresses = Observed::Present(1);
+        }
+        ev.observed_at = Some(taken_at);
+        if i % 10 < 7 {
+            let people = 3 + i % 6;
+            let holders = (0..people)
+                .map(|p| match (i + p) % 4 {
+                    0 => person(i * 8 + p, &[CONFIDENTIAL, DAGL]),
+                    1 => person(i * 8 + p, &[ORDINARY]),
+                    2 => person(i * 8 + p, &["urn:altinn:rolecode:A0286", KOMK]),
+                    _ => person(i * 8 + p, &["urn:altinn:rolecode:A0212"]),
+                })
+                .collect();
+            ev.connections = Observed::Present(holders);
+        } else if !sub {
+            ev.roles = Observed::Present(vec![er_holder(DAGL), er_holder(KOMK)]);
+        }
+    }
+    (snapshot, orgs)
+}
+
+fn bench_national(c: &mut Criterion) {
+    const ROUTES: usize = 1_000_000;
+    let policies = policies();
+    let types: Vec<String> = policies
+        .message_types()
+        .iter()
+        .map(|t| t.id.to_string())
+        .collect();
+    let (snapshot, orgs) = national(ROUTES.div_ceil(types.len()));
+    // Twelve synthetic senders (police districts), each route a distinct (type, recipient).
+    let senders = orgs_from(31_000_001, 12);
+    let mut csv = String::from("sender,message_type,recipient\n");
+    let pairs = orgs.iter().flat_map(|o| types.iter().map(move |t| (t, o)));
+    for (i, (t, org)) in pairs.take(ROUTES).enumerate() {
+        let sender = senders[i % senders.len()];
+        csv.push_str(&format!("{sender},{t},{org}\n"));
+    }
+    let routes = RoutingTable::parse(
+        Path::new("national.csv"),
+        csv.as_bytes(),
+        |t| policies.message_type_index(t).is_some(),
+        "",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let snapshot = Arc::new(snapshot);
+    let mut g = c.benchmark_group("national");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(20));
+    g.bench_function("engine_new", |b| {
+        b.iter(|| {
+            black_box(Engine::new(
+                Arc::clone(&policies),
+                Arc::clone(&snapshot),
+                DEFAULT_MAX_DATA_AGE,
+            ))
+        });
+    });
+    let engine = Engine::new(Arc::clone(&policies), snapshot, DEFAULT_MAX_DATA_AGE);
+    let s = evaluate(&engine, &routes, now()).summary();
+    eprintln!(
+        "national: {} routes: {} readable, {} not_readable, {} unknown",
+        s.routes, s.readable, s.not_readable, s.unknown
+    );
+    g.throughput(Throughput::Elements(routes.len() as u64));
+    g.bench_function("evaluate_1m_routes", |b| {
+        b.iter(|| black_box(evaluate(&engine, &routes, now())));
+    });
+    g.finish();
+}
+
+fn bench_process(c: &mut Criterion) {
+    let bin = Path::new(env!("CARGO_BIN_EXE_reachcheck"));
+    let mut g = c.benchmark_group("process");
+    g.sample_size(20);
+    g.bench_function("check_demo", |b| {
+        b.iter(|| {
+            let status = Command::new(bin)
+                .current_dir(root())
+                .args(["check", "--format", "table", "--color", "never"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                matches!(status.code(), Some(0 | 1)),
+                "check failed: {status}"
+            );
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_demo, bench_national, bench_process);
+criterion_main!(benches);
