@@ -76,7 +76,9 @@ pub enum AuthError {
         reason: String,
     },
     /// Neither `kid` nor `x5c` is configured.
-    #[error("setting `key_id`: Maskinporten needs the key id registered with the client (or an x5c chain)")]
+    #[error(
+        "setting `key_id`: Maskinporten needs the key id registered with the client (or an x5c chain)"
+    )]
     NoKeyId,
     /// The grant could not be signed.
     #[error("cannot sign the Maskinporten grant: {0}")]
@@ -129,7 +131,11 @@ impl SigningKey {
     pub fn from_pem_file(path: &Path) -> Result<SigningKey, AuthError> {
         let pem = std::fs::read(path).map_err(|e| AuthError::KeyFile {
             path: path.to_owned(),
-            reason: e.kind().to_string(),
+            reason: match e.kind() {
+                std::io::ErrorKind::NotFound => "the file does not exist".to_owned(),
+                std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+                other => other.to_string(),
+            },
         })?;
         Self::from_pem(&pem).map_err(|reason| AuthError::Key {
             path: path.to_owned(),
@@ -232,7 +238,12 @@ impl Auth {
     ///
     /// # Errors
     /// When signing fails.
-    pub fn assertion(&self, scope: &str, org: Option<OrgNumber>, iat: i64) -> Result<String, AuthError> {
+    pub fn assertion(
+        &self,
+        scope: &str,
+        org: Option<OrgNumber>,
+        iat: i64,
+    ) -> Result<String, AuthError> {
         let mut header = Header::new(Algorithm::RS256);
         header.kid.clone_from(&self.settings.key_id);
         if header.kid.is_none() {
@@ -255,7 +266,8 @@ impl Auth {
                 }]
             }),
         };
-        jsonwebtoken::encode(&header, &claims, &self.key.key).map_err(|e| AuthError::Sign(e.to_string()))
+        jsonwebtoken::encode(&header, &claims, &self.key.key)
+            .map_err(|e| AuthError::Sign(e.to_string()))
     }
 
     /// A fresh Maskinporten token and its lifetime.
@@ -271,7 +283,10 @@ impl Auth {
         self.grants.fetch_add(1, Ordering::Relaxed);
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let form = [("grant_type", JWT_BEARER), ("assertion", assertion.as_str())];
+        let form = [
+            ("grant_type", JWT_BEARER),
+            ("assertion", assertion.as_str()),
+        ];
         let answer = self
             .http
             .send(
@@ -284,26 +299,36 @@ impl Auth {
         let upstream = upstream(&self.settings.token_url);
         let status = answer.status.as_u16();
         if !answer.status.is_success() {
-            return Err(match serde_json::from_slice::<BasicErrorResponse>(&answer.body) {
-                Ok(e) => AuthError::Refused {
-                    upstream,
-                    status,
-                    error: e.error().as_ref().to_owned(),
-                    description: e.error_description().cloned(),
+            return Err(
+                match serde_json::from_slice::<BasicErrorResponse>(&answer.body) {
+                    Ok(e) => AuthError::Refused {
+                        upstream,
+                        status,
+                        error: e.error().as_ref().to_owned(),
+                        description: e.error_description().cloned(),
+                    },
+                    Err(_) => AuthError::Refused {
+                        upstream,
+                        status,
+                        error: answer
+                            .status
+                            .canonical_reason()
+                            .unwrap_or("error")
+                            .to_owned(),
+                        description: None,
+                    },
                 },
-                Err(_) => AuthError::Refused {
-                    upstream,
-                    status,
-                    error: answer.status.canonical_reason().unwrap_or("error").to_owned(),
-                    description: None,
-                },
-            });
+            );
         }
-        let token: BasicTokenResponse = serde_json::from_slice(&answer.body).map_err(|e| AuthError::Garbage {
-            upstream,
-            status,
-            what: format!("a body that is not a token response ({})", serde_error_kind(&e)),
-        })?;
+        let token: BasicTokenResponse =
+            serde_json::from_slice(&answer.body).map_err(|e| AuthError::Garbage {
+                upstream,
+                status,
+                what: format!(
+                    "a body that is not a token response ({})",
+                    serde_error_kind(&e)
+                ),
+            })?;
         Ok((token.access_token().clone(), token.expires_in()))
     }
 
@@ -312,14 +337,21 @@ impl Auth {
     /// # Errors
     /// The request fails or Altinn refuses.
     pub async fn exchange(&self, url: &Url, token: &AccessToken) -> Result<AccessToken, AuthError> {
-        let answer = self.http.get(url.clone(), bearer(token, "text/plain")).await?;
+        let answer = self
+            .http
+            .get(url.clone(), bearer(token, "text/plain"))
+            .await?;
         let upstream = upstream(url);
         let status = answer.status.as_u16();
         if !answer.status.is_success() {
             return Err(AuthError::Refused {
                 upstream,
                 status,
-                error: answer.status.canonical_reason().unwrap_or("error").to_owned(),
+                error: answer
+                    .status
+                    .canonical_reason()
+                    .unwrap_or("error")
+                    .to_owned(),
                 description: None,
             });
         }
@@ -348,7 +380,11 @@ impl Auth {
     ///
     /// # Errors
     /// See [`Auth::maskinporten_token`] and [`Auth::exchange`].
-    pub async fn token(&self, scope: &str, org: Option<OrgNumber>) -> Result<AccessToken, AuthError> {
+    pub async fn token(
+        &self,
+        scope: &str,
+        org: Option<OrgNumber>,
+    ) -> Result<AccessToken, AuthError> {
         let slot = {
             let mut cache = match self.cache.lock() {
                 Ok(c) => c,

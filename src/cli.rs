@@ -12,8 +12,8 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::{SignedDuration, Timestamp};
 
+use crate::auth::{Auth, AuthError};
 use crate::engine::{Engine, ExplainOptions, evaluate, evaluate_routes};
-use crate::auth::Auth;
 use crate::evidence::live::{LiveSource, RemotePolicy};
 use crate::evidence::{EvidenceError, Observed, Snapshot, SnapshotDir};
 use crate::http::Http;
@@ -306,7 +306,8 @@ fn gather(
     };
     let http = Http::new(live.http.clone())
         .map_err(|e| CliError::Live(format!("cannot create the HTTP client: {e}")))?;
-    let auth = Auth::new(http.clone(), live.auth.clone()).map_err(|e| CliError::Live(e.to_string()))?;
+    let auth =
+        Auth::new(http.clone(), live.auth.clone()).map_err(|e| CliError::Live(e.to_string()))?;
     let bar = indicatif::ProgressBar::with_draw_target(
         Some(recipients.len() as u64),
         indicatif::ProgressDrawTarget::stderr(),
@@ -325,7 +326,23 @@ fn gather(
             bar.set_message(failed.to_string());
         })
     };
-    let source = LiveSource::new(http, Arc::new(auth), live.endpoints.clone()).with_progress(progress);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Live(format!("cannot start the async runtime: {e}")))?;
+    // A token refused or garbled is a configuration problem: say so once, before the sweep.
+    // (A token endpoint that is down is not: the sweep goes on and its routes are unknown.)
+    match runtime.block_on(auth.token(&live.endpoints.scope, live.endpoints.system_user_org)) {
+        Err(e @ (AuthError::Refused { .. } | AuthError::Garbage { .. })) => {
+            return Err(CliError::Live(format!(
+                "{e} (check `live.client_id`, `live.key_id`, `live.key_file`, `live.scope` and `live.maskinporten_audience`)"
+            )));
+        }
+        Err(e) => tracing::warn!(error = %e, "no token yet; Altinn sources will be unknown"),
+        Ok(_) => {}
+    }
+    let source =
+        LiveSource::new(http, Arc::new(auth), live.endpoints.clone()).with_progress(progress);
     let resources: Vec<ResourceId> = policies
         .message_types()
         .iter()
@@ -333,10 +350,6 @@ fn gather(
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Live(format!("cannot start the async runtime: {e}")))?;
     let gathered = runtime.block_on(source.gather(&recipients, &resources));
     bar.finish_and_clear();
     tracing::info!(
@@ -380,7 +393,8 @@ fn check(a: CheckArgs) -> Result<ExitCode, CliError> {
     })?;
     let routes = RoutingTable::load(&routes_file, &policies)?;
     warn_all(&routes.warnings);
-    let (policies, snapshot) = gather(&s, policies, routes.routes().map(|r| r.recipient).collect())?;
+    let (policies, snapshot) =
+        gather(&s, policies, routes.routes().map(|r| r.recipient).collect())?;
     let engine = Engine::new(Arc::new(policies), Arc::new(snapshot), s.max_data_age);
     let now = s.now.unwrap_or_else(Timestamp::now);
     let evaluation = evaluate(&engine, &routes, now);
@@ -453,8 +467,20 @@ fn validate(a: ValidateArgs) -> Result<ExitCode, CliError> {
         )),
     }
     let mut units = 0;
-    match &s.snapshot {
-        None => problems.push(Problem::error(
+    let config_path = Path::new(
+        s.config_file
+            .as_deref()
+            .unwrap_or(Path::new("(command line)")),
+    )
+    .to_path_buf();
+    match (&s.snapshot, &s.live) {
+        (None, Some(live)) => {
+            // Live sources: check what can be checked without calling anyone (the key).
+            if let Err(e) = crate::auth::SigningKey::from_pem_file(&live.auth.key_file) {
+                problems.push(Problem::error(&config_path, None, e.to_string()));
+            }
+        }
+        (None, None) => problems.push(Problem::error(
             Path::new(
                 s.config_file
                     .as_deref()
@@ -463,7 +489,7 @@ fn validate(a: ValidateArgs) -> Result<ExitCode, CliError> {
             None,
             "no snapshot: pass `--snapshot DIR` or set `snapshot` in the config file",
         )),
-        Some(dir) => match SnapshotDir::new(dir).load_all() {
+        (Some(dir), _) => match SnapshotDir::new(dir).load_all() {
             Ok((snapshot, found)) => {
                 problems.extend(found);
                 units = snapshot.units.len();

@@ -122,7 +122,8 @@ pub enum UrlError {
 
 /// Parses a base URL and checks its scheme against the allowance.
 pub fn check_url(url: &str, allow_http: bool) -> Result<Url, UrlError> {
-    let parsed = Url::parse(url.trim()).map_err(|e| UrlError::Invalid(url.to_owned(), e.to_string()))?;
+    let parsed =
+        Url::parse(url.trim()).map_err(|e| UrlError::Invalid(url.to_owned(), e.to_string()))?;
     match parsed.scheme() {
         "https" => Ok(parsed),
         "http" if allow_http => Ok(parsed),
@@ -363,8 +364,14 @@ mod tests {
         ));
         assert!(check_url("http://127.0.0.1:8080", true).is_ok());
         assert!(check_url("https://platform.altinn.no", false).is_ok());
-        assert!(matches!(check_url("ftp://x", true), Err(UrlError::Scheme(_))));
-        assert!(matches!(check_url("not a url", true), Err(UrlError::Invalid(..))));
+        assert!(matches!(
+            check_url("ftp://x", true),
+            Err(UrlError::Scheme(_))
+        ));
+        assert!(matches!(
+            check_url("not a url", true),
+            Err(UrlError::Invalid(..))
+        ));
     }
 
     #[test]
@@ -372,7 +379,10 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, "3".parse().unwrap());
         assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
-        h.insert(RETRY_AFTER, "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap());
+        h.insert(
+            RETRY_AFTER,
+            "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap(),
+        );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);

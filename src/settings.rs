@@ -251,7 +251,12 @@ impl Settings {
 }
 
 /// Reads the `[live]` section; every problem names its key and line.
-fn read_live(file: &Path, text: &str, base: &Path, raw: RawLive) -> Result<LiveSettings, SettingsError> {
+fn read_live(
+    file: &Path,
+    text: &str,
+    base: &Path,
+    raw: RawLive,
+) -> Result<LiveSettings, SettingsError> {
     let err = |span: std::ops::Range<usize>, msg: String| {
         SettingsError(Problem::error(file, Some(line_of(text, span.start)), msg))
     };
@@ -259,16 +264,22 @@ fn read_live(file: &Path, text: &str, base: &Path, raw: RawLive) -> Result<LiveS
     let url = |key: &str, v: &Spanned<String>| {
         check_url(v.get_ref(), allow_http).map_err(|e| err(v.span(), format!("`live.{key}`: {e}")))
     };
-    let age = |key: &str, v: &Option<Spanned<String>>, default: Duration| -> Result<Duration, SettingsError> {
+    let age = |key: &str,
+               v: &Option<Spanned<String>>,
+               default: Duration|
+     -> Result<Duration, SettingsError> {
         match v {
             None => Ok(default),
             Some(v) => parse_age(v.get_ref())
-                .and_then(|d| Duration::try_from(d).map_err(|_| format!("`{}` is negative", v.get_ref())))
+                .and_then(|d| {
+                    Duration::try_from(d).map_err(|_| format!("`{}` is negative", v.get_ref()))
+                })
                 .map_err(|m| err(v.span(), format!("`live.{key}`: {m}"))),
         }
     };
     let positive = |key: &str, v: &Spanned<u32>| {
-        NonZeroU32::new(*v.get_ref()).ok_or_else(|| err(v.span(), format!("`live.{key}` must be at least 1")))
+        NonZeroU32::new(*v.get_ref())
+            .ok_or_else(|| err(v.span(), format!("`live.{key}` must be at least 1")))
     };
     let altinn = url("altinn_url", &raw.altinn_url)?;
     let brreg = match &raw.brreg_url {
@@ -283,15 +294,24 @@ fn read_live(file: &Path, text: &str, base: &Path, raw: RawLive) -> Result<LiveS
         ),
         None => None,
     };
-    let scope = raw.scope.as_ref().map_or(DEFAULT_SCOPE.to_owned(), |s| s.get_ref().trim().to_owned());
+    let scope = raw
+        .scope
+        .as_ref()
+        .map_or(DEFAULT_SCOPE.to_owned(), |s| s.get_ref().trim().to_owned());
     if scope.is_empty() {
         let span = raw.scope.as_ref().map_or(0..0, Spanned::span);
-        return Err(err(span, "`live.scope` is empty: name the Maskinporten scopes, space separated".to_owned()));
+        return Err(err(
+            span,
+            "`live.scope` is empty: name the Maskinporten scopes, space separated".to_owned(),
+        ));
     }
     let defaults = HttpSettings::default();
     let mut host_rates = std::collections::HashMap::new();
     for (host, rate) in raw.rate_limits.iter().flatten() {
-        host_rates.insert(host.clone(), positive(&format!("rate_limits.{host}"), rate)?);
+        host_rates.insert(
+            host.clone(),
+            positive(&format!("rate_limits.{host}"), rate)?,
+        );
     }
     let http = HttpSettings {
         rate_per_second: match &raw.rate_per_second {
@@ -313,16 +333,28 @@ fn read_live(file: &Path, text: &str, base: &Path, raw: RawLive) -> Result<LiveS
         allow_http,
     };
     let key_file = PathBuf::from(raw.key_file.get_ref());
-    let key_file = if key_file.is_absolute() { key_file } else { base.join(key_file) };
+    let key_file = if key_file.is_absolute() {
+        key_file
+    } else {
+        base.join(key_file)
+    };
     let auth = AuthSettings {
-        exchange_url: Some(altinn.join("authentication/api/v1/exchange/maskinporten").map_err(|e| err(raw.altinn_url.span(), format!("`live.altinn_url`: {e}")))?),
+        exchange_url: Some(
+            altinn
+                .join("authentication/api/v1/exchange/maskinporten")
+                .map_err(|e| err(raw.altinn_url.span(), format!("`live.altinn_url`: {e}")))?,
+        ),
         token_url,
         audience: raw.maskinporten_audience.get_ref().trim().to_owned(),
         client_id: raw.client_id.get_ref().trim().to_owned(),
         key_file,
         key_id: raw.key_id.map(|k| k.into_inner()),
         x5c: None,
-        altinn_token_lifetime: age("altinn_token_lifetime", &raw.altinn_token_lifetime, Duration::from_secs(30 * 60))?,
+        altinn_token_lifetime: age(
+            "altinn_token_lifetime",
+            &raw.altinn_token_lifetime,
+            Duration::from_secs(30 * 60),
+        )?,
         refresh_margin: Duration::from_secs(60),
     };
     Ok(LiveSettings {

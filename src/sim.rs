@@ -48,7 +48,15 @@ pub const SCOPES: [&str; 4] = [
     "altinn:resourceregistry/resource.read",
 ];
 /// The claims a grant may carry.
-const CLAIMS: [&str; 7] = ["aud", "iss", "scope", "iat", "exp", "jti", "authorization_details"];
+const CLAIMS: [&str; 7] = [
+    "aud",
+    "iss",
+    "scope",
+    "iat",
+    "exp",
+    "jti",
+    "authorization_details",
+];
 /// Authorized parties per page.
 const PAGE: usize = 100;
 
@@ -193,18 +201,27 @@ pub enum SimError {
 
 impl Sim {
     fn new(opts: SimOptions, issuer: String) -> Result<Sim, SimError> {
-        let files = load_files(&opts.snapshot).map_err(|e| SimError::Snapshot(opts.snapshot.clone(), e))?;
+        let files =
+            load_files(&opts.snapshot).map_err(|e| SimError::Snapshot(opts.snapshot.clone(), e))?;
         let mut parties = BTreeMap::new();
         for rel in files.keys() {
-            let Some(name) = rel.strip_prefix(&format!("{CONNECTIONS}/")).and_then(|n| n.strip_suffix(".json")) else {
+            let Some(name) = rel
+                .strip_prefix(&format!("{CONNECTIONS}/"))
+                .and_then(|n| n.strip_suffix(".json"))
+            else {
                 continue;
             };
-            let Ok(org) = OrgNumber::parse(name) else { continue };
+            let Ok(org) = OrgNumber::parse(name) else {
+                continue;
+            };
             let unit = files
                 .get(&format!("{UNITS}/{org}.json"))
                 .or_else(|| files.get(&format!("{SUB_UNITS}/{org}.json")))
                 .and_then(|b| serde_json::from_slice::<Value>(b).ok());
-            let name = unit.as_ref().and_then(|u| u["navn"].as_str()).map(str::to_owned);
+            let name = unit
+                .as_ref()
+                .and_then(|u| u["navn"].as_str())
+                .map(str::to_owned);
             let kind = unit
                 .as_ref()
                 .and_then(|u| u["organisasjonsform"]["kode"].as_str())
@@ -212,7 +229,8 @@ impl Sim {
             parties.insert(org, (party_uuid(org), name, kind));
         }
         crate::auth::install_crypto();
-        let key = DecodingKey::from_rsa_pem(&opts.public_key_pem).map_err(|e| SimError::Key(e.to_string()))?;
+        let key = DecodingKey::from_rsa_pem(&opts.public_key_pem)
+            .map_err(|e| SimError::Key(e.to_string()))?;
         let limiter = opts
             .rate_limit
             .map(|n| RateLimiter::direct(Quota::per_second(n)));
@@ -246,10 +264,16 @@ impl Sim {
     }
 
     fn token(&self, prefix: &str) -> String {
-        let n = self.serial.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self
+            .serial
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut h = DefaultHasher::new();
         (self.opts.seed, prefix, n).hash(&mut h);
-        format!("{prefix}.{:016x}{n:08x}.{:016x}", h.finish(), h.finish().rotate_left(17))
+        format!(
+            "{prefix}.{:016x}{n:08x}.{:016x}",
+            h.finish(),
+            h.finish().rotate_left(17)
+        )
     }
 }
 
@@ -290,7 +314,9 @@ async fn discipline(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
     if let Some(l) = &sim.limiter
         && l.check().is_err()
     {
-        *lock(&sim.counts).entry("rate_limited".to_owned()).or_default() += 1;
+        *lock(&sim.counts)
+            .entry("rate_limited".to_owned())
+            .or_default() += 1;
         return (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, HeaderValue::from_static("1"))],
@@ -309,7 +335,10 @@ async fn discipline(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
     let is_token = ep == "maskinporten/token" || ep == "altinn/exchange";
     if is_token && sim.roll(&key, nth, "token") < f.token {
         return if ep == "maskinporten/token" {
-            oauth_error("invalid_grant", "Invalid assertion. Client authentication failed (injected fault).")
+            oauth_error(
+                "invalid_grant",
+                "Invalid assertion. Client authentication failed (injected fault).",
+            )
         } else {
             (StatusCode::UNAUTHORIZED, "").into_response()
         };
@@ -336,9 +365,15 @@ async fn discipline(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
     let resp = next.run(req).await;
     if malformed && resp.status().is_success() {
         let (parts, body) = resp.into_parts();
-        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
         let cut = bytes.slice(..bytes.len() / 2);
-        let garbage = if cut.is_empty() { bytes::Bytes::from_static(b"{\"data\": [") } else { cut };
+        let garbage = if cut.is_empty() {
+            bytes::Bytes::from_static(b"{\"data\": [")
+        } else {
+            cut
+        };
         let mut parts = parts;
         parts.headers.remove(header::CONTENT_LENGTH);
         return Response::from_parts(parts, axum::body::Body::from(garbage));
@@ -388,7 +423,10 @@ struct TokenForm {
 
 async fn token(State(sim): State<Arc<Sim>>, Form(form): Form<TokenForm>) -> Response {
     if form.grant_type.as_deref() != Some(crate::auth::JWT_BEARER) {
-        return oauth_error("unsupported_grant_type", "grant_type must be urn:ietf:params:oauth:grant-type:jwt-bearer");
+        return oauth_error(
+            "unsupported_grant_type",
+            "grant_type must be urn:ietf:params:oauth:grant-type:jwt-bearer",
+        );
     }
     let Some(assertion) = form.assertion else {
         return oauth_error("invalid_request", "Missing assertion");
@@ -402,7 +440,9 @@ async fn token(State(sim): State<Arc<Sim>>, Form(form): Form<TokenForm>) -> Resp
         .nth(1)
         .and_then(|p| {
             use base64::Engine as _;
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok()
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
         })
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         .unwrap_or(Value::Null);
@@ -427,7 +467,12 @@ async fn token(State(sim): State<Arc<Sim>>, Form(form): Form<TokenForm>) -> Resp
     .into_response()
 }
 
-fn check_grant(sim: &Sim, assertion: &str, header: &Value, claims: &Value) -> Result<(), (&'static str, String)> {
+fn check_grant(
+    sim: &Sim,
+    assertion: &str,
+    header: &Value,
+    claims: &Value,
+) -> Result<(), (&'static str, String)> {
     let invalid = |why: &str| ("invalid_grant", format!("Invalid assertion. {why}"));
     if header["alg"] != "RS256" {
         return Err(invalid("alg must be RS256"));
@@ -449,13 +494,18 @@ fn check_grant(sim: &Sim, assertion: &str, header: &Value, claims: &Value) -> Re
     if let Some(extra) = obj.keys().find(|k| !CLAIMS.contains(&k.as_str())) {
         return Err(invalid(&format!("Unknown claim {extra}")));
     }
-    let (iat, exp) = (claims["iat"].as_i64().unwrap_or(0), claims["exp"].as_i64().unwrap_or(0));
+    let (iat, exp) = (
+        claims["iat"].as_i64().unwrap_or(0),
+        claims["exp"].as_i64().unwrap_or(0),
+    );
     if exp - iat > crate::auth::MAX_GRANT_LIFETIME_SECS || exp <= iat {
         return Err(invalid("exp - iat must be at most 120 seconds"));
     }
     let now = jiff::Timestamp::now().as_second();
     if (iat - now).abs() > 10 {
-        return Err(invalid("iat is not within 10 seconds of the server's clock"));
+        return Err(invalid(
+            "iat is not within 10 seconds of the server's clock",
+        ));
     }
     let Some(jti) = claims["jti"].as_str().filter(|j| !j.is_empty()) else {
         return Err(invalid("jti is required"));
@@ -468,7 +518,10 @@ fn check_grant(sim: &Sim, assertion: &str, header: &Value, claims: &Value) -> Re
         return Err(("invalid_scope", "Missing scope".to_owned()));
     }
     if let Some(bad) = scope.split_whitespace().find(|s| !SCOPES.contains(s)) {
-        return Err(("invalid_scope", format!("Scope {bad} is not allowed for this client")));
+        return Err((
+            "invalid_scope",
+            format!("Scope {bad} is not allowed for this client"),
+        ));
     }
     if let Some(d) = claims.get("authorization_details") {
         let ok = d.as_array().is_some_and(|a| {
@@ -481,7 +534,10 @@ fn check_grant(sim: &Sim, assertion: &str, header: &Value, claims: &Value) -> Re
                     .is_some_and(|o| OrgNumber::parse(o).is_ok())
         });
         if !ok {
-            return Err(("invalid_authorization_details", "authorization_details is malformed".to_owned()));
+            return Err((
+                "invalid_authorization_details",
+                "authorization_details is malformed".to_owned(),
+            ));
         }
     }
     Ok(())
@@ -493,7 +549,11 @@ async fn exchange(State(sim): State<Arc<Sim>>, headers: HeaderMap) -> Response {
             let altinn = sim.token("eyJhbGciOiJSUzI1NiJ9");
             lock(&sim.altinn_tokens).insert(altinn.clone());
             // Altinn answers text/plain; some clients see it JSON-quoted.
-            ([(header::CONTENT_TYPE, "text/plain")], format!("\"{altinn}\"")).into_response()
+            (
+                [(header::CONTENT_TYPE, "text/plain")],
+                format!("\"{altinn}\""),
+            )
+                .into_response()
         }
         _ => (StatusCode::UNAUTHORIZED, "").into_response(),
     }
@@ -504,7 +564,11 @@ struct PageQuery {
     page: Option<usize>,
 }
 
-async fn authorized_parties(State(sim): State<Arc<Sim>>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Response {
+async fn authorized_parties(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
     if let Err(r) = altinn_auth(&sim, &headers) {
         return r;
     }
@@ -523,7 +587,10 @@ async fn authorized_parties(State(sim): State<Arc<Sim>>, headers: HeaderMap, Que
         .collect();
     let data: Vec<&Value> = all.iter().skip((page - 1) * PAGE).take(PAGE).collect();
     let next = (page * PAGE < all.len()).then(|| {
-        format!("/accessmanagement/api/v1/enduser/authorizedparties?includeSubParties=true&page={}", page + 1)
+        format!(
+            "/accessmanagement/api/v1/enduser/authorizedparties?includeSubParties=true&page={}",
+            page + 1
+        )
     });
     Json(json!({"links": {"next": next}, "data": data})).into_response()
 }
@@ -534,15 +601,27 @@ struct ConnQuery {
     from: Option<String>,
 }
 
-async fn connections(State(sim): State<Arc<Sim>>, headers: HeaderMap, Query(q): Query<ConnQuery>) -> Response {
+async fn connections(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    Query(q): Query<ConnQuery>,
+) -> Response {
     if let Err(r) = altinn_auth(&sim, &headers) {
         return r;
     }
     let (Some(party), Some(from)) = (q.party, q.from) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({"title": "party and from are required"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"title": "party and from are required"})),
+        )
+            .into_response();
     };
     if party != from {
-        return (StatusCode::BAD_REQUEST, Json(json!({"title": "party must equal from"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"title": "party must equal from"})),
+        )
+            .into_response();
     }
     match org_of_party(&party).filter(|o| sim.parties.contains_key(o)) {
         Some(org) => json_file(sim.file(&format!("{CONNECTIONS}/{org}.json"))),
@@ -562,7 +641,11 @@ async fn brreg_roles(State(sim): State<Arc<Sim>>, UrlPath(org): UrlPath<String>)
     json_file(sim.file(&format!("{ROLES}/{org}.json")))
 }
 
-async fn notification_addresses(State(sim): State<Arc<Sim>>, headers: HeaderMap, UrlPath(org): UrlPath<String>) -> Response {
+async fn notification_addresses(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    UrlPath(org): UrlPath<String>,
+) -> Response {
     if let Err(r) = altinn_auth(&sim, &headers) {
         return r;
     }
@@ -613,17 +696,35 @@ pub fn serve(opts: SimOptions, listener: tokio::net::TcpListener) -> Result<Runn
     let sim = Arc::new(Sim::new(opts, format!("{base_url}/"))?);
     let app = Router::new()
         .route("/token", post(token))
-        .route("/authentication/api/v1/exchange/maskinporten", get(exchange))
-        .route("/accessmanagement/api/v1/enduser/authorizedparties", get(authorized_parties))
-        .route("/accessmanagement/api/v1/enduser/connections", get(connections))
+        .route(
+            "/authentication/api/v1/exchange/maskinporten",
+            get(exchange),
+        )
+        .route(
+            "/accessmanagement/api/v1/enduser/authorizedparties",
+            get(authorized_parties),
+        )
+        .route(
+            "/accessmanagement/api/v1/enduser/connections",
+            get(connections),
+        )
         .route("/enhetsregisteret/api/enheter/{org}", get(brreg_unit))
-        .route("/enhetsregisteret/api/enheter/{org}/roller", get(brreg_roles))
-        .route("/enhetsregisteret/api/underenheter/{org}", get(brreg_sub_unit))
+        .route(
+            "/enhetsregisteret/api/enheter/{org}/roller",
+            get(brreg_roles),
+        )
+        .route(
+            "/enhetsregisteret/api/underenheter/{org}",
+            get(brreg_sub_unit),
+        )
         .route(
             "/profile/api/v1/organizations/{org}/notificationaddresses/mandatory",
             get(notification_addresses),
         )
-        .route("/resourceregistry/api/v1/resource/{id}/policy", get(resource_policy))
+        .route(
+            "/resourceregistry/api/v1/resource/{id}/policy",
+            get(resource_policy),
+        )
         .route("/_sim/grants", get(seen_grants))
         .route("/_sim/requests", get(request_counts))
         .fallback(not_found)

@@ -59,7 +59,10 @@ fn fail(msg: &str) -> ExitCode {
 }
 
 fn key_file_for(config: &Path) -> PathBuf {
-    let mut name = config.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = config
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".key.pem");
     config.with_file_name(name)
 }
@@ -73,7 +76,9 @@ fn main() -> ExitCode {
         },
         (Some(_), None) => Vec::new(),
         (None, None) => {
-            return fail("give --write-config FILE (a fresh test key pair) or --client-public-key FILE");
+            return fail(
+                "give --write-config FILE (a fresh test key pair) or --client-public-key FILE",
+            );
         }
     };
     let runtime = match tokio::runtime::Runtime::new() {
@@ -96,7 +101,10 @@ fn main() -> ExitCode {
                 Err(e) => return fail(&format!("cannot generate a key pair: {e}")),
             };
             let key_file = key_file_for(config);
-            let key_name = key_file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let key_name = key_file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if let Err(e) = write_private(&key_file, &private) {
                 return fail(&format!("`{}`: {e}", key_file.display()));
             }

@@ -13,8 +13,8 @@
 //! exchange, cached across sweeps), the authorized parties, and one policy per resource.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jiff::Timestamp;
 use oauth2::AccessToken;
@@ -169,7 +169,11 @@ impl LiveSource {
 
     fn url(&self, base: &Url, path: &str) -> Url {
         let mut u = base.clone();
-        let joined = format!("{}/{}", base.path().trim_end_matches('/'), path.trim_start_matches('/'));
+        let joined = format!(
+            "{}/{}",
+            base.path().trim_end_matches('/'),
+            path.trim_start_matches('/')
+        );
         u.set_path(&joined);
         u
     }
@@ -196,7 +200,10 @@ impl LiveSource {
         let token = Arc::new(token);
         let parties = Arc::new(parties);
 
-        let mut snapshot = Snapshot::new(taken_at, format!("live: {}, {}", self.endpoints.altinn, self.endpoints.brreg));
+        let mut snapshot = Snapshot::new(
+            taken_at,
+            format!("live: {}, {}", self.endpoints.altinn, self.endpoints.brreg),
+        );
         let mut wanted: Vec<OrgNumber> = recipients.to_vec();
         wanted.sort_unstable();
         wanted.dedup();
@@ -208,7 +215,8 @@ impl LiveSource {
             for org in wanted.drain(..) {
                 let this = self.clone();
                 let (token, parties) = (Arc::clone(&token), Arc::clone(&parties));
-                let (done, failed, total) = (Arc::clone(&done), Arc::clone(&failed), Arc::clone(&total));
+                let (done, failed, total) =
+                    (Arc::clone(&done), Arc::clone(&failed), Arc::clone(&total));
                 tasks.spawn(async move {
                     let ev = this.unit(org, &token, &parties).await;
                     let d = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -216,7 +224,11 @@ impl LiveSource {
                         failed.fetch_add(1, Ordering::Relaxed);
                     }
                     if let Some(p) = &this.progress {
-                        p(d, total.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+                        p(
+                            d,
+                            total.load(Ordering::Relaxed),
+                            failed.load(Ordering::Relaxed),
+                        );
                     }
                     ev
                 });
@@ -243,7 +255,10 @@ impl LiveSource {
         }
     }
 
-    async fn policies(&self, resources: &[ResourceId]) -> BTreeMap<ResourceId, Observed<RemotePolicy>> {
+    async fn policies(
+        &self,
+        resources: &[ResourceId],
+    ) -> BTreeMap<ResourceId, Observed<RemotePolicy>> {
         let mut tasks = tokio::task::JoinSet::new();
         for r in resources {
             let this = self.clone();
@@ -258,9 +273,19 @@ impl LiveSource {
                     Ok(a) if a.status == StatusCode::NOT_FOUND => Observed::Missing,
                     Ok(a) if a.status.is_success() => match String::from_utf8(a.body.to_vec()) {
                         Ok(xml) => Observed::Present(RemotePolicy { location, xml }),
-                        Err(_) => Observed::Failed(failure_of(None, SourceKind::ResourcePolicy, &location, "the policy is not UTF-8 text")),
+                        Err(_) => Observed::Failed(failure_of(
+                            None,
+                            SourceKind::ResourcePolicy,
+                            &location,
+                            "the policy is not UTF-8 text",
+                        )),
                     },
-                    Ok(a) => Observed::Failed(failure_of(None, SourceKind::ResourcePolicy, &location, &format!("HTTP {}", a.status))),
+                    Ok(a) => Observed::Failed(failure_of(
+                        None,
+                        SourceKind::ResourcePolicy,
+                        &location,
+                        &format!("HTTP {}", a.status),
+                    )),
                     Err(e) => Observed::Failed(http_failure(None, SourceKind::ResourcePolicy, &e)),
                 };
                 (r, got)
@@ -273,8 +298,14 @@ impl LiveSource {
         out
     }
 
-    async fn authorized_parties(&self, token: &AccessToken) -> Result<HashMap<OrgNumber, Party>, Shared> {
-        let mut url = self.url(&self.endpoints.altinn, "accessmanagement/api/v1/enduser/authorizedparties");
+    async fn authorized_parties(
+        &self,
+        token: &AccessToken,
+    ) -> Result<HashMap<OrgNumber, Party>, Shared> {
+        let mut url = self.url(
+            &self.endpoints.altinn,
+            "accessmanagement/api/v1/enduser/authorizedparties",
+        );
         url.query_pairs_mut()
             .append_pair("includeSubParties", "true")
             .append_pair("includeInactiveParties", "false");
@@ -308,10 +339,9 @@ impl LiveSource {
             };
             match next {
                 Some(n) if pages < 10_000 => {
-                    url = answer
-                        .url
-                        .join(&n)
-                        .map_err(|_| Shared::from("authorized parties: `links.next` is not a URL"))?;
+                    url = answer.url.join(&n).map_err(|_| {
+                        Shared::from("authorized parties: `links.next` is not a URL")
+                    })?;
                 }
                 Some(_) => return Err(Shared::from("authorized parties: more than 10000 pages")),
                 None => return Ok(out),
@@ -367,20 +397,36 @@ impl LiveSource {
                 return Observed::Missing;
             }
             let url = self.url(&self.endpoints.brreg, &format!("{MAIN}/{org}/roller"));
-            self.fetch(org, SourceKind::Roles, url, accept("application/json"), |b| {
-                serde_json::from_slice::<RawRoller>(b)
-                    .map(RawRoller::into_holders)
-                    .map_err(|e| format!("malformed JSON: {e}"))
-            })
+            self.fetch(
+                org,
+                SourceKind::Roles,
+                url,
+                accept("application/json"),
+                |b| {
+                    serde_json::from_slice::<RawRoller>(b)
+                        .map(RawRoller::into_holders)
+                        .map_err(|e| format!("malformed JSON: {e}"))
+                },
+            )
             .await
         };
         let connections = async {
             let token = match token {
                 Ok(t) => t,
-                Err(why) => return (Observed::Failed(shared_failure(org, SourceKind::Connections, why)), None),
+                Err(why) => {
+                    return (
+                        Observed::Failed(shared_failure(org, SourceKind::Connections, why)),
+                        None,
+                    );
+                }
             };
             let party = match parties {
-                Err(why) => return (Observed::Failed(shared_failure(org, SourceKind::Connections, why)), None),
+                Err(why) => {
+                    return (
+                        Observed::Failed(shared_failure(org, SourceKind::Connections, why)),
+                        None,
+                    );
+                }
                 Ok(p) => match p.get(&org) {
                     Some(p) => p,
                     None => return (Observed::Missing, Some(false)),
@@ -391,20 +437,33 @@ impl LiveSource {
         let addresses = async {
             let token = match token {
                 Ok(t) => t,
-                Err(why) => return Observed::Failed(shared_failure(org, SourceKind::NotificationAddresses, why)),
+                Err(why) => {
+                    return Observed::Failed(shared_failure(
+                        org,
+                        SourceKind::NotificationAddresses,
+                        why,
+                    ));
+                }
             };
             let url = self.url(
                 &self.endpoints.altinn,
                 &format!("profile/api/v1/organizations/{org}/notificationaddresses/mandatory"),
             );
-            self.fetch(org, SourceKind::NotificationAddresses, url, bearer(token, "application/json"), |b| {
-                serde_json::from_slice::<RawNotificationAddresses>(b)
-                    .map_err(|e| format!("malformed JSON: {e}"))
-                    .and_then(|n| n.usable(org))
-            })
+            self.fetch(
+                org,
+                SourceKind::NotificationAddresses,
+                url,
+                bearer(token, "application/json"),
+                |b| {
+                    serde_json::from_slice::<RawNotificationAddresses>(b)
+                        .map_err(|e| format!("malformed JSON: {e}"))
+                        .and_then(|n| n.usable(org))
+                },
+            )
             .await
         };
-        let (roles, (connections, authorized), addresses) = tokio::join!(roles, connections, addresses);
+        let (roles, (connections, authorized), addresses) =
+            tokio::join!(roles, connections, addresses);
         ev.roles = roles;
         ev.connections = connections;
         ev.authorized = authorized;
@@ -429,8 +488,16 @@ impl LiveSource {
         }
     }
 
-    async fn connections(&self, org: OrgNumber, token: &AccessToken, party: &str) -> Observed<Vec<crate::model::Rightholder>> {
-        let mut url = self.url(&self.endpoints.altinn, "accessmanagement/api/v1/enduser/connections");
+    async fn connections(
+        &self,
+        org: OrgNumber,
+        token: &AccessToken,
+        party: &str,
+    ) -> Observed<Vec<crate::model::Rightholder>> {
+        let mut url = self.url(
+            &self.endpoints.altinn,
+            "accessmanagement/api/v1/enduser/connections",
+        );
         url.query_pairs_mut()
             .append_pair("party", party)
             .append_pair("from", party)
@@ -438,9 +505,15 @@ impl LiveSource {
             .append_pair("includeResources", "true");
         let mut all: Option<RawConnections> = None;
         for _ in 0..1000 {
-            let answer = match self.http.get(url.clone(), bearer(token, "application/json")).await {
+            let answer = match self
+                .http
+                .get(url.clone(), bearer(token, "application/json"))
+                .await
+            {
                 Ok(a) => a,
-                Err(e) => return Observed::Failed(http_failure(Some(org), SourceKind::Connections, &e)),
+                Err(e) => {
+                    return Observed::Failed(http_failure(Some(org), SourceKind::Connections, &e));
+                }
             };
             if answer.status == StatusCode::NOT_FOUND && all.is_none() {
                 return Observed::Missing;
@@ -479,7 +552,12 @@ impl LiveSource {
         }
         match all.map(RawConnections::into_holders) {
             Some(Ok(h)) => Observed::Present(h),
-            Some(Err(why)) => Observed::Failed(failure_of(Some(org), SourceKind::Connections, "connections", &why)),
+            Some(Err(why)) => Observed::Failed(failure_of(
+                Some(org),
+                SourceKind::Connections,
+                "connections",
+                &why,
+            )),
             None => Observed::Missing,
         }
     }
@@ -490,11 +568,19 @@ const SUB: &str = "enhetsregisteret/api/underenheter";
 
 fn accept(what: &'static str) -> reqwest::header::HeaderMap {
     let mut h = reqwest::header::HeaderMap::new();
-    h.insert(reqwest::header::ACCEPT, reqwest::header::HeaderValue::from_static(what));
+    h.insert(
+        reqwest::header::ACCEPT,
+        reqwest::header::HeaderValue::from_static(what),
+    );
     h
 }
 
-fn decode<T>(org: OrgNumber, kind: SourceKind, a: &Answer, parse: impl FnOnce(&[u8]) -> Result<T, String>) -> Observed<T> {
+fn decode<T>(
+    org: OrgNumber,
+    kind: SourceKind,
+    a: &Answer,
+    parse: impl FnOnce(&[u8]) -> Result<T, String>,
+) -> Observed<T> {
     match parse(&a.body) {
         Ok(v) => Observed::Present(v),
         Err(why) => Observed::Failed(failure_of(Some(org), kind, &location(a), &why)),
@@ -507,7 +593,12 @@ fn location(a: &Answer) -> String {
     u.to_string()
 }
 
-fn failure_of(org: Option<OrgNumber>, source: SourceKind, location: &str, reason: &str) -> Arc<SourceFailure> {
+fn failure_of(
+    org: Option<OrgNumber>,
+    source: SourceKind,
+    location: &str,
+    reason: &str,
+) -> Arc<SourceFailure> {
     Arc::new(SourceFailure {
         unit: org,
         source,

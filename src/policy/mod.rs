@@ -12,8 +12,8 @@ mod xacml;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -387,16 +387,22 @@ impl Policies {
     /// one person needs both) and one per deny clause (`not: ...`).
     pub fn read_clauses(&self, resource: &ResourceId) -> std::collections::BTreeSet<String> {
         let mut out = std::collections::BTreeSet::new();
-        let Some(compiled) = self.message_types.iter().zip(&self.compiled).find_map(|(m, c)| {
-            m.resources
-                .iter()
-                .position(|r| r == resource)
-                .map(|i| &c.resources[i])
-        }) else {
+        let Some(compiled) = self
+            .message_types
+            .iter()
+            .zip(&self.compiled)
+            .find_map(|(m, c)| {
+                m.resources
+                    .iter()
+                    .position(|r| r == resource)
+                    .map(|i| &c.resources[i])
+            })
+        else {
             return out;
         };
         let describe = |c: &compiled::Clause| {
-            let mut names: Vec<String> = c.iter().map(|&a| self.atoms.grant(a).to_string()).collect();
+            let mut names: Vec<String> =
+                c.iter().map(|&a| self.atoms.grant(a).to_string()).collect();
             names.sort();
             names.join(" + ")
         };

@@ -10,5 +10,6 @@ mod cli;
 mod demo;
 mod errors;
 mod fixture;
+mod live;
 mod properties;
 mod verifier;

@@ -1,0 +1,639 @@
+//! The live path over real HTTP against `altinn-sim`: the Maskinporten grant as the
+//! stand-in sees it, token reuse and refresh, 429 and `Retry-After`, faults on every
+//! endpoint moving verdicts only to `unknown`, and parity with the snapshot source on the
+//! demo and on every case of the independent corpus.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use reachcheck::auth::{Auth, AuthError, AuthSettings};
+use reachcheck::cli::apply_remote_policies;
+use reachcheck::engine::DEFAULT_MAX_DATA_AGE;
+use reachcheck::evidence::live::{LiveEndpoints, LiveSource};
+use reachcheck::http::{Http, HttpSettings};
+use reachcheck::sim::{self, Faults, SimOptions};
+use reachcheck::{Engine, OrgNumber, Policies, RoutingTable, SnapshotDir, Verdict, evaluate};
+use serde_json::Value;
+
+/// One RSA key pair for every test (generation is the slow part).
+fn keys() -> &'static (String, String) {
+    static KEYS: OnceLock<(String, String)> = OnceLock::new();
+    KEYS.get_or_init(|| sim::generate_key_pair().unwrap())
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A stand-in serving `snapshot`, and a client configured for it.
+struct Stand {
+    base: String,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: tempfile::TempDir,
+    key_file: PathBuf,
+}
+
+impl Drop for Stand {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[derive(Clone)]
+struct StandOptions {
+    faults: Faults,
+    seed: u64,
+    rate_limit: Option<u32>,
+    latency: Duration,
+    token_lifetime: u64,
+}
+
+impl Default for StandOptions {
+    fn default() -> Self {
+        StandOptions {
+            faults: Faults::default(),
+            seed: 1,
+            rate_limit: None,
+            latency: Duration::ZERO,
+            token_lifetime: 599,
+        }
+    }
+}
+
+async fn stand(snapshot: &Path, o: StandOptions) -> Stand {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = sim::serve(
+        SimOptions {
+            snapshot: snapshot.to_path_buf(),
+            latency: o.latency,
+            faults: o.faults,
+            rate_limit: o.rate_limit.and_then(NonZeroU32::new),
+            seed: o.seed,
+            public_key_pem: keys().1.clone().into_bytes(),
+            client_id: sim::CLIENT_ID.to_owned(),
+            key_id: sim::KEY_ID.to_owned(),
+            token_lifetime: o.token_lifetime,
+        },
+        listener,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("client.key.pem");
+    std::fs::write(&key_file, &keys().0).unwrap();
+    Stand {
+        base: running.base_url,
+        task: running.task,
+        _dir: dir,
+        key_file,
+    }
+}
+
+struct Client {
+    http: Http,
+    auth: Arc<Auth>,
+    endpoints: LiveEndpoints,
+}
+
+impl Stand {
+    fn url(&self, path: &str) -> reqwest::Url {
+        reqwest::Url::parse(&format!("{}{path}", self.base)).unwrap()
+    }
+
+    fn client(&self, http: HttpSettings, altinn_token_lifetime: Duration) -> Client {
+        let http = Http::new(HttpSettings {
+            allow_http: true,
+            ..http
+        })
+        .unwrap();
+        let auth = Auth::new(
+            http.clone(),
+            AuthSettings {
+                token_url: self.url("/token"),
+                audience: format!("{}/", self.base),
+                client_id: sim::CLIENT_ID.to_owned(),
+                key_file: self.key_file.clone(),
+                key_id: Some(sim::KEY_ID.to_owned()),
+                x5c: None,
+                exchange_url: Some(self.url("/authentication/api/v1/exchange/maskinporten")),
+                altinn_token_lifetime,
+                refresh_margin: Duration::from_millis(500),
+            },
+        )
+        .unwrap();
+        Client {
+            http,
+            auth: Arc::new(auth),
+            endpoints: LiveEndpoints {
+                altinn: self.url(""),
+                brreg: self.url(""),
+                scope: reachcheck::settings::DEFAULT_SCOPE.to_owned(),
+                system_user_org: Some(OrgNumber::parse("310000019").unwrap()),
+            },
+        }
+    }
+
+    async fn get_json(&self, path: &str) -> Value {
+        reqwest::get(self.url(path))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+fn fast() -> HttpSettings {
+    HttpSettings {
+        rate_per_second: NonZeroU32::new(5000).unwrap(),
+        concurrency: 16,
+        timeout: Duration::from_secs(5),
+        attempts: 1,
+        backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_secs(2),
+        ..HttpSettings::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grant_carries_exactly_the_documented_claims_as_the_stand_in_sees_them() {
+    let s = stand(
+        &root().join("examples/demo/snapshot"),
+        StandOptions::default(),
+    )
+    .await;
+    let c = s.client(fast(), Duration::from_secs(1800));
+    let org = OrgNumber::parse("310000019").unwrap();
+    c.auth
+        .token("altinn:portal/enduser", Some(org))
+        .await
+        .unwrap();
+    let grants = s.get_json("/_sim/grants").await;
+    let grants = grants.as_array().unwrap();
+    assert_eq!(grants.len(), 1);
+    let g = &grants[0];
+    assert_eq!(g["accepted"], true, "{g}");
+    assert_eq!(g["header"]["alg"], "RS256");
+    assert_eq!(g["header"]["kid"], sim::KEY_ID);
+    let claims = g["claims"].as_object().unwrap();
+    let mut names: Vec<&str> = claims.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "aud",
+            "authorization_details",
+            "exp",
+            "iat",
+            "iss",
+            "jti",
+            "scope"
+        ]
+    );
+    assert_eq!(claims["aud"], format!("{}/", s.base));
+    assert_eq!(claims["iss"], sim::CLIENT_ID);
+    assert_eq!(claims["scope"], "altinn:portal/enduser");
+    let (iat, exp) = (
+        claims["iat"].as_i64().unwrap(),
+        claims["exp"].as_i64().unwrap(),
+    );
+    assert!(exp > iat && exp - iat <= 120, "iat {iat} exp {exp}");
+    assert!(claims["jti"].as_str().unwrap().len() >= 32);
+    let detail = &claims["authorization_details"][0];
+    assert_eq!(detail["type"], "urn:altinn:systemuser");
+    assert_eq!(
+        detail["systemuser_org"]["authority"],
+        "iso6523-actorid-upis"
+    );
+    assert_eq!(detail["systemuser_org"]["ID"], "0192:310000019");
+
+    // Without a system-user organisation there is no authorization_details claim.
+    c.auth.token("altinn:portal/enduser", None).await.unwrap();
+    let grants = s.get_json("/_sim/grants").await;
+    assert!(grants[1]["claims"].get("authorization_details").is_none());
+    assert_ne!(grants[0]["claims"]["jti"], grants[1]["claims"]["jti"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stand_in_refuses_what_maskinporten_refuses() {
+    let s = stand(
+        &root().join("examples/demo/snapshot"),
+        StandOptions::default(),
+    )
+    .await;
+    let c = s.client(fast(), Duration::from_secs(1800));
+    let http = reqwest::Client::new();
+    let post = |assertion: String| {
+        let http = http.clone();
+        let url = s.url("/token");
+        async move {
+            let r = http
+                .post(url)
+                .form(&[
+                    ("grant_type", reachcheck::auth::JWT_BEARER),
+                    ("assertion", &assertion),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let now = jiff::Timestamp::now().as_second();
+    let a = c
+        .auth
+        .assertion("altinn:portal/enduser", None, now)
+        .unwrap();
+    let (status, body) = post(a.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    // A jti is single-use.
+    let (status, body) = post(a).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert!(
+        body["error_description"].as_str().unwrap().contains("jti"),
+        "{body}"
+    );
+    // An unknown scope.
+    let a = c.auth.assertion("altinn:unknown/scope", None, now).unwrap();
+    let (status, body) = post(a).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
+    // A grant issued long ago is expired.
+    let a = c
+        .auth
+        .assertion("altinn:portal/enduser", None, now - 600)
+        .unwrap();
+    let (status, body) = post(a).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    // The client surfaces the refusal with the upstream, status and OAuth error.
+    let err = c
+        .auth
+        .token("altinn:unknown/scope", None)
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, AuthError::Refused { status: 400, .. }),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("/token") && msg.contains("invalid_scope"),
+        "{msg}"
+    );
+    assert!(!msg.contains(&keys().0[40..80]), "the key leaked: {msg}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_cached_per_scope_and_organisation_refreshed_before_expiry_one_at_a_time() {
+    let s = stand(
+        &root().join("examples/demo/snapshot"),
+        StandOptions::default(),
+    )
+    .await;
+    // Altinn tokens that live 2 s, refreshed 0.5 s before they expire.
+    let c = s.client(fast(), Duration::from_secs(2));
+    let org = OrgNumber::parse("310000019").unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let auth = Arc::clone(&c.auth);
+            tokio::spawn(async move {
+                auth.token("altinn:portal/enduser", Some(org))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for t in tasks {
+        tokens.push(t.await.unwrap().secret().clone());
+    }
+    assert!(
+        tokens.windows(2).all(|w| w[0] == w[1]),
+        "concurrent callers share one token"
+    );
+    assert_eq!(c.auth.grants(), 1, "one grant for eight concurrent callers");
+    let again = c
+        .auth
+        .token("altinn:portal/enduser", Some(org))
+        .await
+        .unwrap();
+    assert_eq!(again.secret(), &tokens[0]);
+    assert_eq!(c.auth.grants(), 1);
+    // Another scope or organisation is another token.
+    c.auth.token("altinn:portal/enduser", None).await.unwrap();
+    assert_eq!(c.auth.grants(), 2);
+    // After 1.6 s the 2-second token is within its refresh margin: a new one.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let fresh = c
+        .auth
+        .token("altinn:portal/enduser", Some(org))
+        .await
+        .unwrap();
+    assert_ne!(fresh.secret(), &tokens[0]);
+    assert_eq!(c.auth.grants(), 3);
+    let counts = s.get_json("/_sim/requests").await;
+    assert_eq!(counts["maskinporten/token"], 3);
+    assert_eq!(counts["altinn/exchange"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_is_retried_after_the_wait_retry_after_asks_for() {
+    let s = stand(
+        &root().join("examples/demo/snapshot"),
+        StandOptions {
+            rate_limit: Some(2),
+            ..StandOptions::default()
+        },
+    )
+    .await;
+    let c = s.client(
+        HttpSettings {
+            attempts: 6,
+            ..fast()
+        },
+        Duration::from_secs(1800),
+    );
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for org in [
+        "964338531",
+        "958935420",
+        "944496394",
+        "964965226",
+        "964977402",
+        "864964702",
+    ] {
+        let http = c.http.clone();
+        let url = s.url(&format!("/enhetsregisteret/api/enheter/{org}"));
+        tasks.spawn(async move { http.get(url, reqwest::header::HeaderMap::new()).await });
+    }
+    while let Some(r) = tasks.join_next().await {
+        let answer = r.unwrap().expect("retried until answered");
+        assert_eq!(answer.status, 200);
+    }
+    let counts = s.get_json("/_sim/requests").await;
+    let limited = counts["rate_limited"].as_u64().unwrap_or(0);
+    assert!(
+        limited >= 1,
+        "the stand-in must have refused some: {counts}"
+    );
+    // Two answered at once (the burst), the rest only after `Retry-After: 1`.
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(c.http.requests(), 6 + limited);
+}
+
+/// Judges `routes` on the snapshot directory and through the stand-in; returns per route
+/// (snapshot verdict, readers, codes) and (live verdict, readers, codes).
+type Judged = Vec<(String, Verdict, u32, Vec<String>)>;
+
+fn judge(engine: &Engine, routes: &RoutingTable, now: jiff::Timestamp) -> Judged {
+    evaluate(engine, routes, now)
+        .iter()
+        .map(|(r, a)| {
+            let mut codes: Vec<String> = a
+                .findings()
+                .iter()
+                .map(|f| f.code().as_str().to_owned())
+                .filter(|c| c != "not_authorized")
+                .collect();
+            codes.sort();
+            (
+                format!(
+                    "{},{},{}",
+                    r.route.sender, r.route.message_type, r.route.recipient
+                ),
+                a.verdict,
+                a.readers,
+                codes,
+            )
+        })
+        .collect()
+}
+
+fn snapshot_judgement(policies: &Policies, routes: &RoutingTable, snapshot_dir: &Path) -> Judged {
+    let snapshot = SnapshotDir::new(snapshot_dir)
+        .load(routes.routes().map(|r| r.recipient))
+        .unwrap();
+    let now = snapshot.taken_at;
+    let engine = Engine::new(
+        Arc::new(policies.clone()),
+        Arc::new(snapshot),
+        DEFAULT_MAX_DATA_AGE,
+    );
+    judge(&engine, routes, now)
+}
+
+async fn live_judgement(
+    policies: &Policies,
+    routes: &RoutingTable,
+    client: &Client,
+) -> (Judged, u64) {
+    let source = LiveSource::new(
+        client.http.clone(),
+        Arc::clone(&client.auth),
+        client.endpoints.clone(),
+    );
+    let resources: Vec<_> = policies
+        .message_types()
+        .iter()
+        .flat_map(|m| m.resources.iter().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let recipients: Vec<OrgNumber> = routes.routes().map(|r| r.recipient).collect();
+    let got = source.gather(&recipients, &resources).await;
+    let now = got.snapshot.taken_at;
+    let policies = apply_remote_policies(policies.clone(), &got.policies);
+    let engine = Engine::new(
+        Arc::new(policies),
+        Arc::new(got.snapshot),
+        DEFAULT_MAX_DATA_AGE,
+    );
+    (judge(&engine, routes, now), got.requests)
+}
+
+fn demo() -> (Policies, RoutingTable, PathBuf) {
+    let policies = Policies::load(&root().join("policies")).unwrap();
+    let routes = RoutingTable::load(&root().join("examples/demo/routes.csv"), &policies).unwrap();
+    (policies, routes, root().join("examples/demo/snapshot"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_sweep_of_the_demo_gives_exactly_the_snapshot_verdicts() {
+    let (policies, routes, dir) = demo();
+    let want = snapshot_judgement(&policies, &routes, &dir);
+    let s = stand(&dir, StandOptions::default()).await;
+    let c = s.client(fast(), Duration::from_secs(1800));
+    let (got, requests) = live_judgement(&policies, &routes, &c).await;
+    assert_eq!(got.len(), want.len());
+    let diffs: Vec<String> = want
+        .iter()
+        .zip(&got)
+        .filter(|(w, g)| w != g)
+        .map(|(w, g)| format!("{w:?}\n  live: {g:?}"))
+        .collect();
+    assert!(
+        diffs.is_empty(),
+        "{} routes differ:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+    let units = {
+        let mut v: Vec<OrgNumber> = routes.routes().map(|r| r.recipient).collect();
+        v.sort_unstable();
+        v.dedup();
+        v.len() as u64
+    };
+    assert!(
+        requests <= 4 * units,
+        "{requests} requests for {units} units"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_sweep_of_every_independent_case_gives_exactly_the_snapshot_verdicts() {
+    let mut report = String::new();
+    let dirs = crate::cases::case_dirs("tests/cases");
+    assert!(dirs.len() >= 20);
+    for dir in &dirs {
+        let case: toml::Value =
+            toml::from_str(&std::fs::read_to_string(dir.join("case.toml")).unwrap()).unwrap();
+        let policies_dir = dir.join(
+            case.get("policies")
+                .and_then(|p| p.as_str())
+                .unwrap_or("policies"),
+        );
+        let grants = if policies_dir.join("altinn-grants.toml").is_file() {
+            policies_dir.join("altinn-grants.toml")
+        } else {
+            root().join("policies/altinn-grants.toml")
+        };
+        let policies = Policies::load_with_grants(&policies_dir, &grants).unwrap();
+        let routes = RoutingTable::load(&dir.join("routes.csv"), &policies).unwrap();
+        let want = snapshot_judgement(&policies, &routes, &dir.join("snapshot"));
+        let s = stand(&dir.join("snapshot"), StandOptions::default()).await;
+        let c = s.client(fast(), Duration::from_secs(1800));
+        let (got, _) = live_judgement(&policies, &routes, &c).await;
+        for (w, g) in want.iter().zip(&got) {
+            if w != g {
+                report.push_str(&format!(
+                    "{}: {w:?}\n  live: {g:?}\n",
+                    dir.file_name().unwrap().to_string_lossy()
+                ));
+            }
+        }
+    }
+    assert!(report.is_empty(), "{report}");
+}
+
+/// Runs the demo through a stand-in injecting `spec` and checks that every verdict is the
+/// fault-free one or `unknown`; returns how many moved.
+async fn faults_move_only_to_unknown(spec: &str, seed: u64) -> usize {
+    let (policies, routes, dir) = demo();
+    let clean: BTreeMap<String, Verdict> = snapshot_judgement(&policies, &routes, &dir)
+        .into_iter()
+        .map(|(k, v, _, _)| (k, v))
+        .collect();
+    let s = stand(
+        &dir,
+        StandOptions {
+            faults: spec.parse().unwrap(),
+            seed,
+            ..StandOptions::default()
+        },
+    )
+    .await;
+    let c = s.client(
+        HttpSettings {
+            timeout: Duration::from_millis(400),
+            attempts: 1,
+            ..fast()
+        },
+        Duration::from_secs(1800),
+    );
+    let (got, _) = live_judgement(&policies, &routes, &c).await;
+    let mut moved = 0;
+    for (route, verdict, _, codes) in &got {
+        let was = clean[route];
+        if *verdict != was {
+            assert_eq!(
+                *verdict,
+                Verdict::Unknown,
+                "{spec}: {route} was {was:?}, became {verdict:?} ({codes:?})"
+            );
+            assert!(
+                codes.iter().any(|c| c == "source_error"),
+                "{spec}: {route}: {codes:?}"
+            );
+            moved += 1;
+        }
+    }
+    moved
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_every_kind_of_fault_verdicts_only_move_to_unknown() {
+    for spec in [
+        "5xx=0.3",
+        "429=0.3",
+        "timeout=0.1",
+        "malformed=0.3",
+        "token=0.5",
+    ] {
+        let moved = faults_move_only_to_unknown(spec, 7).await;
+        if spec != "token=0.5" {
+            assert!(moved > 0, "{spec}: the faults must have hit some routes");
+        }
+    }
+    // A mixture, with several seeds.
+    for seed in 1..=3 {
+        faults_move_only_to_unknown(
+            "5xx=0.1,429=0.05,timeout=0.02,malformed=0.05,token=0.1",
+            seed,
+        )
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_leaves_every_altinn_source_failed_and_named() {
+    let (policies, routes, dir) = demo();
+    let s = stand(
+        &dir,
+        StandOptions {
+            faults: "token=1".parse().unwrap(),
+            ..StandOptions::default()
+        },
+    )
+    .await;
+    let c = s.client(fast(), Duration::from_secs(1800));
+    let (got, _) = live_judgement(&policies, &routes, &c).await;
+    let not_unknown: Vec<_> = got
+        .iter()
+        .filter(|(_, v, _, _)| *v != Verdict::Unknown)
+        .collect();
+    assert!(
+        not_unknown.is_empty(),
+        "without a token nothing is proven: {not_unknown:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|(_, _, _, codes)| codes.iter().any(|c| c == "source_error"))
+    );
+}
