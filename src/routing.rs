@@ -114,6 +114,7 @@ impl RoutingTable {
         let mut warnings = Vec::new();
         if let Some((cs, cm, cr)) = columns {
             let mut seen: FxHashMap<Route, u32> = FxHashMap::default();
+            let mut interned: Vec<MessageTypeId> = Vec::new();
             for record in reader.records() {
                 let record = match record {
                     Ok(r) => r,
@@ -154,23 +155,34 @@ impl RoutingTable {
                         org_problem("recipient", &e),
                     ))
                 });
-                let message_type = match MessageTypeId::parse(field(cm)) {
-                    Ok(t) if known(&t) => Ok(t),
-                    Ok(t) => {
-                        problems.push(Problem::error(
-                            file,
-                            Some(line),
-                            format!(
-                                "unknown message type `{t}`: the policies define {known_names}"
-                            ),
-                        ));
-                        Err(())
-                    }
-                    Err(e) => {
-                        problems.push(Problem::error(file, Some(line), e.to_string()));
-                        Err(())
-                    }
-                };
+                // One shared id per message type, not one allocation per row.
+                let existing = interned
+                    .iter()
+                    .find(|t| t.as_str() == field(cm).trim())
+                    .cloned();
+                let message_type =
+                    match existing.map_or_else(|| MessageTypeId::parse(field(cm)), Ok) {
+                        Ok(t) if known(&t) => {
+                            if !interned.contains(&t) {
+                                interned.push(t.clone());
+                            }
+                            Ok(t)
+                        }
+                        Ok(t) => {
+                            problems.push(Problem::error(
+                                file,
+                                Some(line),
+                                format!(
+                                    "unknown message type `{t}`: the policies define {known_names}"
+                                ),
+                            ));
+                            Err(())
+                        }
+                        Err(e) => {
+                            problems.push(Problem::error(file, Some(line), e.to_string()));
+                            Err(())
+                        }
+                    };
                 if problems.len() > before {
                     continue;
                 }
