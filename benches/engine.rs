@@ -4,6 +4,8 @@
 //! - `national/evaluate_1m_routes`: a synthetic national-scale case of 1,000,000 routes, each a
 //!   distinct (message type, recipient) pair so nothing is shared between routes — the worst
 //!   case for throughput (target: ≥ 2 million routes per second on one core);
+//! - `national/evaluate_1m_routes_shuffled`: the same routes in random order (no locality
+//!   between consecutive routes);
 //! - `national/engine_new`: digesting that snapshot into per-unit reader candidates;
 //! - `process/check_demo`: `reachcheck check` on the demo as a whole process, start to exit,
 //!   output discarded (target: under 1 second). Uses the release binary next to the bench.
@@ -189,7 +191,19 @@ fn bench_national(c: &mut Criterion) {
     );
     g.throughput(Throughput::Elements(routes.len() as u64));
     g.bench_function("evaluate_1m_routes", |b| {
-        b.iter(|| black_box(evaluate(&engine, &routes, now())));
+        b.iter_with_large_drop(|| evaluate(&engine, &routes, now()));
+    });
+    // The same routes in random order: every route's recipient is somewhere else in memory.
+    let mut shuffled = routes.clone();
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    for i in (1..shuffled.entries.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        shuffled.entries.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    g.bench_function("evaluate_1m_routes_shuffled", |b| {
+        b.iter_with_large_drop(|| evaluate(&engine, &shuffled, now()));
     });
     g.finish();
 }

@@ -70,6 +70,7 @@ impl RoutingTable {
     ) -> Result<RoutingTable, RoutingError> {
         let mut problems = Vec::new();
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let mut lines = Lines::new(bytes);
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .comment(Some(b'#'))
@@ -90,7 +91,7 @@ impl RoutingTable {
                                 .headers()
                                 .ok()
                                 .and_then(|h| h.position())
-                                .map(|p| line_at(bytes, p.byte())),
+                                .map(|p| lines.at(p.byte())),
                             format!(
                                 "the header is `{}`: expected `sender,message_type,recipient`",
                                 h.iter().collect::<Vec<_>>().join(",")
@@ -113,19 +114,20 @@ impl RoutingTable {
         let mut warnings = Vec::new();
         if let Some((cs, cm, cr)) = columns {
             let mut seen: FxHashMap<Route, u32> = FxHashMap::default();
+            let mut interned: Vec<MessageTypeId> = Vec::new();
             for record in reader.records() {
                 let record = match record {
                     Ok(r) => r,
                     Err(e) => {
                         problems.push(Problem::error(
                             file,
-                            e.position().map(|p| line_at(bytes, p.byte())),
+                            e.position().map(|p| lines.at(p.byte())),
                             format!("cannot read the row: {}", csv_error_text(&e)),
                         ));
                         continue;
                     }
                 };
-                let line = record.position().map_or(0, |p| line_at(bytes, p.byte()));
+                let line = record.position().map_or(0, |p| lines.at(p.byte()));
                 if record.iter().all(str::is_empty) {
                     continue;
                 }
@@ -153,23 +155,34 @@ impl RoutingTable {
                         org_problem("recipient", &e),
                     ))
                 });
-                let message_type = match MessageTypeId::parse(field(cm)) {
-                    Ok(t) if known(&t) => Ok(t),
-                    Ok(t) => {
-                        problems.push(Problem::error(
-                            file,
-                            Some(line),
-                            format!(
-                                "unknown message type `{t}`: the policies define {known_names}"
-                            ),
-                        ));
-                        Err(())
-                    }
-                    Err(e) => {
-                        problems.push(Problem::error(file, Some(line), e.to_string()));
-                        Err(())
-                    }
-                };
+                // One shared id per message type, not one allocation per row.
+                let existing = interned
+                    .iter()
+                    .find(|t| t.as_str() == field(cm).trim())
+                    .cloned();
+                let message_type =
+                    match existing.map_or_else(|| MessageTypeId::parse(field(cm)), Ok) {
+                        Ok(t) if known(&t) => {
+                            if !interned.contains(&t) {
+                                interned.push(t.clone());
+                            }
+                            Ok(t)
+                        }
+                        Ok(t) => {
+                            problems.push(Problem::error(
+                                file,
+                                Some(line),
+                                format!(
+                                    "unknown message type `{t}`: the policies define {known_names}"
+                                ),
+                            ));
+                            Err(())
+                        }
+                        Err(e) => {
+                            problems.push(Problem::error(file, Some(line), e.to_string()));
+                            Err(())
+                        }
+                    };
                 if problems.len() > before {
                     continue;
                 }
@@ -226,10 +239,9 @@ impl RoutingTable {
     }
 }
 
-/// The 1-based line where the record starting at byte `offset` really begins. The csv
-/// crate counts neither comment lines nor the blank lines it skips, so this recounts from
-/// the bytes, stepping over blank and comment lines.
-fn line_at(bytes: &[u8], offset: u64) -> u32 {
+/// Where the record starting at byte `offset` really begins. The csv crate counts neither
+/// comment lines nor the blank lines it skips, so this steps over blank and comment lines.
+fn record_start(bytes: &[u8], offset: u64) -> usize {
     let mut end = usize::try_from(offset)
         .unwrap_or(usize::MAX)
         .min(bytes.len());
@@ -251,8 +263,40 @@ fn line_at(bytes: &[u8], offset: u64) -> u32 {
         }
         end += skip;
     }
-    let newlines = bytes[..end].iter().filter(|&&b| b == b'\n').count();
-    u32::try_from(newlines + 1).unwrap_or(u32::MAX)
+    end
+}
+
+/// Turns byte offsets into physical line numbers, counting newlines incrementally so that
+/// a table of a million rows is read in linear time.
+struct Lines<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    newlines: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Lines {
+            bytes,
+            pos: 0,
+            newlines: 0,
+        }
+    }
+
+    /// The 1-based line where the record starting at byte `offset` really begins.
+    fn at(&mut self, offset: u64) -> u32 {
+        let end = record_start(self.bytes, offset);
+        if end < self.pos {
+            self.pos = 0;
+            self.newlines = 0;
+        }
+        self.newlines += self.bytes[self.pos..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.pos = end;
+        u32::try_from(self.newlines + 1).unwrap_or(u32::MAX)
+    }
 }
 
 /// `sender `x` is not ...`, or `sender is empty`.

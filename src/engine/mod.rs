@@ -57,6 +57,13 @@ pub struct Engine {
     snapshot: Arc<Snapshot>,
     max_data_age: SignedDuration,
     digests: FxHashMap<OrgNumber, UnitDigest>,
+    /// Index into `profiles`, by organisation number.
+    profile_index: FxHashMap<OrgNumber, u32>,
+    /// The organisation number of each profile, ascending.
+    profile_orgs: Vec<OrgNumber>,
+    profiles: Vec<Profile>,
+    /// The candidates of every profile, one after the other (see `Profile::candidates`).
+    candidates: Vec<Candidate>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -68,6 +75,46 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// What Enhetsregisteret says about a recipient (rule 2).
+#[derive(Clone, Debug)]
+enum Record {
+    /// No record (missing or failed).
+    Missing,
+    /// Deleted, on this date if known.
+    Deleted(Option<jiff::civil::Date>),
+    /// An existing unit.
+    Present,
+}
+
+/// Someone who might read: whether they count, and their grants.
+#[derive(Clone, Debug)]
+struct Candidate {
+    counts: Counts,
+    atoms: crate::policy::AtomSet,
+}
+
+/// Everything about a recipient that does not depend on the message type, prepared once
+/// per snapshot so that judging a route is one lookup and a loop over its candidates.
+#[derive(Clone, Debug)]
+struct Profile {
+    record: Record,
+    /// The main unit whose grants are inherited (rule 4).
+    main_unit: Option<OrgNumber>,
+    /// Connections present for the recipient and, if it inherits, its main unit (rule 6).
+    complete: bool,
+    recipient_connections_missing: bool,
+    main_unit_connections_missing: Option<OrgNumber>,
+    /// Distinct persons of the recipient and its inherited main unit (rules 3-5): a range
+    /// of `Engine::candidates`.
+    candidates: std::ops::Range<u32>,
+    /// The rule-7 finding for message types that require notification.
+    notification: Option<Finding>,
+    /// `source_error` findings of the recipient and its main unit (rule 9).
+    failures: SmallVec<[Finding; 1]>,
+    /// When the oldest evidence about it was taken (rule 8).
+    observed_at: Timestamp,
+}
+
 impl Engine {
     /// Digests every unit in the snapshot against the policies.
     pub fn new(
@@ -75,16 +122,35 @@ impl Engine {
         snapshot: Arc<Snapshot>,
         max_data_age: SignedDuration,
     ) -> Self {
-        let digests = snapshot
+        let digests: FxHashMap<OrgNumber, UnitDigest> = snapshot
             .units
             .iter()
             .map(|(org, ev)| (*org, UnitDigest::of(ev, &policies)))
             .collect();
+        let mut profile_index = FxHashMap::default();
+        let mut profiles = Vec::with_capacity(snapshot.units.len());
+        let mut profile_orgs = Vec::with_capacity(snapshot.units.len());
+        let mut candidates = Vec::new();
+        // In organisation-number order: deterministic, and routing tables listed by
+        // recipient then walk the profiles in memory order.
+        let mut orgs: Vec<&OrgNumber> = snapshot.units.keys().collect();
+        orgs.sort_unstable();
+        for org in orgs {
+            let ev = &snapshot.units[org];
+            let p = profile(&policies, &snapshot, &digests, ev, &mut candidates);
+            profile_index.insert(*org, u32::try_from(profiles.len()).unwrap_or(u32::MAX));
+            profile_orgs.push(*org);
+            profiles.push(p);
+        }
         Engine {
             policies,
             snapshot,
             max_data_age,
             digests,
+            profile_index,
+            profile_orgs,
+            profiles,
+            candidates,
         }
     }
 
@@ -106,8 +172,7 @@ impl Engine {
     /// Judges whether the message type at `type_index` (see
     /// [`Policies::message_type_index`]) sent to `recipient` can be read, as of `now`.
     pub fn assess(&self, type_index: usize, recipient: OrgNumber, now: Timestamp) -> Assessment {
-        let mut scratch = Vec::new();
-        self.assess_with(type_index, recipient, now, &mut scratch)
+        self.assess_with(type_index, recipient, now)
     }
 
     /// Like [`Engine::assess`], for a message type given by id; `None` if unknown.
@@ -122,77 +187,66 @@ impl Engine {
             .map(|i| self.assess(i, recipient, now))
     }
 
-    fn assess_with(
+    fn assess_with(&self, type_index: usize, recipient: OrgNumber, now: Timestamp) -> Assessment {
+        let profile = self.profile_index.get(&recipient).copied();
+        self.assess_profile(type_index, profile, now)
+    }
+
+    fn assess_profile(
         &self,
         type_index: usize,
-        recipient: OrgNumber,
+        profile: Option<u32>,
         now: Timestamp,
-        scratch: &mut Vec<Person>,
     ) -> Assessment {
         let mt = &self.policies.message_types()[type_index];
-        let ev = self.snapshot.unit(recipient);
+        let Some(p) = profile.map(|i| &self.profiles[i as usize]) else {
+            // Nothing at all about the recipient: rule 2, no record.
+            let mut a = Assessment {
+                verdict: Verdict::Unknown,
+                readers: 0,
+                tier: EvidenceTier::Er,
+                findings: SmallVec::new(),
+                observed_at: self.snapshot.taken_at,
+                main_unit: None,
+            };
+            a.findings.push(Finding::NoData {
+                no_record: true,
+                recipient_connections: false,
+                main_unit_connections: None,
+            });
+            self.stale(&mut a, now);
+            return a;
+        };
         let mut a = Assessment {
             verdict: Verdict::Unknown,
             readers: 0,
             tier: EvidenceTier::Er,
             findings: SmallVec::new(),
-            observed_at: self.snapshot.observed_at(recipient),
+            observed_at: p.observed_at,
             main_unit: None,
         };
-        let unit = ev.and_then(|e| e.unit.present());
-        let main_ev = unit
-            .and_then(|u| u.main_unit)
-            .and_then(|m| self.snapshot.unit(m));
-        if let Some(m) = main_ev {
-            a.observed_at = a.observed_at.min(self.snapshot.observed_at(m.org));
-        }
-
-        // Rule 2: no Enhetsregisteret record, or a deleted recipient, ends the evaluation.
-        match unit {
-            None => {
-                a.findings.push(Finding::NoData {
-                    no_record: true,
-                    recipient_connections: false,
-                    main_unit_connections: None,
-                });
-            }
-            Some(u) if u.deleted => {
+        match &p.record {
+            // Rule 2: no Enhetsregisteret record, or a deleted recipient, ends the evaluation.
+            Record::Missing => a.findings.push(Finding::NoData {
+                no_record: true,
+                recipient_connections: false,
+                main_unit_connections: None,
+            }),
+            Record::Deleted(on) => {
                 a.verdict = Verdict::NotReadable;
-                a.findings
-                    .push(Finding::RecipientDeleted { on: u.deleted_on });
+                a.findings.push(Finding::RecipientDeleted { on: *on });
             }
-            Some(u) => {
-                let r_digest = self.digests.get(&recipient);
-                // Rule 4: grants at the main unit apply at a sub-unit of an inheriting form.
-                let inherit = u
-                    .main_unit
-                    .filter(|_| self.policies.grants().inherits(u.form.as_deref()));
-                a.main_unit = inherit;
-                let m_digest = inherit.and_then(|m| self.digests.get(&m));
-                let complete = r_digest.is_some_and(|d| d.complete)
-                    && (inherit.is_none() || m_digest.is_some_and(|d| d.complete));
-                if complete {
+            Record::Present => {
+                a.main_unit = p.main_unit;
+                if p.complete {
                     a.tier = EvidenceTier::Connections;
                 }
-
                 // Rules 3-5: distinct persons who can read every resource.
-                let persons: &[Person] = match (r_digest, m_digest) {
-                    (Some(r), None) => &r.persons,
-                    (None, Some(m)) => &m.persons,
-                    (Some(r), Some(m)) => {
-                        scratch.clear();
-                        scratch.extend(r.persons.iter().cloned());
-                        for p in &m.persons {
-                            add_person(scratch, p.clone());
-                        }
-                        scratch
-                    }
-                    (None, None) => &[],
-                };
                 let compiled = self.policies.compiled(type_index);
                 let mut uncertain: Option<usize> = None;
-                for p in persons {
-                    let countable = match p.counts {
+                let range = p.candidates.start as usize..p.candidates.end as usize;
+                for c in &self.candidates[range] {
+                    let countable = match c.counts {
                         Counts::Person => true,
                         Counts::SystemUser => mt.count_system_users,
                         Counts::Never => false,
@@ -200,14 +254,14 @@ impl Engine {
                     if !countable {
                         continue;
                     }
-                    match compiled.decide(&p.atoms) {
+                    match compiled.decide(&c.atoms) {
                         Tri::Yes => a.readers += 1,
                         Tri::Maybe => {
                             if uncertain.is_none() {
                                 uncertain = compiled
                                     .resources
                                     .iter()
-                                    .position(|r| r.decide(&p.atoms) == Tri::Maybe);
+                                    .position(|r| r.decide(&c.atoms) == Tri::Maybe);
                             }
                         }
                         Tri::No => {}
@@ -227,23 +281,22 @@ impl Engine {
                     a.findings.push(Finding::PolicyIndeterminate {
                         resource: mt.resources[i].clone(),
                     });
-                } else if complete {
+                } else if p.complete {
                     a.verdict = Verdict::NotReadable;
                     a.findings.push(Finding::NoReader);
                 } else {
                     a.findings.push(Finding::NoData {
                         no_record: false,
-                        recipient_connections: !r_digest.is_some_and(|d| d.complete),
-                        main_unit_connections: inherit
-                            .filter(|_| !m_digest.is_some_and(|d| d.complete)),
+                        recipient_connections: p.recipient_connections_missing,
+                        main_unit_connections: p.main_unit_connections_missing,
                     });
                 }
 
                 // Rule 7: someone must be told that a message arrived.
                 if mt.require_notification
-                    && let Some(f) = notification_finding(recipient, ev, u.main_unit, main_ev)
+                    && let Some(f) = &p.notification
                 {
-                    a.findings.push(f);
+                    a.findings.push(f.clone());
                 }
             }
         }
@@ -275,16 +328,16 @@ impl Engine {
         }
 
         // Rule 9: a failed source of the recipient or its main unit leaves the route unknown.
-        let failures = ev
-            .into_iter()
-            .chain(main_ev)
-            .flat_map(UnitEvidence::failures);
-        for f in failures {
+        for f in &p.failures {
             a.verdict = Verdict::Unknown;
-            a.findings.push(Finding::SourceError(Arc::clone(f)));
+            a.findings.push(f.clone());
         }
+        self.stale(&mut a, now);
+        a
+    }
 
-        // Rule 8: old evidence proves nothing now.
+    /// Rule 8: old evidence proves nothing now.
+    fn stale(&self, a: &mut Assessment, now: Timestamp) {
         if now.duration_since(a.observed_at) > self.max_data_age {
             a.verdict = Verdict::Unknown;
             a.findings.push(Finding::StaleData {
@@ -292,8 +345,71 @@ impl Engine {
                 max_age: self.max_data_age,
             });
         }
-        a
     }
+}
+
+/// Prepares what is known about a unit as a recipient.
+fn profile(
+    policies: &Policies,
+    snapshot: &Snapshot,
+    digests: &FxHashMap<OrgNumber, UnitDigest>,
+    ev: &UnitEvidence,
+    arena: &mut Vec<Candidate>,
+) -> Profile {
+    let recipient = ev.org;
+    let unit = ev.unit.present();
+    let main_ev = unit
+        .and_then(|u| u.main_unit)
+        .and_then(|m| snapshot.unit(m));
+    let mut observed_at = snapshot.observed_at(recipient);
+    if let Some(m) = main_ev {
+        observed_at = observed_at.min(snapshot.observed_at(m.org));
+    }
+    let failures = ev
+        .failures()
+        .chain(main_ev.into_iter().flat_map(UnitEvidence::failures))
+        .map(|f| Finding::SourceError(Arc::clone(f)))
+        .collect();
+    let mut p = Profile {
+        record: Record::Missing,
+        main_unit: None,
+        complete: false,
+        recipient_connections_missing: false,
+        main_unit_connections_missing: None,
+        candidates: 0..0,
+        notification: None,
+        failures,
+        observed_at,
+    };
+    let Some(u) = unit else { return p };
+    if u.deleted {
+        p.record = Record::Deleted(u.deleted_on);
+        return p;
+    }
+    p.record = Record::Present;
+    let r_digest = digests.get(&recipient);
+    let inherit = u
+        .main_unit
+        .filter(|_| policies.grants().inherits(u.form.as_deref()));
+    p.main_unit = inherit;
+    let m_digest = inherit.and_then(|m| digests.get(&m));
+    let r_complete = r_digest.is_some_and(|d| d.complete);
+    let m_complete = m_digest.is_some_and(|d| d.complete);
+    p.complete = r_complete && (inherit.is_none() || m_complete);
+    p.recipient_connections_missing = !r_complete;
+    p.main_unit_connections_missing = inherit.filter(|_| !m_complete);
+    let mut persons: Vec<Person> = r_digest.map(|d| d.persons.clone()).unwrap_or_default();
+    for q in m_digest.iter().flat_map(|d| &d.persons) {
+        add_person(&mut persons, q.clone());
+    }
+    let start = u32::try_from(arena.len()).unwrap_or(u32::MAX);
+    arena.extend(persons.into_iter().map(|q| Candidate {
+        counts: q.counts,
+        atoms: q.atoms,
+    }));
+    p.candidates = start..u32::try_from(arena.len()).unwrap_or(u32::MAX);
+    p.notification = notification_finding(recipient, Some(ev), u.main_unit, main_ev);
+    p
 }
 
 /// Rule 7: the notification finding, if any.
@@ -406,36 +522,106 @@ pub fn evaluate_routes<'a>(
     now: Timestamp,
 ) -> Evaluation {
     let routes = routes.into_iter();
-    let mut seen: FxHashMap<(u32, OrgNumber), u32> = FxHashMap::default();
-    let mut type_of: FxHashMap<&MessageTypeId, usize> = FxHashMap::default();
+    let hint = routes.size_hint().0;
+    let types = engine.policies.message_types().len();
+    // Each distinct (recipient profile, message type) pair is judged once, and the work is
+    // arranged so that memory is read front to back whatever order the routing table is
+    // in: pass 1 sorts the routes by recipient and walks them alongside the profiles
+    // (which are in organisation-number order) to find each route's pair; pass 2 judges
+    // the pairs in profile order; pass 3 points every route at its judgement.
+    const UNSEEN: u32 = u32::MAX;
+    let dense = engine.profiles.len() * types;
+    // A handful of message types: a linear scan beats hashing their names.
+    let mut type_of: Vec<(&MessageTypeId, usize)> = Vec::new();
     let mut out = Evaluation {
         now,
-        routes: Vec::with_capacity(routes.size_hint().0),
+        routes: Vec::with_capacity(hint),
         assessments: Vec::new(),
     };
-    let mut scratch = Vec::new();
+    let mut route_types: Vec<u32> = Vec::with_capacity(hint);
     for (route, line) in routes {
-        let t = match type_of.get(&route.message_type) {
-            Some(&t) => t,
+        let t = match type_of.iter().find(|(id, _)| *id == &route.message_type) {
+            Some(&(_, t)) => t,
             None => match engine.policies.message_type_index(&route.message_type) {
                 Some(t) => {
-                    type_of.insert(&route.message_type, t);
+                    type_of.push((&route.message_type, t));
                     t
                 }
                 None => continue,
             },
         };
-        let key = (u32::try_from(t).unwrap_or(u32::MAX), route.recipient);
-        let index = *seen.entry(key).or_insert_with(|| {
-            out.assessments
-                .push(engine.assess_with(t, route.recipient, now, &mut scratch));
-            u32::try_from(out.assessments.len() - 1).unwrap_or(u32::MAX)
-        });
+        route_types.push(u32::try_from(t).unwrap_or(u32::MAX));
         out.routes.push(RouteResult {
             route: route.clone(),
             line,
-            assessment: index,
+            assessment: UNSEEN,
         });
+    }
+
+    // Pass 1: (recipient, route index), sorted, merged with the sorted profiles.
+    let mut order: Vec<u64> = out
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (u64::from(r.route.recipient.get()) << 32) | i as u64)
+        .collect();
+    order.sort_unstable();
+    let mut seen: Vec<u32> = vec![UNSEEN; dense];
+    let mut todo: Vec<u32> = Vec::new();
+    // Recipients the snapshot knows nothing about: few, numbered after the dense slots.
+    let mut strangers: FxHashMap<(u32, OrgNumber), u32> = FxHashMap::default();
+    let mut stranger_pairs: Vec<u32> = Vec::new();
+    let mut j = 0;
+    for key in order {
+        let i = (key & 0xFFFF_FFFF) as usize;
+        let recipient = out.routes[i].route.recipient;
+        while j < engine.profile_orgs.len() && engine.profile_orgs[j] < recipient {
+            j += 1;
+        }
+        let t = route_types[i];
+        let slot = if engine.profile_orgs.get(j) == Some(&recipient) {
+            let slot = j * types + t as usize;
+            if seen[slot] == UNSEEN {
+                seen[slot] = 0;
+                todo.push(u32::try_from(slot).unwrap_or(u32::MAX));
+            }
+            slot
+        } else {
+            let next = dense + stranger_pairs.len();
+            let slot = *strangers.entry((t, recipient)).or_insert_with(|| {
+                stranger_pairs.push(t);
+                u32::try_from(next).unwrap_or(u32::MAX)
+            });
+            slot as usize
+        };
+        out.routes[i].assessment = u32::try_from(slot).unwrap_or(u32::MAX);
+    }
+
+    // Pass 2: judge each pair once, in profile order (`todo` is ascending already).
+    out.assessments.reserve(todo.len() + stranger_pairs.len());
+    for slot in todo {
+        let (profile, t) = (slot as usize / types, slot as usize % types);
+        seen[slot as usize] = u32::try_from(out.assessments.len()).unwrap_or(u32::MAX);
+        out.assessments.push(engine.assess_profile(
+            t,
+            Some(u32::try_from(profile).unwrap_or(u32::MAX)),
+            now,
+        ));
+    }
+    let first_stranger = out.assessments.len();
+    for &t in &stranger_pairs {
+        out.assessments
+            .push(engine.assess_profile(t as usize, None, now));
+    }
+
+    // Pass 3.
+    for r in &mut out.routes {
+        let slot = r.assessment as usize;
+        r.assessment = if slot < dense {
+            seen[slot]
+        } else {
+            u32::try_from(first_stranger + (slot - dense)).unwrap_or(u32::MAX)
+        };
     }
     out
 }
