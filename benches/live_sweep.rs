@@ -15,7 +15,10 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// A plain HTTP/1.0 GET (the stand-in's counters), without a client library.
@@ -27,7 +30,9 @@ fn http_get(base: &str, path: &str) -> String {
     let _ = write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
     let mut text = String::new();
     let _ = stream.read_to_string(&mut text);
-    text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default()
+    text.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default()
 }
 
 fn main() {
@@ -42,10 +47,20 @@ fn main() {
     let config = dir.path().join("sim.toml");
 
     let mut sim = Command::new(env!("CARGO_BIN_EXE_altinn-sim"))
-        .args(["--snapshot", "examples/demo/snapshot", "--listen", "127.0.0.1:0"])
+        .args([
+            "--snapshot",
+            "examples/demo/snapshot",
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .arg("--write-config")
         .arg(&config)
-        .args(["--latency-ms", &latency.to_string(), "--rate-limit", &rate.to_string()])
+        .args([
+            "--latency-ms",
+            &latency.to_string(),
+            "--rate-limit",
+            &rate.to_string(),
+        ])
         .current_dir(&root)
         .stdout(Stdio::piped())
         .spawn()
@@ -100,7 +115,10 @@ fn main() {
             .status()
             .unwrap_or_else(|e| panic!("reachcheck: {e}"));
         let wall = started.elapsed().as_secs_f64();
-        assert!(matches!(status.code(), Some(0 | 1)), "check failed: {status}");
+        assert!(
+            matches!(status.code(), Some(0 | 1)),
+            "check failed: {status}"
+        );
         let counts: serde_json::Value =
             serde_json::from_str(&http_get(&base, "/_sim/requests")).unwrap_or_default();
         let total: u64 = counts
@@ -126,4 +144,5 @@ fn main() {
         println!("  by endpoint: {counts}");
     }
     let _ = sim.kill();
+    let _ = sim.wait();
 }

@@ -110,6 +110,18 @@ pub enum AuthError {
     },
 }
 
+impl AuthError {
+    /// A refusal without an OAuth error body: the status says it all.
+    fn refused(upstream: String, status: reqwest::StatusCode) -> AuthError {
+        AuthError::Refused {
+            upstream,
+            status: status.as_u16(),
+            error: status.canonical_reason().unwrap_or("error").to_owned(),
+            description: None,
+        }
+    }
+}
+
 /// The client's private key. `Debug` never shows it.
 #[derive(Clone)]
 pub struct SigningKey {
@@ -307,16 +319,7 @@ impl Auth {
                         error: e.error().as_ref().to_owned(),
                         description: e.error_description().cloned(),
                     },
-                    Err(_) => AuthError::Refused {
-                        upstream,
-                        status,
-                        error: answer
-                            .status
-                            .canonical_reason()
-                            .unwrap_or("error")
-                            .to_owned(),
-                        description: None,
-                    },
+                    Err(_) => AuthError::refused(upstream, answer.status),
                 },
             );
         }
@@ -344,16 +347,7 @@ impl Auth {
         let upstream = upstream(url);
         let status = answer.status.as_u16();
         if !answer.status.is_success() {
-            return Err(AuthError::Refused {
-                upstream,
-                status,
-                error: answer
-                    .status
-                    .canonical_reason()
-                    .unwrap_or("error")
-                    .to_owned(),
-                description: None,
-            });
+            return Err(AuthError::refused(upstream, answer.status));
         }
         let text = std::str::from_utf8(&answer.body).map_err(|_| AuthError::Garbage {
             upstream: upstream.clone(),

@@ -300,8 +300,12 @@ fn gather(
     policies: Policies,
     recipients: Vec<OrgNumber>,
 ) -> Result<(Policies, Snapshot), CliError> {
+    let resources = policies.resource_ids();
     let Some(live) = &s.live else {
-        let snapshot = snapshot_dir(s)?.load(recipients)?;
+        let dir = snapshot_dir(s)?;
+        let snapshot = dir.load(recipients)?;
+        // A snapshot may hold the policies Altinn enforced when it was recorded.
+        let policies = apply_remote_policies(policies, &dir.resource_policies(&resources));
         return Ok((policies, snapshot));
     };
     let http = Http::new(live.http.clone())
@@ -343,13 +347,6 @@ fn gather(
     }
     let source =
         LiveSource::new(http, Arc::new(auth), live.endpoints.clone()).with_progress(progress);
-    let resources: Vec<ResourceId> = policies
-        .message_types()
-        .iter()
-        .flat_map(|m| m.resources.iter().cloned())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
     let gathered = runtime.block_on(source.gather(&recipients, &resources));
     bar.finish_and_clear();
     tracing::info!(

@@ -113,6 +113,9 @@ struct Profile {
     failures: SmallVec<[Finding; 1]>,
     /// When the oldest evidence about it was taken (rule 8).
     observed_at: Timestamp,
+    /// The recipient and inherited main unit, if they have not approved reachcheck's
+    /// system user (live sources) and so have no connections evidence.
+    refused: SmallVec<[OrgNumber; 1]>,
 }
 
 impl Engine {
@@ -298,32 +301,23 @@ impl Engine {
                 {
                     a.findings.push(f.clone());
                 }
-            }
-        }
 
-        if let Some(u) = unit.filter(|u| !u.deleted) {
-            // Live sources: a unit that has not approved our system user has no connections
-            // evidence, and only it can change that.
-            if a.verdict != Verdict::Readable {
-                let inherit = u
-                    .main_unit
-                    .filter(|_| self.policies.grants().inherits(u.form.as_deref()));
-                let refused = ev
-                    .into_iter()
-                    .chain(inherit.and_then(|m| self.snapshot.unit(m)))
-                    .filter(|e| e.authorized == Some(false) && e.connections.present().is_none());
-                for e in refused {
-                    a.findings.push(Finding::NotAuthorized { unit: e.org });
+                // Live sources: a unit that has not approved our system user has no
+                // connections evidence, and only it can change that.
+                if a.verdict != Verdict::Readable {
+                    for &unit in &p.refused {
+                        a.findings.push(Finding::NotAuthorized { unit });
+                    }
                 }
-            }
-            // The policy Altinn enforces differs from the local copy: judged by Altinn's.
-            for d in self.policies.drift(type_index) {
-                a.findings.push(Finding::PolicyDrift(Arc::clone(d)));
-            }
-            // A resource whose policy could not be fetched: nothing is proven (rule 9).
-            for f in self.policies.unavailable(type_index) {
-                a.verdict = Verdict::Unknown;
-                a.findings.push(Finding::SourceError(Arc::clone(f)));
+                // The policy Altinn enforces differs from the local copy: judged by Altinn's.
+                for d in self.policies.drift(type_index) {
+                    a.findings.push(Finding::PolicyDrift(Arc::clone(d)));
+                }
+                // A resource whose policy could not be fetched: nothing is proven (rule 9).
+                for f in self.policies.unavailable(type_index) {
+                    a.verdict = Verdict::Unknown;
+                    a.findings.push(Finding::SourceError(Arc::clone(f)));
+                }
             }
         }
 
@@ -380,6 +374,7 @@ fn profile(
         notification: None,
         failures,
         observed_at,
+        refused: SmallVec::new(),
     };
     let Some(u) = unit else { return p };
     if u.deleted {
@@ -409,6 +404,11 @@ fn profile(
     }));
     p.candidates = start..u32::try_from(arena.len()).unwrap_or(u32::MAX);
     p.notification = notification_finding(recipient, Some(ev), u.main_unit, main_ev);
+    p.refused = std::iter::once(ev)
+        .chain(inherit.and_then(|m| snapshot.unit(m)))
+        .filter(|e| e.authorized == Some(false) && e.connections.present().is_none())
+        .map(|e| e.org)
+        .collect();
     p
 }
 

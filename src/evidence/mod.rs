@@ -16,7 +16,8 @@ use jiff::Timestamp;
 use rustc_hash::FxHashMap;
 
 pub use snapshot_dir::{
-    CONNECTIONS, MANIFEST, NOTIFICATION_ADDRESSES, ROLES, SUB_UNITS, SnapshotDir, UNITS,
+    CONNECTIONS, MANIFEST, NOTIFICATION_ADDRESSES, RESOURCE_POLICIES, ROLES, SUB_UNITS,
+    SnapshotDir, UNITS,
 };
 
 use crate::model::{OrgNumber, Rightholder, SourceFailure, Unit};

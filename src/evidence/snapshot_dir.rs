@@ -25,6 +25,8 @@ pub const ROLES: &str = "enhetsregisteret/roller";
 pub const CONNECTIONS: &str = "accessmanagement/connections";
 /// Altinn profile notification addresses.
 pub const NOTIFICATION_ADDRESSES: &str = "profile/notificationaddresses";
+/// Recorded resource-registry policies: `<dir>/<resource id>/policy.xml`.
+pub const RESOURCE_POLICIES: &str = "resourceregistry";
 
 /// A recorded snapshot on disk.
 #[derive(Clone, Debug)]
@@ -148,6 +150,47 @@ impl SnapshotDir {
         };
 
         ev.unit.present().and_then(|u| u.main_unit)
+    }
+
+    /// The policies of `resources` recorded from Altinn's resource registry
+    /// (`resourceregistry/<id>/policy.xml`), where the snapshot has them.
+    pub fn resource_policies(
+        &self,
+        resources: &[crate::model::ResourceId],
+    ) -> std::collections::BTreeMap<crate::model::ResourceId, Observed<super::live::RemotePolicy>>
+    {
+        resources
+            .iter()
+            .filter_map(|r| {
+                let path = self
+                    .root
+                    .join(RESOURCE_POLICIES)
+                    .join(r.as_str())
+                    .join("policy.xml");
+                let got = match std::fs::read(&path) {
+                    Err(e) if e.kind() == ErrorKind::NotFound => return None,
+                    Err(e) => Observed::Failed(Arc::new(SourceFailure {
+                        unit: None,
+                        source: SourceKind::ResourcePolicy,
+                        location: Arc::from(path.display().to_string()),
+                        reason: Arc::from(format!("cannot read the file: {e}")),
+                    })),
+                    Ok(bytes) => match String::from_utf8(bytes) {
+                        Ok(xml) => Observed::Present(super::live::RemotePolicy {
+                            location: path.display().to_string(),
+                            xml,
+                        }),
+                        Err(_) => Observed::Failed(Arc::new(SourceFailure {
+                            unit: None,
+                            source: SourceKind::ResourcePolicy,
+                            location: Arc::from(path.display().to_string()),
+                            reason: Arc::from("the policy is not UTF-8 text"),
+                        })),
+                    },
+                };
+                Some((r.clone(), got))
+            })
+            .collect()
     }
 
     /// Loads the evidence about `recipients` and their main units.

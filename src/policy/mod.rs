@@ -251,6 +251,11 @@ impl Policies {
         (next, problems)
     }
 
+    /// Every resource some message type is delivered as, once each, sorted.
+    pub fn resource_ids(&self) -> Vec<ResourceId> {
+        self.resources.keys().cloned().collect()
+    }
+
     /// The message types, in file order.
     pub fn message_types(&self) -> &[MessageType] {
         &self.message_types

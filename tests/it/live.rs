@@ -427,15 +427,14 @@ fn judge(engine: &Engine, routes: &RoutingTable, now: jiff::Timestamp) -> Judged
 }
 
 fn snapshot_judgement(policies: &Policies, routes: &RoutingTable, snapshot_dir: &Path) -> Judged {
-    let snapshot = SnapshotDir::new(snapshot_dir)
-        .load(routes.routes().map(|r| r.recipient))
-        .unwrap();
+    let dir = SnapshotDir::new(snapshot_dir);
+    let snapshot = dir.load(routes.routes().map(|r| r.recipient)).unwrap();
     let now = snapshot.taken_at;
-    let engine = Engine::new(
-        Arc::new(policies.clone()),
-        Arc::new(snapshot),
-        DEFAULT_MAX_DATA_AGE,
+    let policies = apply_remote_policies(
+        policies.clone(),
+        &dir.resource_policies(&policies.resource_ids()),
     );
+    let engine = Engine::new(Arc::new(policies), Arc::new(snapshot), DEFAULT_MAX_DATA_AGE);
     judge(&engine, routes, now)
 }
 
@@ -449,13 +448,7 @@ async fn live_judgement(
         Arc::clone(&client.auth),
         client.endpoints.clone(),
     );
-    let resources: Vec<_> = policies
-        .message_types()
-        .iter()
-        .flat_map(|m| m.resources.iter().cloned())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let resources = policies.resource_ids();
     let recipients: Vec<OrgNumber> = routes.routes().map(|r| r.recipient).collect();
     let got = source.gather(&recipients, &resources).await;
     let now = got.snapshot.taken_at;
@@ -636,4 +629,109 @@ async fn a_refused_token_leaves_every_altinn_source_failed_and_named() {
         got.iter()
             .any(|(_, _, _, codes)| codes.iter().any(|c| c == "source_error"))
     );
+}
+
+/// Copies a directory tree.
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_altinn_enforces_differently_is_used_and_named_as_policy_drift() {
+    let (policies, routes, demo_dir) = demo();
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&demo_dir, dir.path());
+    // Altinn's copy of the ordinary-post policy lets only confidential-post holders read.
+    let local = std::fs::read_to_string(root().join("policies/politi-ordinaer-post.xml")).unwrap();
+    let altinns = local
+        .replace(
+            ">ordinaer-post-til-virksomheten<",
+            ">post-til-virksomheten-med-taushetsbelagt-innhold<",
+        )
+        .replace(">a0236<", ">a0286<");
+    assert_ne!(local, altinns);
+    let policy_dir = dir.path().join("resourceregistry/politi-ordinaer-post");
+    std::fs::create_dir_all(&policy_dir).unwrap();
+    std::fs::write(policy_dir.join("policy.xml"), &altinns).unwrap();
+
+    let s = stand(dir.path(), StandOptions::default()).await;
+    let c = s.client(fast(), Duration::from_secs(1800));
+    let source = LiveSource::new(c.http.clone(), Arc::clone(&c.auth), c.endpoints.clone());
+    let recipients: Vec<OrgNumber> = routes.routes().map(|r| r.recipient).collect();
+    let got = source.gather(&recipients, &policies.resource_ids()).await;
+    let judged = apply_remote_policies(policies.clone(), &got.policies);
+    let bergen = OrgNumber::parse("964338531").unwrap();
+    let engine = Engine::new(
+        Arc::new(judged),
+        Arc::new(got.snapshot),
+        DEFAULT_MAX_DATA_AGE,
+    );
+    let now = engine.snapshot().taken_at;
+    let ordinary = reachcheck::MessageTypeId::parse("ordinaer-post").unwrap();
+    let a = engine.assess_id(&ordinary, bergen, now).unwrap();
+    // Bergen's people hold ordinary post only: by Altinn's policy nobody reads.
+    assert_eq!(a.verdict, Verdict::NotReadable, "{:?}", a.findings());
+    let drift = a
+        .findings()
+        .iter()
+        .find_map(|f| match f {
+            reachcheck::Finding::PolicyDrift(d) => Some(d.clone()),
+            _ => None,
+        })
+        .expect("a policy_drift finding");
+    assert_eq!(drift.resource.as_str(), "politi-ordinaer-post");
+    assert!(
+        drift.added.iter().any(|g| g.contains("rolecode:a0286")),
+        "{drift:?}"
+    );
+    assert!(
+        drift.removed.iter().any(|g| g.contains("rolecode:a0236")),
+        "{drift:?}"
+    );
+    assert!(
+        drift
+            .location
+            .contains("/resourceregistry/api/v1/resource/politi-ordinaer-post/policy")
+    );
+    // Types whose policies agree carry no drift.
+    let concern = reachcheck::MessageTypeId::parse("bekymringsmelding").unwrap();
+    let b = engine.assess_id(&concern, bergen, now).unwrap();
+    assert!(
+        !b.findings()
+            .iter()
+            .any(|f| matches!(f, reachcheck::Finding::PolicyDrift(_)))
+    );
+    // Explained with the grants that differ.
+    let route = reachcheck::Route::new(OrgNumber::parse("310000124").unwrap(), ordinary, bergen);
+    let e = engine.explain(
+        &route,
+        &a,
+        now,
+        reachcheck::engine::ExplainOptions::default(),
+    );
+    let f = e
+        .findings
+        .iter()
+        .find(|f| f.code.as_str() == "policy_drift")
+        .unwrap();
+    assert!(
+        f.evidence
+            .iter()
+            .any(|l| l.contains("Altinn's policy only") && l.contains("a0286")),
+        "{:?}",
+        f.evidence
+    );
+
+    // The snapshot source reads the same recorded policy: the same verdicts.
+    let (live, _) = live_judgement(&policies, &routes, &c).await;
+    assert_eq!(live, snapshot_judgement(&policies, &routes, dir.path()));
 }
