@@ -14,8 +14,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::auth::{Auth, AuthError};
 use crate::engine::{Engine, ExplainOptions, evaluate, evaluate_routes};
-use crate::evidence::live::{LiveSource, RemotePolicy};
-use crate::evidence::{EvidenceError, Observed, Snapshot, SnapshotDir};
+use crate::evidence::live::LiveSource;
+use crate::evidence::{EvidenceError, Observed, RemotePolicy, Snapshot, SnapshotDir};
 use crate::http::Http;
 use crate::model::ResourceId;
 use crate::model::{MessageTypeId, OrgNumber, Route};
@@ -347,7 +347,7 @@ fn gather(
     }
     let source =
         LiveSource::new(http, Arc::new(auth), live.endpoints.clone()).with_progress(progress);
-    let gathered = runtime.block_on(source.gather(&recipients, &resources));
+    let gathered = runtime.block_on(source.sweep(&recipients, &resources));
     bar.finish_and_clear();
     tracing::info!(
         requests = gathered.requests,

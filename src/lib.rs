@@ -15,7 +15,10 @@
 //! | [`model`] | domain types, checked at the boundary: [`OrgNumber`], [`Grant`], [`Route`], [`Verdict`], [`Finding`], ... |
 //! | [`policy`] | message types, XACML resource policies and Altinn's automatic grants, loaded and compiled ([`Policies`]) |
 //! | [`routing`] | the routing table CSV ([`RoutingTable`]) |
-//! | [`evidence`] | evidence about recipients behind one trait ([`EvidenceSource`]); the recorded [`SnapshotDir`] |
+//! | [`evidence`] | evidence about recipients behind one trait ([`EvidenceSource`]): the recorded [`SnapshotDir`] and the live APIs ([`evidence::live::LiveSource`]) |
+//! | [`http`] | HTTP discipline for every upstream: rate limits, bounded concurrency, timeouts, retries |
+//! | [`auth`] | Maskinporten's JWT grant, Altinn's token exchange, the token cache |
+//! | [`sim`] | `altinn-sim`, the local stand-in for Maskinporten, Altinn and Brønnøysund |
 //! | [`engine`] | pure evaluation of DESIGN.md's rules 2-9 ([`Engine`], [`evaluate`]) and explanations |
 //! | [`verifier`] | the pre-send check held in memory ([`Verifier`]) |
 //! | [`output`] | table, JSON, CSV and Markdown renderings |

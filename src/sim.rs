@@ -57,11 +57,23 @@ const CLAIMS: [&str; 7] = [
     "jti",
     "authorization_details",
 ];
+/// The endpoints, as counted in `/_sim/requests` and named in `only=`.
+pub const ENDPOINTS: [&str; 9] = [
+    "maskinporten/token",
+    "altinn/exchange",
+    "altinn/authorizedparties",
+    "altinn/connections",
+    "altinn/notificationaddresses",
+    "altinn/resourcepolicy",
+    "brreg/enheter",
+    "brreg/underenheter",
+    "brreg/roller",
+];
 /// Authorized parties per page.
 const PAGE: usize = 100;
 
-/// Fault probabilities, each in [0, 1].
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// Fault probabilities, each in [0, 1], on every endpoint or only one.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Faults {
     /// Answer 503.
     pub server_error: f64,
@@ -73,18 +85,32 @@ pub struct Faults {
     pub malformed: f64,
     /// Refuse a token request (Maskinporten or exchange).
     pub token: f64,
+    /// Inject only on this endpoint (as `/_sim/requests` names them, e.g. `brreg/roller`).
+    pub only: Option<String>,
 }
 
 impl std::str::FromStr for Faults {
     type Err = String;
 
-    /// Parses `5xx=0.2,429=0.1,timeout=0.05,malformed=0.05,token=0.1` (any subset).
+    /// Parses `5xx=0.2,429=0.1,timeout=0.05,malformed=0.05,token=0.1` (any subset), with
+    /// `only=ENDPOINT` to confine the faults to one endpoint.
     fn from_str(s: &str) -> Result<Faults, String> {
         let mut f = Faults::default();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (k, v) = part
                 .split_once('=')
                 .ok_or_else(|| format!("`{part}`: expected KIND=PROBABILITY, e.g. 5xx=0.2"))?;
+            if k.trim() == "only" {
+                let e = v.trim();
+                if !ENDPOINTS.contains(&e) {
+                    return Err(format!(
+                        "`{e}`: unknown endpoint; known: {}",
+                        ENDPOINTS.join(", ")
+                    ));
+                }
+                f.only = Some(e.to_owned());
+                continue;
+            }
             let p: f64 = v
                 .trim()
                 .parse()
@@ -331,7 +357,11 @@ async fn discipline(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
         *n += 1;
         *n
     };
-    let f = sim.opts.faults;
+    let none = Faults::default();
+    let f = match &sim.opts.faults.only {
+        Some(only) if only != ep => &none,
+        _ => &sim.opts.faults,
+    };
     let is_token = ep == "maskinporten/token" || ep == "altinn/exchange";
     if is_token && sim.roll(&key, nth, "token") < f.token {
         return if ep == "maskinporten/token" {

@@ -39,7 +39,8 @@ struct Args {
     /// Delay added to every answer, in milliseconds.
     #[arg(long, value_name = "N", default_value_t = 0)]
     latency_ms: u64,
-    /// Faults to inject, e.g. `5xx=0.2,429=0.1,timeout=0.05,malformed=0.05,token=0.1`.
+    /// Faults to inject, e.g. `5xx=0.2,429=0.1,timeout=0.05,malformed=0.05,token=0.1`;
+    /// add `only=ENDPOINT` (e.g. `only=brreg/roller`) to confine them to one endpoint.
     #[arg(long, value_name = "SPEC", default_value = "")]
     faults: Faults,
     /// Requests per second; beyond it, 429 with `Retry-After`.

@@ -22,7 +22,9 @@ use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
 use super::raw::{RawBrregUnit, RawConnections, RawNotificationAddresses, RawRoller};
-use super::{Observed, Snapshot, UnitEvidence};
+use super::{
+    EvidenceError, EvidenceSource, Gathered, Observed, RemotePolicy, Snapshot, UnitEvidence,
+};
 use crate::auth::{Auth, AuthError, bearer};
 use crate::http::{Answer, Http, HttpFailure};
 use crate::model::{OrgNumber, Register, ResourceId, SourceFailure, SourceKind};
@@ -40,26 +42,6 @@ pub struct LiveEndpoints {
     /// The organisation whose system user reachcheck acts as (`authorization_details`);
     /// `None` asks for a plain Maskinporten token.
     pub system_user_org: Option<OrgNumber>,
-}
-
-/// A resource's policy as Altinn's resource registry returned it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RemotePolicy {
-    /// Where it came from.
-    pub location: String,
-    /// The XACML text.
-    pub xml: String,
-}
-
-/// What a live sweep gathered.
-#[derive(Debug)]
-pub struct LiveEvidence {
-    /// Evidence per unit.
-    pub snapshot: Snapshot,
-    /// The policy of each resource, as Altinn enforces it.
-    pub policies: BTreeMap<ResourceId, Observed<RemotePolicy>>,
-    /// Requests sent (every attempt, tokens included).
-    pub requests: u64,
 }
 
 /// Progress of a sweep: units done out of units known, and failures so far.
@@ -180,7 +162,7 @@ impl LiveSource {
 
     /// Gathers evidence about `recipients` and their main units, and the policies of
     /// `resources`.
-    pub async fn gather(&self, recipients: &[OrgNumber], resources: &[ResourceId]) -> LiveEvidence {
+    pub async fn sweep(&self, recipients: &[OrgNumber], resources: &[ResourceId]) -> Gathered {
         let start_requests = self.http.requests();
         let taken_at = Timestamp::now();
         let policies = self.policies(resources);
@@ -248,7 +230,7 @@ impl LiveSource {
             total.fetch_add(main_units.len(), Ordering::Relaxed);
             wanted = main_units;
         }
-        LiveEvidence {
+        Gathered {
             snapshot,
             policies,
             requests: self.http.requests() - start_requests,
@@ -621,4 +603,16 @@ fn shared_failure(org: OrgNumber, kind: SourceKind, why: &Shared) -> Arc<SourceF
 
 fn token_failure(e: &AuthError) -> Shared {
     Shared::from(format!("no Altinn token: {e}"))
+}
+
+impl EvidenceSource for LiveSource {
+    /// A sweep never fails as a whole: every failure is a [`SourceFailure`] of the units
+    /// (or resources) it concerns, inside the result.
+    async fn gather(
+        &self,
+        recipients: &[OrgNumber],
+        resources: &[ResourceId],
+    ) -> Result<Gathered, EvidenceError> {
+        Ok(self.sweep(recipients, resources).await)
+    }
 }

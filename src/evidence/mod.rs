@@ -169,8 +169,35 @@ pub enum EvidenceError {
     Problems(Problems),
 }
 
+/// A resource's policy as Altinn's resource registry returned it (live), or as recorded
+/// with a snapshot (`resourceregistry/<id>/policy.xml`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RemotePolicy {
+    /// Where it came from.
+    pub location: String,
+    /// The XACML text.
+    pub xml: String,
+}
+
+/// What a source gathered.
+#[derive(Debug)]
+pub struct Gathered {
+    /// Evidence per unit.
+    pub snapshot: Snapshot,
+    /// The policy Altinn enforces for each resource, where the source knows it.
+    pub policies: std::collections::BTreeMap<crate::model::ResourceId, Observed<RemotePolicy>>,
+    /// Requests sent (every attempt, tokens included); 0 for a recorded snapshot.
+    pub requests: u64,
+}
+
 /// A source of evidence about recipients. Sources gather; they never judge.
 pub trait EvidenceSource {
-    /// Gathers evidence about `recipients` and their main units.
-    fn gather(&self, recipients: &[OrgNumber]) -> Result<Snapshot, EvidenceError>;
+    /// Gathers evidence about `recipients` and their main units, and the policies of
+    /// `resources` where the source knows them. An error means the source as a whole is
+    /// unusable; one unit's failure is a [`SourceFailure`] inside the result.
+    fn gather(
+        &self,
+        recipients: &[OrgNumber],
+        resources: &[crate::model::ResourceId],
+    ) -> impl std::future::Future<Output = Result<Gathered, EvidenceError>> + Send;
 }

@@ -157,8 +157,7 @@ impl SnapshotDir {
     pub fn resource_policies(
         &self,
         resources: &[crate::model::ResourceId],
-    ) -> std::collections::BTreeMap<crate::model::ResourceId, Observed<super::live::RemotePolicy>>
-    {
+    ) -> std::collections::BTreeMap<crate::model::ResourceId, Observed<super::RemotePolicy>> {
         resources
             .iter()
             .filter_map(|r| {
@@ -176,7 +175,7 @@ impl SnapshotDir {
                         reason: Arc::from(format!("cannot read the file: {e}")),
                     })),
                     Ok(bytes) => match String::from_utf8(bytes) {
-                        Ok(xml) => Observed::Present(super::live::RemotePolicy {
+                        Ok(xml) => Observed::Present(super::RemotePolicy {
                             location: path.display().to_string(),
                             xml,
                         }),
@@ -264,8 +263,16 @@ impl SnapshotDir {
 }
 
 impl EvidenceSource for SnapshotDir {
-    fn gather(&self, recipients: &[OrgNumber]) -> Result<Snapshot, EvidenceError> {
-        self.load(recipients.iter().copied())
+    async fn gather(
+        &self,
+        recipients: &[OrgNumber],
+        resources: &[crate::model::ResourceId],
+    ) -> Result<super::Gathered, EvidenceError> {
+        Ok(super::Gathered {
+            snapshot: self.load(recipients.iter().copied())?,
+            policies: self.resource_policies(resources),
+            requests: 0,
+        })
     }
 }
 

@@ -450,7 +450,7 @@ async fn live_judgement(
     );
     let resources = policies.resource_ids();
     let recipients: Vec<OrgNumber> = routes.routes().map(|r| r.recipient).collect();
-    let got = source.gather(&recipients, &resources).await;
+    let got = source.sweep(&recipients, &resources).await;
     let now = got.snapshot.taken_at;
     let policies = apply_remote_policies(policies.clone(), &got.policies);
     let engine = Engine::new(
@@ -667,7 +667,7 @@ async fn a_policy_altinn_enforces_differently_is_used_and_named_as_policy_drift(
     let c = s.client(fast(), Duration::from_secs(1800));
     let source = LiveSource::new(c.http.clone(), Arc::clone(&c.auth), c.endpoints.clone());
     let recipients: Vec<OrgNumber> = routes.routes().map(|r| r.recipient).collect();
-    let got = source.gather(&recipients, &policies.resource_ids()).await;
+    let got = source.sweep(&recipients, &policies.resource_ids()).await;
     let judged = apply_remote_policies(policies.clone(), &got.policies);
     let bergen = OrgNumber::parse("964338531").unwrap();
     let engine = Engine::new(
@@ -734,4 +734,265 @@ async fn a_policy_altinn_enforces_differently_is_used_and_named_as_policy_drift(
     // The snapshot source reads the same recorded policy: the same verdicts.
     let (live, _) = live_judgement(&policies, &routes, &c).await;
     assert_eq!(live, snapshot_judgement(&policies, &routes, dir.path()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_fault_on_every_endpoint_moves_verdicts_only_to_unknown() {
+    let (policies, all, demo_dir) = demo();
+    // A slice of the demo: 60 routes to municipalities, and every route to a sub-unit, the
+    // deleted unit and the unit without a record (their numbers do not start with 8 or 9).
+    let mut routes = all.clone();
+    routes.entries = all
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| {
+            *i < 60 || !matches!(e.route.recipient.to_string().as_bytes()[0], b'8' | b'9')
+        })
+        .map(|(_, e)| e.clone())
+        .collect();
+    // A recorded policy identical to the local one, so the registry answers 200 for it.
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&demo_dir, dir.path());
+    let policy_dir = dir.path().join("resourceregistry/politi-ordinaer-post");
+    std::fs::create_dir_all(&policy_dir).unwrap();
+    std::fs::copy(
+        root().join("policies/politi-ordinaer-post.xml"),
+        policy_dir.join("policy.xml"),
+    )
+    .unwrap();
+    let clean: BTreeMap<String, Verdict> = snapshot_judgement(&policies, &routes, dir.path())
+        .into_iter()
+        .map(|(k, v, _, _)| (k, v))
+        .collect();
+    let mut report = String::new();
+    for endpoint in sim::ENDPOINTS {
+        let token_endpoint = matches!(endpoint, "maskinporten/token" | "altinn/exchange");
+        for kind in ["5xx", "429", "timeout", "malformed", "token"] {
+            if kind == "token" && !token_endpoint {
+                continue;
+            }
+            let spec = format!("{kind}=1,only={endpoint}");
+            let s = stand(
+                dir.path(),
+                StandOptions {
+                    faults: spec.parse().unwrap(),
+                    ..StandOptions::default()
+                },
+            )
+            .await;
+            let c = s.client(
+                HttpSettings {
+                    timeout: Duration::from_millis(300),
+                    attempts: 1,
+                    ..fast()
+                },
+                Duration::from_secs(1800),
+            );
+            let (got, _) = live_judgement(&policies, &routes, &c).await;
+            let mut moved = 0;
+            for (route, verdict, _, codes) in &got {
+                let was = clean[route];
+                if *verdict != was {
+                    moved += 1;
+                    if *verdict != Verdict::Unknown || !codes.iter().any(|c| c == "source_error") {
+                        report.push_str(&format!(
+                            "{spec}: {route} was {was:?}, became {verdict:?} {codes:?}\n"
+                        ));
+                    }
+                }
+            }
+            if moved == 0 {
+                report.push_str(&format!(
+                    "{spec}: no verdict moved: the fault had no effect\n"
+                ));
+            }
+        }
+    }
+    assert!(report.is_empty(), "{report}");
+}
+
+/// Starts the `altinn-sim` binary; returns it and the first line it printed.
+fn spawn_sim(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_altinn-sim"))
+        .args(args)
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line)
+}
+
+#[test]
+fn the_binaries_agree_check_through_altinn_sim_equals_check_on_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sim.toml");
+    let config_arg = config.to_str().unwrap();
+    let (mut sim, first) = spawn_sim(&[
+        "--snapshot",
+        "examples/demo/snapshot",
+        "--write-config",
+        config_arg,
+    ]);
+    assert!(
+        first.starts_with("listening on http://127.0.0.1:"),
+        "{first}"
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.contains("allow_http = true") && text.contains("key_file = \"sim.toml.key.pem\""),
+        "{text}"
+    );
+    let key = dir.path().join("sim.toml.key.pem");
+    assert!(
+        std::fs::read_to_string(&key)
+            .unwrap()
+            .contains("PRIVATE KEY")
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // Fast enough for a test: lift the conservative default rate limit.
+    std::fs::write(
+        &config,
+        format!("{text}rate_per_second = 2000\nconcurrency = 16\n"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+            .args(args)
+            .current_dir(root())
+            .output()
+            .unwrap()
+    };
+    let common = [
+        "--policies",
+        "policies",
+        "--routes",
+        "examples/demo/routes.csv",
+        "--format",
+        "csv",
+    ];
+    let live = run(&[&["check", "--config", config_arg][..], &common].concat());
+    let snap = run(&[
+        &[
+            "check",
+            "--snapshot",
+            "examples/demo/snapshot",
+            "--now",
+            "2026-11-21T06:00:00Z",
+        ][..],
+        &common,
+    ]
+    .concat());
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert_eq!(
+        live.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&live.stderr)
+    );
+    let columns = |o: &std::process::Output| -> Vec<String> {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| l.split(',').take(5).collect::<Vec<_>>().join(","))
+            .collect()
+    };
+    assert_eq!(columns(&live), columns(&snap));
+    assert!(columns(&live).len() > 1000);
+}
+
+#[test]
+fn a_token_maskinporten_refuses_stops_check_with_one_sentence_naming_upstream_status_and_settings()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sim.toml");
+    let config_arg = config.to_str().unwrap();
+    let (mut sim, _) = spawn_sim(&[
+        "--snapshot",
+        "examples/demo/snapshot",
+        "--write-config",
+        config_arg,
+    ]);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}scope = \"altinn:no-such/scope\"\n")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .args([
+            "check",
+            "--config",
+            config_arg,
+            "--policies",
+            "policies",
+            "--routes",
+            "examples/demo/routes.csv",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let _ = sim.kill();
+    let _ = sim.wait();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    for want in ["/token", "HTTP 400", "invalid_scope", "live.scope"] {
+        assert!(stderr.contains(want), "{want} missing: {stderr}");
+    }
+    let key = std::fs::read_to_string(dir.path().join("sim.toml.key.pem")).unwrap();
+    let body: String = key.lines().nth(1).unwrap().to_owned();
+    assert!(!stderr.contains(&body), "the key leaked");
+}
+
+/// Gathers through the trait, whatever the source.
+async fn through_the_trait<S: reachcheck::EvidenceSource>(
+    source: &S,
+    policies: &Policies,
+    routes: &RoutingTable,
+) -> reachcheck::evidence::Gathered {
+    let recipients: Vec<OrgNumber> = routes.routes().map(|r| r.recipient).collect();
+    source
+        .gather(&recipients, &policies.resource_ids())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_sources_stand_behind_one_trait_and_gather_the_same_units() {
+    let (policies, routes, dir) = demo();
+    let s = stand(&dir, StandOptions::default()).await;
+    let c = s.client(fast(), Duration::from_secs(1800));
+    let live = LiveSource::new(c.http.clone(), Arc::clone(&c.auth), c.endpoints.clone());
+    let from_live = through_the_trait(&live, &policies, &routes).await;
+    let from_dir = through_the_trait(&SnapshotDir::new(&dir), &policies, &routes).await;
+    let mut a: Vec<_> = from_live.snapshot.units.keys().copied().collect();
+    let mut b: Vec<_> = from_dir.snapshot.units.keys().copied().collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    assert_eq!(a, b);
+    assert_eq!(from_dir.requests, 0);
+    assert!(from_live.requests > 0);
+    for org in &a {
+        let (l, d) = (
+            &from_live.snapshot.units[org],
+            &from_dir.snapshot.units[org],
+        );
+        assert_eq!(l.unit, d.unit, "{org}");
+        assert_eq!(l.notification_addresses, d.notification_addresses, "{org}");
+        assert_eq!(
+            l.connections.present().map(Vec::len),
+            d.connections.present().map(Vec::len),
+            "{org}"
+        );
+    }
 }
