@@ -86,7 +86,7 @@ pub struct SourceArgs {
     /// Config file [default: reachcheck.toml, when present]. Flags override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Policy directory: message-types.toml, altinn-grants.toml, one <resource-id>.xml per resource [default: policies].
+    /// Policy directory: message-types.toml, altinn-grants.toml, one RESOURCE-ID.xml per resource [default: policies].
     #[arg(long, value_name = "DIR")]
     pub policies: Option<PathBuf>,
     /// Snapshot directory of recorded API responses (manifest.json, enhetsregisteret/, accessmanagement/, profile/).
