@@ -539,12 +539,36 @@ async fn a_live_sweep_of_every_independent_case_gives_exactly_the_snapshot_verdi
 /// fault-free one or `unknown`; returns how many moved.
 async fn faults_move_only_to_unknown(spec: &str, seed: u64) -> usize {
     let (policies, routes, dir) = demo();
-    let clean: BTreeMap<String, Verdict> = snapshot_judgement(&policies, &routes, &dir)
+    let clean = clean_verdicts(&policies, &routes, &dir);
+    let (moved, wrong) = under_faults(&dir, &policies, &routes, &clean, spec, seed).await;
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    moved
+}
+
+fn clean_verdicts(
+    policies: &Policies,
+    routes: &RoutingTable,
+    dir: &Path,
+) -> BTreeMap<String, Verdict> {
+    snapshot_judgement(policies, routes, dir)
         .into_iter()
         .map(|(k, v, _, _)| (k, v))
-        .collect();
+        .collect()
+}
+
+/// Sweeps `dir` through a stand-in injecting `spec` (one attempt per request, so nothing
+/// hides the faults); returns how many verdicts moved from `clean`, and every move that
+/// was not to `unknown` with a `source_error`.
+async fn under_faults(
+    dir: &Path,
+    policies: &Policies,
+    routes: &RoutingTable,
+    clean: &BTreeMap<String, Verdict>,
+    spec: &str,
+    seed: u64,
+) -> (usize, Vec<String>) {
     let s = stand(
-        &dir,
+        dir,
         StandOptions {
             faults: spec.parse().unwrap(),
             seed,
@@ -554,30 +578,27 @@ async fn faults_move_only_to_unknown(spec: &str, seed: u64) -> usize {
     .await;
     let c = s.client(
         HttpSettings {
-            timeout: Duration::from_millis(400),
+            timeout: Duration::from_millis(300),
             attempts: 1,
             ..fast()
         },
         Duration::from_secs(1800),
     );
-    let (got, _) = live_judgement(&policies, &routes, &c).await;
+    let (got, _) = live_judgement(policies, routes, &c).await;
     let mut moved = 0;
+    let mut wrong = Vec::new();
     for (route, verdict, _, codes) in &got {
         let was = clean[route];
         if *verdict != was {
-            assert_eq!(
-                *verdict,
-                Verdict::Unknown,
-                "{spec}: {route} was {was:?}, became {verdict:?} ({codes:?})"
-            );
-            assert!(
-                codes.iter().any(|c| c == "source_error"),
-                "{spec}: {route}: {codes:?}"
-            );
             moved += 1;
+            if *verdict != Verdict::Unknown || !codes.iter().any(|c| c == "source_error") {
+                wrong.push(format!(
+                    "{spec}: {route} was {was:?}, became {verdict:?} {codes:?}"
+                ));
+            }
         }
     }
-    moved
+    (moved, wrong)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -761,10 +782,7 @@ async fn every_kind_of_fault_on_every_endpoint_moves_verdicts_only_to_unknown() 
         policy_dir.join("policy.xml"),
     )
     .unwrap();
-    let clean: BTreeMap<String, Verdict> = snapshot_judgement(&policies, &routes, dir.path())
-        .into_iter()
-        .map(|(k, v, _, _)| (k, v))
-        .collect();
+    let clean = clean_verdicts(&policies, &routes, dir.path());
     let mut report = String::new();
     for endpoint in sim::ENDPOINTS {
         let token_endpoint = matches!(endpoint, "maskinporten/token" | "altinn/exchange");
@@ -773,34 +791,11 @@ async fn every_kind_of_fault_on_every_endpoint_moves_verdicts_only_to_unknown() 
                 continue;
             }
             let spec = format!("{kind}=1,only={endpoint}");
-            let s = stand(
-                dir.path(),
-                StandOptions {
-                    faults: spec.parse().unwrap(),
-                    ..StandOptions::default()
-                },
-            )
-            .await;
-            let c = s.client(
-                HttpSettings {
-                    timeout: Duration::from_millis(300),
-                    attempts: 1,
-                    ..fast()
-                },
-                Duration::from_secs(1800),
-            );
-            let (got, _) = live_judgement(&policies, &routes, &c).await;
-            let mut moved = 0;
-            for (route, verdict, _, codes) in &got {
-                let was = clean[route];
-                if *verdict != was {
-                    moved += 1;
-                    if *verdict != Verdict::Unknown || !codes.iter().any(|c| c == "source_error") {
-                        report.push_str(&format!(
-                            "{spec}: {route} was {was:?}, became {verdict:?} {codes:?}\n"
-                        ));
-                    }
-                }
+            let (moved, wrong) =
+                under_faults(dir.path(), &policies, &routes, &clean, &spec, 1).await;
+            for w in wrong {
+                report.push_str(&w);
+                report.push('\n');
             }
             if moved == 0 {
                 report.push_str(&format!(
