@@ -100,7 +100,6 @@ struct Inner {
     limiters: Mutex<HashMap<String, Arc<DefaultDirectRateLimiter>>>,
     permits: Semaphore,
     requests: AtomicU64,
-    by_host: Mutex<HashMap<String, u64>>,
     jitter: AtomicU64,
 }
 
@@ -153,30 +152,15 @@ impl Http {
                 permits,
                 limiters: Mutex::new(HashMap::new()),
                 requests: AtomicU64::new(0),
-                by_host: Mutex::new(HashMap::new()),
                 jitter: AtomicU64::new(0x9E37_79B9_7F4A_7C15),
                 settings,
             }),
         })
     }
 
-    /// The settings.
-    pub fn settings(&self) -> &HttpSettings {
-        &self.inner.settings
-    }
-
     /// Requests sent so far (every attempt counts).
     pub fn requests(&self) -> u64 {
         self.inner.requests.load(Ordering::Relaxed)
-    }
-
-    /// Requests sent so far, by host.
-    pub fn requests_by_host(&self) -> HashMap<String, u64> {
-        self.inner
-            .by_host
-            .lock()
-            .map(|m| m.clone())
-            .unwrap_or_default()
     }
 
     fn limiter(&self, host: &str) -> Arc<DefaultDirectRateLimiter> {
@@ -254,9 +238,6 @@ impl Http {
         for attempt in 0..s.attempts.max(1) {
             limiter.until_ready().await;
             self.inner.requests.fetch_add(1, Ordering::Relaxed);
-            if let Ok(mut m) = self.inner.by_host.lock() {
-                *m.entry(host.clone()).or_default() += 1;
-            }
             let mut req = self
                 .inner
                 .client

@@ -144,11 +144,6 @@ impl LiveSource {
         self
     }
 
-    /// The HTTP client (for request counts).
-    pub fn http(&self) -> &Http {
-        &self.http
-    }
-
     fn url(&self, base: &Url, path: &str) -> Url {
         let mut u = base.clone();
         let joined = format!(
