@@ -1,0 +1,684 @@
+//! Webhook alerts: what an alert says ([`Alert`], one JSON message per alert) and how it
+//! reaches the receiver ([`Notifier`]): an HTTPS `POST` with a timeout on every attempt,
+//! retries with exponential backoff and full jitter on timeouts, connection errors, 5xx and
+//! 429 (`Retry-After` honoured, capped by `max_backoff`), and an optional bearer token.
+//!
+//! It does not decide *when* to alert, nor what changed since the last sweep: the daemon
+//! does, and calls [`Notifier::send`]. It does not parse the `[alerts]` config section
+//! either ([`AlertSettings`] is filled in by the settings loader). Alerts carry org numbers
+//! and codes only, never personal data. Neither the bearer token nor the path of the webhook
+//! URL (many receivers keep their secret there) is ever printed in logs, errors or `Debug`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+use serde::{Deserialize, Serialize};
+
+/// The `service` field of every alert body.
+pub const SERVICE: &str = "reachcheck";
+
+/// How much of a receiver's answer an error keeps.
+const BODY_LIMIT: usize = 512;
+
+/// A value that must not be seen: `Debug` prints `[redacted]` and there is no `Display`.
+/// The value is exposed only at the one call that puts it in a header.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value itself. Call only where it is sent.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Where and how alerts are sent (config section `[alerts]`).
+#[derive(Clone, PartialEq)]
+pub struct AlertSettings {
+    /// The receiver. `None`: alerts are written to the log only.
+    pub webhook_url: Option<Url>,
+    /// How often the daemon sends [`Alert::Heartbeat`], so that silence is noticeable.
+    pub heartbeat_interval: Duration,
+    /// Attempts per alert, the first included (0 counts as 1).
+    pub attempts: u32,
+    /// The first wait between attempts; doubles each retry, with full jitter.
+    pub backoff: Duration,
+    /// The longest wait between attempts, `Retry-After` included.
+    pub max_backoff: Duration,
+    /// Timeout of one attempt, connect to last byte.
+    pub timeout: Duration,
+    /// Whether a plain `http://` webhook URL may be used (tests and local receivers only).
+    pub allow_http: bool,
+    /// Sent as `Authorization: Bearer <token>` when set.
+    pub bearer_token: Option<Secret>,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings {
+            webhook_url: None,
+            heartbeat_interval: Duration::from_secs(60 * 60),
+            attempts: 5,
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+            allow_http: false,
+            bearer_token: None,
+        }
+    }
+}
+
+impl fmt::Debug for AlertSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL's path may be the receiver's secret (Slack, Teams): show the origin only.
+        f.debug_struct("AlertSettings")
+            .field("webhook_url", &self.webhook_url.as_ref().map(receiver))
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("attempts", &self.attempts)
+            .field("backoff", &self.backoff)
+            .field("max_backoff", &self.max_backoff)
+            .field("timeout", &self.timeout)
+            .field("allow_http", &self.allow_http)
+            .field("bearer_token", &self.bearer_token)
+            .finish()
+    }
+}
+
+/// One finding on one route, as alerts name it (no personal data: org numbers and codes only).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FindingRef {
+    /// The sending organisation's number.
+    pub sender: String,
+    /// The message type's id.
+    pub message_type: String,
+    /// The recipient organisation's number.
+    pub recipient: String,
+    /// The finding's code.
+    pub code: String,
+    /// The finding's severity.
+    pub severity: String,
+}
+
+/// Something the operators should hear about. Serialised with its [`Alert::kind`] in the
+/// field `kind`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Alert {
+    /// After a sweep that changed something: everything in one message.
+    SweepChanged {
+        /// The sweep.
+        sweep_id: i64,
+        /// When it finished.
+        finished_at: Timestamp,
+        /// Routes judged.
+        routes: u64,
+        /// Routes judged `readable`.
+        readable: u64,
+        /// Routes judged `not_readable`.
+        not_readable: u64,
+        /// Routes judged `unknown`.
+        unknown: u64,
+        /// Findings not seen in the previous sweep.
+        new: Vec<FindingRef>,
+        /// Findings of the previous sweep gone in this one.
+        resolved: Vec<FindingRef>,
+        /// Findings that were resolved once and are back.
+        reopened: Vec<FindingRef>,
+    },
+    /// A sweep did not finish.
+    SweepFailed {
+        /// When it failed.
+        at: Timestamp,
+        /// Why, as the daemon put it.
+        reason: String,
+    },
+    /// Evidence older than the limit.
+    StaleEvidence {
+        /// When this was noticed.
+        at: Timestamp,
+        /// The age of the oldest evidence used.
+        data_age_seconds: i64,
+        /// The limit (`max_data_age`).
+        max_age_seconds: i64,
+    },
+    /// A suppression expired, so its findings count again.
+    SuppressionLapsed {
+        /// When this was noticed.
+        at: Timestamp,
+        /// The suppression.
+        suppression_id: i64,
+        /// What it covered (a route or a party).
+        target: String,
+        /// The finding code it covered.
+        code: String,
+        /// Why it was granted.
+        justification: String,
+        /// When it expired.
+        expired_at: Timestamp,
+    },
+    /// Sent on a fixed cadence, so that silence is noticeable.
+    Heartbeat {
+        /// When it was sent.
+        at: Timestamp,
+        /// The last finished sweep, if any.
+        last_sweep_id: Option<i64>,
+        /// When that sweep finished.
+        last_sweep_at: Option<Timestamp>,
+        /// The age of the evidence that sweep used.
+        data_age_seconds: Option<i64>,
+    },
+}
+
+impl Alert {
+    /// The value of the body's `kind` field (`sweep_changed`, `heartbeat`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Alert::SweepChanged { .. } => "sweep_changed",
+            Alert::SweepFailed { .. } => "sweep_failed",
+            Alert::StaleEvidence { .. } => "stale_evidence",
+            Alert::SuppressionLapsed { .. } => "suppression_lapsed",
+            Alert::Heartbeat { .. } => "heartbeat",
+        }
+    }
+}
+
+/// The body as posted: `service`, `sent_at`, then the alert's fields with `kind`.
+#[derive(Serialize)]
+struct Envelope<'a> {
+    service: &'static str,
+    sent_at: Timestamp,
+    #[serde(flatten)]
+    alert: &'a Alert,
+}
+
+/// How an alert went out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// No `webhook_url`: the alert was written to the log only.
+    Logged,
+    /// The receiver accepted the alert (2xx).
+    Posted {
+        /// Attempts it took, the successful one included.
+        attempts: u32,
+        /// The receiver's status.
+        status: u16,
+    },
+}
+
+/// Alerts cannot be set up or an alert did not get through.
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    /// A plain `http://` webhook URL without `allow_http`.
+    #[error(
+        "`alerts.webhook_url` is plain http:// (`{receiver}`): use https://, or set `alerts.allow_http = true` for a local test receiver"
+    )]
+    PlainHttp {
+        /// The URL's origin (scheme, host, port).
+        receiver: String,
+    },
+    /// A webhook URL that is neither `https://` nor `http://`.
+    #[error("`alerts.webhook_url` must start with https://, not `{scheme}:`")]
+    Scheme {
+        /// The scheme given.
+        scheme: String,
+    },
+    /// The bearer token cannot be put in a header.
+    #[error(
+        "`alerts.bearer_token` cannot be sent in an HTTP header: it must be visible ASCII without line breaks"
+    )]
+    Token,
+    /// The HTTP client could not be built.
+    #[error("cannot set up the HTTP client for alerts: {0}")]
+    Client(String),
+    /// The alert could not be written as JSON.
+    #[error("cannot encode the `{kind}` alert as JSON: {reason}")]
+    Encode {
+        /// The alert's kind.
+        kind: &'static str,
+        /// serde's message.
+        reason: String,
+    },
+    /// The receiver refused the alert (a 3xx or 4xx other than 429); not retried.
+    #[error(
+        "the alert receiver `{receiver}` refused the `{kind}` alert with HTTP {status}: {body}"
+    )]
+    Rejected {
+        /// The receiver's origin.
+        receiver: String,
+        /// The alert's kind.
+        kind: &'static str,
+        /// The status.
+        status: u16,
+        /// The start of the answer's body.
+        body: String,
+    },
+    /// Every attempt failed with something worth retrying.
+    #[error("gave up sending the `{kind}` alert to `{receiver}` after {attempts} attempts: {last}")]
+    GaveUp {
+        /// The receiver's origin.
+        receiver: String,
+        /// The alert's kind.
+        kind: &'static str,
+        /// Attempts made.
+        attempts: u32,
+        /// What went wrong the last time (status and start of body, or the network error).
+        last: String,
+        /// The last status, if the receiver answered.
+        status: Option<u16>,
+        /// The start of the last answer's body, if the receiver answered.
+        body: Option<String>,
+    },
+}
+
+impl AlertError {
+    /// The receiver's last HTTP status, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            AlertError::Rejected { status, .. } => Some(*status),
+            AlertError::GaveUp { status, .. } => *status,
+            _ => None,
+        }
+    }
+}
+
+/// Sends alerts. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Notifier {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    client: reqwest::Client,
+    settings: AlertSettings,
+    /// `Bearer <token>`, marked sensitive (its `Debug` says `Sensitive`).
+    authorization: Option<HeaderValue>,
+}
+
+/// The last retryable failure, for the error after the last attempt.
+struct Failure {
+    reason: String,
+    status: Option<u16>,
+    body: Option<String>,
+}
+
+impl Notifier {
+    /// A notifier with these settings.
+    ///
+    /// # Errors
+    /// A webhook URL that is not `https://` (plain `http://` needs `allow_http`), a bearer
+    /// token that cannot be a header value, or a TLS backend that cannot be set up.
+    pub fn new(settings: AlertSettings) -> Result<Notifier, AlertError> {
+        if let Some(url) = &settings.webhook_url {
+            match url.scheme() {
+                "https" => {}
+                "http" if settings.allow_http => {}
+                "http" => {
+                    return Err(AlertError::PlainHttp {
+                        receiver: receiver(url),
+                    });
+                }
+                other => {
+                    return Err(AlertError::Scheme {
+                        scheme: other.to_owned(),
+                    });
+                }
+            }
+        }
+        let authorization = match &settings.bearer_token {
+            Some(token) => {
+                let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                    .map_err(|_| AlertError::Token)?;
+                v.set_sensitive(true);
+                Some(v)
+            }
+            None => None,
+        };
+        let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .https_only(!settings.allow_http)
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
+            // A redirected POST would be resent as a GET, or carry the token elsewhere: the
+            // configured URL must be the final one.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("reachcheck/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| AlertError::Client(describe(e)))?;
+        Ok(Notifier {
+            inner: Arc::new(Inner {
+                client,
+                settings,
+                authorization,
+            }),
+        })
+    }
+
+    /// The settings this notifier was made with (the daemon reads `heartbeat_interval`).
+    pub fn settings(&self) -> &AlertSettings {
+        &self.inner.settings
+    }
+
+    /// POSTs `{"service":"reachcheck","sent_at":<RFC 3339>,"kind":...,...}` as JSON.
+    ///
+    /// Retries timeouts, connection errors, 5xx and 429 (honouring `Retry-After`, capped by
+    /// `max_backoff`) with backoff; any other answer that is not 2xx is not retried. Without
+    /// a `webhook_url` the alert is logged with `tracing::info!` and the result is
+    /// [`Delivery::Logged`].
+    ///
+    /// # Errors
+    /// [`AlertError::Rejected`] for a 3xx or 4xx other than 429, [`AlertError::GaveUp`] when
+    /// every attempt failed.
+    #[tracing::instrument(skip_all, fields(kind = alert.kind()))]
+    pub async fn send(&self, alert: &Alert) -> Result<Delivery, AlertError> {
+        let kind = alert.kind();
+        let now = Timestamp::now();
+        let envelope = Envelope {
+            service: SERVICE,
+            sent_at: now.round(jiff::Unit::Second).unwrap_or(now),
+            alert,
+        };
+        let body = serde_json::to_vec(&envelope).map_err(|e| AlertError::Encode {
+            kind,
+            reason: e.to_string(),
+        })?;
+        let s = &self.inner.settings;
+        let Some(url) = &s.webhook_url else {
+            tracing::info!(
+                alert = %String::from_utf8_lossy(&body),
+                "alert (no `alerts.webhook_url` set: logged only)"
+            );
+            return Ok(Delivery::Logged);
+        };
+        let body = bytes::Bytes::from(body);
+        let to = receiver(url);
+        let attempts = s.attempts.max(1);
+        let mut last = Failure {
+            reason: "no attempt was made".to_owned(),
+            status: None,
+            body: None,
+        };
+        for attempt in 1..=attempts {
+            let mut req = self
+                .inner
+                .client
+                .post(url.clone())
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+            if let Some(auth) = &self.inner.authorization {
+                req = req.header(AUTHORIZATION, auth.clone());
+            }
+            let wait = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    if status.is_success() {
+                        tracing::info!(receiver = %to, attempts = attempt, status = status.as_u16(), "alert delivered");
+                        return Ok(Delivery::Posted {
+                            attempts: attempt,
+                            status: status.as_u16(),
+                        });
+                    }
+                    let after = retry_after(resp.headers());
+                    let text = read_start(resp).await;
+                    let retryable =
+                        status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+                    if !retryable {
+                        return Err(AlertError::Rejected {
+                            receiver: to,
+                            kind,
+                            status: status.as_u16(),
+                            body: text,
+                        });
+                    }
+                    last = Failure {
+                        reason: format!("HTTP {status}: {text}"),
+                        status: Some(status.as_u16()),
+                        body: Some(text),
+                    };
+                    match after {
+                        Some(d) if status == StatusCode::TOO_MANY_REQUESTS => d.min(s.max_backoff),
+                        _ => self.backoff(attempt),
+                    }
+                }
+                Err(e) => {
+                    last = Failure {
+                        reason: describe(e),
+                        status: None,
+                        body: None,
+                    };
+                    self.backoff(attempt)
+                }
+            };
+            if attempt < attempts {
+                tracing::debug!(receiver = %to, attempt, error = %last.reason, ?wait, "alert not delivered; retrying");
+                tokio::time::sleep(wait).await;
+            }
+        }
+        Err(AlertError::GaveUp {
+            receiver: to,
+            kind,
+            attempts,
+            last: last.reason,
+            status: last.status,
+            body: last.body,
+        })
+    }
+
+    /// The wait after failed attempt `attempt` (1-based): full jitter under a cap that
+    /// doubles each retry.
+    fn backoff(&self, attempt: u32) -> Duration {
+        backoff_cap(&self.inner.settings, attempt).mul_f64(rand08::random::<f64>())
+    }
+}
+
+/// The most [`Notifier::backoff`] waits after failed attempt `attempt` (1-based).
+fn backoff_cap(s: &AlertSettings, attempt: u32) -> Duration {
+    s.backoff
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+        .min(s.max_backoff)
+}
+
+/// The wait a 429 asks for: `Retry-After` in seconds or as an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = jiff::fmt::rfc2822::parse(v).ok()?.timestamp();
+    Some(
+        at.duration_since(Timestamp::now())
+            .try_into()
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// The start of an answer's body, for errors.
+async fn read_start(resp: reqwest::Response) -> String {
+    match resp.bytes().await {
+        Ok(b) if b.iter().all(u8::is_ascii_whitespace) => "(no body)".to_owned(),
+        Ok(b) => truncate(&String::from_utf8_lossy(&b)),
+        Err(e) => format!("(the body could not be read: {})", describe(e)),
+    }
+}
+
+/// At most [`BODY_LIMIT`] bytes of `s`, cut at a character boundary, marked when cut.
+fn truncate(s: &str) -> String {
+    let s = s.trim();
+    if s.len() <= BODY_LIMIT {
+        return s.to_owned();
+    }
+    let mut end = BODY_LIMIT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// A network error in words, without the URL (its path may be a secret), with its root cause.
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let what = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else if e.is_body() || e.is_decode() {
+        "the body could not be read".to_owned()
+    } else {
+        format!("request error: {e}")
+    };
+    let mut root = None;
+    let mut next = std::error::Error::source(&e);
+    while let Some(cause) = next {
+        root = Some(cause);
+        next = cause.source();
+    }
+    match root {
+        Some(cause) => format!("{what}: {cause}"),
+        None => what,
+    }
+}
+
+/// The URL's origin (`https://host:port`), all that logs and errors show of it.
+fn receiver(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> Timestamp {
+        "2026-11-21T06:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn kind_is_the_serde_tag_of_every_variant() {
+        let alerts = [
+            Alert::SweepChanged {
+                sweep_id: 1,
+                finished_at: at(),
+                routes: 0,
+                readable: 0,
+                not_readable: 0,
+                unknown: 0,
+                new: vec![],
+                resolved: vec![],
+                reopened: vec![],
+            },
+            Alert::SweepFailed {
+                at: at(),
+                reason: "x".into(),
+            },
+            Alert::StaleEvidence {
+                at: at(),
+                data_age_seconds: 1,
+                max_age_seconds: 1,
+            },
+            Alert::SuppressionLapsed {
+                at: at(),
+                suppression_id: 1,
+                target: "t".into(),
+                code: "c".into(),
+                justification: "j".into(),
+                expired_at: at(),
+            },
+            Alert::Heartbeat {
+                at: at(),
+                last_sweep_id: None,
+                last_sweep_at: None,
+                data_age_seconds: None,
+            },
+        ];
+        for alert in alerts {
+            let v = serde_json::to_value(&alert).unwrap();
+            assert_eq!(v["kind"], alert.kind());
+            let back: Alert = serde_json::from_value(v).unwrap();
+            assert_eq!(back, alert);
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_jitter_stays_under_it() {
+        let s = AlertSettings {
+            backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            ..AlertSettings::default()
+        };
+        let caps: Vec<_> = (1..=6).map(|a| backoff_cap(&s, a).as_millis()).collect();
+        assert_eq!(caps, [100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(backoff_cap(&s, u32::MAX), Duration::from_secs(1));
+        let n = Notifier::new(s.clone()).unwrap();
+        for attempt in 1..40 {
+            assert!(n.backoff(attempt) <= backoff_cap(&s, attempt));
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("2"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("later"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn bodies_are_cut_at_a_character_boundary() {
+        let long = "ø".repeat(BODY_LIMIT);
+        let cut = truncate(&long);
+        assert!(cut.len() <= BODY_LIMIT + "…".len());
+        assert!(cut.ends_with('…'));
+        assert_eq!(truncate(" short \n"), "short");
+    }
+
+    #[test]
+    fn debug_shows_neither_token_nor_webhook_path() {
+        let s = AlertSettings {
+            webhook_url: Some(
+                "https://hooks.example.no/services/T000/B000/XyZsecret"
+                    .parse()
+                    .unwrap(),
+            ),
+            bearer_token: Some(Secret::new("s3cr3t-token")),
+            ..AlertSettings::default()
+        };
+        let n = Notifier::new(s.clone()).unwrap();
+        for text in [format!("{s:?}"), format!("{n:?}")] {
+            assert!(!text.contains("s3cr3t"), "{text}");
+            assert!(!text.contains("XyZsecret"), "{text}");
+            assert!(text.contains("hooks.example.no"), "{text}");
+        }
+        assert!(format!("{s:?}").contains("[redacted]"));
+    }
+
+    #[test]
+    fn a_token_that_cannot_be_a_header_is_refused_without_showing_it() {
+        let err = Notifier::new(AlertSettings {
+            bearer_token: Some(Secret::new("bad\ntoken")),
+            ..AlertSettings::default()
+        })
+        .unwrap_err();
+        assert!(matches!(err, AlertError::Token));
+        assert!(!err.to_string().contains("bad"));
+    }
+}
