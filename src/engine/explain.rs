@@ -49,6 +49,76 @@ pub struct Explanation {
     pub findings: Vec<ExplainedFinding>,
 }
 
+impl Explanation {
+    /// Findings in words without the evidence behind them (answers loaded from the store
+    /// keep codes and facts, not the snapshot): one sentence per finding from its facts.
+    pub fn without_evidence<'a>(
+        findings: impl Iterator<Item = &'a Finding>,
+        recipient: &OrgNumber,
+    ) -> Explanation {
+        Explanation {
+            recipient_name: None,
+            readers: Vec::new(),
+            findings: findings
+                .map(|f| ExplainedFinding {
+                    code: f.code(),
+                    severity: f.severity(),
+                    message: summary(f, recipient),
+                    remediation: "Run `reachcheck precheck` (or wait for the next sweep) for the evidence and who can fix it.".to_owned(),
+                    evidence: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One sentence from a finding's facts alone.
+pub fn summary(f: &Finding, recipient: &OrgNumber) -> String {
+    match f {
+        Finding::RecipientDeleted { on: Some(d) } => {
+            format!("{recipient} was deleted in Enhetsregisteret on {d}.")
+        }
+        Finding::RecipientDeleted { on: None } => {
+            format!("{recipient} is deleted in Enhetsregisteret.")
+        }
+        Finding::NoReader => format!("Nobody at {recipient} can read this message type."),
+        Finding::NoData { .. } => format!(
+            "The evidence needed to decide whether anyone at {recipient} can read is missing."
+        ),
+        Finding::TooFewReaders { readers, min } => {
+            format!("Only {readers} of the required {min} readers at {recipient}.")
+        }
+        Finding::NoNotificationAddress => {
+            format!("Nobody at {recipient} or its main unit will be notified.")
+        }
+        Finding::NotificationUnknown { missing } => {
+            format!("Notification addresses of {missing} are not known.")
+        }
+        Finding::StaleData {
+            observed_at,
+            max_age,
+        } => format!(
+            "The evidence is from {observed_at}, older than the allowed {}.",
+            age(*max_age)
+        ),
+        Finding::SourceError(failure) => format!(
+            "The {} could not be used: {}.",
+            failure.source, failure.reason
+        ),
+        Finding::PolicyIndeterminate { resource } => {
+            format!("A rule in the policy of `{resource}` cannot be evaluated.")
+        }
+        Finding::NotAuthorized { unit } => {
+            format!("{unit} has not approved reachcheck's system user.")
+        }
+        Finding::PolicyDrift(d) => format!(
+            "Altinn's policy for `{}` grants read differently from the local copy.",
+            d.resource
+        ),
+        Finding::NotSwept => format!("The route to {recipient} was not in the last sweep."),
+    }
+}
+
 /// Ways to read one resource, as text: (delegable grants, ER roles).
 type Alternatives = (Vec<String>, Vec<String>);
 
@@ -715,6 +785,13 @@ impl Engine {
                             .map(|g| format!("reads under Altinn's policy only: {g}"))
                             .chain(d.removed.iter().map(|g| format!("reads under the local copy only: {g}")))
                             .collect(),
+                    ),
+                    Finding::NotSwept => (
+                        format!(
+                            "The route to {label} was not in the last sweep, so nothing is known about who can read {title} there."
+                        ),
+                        format!("Add the route to the routing table; the next sweep judges it.{fallback}"),
+                        Vec::new(),
                     ),
                     Finding::PolicyIndeterminate { resource } => (
                         format!(

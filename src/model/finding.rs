@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{OrgNumber, ResourceId};
 
 /// How serious a finding is.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Worth knowing; nothing is wrong with the route itself.
@@ -39,7 +39,7 @@ impl fmt::Display for Severity {
 }
 
 /// The stable code of a finding, as it appears in every output format.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingCode {
     /// The recipient is deleted in Enhetsregisteret (rule 2).
@@ -64,11 +64,13 @@ pub enum FindingCode {
     NotAuthorized,
     /// Altinn enforces a different read policy for a resource than the local copy.
     PolicyDrift,
+    /// The route was not in the sweep whose results answer a pre-send check.
+    NotSwept,
 }
 
 impl FindingCode {
     /// Every code, in the order findings are reported.
-    pub const ALL: [FindingCode; 11] = [
+    pub const ALL: [FindingCode; 12] = [
         FindingCode::RecipientDeleted,
         FindingCode::NoReader,
         FindingCode::NoData,
@@ -80,6 +82,7 @@ impl FindingCode {
         FindingCode::PolicyIndeterminate,
         FindingCode::NotAuthorized,
         FindingCode::PolicyDrift,
+        FindingCode::NotSwept,
     ];
 
     /// The contract name, e.g. `no_reader`.
@@ -96,6 +99,7 @@ impl FindingCode {
             FindingCode::PolicyIndeterminate => "policy_indeterminate",
             FindingCode::NotAuthorized => "not_authorized",
             FindingCode::PolicyDrift => "policy_drift",
+            FindingCode::NotSwept => "not_swept",
         }
     }
 
@@ -110,7 +114,8 @@ impl FindingCode {
             | FindingCode::SourceError
             | FindingCode::PolicyIndeterminate
             | FindingCode::NotAuthorized
-            | FindingCode::PolicyDrift => Severity::Warning,
+            | FindingCode::PolicyDrift
+            | FindingCode::NotSwept => Severity::Warning,
             FindingCode::NotificationUnknown => Severity::Info,
         }
     }
@@ -128,7 +133,7 @@ impl fmt::Display for FindingCode {
 }
 
 /// Which evidence source a failure or gap concerns.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     /// The unit's Enhetsregisteret record (`enheter` / `underenheter`).
@@ -157,7 +162,7 @@ impl fmt::Display for SourceKind {
 
 /// An evidence source that failed for one unit: a malformed file, or an API call that
 /// timed out or answered garbage. Treated as missing data (rule 9).
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct SourceFailure {
     /// The unit the data was about (`None` for data about no unit, e.g. a resource policy).
     pub unit: Option<OrgNumber>,
@@ -176,7 +181,11 @@ impl fmt::Display for SourceFailure {
 }
 
 /// A coded problem on a route, with the facts needed to explain it.
-#[derive(Clone, PartialEq, Debug)]
+///
+/// Serialised (for the store and the HTTP API) as an object tagged by `code`, with the
+/// facts beside it; the facts name organisations, resources and grants, never people.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum Finding {
     /// The recipient is deleted in Enhetsregisteret.
     RecipientDeleted {
@@ -230,10 +239,13 @@ pub enum Finding {
     /// Altinn's policy for a resource grants `read` differently from the local copy; the
     /// route was judged with Altinn's.
     PolicyDrift(Arc<PolicyDrift>),
+    /// The route was not among those judged by the sweep the answer comes from (a
+    /// pre-send check answered from the store), so nothing about it is known.
+    NotSwept,
 }
 
 /// How Altinn's policy for a resource differs from the local copy, in who may read.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct PolicyDrift {
     /// The resource.
     pub resource: ResourceId,
@@ -260,6 +272,7 @@ impl Finding {
             Finding::PolicyIndeterminate { .. } => FindingCode::PolicyIndeterminate,
             Finding::NotAuthorized { .. } => FindingCode::NotAuthorized,
             Finding::PolicyDrift(_) => FindingCode::PolicyDrift,
+            Finding::NotSwept => FindingCode::NotSwept,
         }
     }
 
@@ -283,5 +296,51 @@ mod tests {
             );
         }
         assert_eq!(FindingCode::NoReader.severity(), Severity::Critical);
+    }
+
+    #[test]
+    fn findings_round_trip_through_json_tagged_by_code() {
+        let org = OrgNumber::parse("964338531").unwrap();
+        let all = vec![
+            Finding::RecipientDeleted {
+                on: Some("2024-01-01".parse().unwrap()),
+            },
+            Finding::NoReader,
+            Finding::NoData {
+                no_record: false,
+                recipient_connections: true,
+                main_unit_connections: Some(org),
+            },
+            Finding::TooFewReaders { readers: 1, min: 2 },
+            Finding::NoNotificationAddress,
+            Finding::NotificationUnknown { missing: org },
+            Finding::StaleData {
+                observed_at: "2026-11-21T05:00:00Z".parse().unwrap(),
+                max_age: SignedDuration::from_hours(24),
+            },
+            Finding::SourceError(Arc::new(SourceFailure {
+                unit: Some(org),
+                source: SourceKind::Connections,
+                location: "https://x/y".into(),
+                reason: "HTTP 503".into(),
+            })),
+            Finding::PolicyIndeterminate {
+                resource: ResourceId::parse("r1").unwrap(),
+            },
+            Finding::NotAuthorized { unit: org },
+            Finding::PolicyDrift(Arc::new(PolicyDrift {
+                resource: ResourceId::parse("r1").unwrap(),
+                location: "https://x/p".into(),
+                added: vec!["a".into()],
+                removed: vec![],
+            })),
+            Finding::NotSwept,
+        ];
+        for f in all {
+            let json = serde_json::to_value(&f).unwrap();
+            assert_eq!(json["code"], f.code().as_str(), "{json}");
+            let back: Finding = serde_json::from_value(json).unwrap();
+            assert_eq!(back, f);
+        }
     }
 }

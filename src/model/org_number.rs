@@ -99,6 +99,16 @@ impl OrgNumber {
         check_digit(body).map(|c| OrgNumber(body * 10 + c))
     }
 
+    /// The organisation number `n` (e.g. `964338531`; leading zeros implied, as `parse`
+    /// accepts them), if its check digit is right. The fast path for numbers stored as
+    /// integers.
+    pub fn from_u32(n: u32) -> Option<Self> {
+        if n > 999_999_999 {
+            return None;
+        }
+        (check_digit(n / 10) == Some(n % 10)).then_some(OrgNumber(n))
+    }
+
     /// The number as an integer (e.g. `964338531`).
     pub fn get(self) -> u32 {
         self.0
@@ -155,6 +165,22 @@ impl<'de> serde::Deserialize<'de> for OrgNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_u32_checks_like_parse() {
+        for n in [964338531_u32, 964338532, 1_000_000_000, 310000019] {
+            assert_eq!(
+                OrgNumber::from_u32(n),
+                OrgNumber::parse(&n.to_string()).ok(),
+                "{n}"
+            );
+        }
+        assert_eq!(
+            OrgNumber::from_u32(12_345_679).map(|o| o.to_string()),
+            OrgNumber::parse("012345679").ok().map(|o| o.to_string())
+        );
+        assert!(OrgNumber::from_u32(964338531).is_some());
+    }
 
     #[test]
     fn accepts_real_municipality_numbers() {

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{MessageTypeId, OrgNumber};
 
@@ -41,7 +41,7 @@ impl fmt::Display for Route {
 
 /// Whether a route's message can be read at the recipient. Never `Readable` without
 /// positive evidence.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Proven: at least one real person can read every resource of the message type.
@@ -70,7 +70,7 @@ impl fmt::Display for Verdict {
 }
 
 /// How strong the rightholder evidence behind a verdict is (DESIGN rule 6).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EvidenceTier {
     /// Altinn connections for the recipient (and its main unit): the complete list.
