@@ -1,0 +1,1209 @@
+//! The store: an embedded SQLite file holding sweeps, each route's verdict history (changes
+//! only), the lifecycle of every finding, suppressions and the audit trail of pre-send
+//! checks.
+//!
+//! Owns: the schema ([`schema`], versioned, migrated in one place), durability (WAL; a
+//! sweep's results are written in one transaction, so a crash leaves the previous sweep
+//! whole) and turning rows back into domain types. Does not own: deciding anything — the
+//! engine judges, the daemon decides when to sweep and whom to alert.
+//!
+//! A [`Store`] is one connection and is not shared between threads; the daemon opens one
+//! per task that writes (sweeps, audit) and SQLite's WAL serialises the writers.
+
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, params};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::engine::Evaluation;
+use crate::model::{
+    EvidenceTier, Finding, FindingCode, MessageTypeId, OrgNumber, Route, Severity, Verdict,
+};
+
+/// A sweep's id (ascending in time).
+pub type SweepId = i64;
+
+/// The store could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("store `{path}`: {reason}")]
+pub struct StoreError {
+    /// The database file.
+    pub path: String,
+    /// What went wrong, in one sentence.
+    pub reason: String,
+}
+
+/// How a sweep ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepStatus {
+    /// Still running (or the process died during it; see [`Store::open`]).
+    Running,
+    /// Judged and recorded.
+    Ok,
+    /// Could not gather evidence or judge.
+    Failed,
+    /// The process ended during the sweep; nothing of it was recorded.
+    Aborted,
+}
+
+impl SweepStatus {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "running" => SweepStatus::Running,
+            "ok" => SweepStatus::Ok,
+            "failed" => SweepStatus::Failed,
+            "aborted" => SweepStatus::Aborted,
+            _ => return None,
+        })
+    }
+}
+
+/// One sweep as recorded.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SweepRecord {
+    /// Its id.
+    pub id: SweepId,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When it ended, if it did.
+    pub finished_at: Option<Timestamp>,
+    /// Where the evidence came from.
+    pub source: String,
+    /// How it ended.
+    pub status: SweepStatus,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// When its evidence was taken.
+    pub taken_at: Option<Timestamp>,
+    /// Routes judged, and by verdict (for a sweep that ended `ok`).
+    pub counts: Option<VerdictCounts>,
+    /// Verdict rows written: routes whose verdict changed, appeared or went away.
+    pub changed: Option<u64>,
+}
+
+/// Routes by verdict.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct VerdictCounts {
+    /// All routes.
+    pub routes: u64,
+    /// `readable`.
+    pub readable: u64,
+    /// `not_readable`.
+    pub not_readable: u64,
+    /// `unknown`.
+    pub unknown: u64,
+}
+
+/// A route's current verdict, as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredVerdict {
+    /// The route.
+    pub route: Route,
+    /// Its verdict.
+    pub verdict: Verdict,
+    /// Readers found.
+    pub readers: u32,
+    /// Whether the evidence was complete.
+    pub tier: EvidenceTier,
+    /// The findings.
+    pub findings: Arc<[Finding]>,
+}
+
+/// The latest successful sweep and its verdicts.
+#[derive(Clone, Debug)]
+pub struct Latest {
+    /// The sweep.
+    pub sweep: SweepRecord,
+    /// When its evidence was taken.
+    pub taken_at: Timestamp,
+    /// Every route's verdict.
+    pub verdicts: Vec<StoredVerdict>,
+}
+
+/// Where a finding is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingState {
+    /// Seen in the latest sweep.
+    Open,
+    /// Gone in a later sweep while the route was still routed.
+    Resolved,
+    /// The route left the routing table while the finding was open.
+    Retired,
+}
+
+impl FindingState {
+    fn as_str(self) -> &'static str {
+        match self {
+            FindingState::Open => "open",
+            FindingState::Resolved => "resolved",
+            FindingState::Retired => "retired",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "open" => FindingState::Open,
+            "resolved" => FindingState::Resolved,
+            "retired" => FindingState::Retired,
+            _ => return None,
+        })
+    }
+}
+
+/// What a sweep did to a finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Seen for the first time.
+    Opened,
+    /// No longer seen.
+    Resolved,
+    /// Seen again after being resolved.
+    Reopened,
+    /// Its route left the routing table.
+    Retired,
+}
+
+impl Change {
+    fn as_str(self) -> &'static str {
+        match self {
+            Change::Opened => "opened",
+            Change::Resolved => "resolved",
+            Change::Reopened => "reopened",
+            Change::Retired => "retired",
+        }
+    }
+}
+
+/// A finding that changed in a sweep.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FindingChange {
+    /// The route.
+    pub route: Route,
+    /// The finding's code.
+    pub code: FindingCode,
+    /// What happened.
+    pub change: Change,
+    /// An active suppression covers it (alerts leave it out).
+    pub suppressed: bool,
+}
+
+/// What recording a sweep did.
+#[derive(Clone, Debug, Default)]
+pub struct SweepOutcome {
+    /// Routes by verdict.
+    pub counts: VerdictCounts,
+    /// Verdict rows written.
+    pub changed: u64,
+    /// Findings opened, resolved, reopened or retired.
+    pub changes: Vec<FindingChange>,
+    /// Findings on the routes judged, by code.
+    pub by_code: Vec<(FindingCode, u64)>,
+}
+
+/// A finding with its lifecycle, as `GET /v1/findings` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FindingRecord {
+    /// Its id.
+    pub id: i64,
+    /// The route.
+    #[serde(flatten)]
+    pub route: Route,
+    /// Its code.
+    pub code: FindingCode,
+    /// Its severity.
+    pub severity: Severity,
+    /// Where it is in its life.
+    pub state: FindingState,
+    /// First seen.
+    pub first_seen_at: Timestamp,
+    /// Last seen.
+    pub last_seen_at: Timestamp,
+    /// When it was resolved (or retired), if it is.
+    pub resolved_at: Option<Timestamp>,
+    /// How often it came back after being resolved.
+    pub reopened: u32,
+    /// The suppression covering it now, if any.
+    pub suppressed_by: Option<i64>,
+    /// The latest finding with its facts.
+    pub detail: Finding,
+}
+
+/// Which findings to list.
+#[derive(Clone, Debug, Default)]
+pub struct FindingFilter {
+    /// Only this sender.
+    pub sender: Option<OrgNumber>,
+    /// Only this recipient.
+    pub recipient: Option<OrgNumber>,
+    /// Only this message type.
+    pub message_type: Option<MessageTypeId>,
+    /// Only in this state.
+    pub state: Option<FindingState>,
+    /// Only of this severity.
+    pub severity: Option<Severity>,
+    /// At most this many (newest first).
+    pub limit: u32,
+}
+
+/// A suppression to add.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSuppression {
+    /// The recipient.
+    pub recipient: OrgNumber,
+    /// The finding code it accepts.
+    pub code: FindingCode,
+    /// Only this sender's route (with `message_type`); none = every route to the recipient.
+    pub sender: Option<OrgNumber>,
+    /// Only this message type (with `sender`).
+    pub message_type: Option<MessageTypeId>,
+    /// Why the finding is accepted (comply or explain).
+    pub justification: String,
+    /// When it stops applying.
+    pub expires_at: Timestamp,
+}
+
+impl NewSuppression {
+    /// Checks it as of `now`: the field at fault and why.
+    pub fn check(&self, now: Timestamp) -> Result<(), (&'static str, String)> {
+        if self.justification.trim().is_empty() {
+            return Err((
+                "justification",
+                "a suppression needs a written justification".to_owned(),
+            ));
+        }
+        if self.sender.is_some() != self.message_type.is_some() {
+            return Err((
+                if self.sender.is_some() { "message_type" } else { "sender" },
+                "a route suppression names both `sender` and `message_type`; a recipient suppression names neither".to_owned(),
+            ));
+        }
+        if self.expires_at <= now {
+            return Err((
+                "expires_at",
+                format!("{} is not in the future", self.expires_at),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A suppression as stored.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Suppression {
+    /// Its id.
+    pub id: i64,
+    /// The recipient.
+    pub recipient: OrgNumber,
+    /// The finding code.
+    pub code: FindingCode,
+    /// The sender, for a route suppression.
+    pub sender: Option<OrgNumber>,
+    /// The message type, for a route suppression.
+    pub message_type: Option<MessageTypeId>,
+    /// Why.
+    pub justification: String,
+    /// Who added it.
+    pub created_by: String,
+    /// When.
+    pub created_at: Timestamp,
+    /// When it stops applying.
+    pub expires_at: Timestamp,
+    /// When its lapse was noticed (and alerted).
+    pub lapsed_at: Option<Timestamp>,
+}
+
+impl Suppression {
+    /// Whether it covers `code` on `route` at `now`.
+    pub fn covers(&self, route: &Route, code: FindingCode, now: Timestamp) -> bool {
+        self.expires_at > now
+            && self.code == code
+            && self.recipient == route.recipient
+            && self.sender.is_none_or(|s| s == route.sender)
+            && self
+                .message_type
+                .as_ref()
+                .is_none_or(|t| *t == route.message_type)
+    }
+}
+
+/// A pre-send check answered, for the audit table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEntry {
+    /// When.
+    pub at: Timestamp,
+    /// Who asked (the API token's name).
+    pub caller: Arc<str>,
+    /// The route asked about.
+    pub route: Route,
+    /// The answer.
+    pub verdict: Verdict,
+    /// Readers in the answer.
+    pub readers: u32,
+}
+
+/// What pruning removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Sweeps.
+    pub sweeps: u64,
+    /// Verdict rows that had ended before the oldest kept sweep.
+    pub verdicts: u64,
+    /// Audit rows.
+    pub audit: u64,
+}
+
+/// The SQLite store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+fn verdict_str(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Readable => "readable",
+        Verdict::NotReadable => "not_readable",
+        Verdict::Unknown => "unknown",
+    }
+}
+
+fn parse_verdict(s: &str) -> Option<Verdict> {
+    Some(match s {
+        "readable" => Verdict::Readable,
+        "not_readable" => Verdict::NotReadable,
+        "unknown" => Verdict::Unknown,
+        _ => return None,
+    })
+}
+
+fn tier_str(t: EvidenceTier) -> &'static str {
+    match t {
+        EvidenceTier::Connections => "connections",
+        EvidenceTier::Er => "er",
+    }
+}
+
+fn parse_tier(s: &str) -> Option<EvidenceTier> {
+    Some(match s {
+        "connections" => EvidenceTier::Connections,
+        "er" => EvidenceTier::Er,
+        _ => return None,
+    })
+}
+
+fn parse_severity(s: &str) -> Option<Severity> {
+    Some(match s {
+        "info" => Severity::Info,
+        "warning" => Severity::Warning,
+        "critical" => Severity::Critical,
+        _ => return None,
+    })
+}
+
+/// A row that does not hold what this build wrote: the file was edited or is not ours.
+fn corrupt(what: &str, value: impl std::fmt::Display) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("unexpected {what} `{value}`").into(),
+    )
+}
+
+fn time(s: &str) -> rusqlite::Result<Timestamp> {
+    s.parse().map_err(|_| corrupt("time", s))
+}
+
+fn opt_time(s: Option<String>) -> rusqlite::Result<Option<Timestamp>> {
+    s.as_deref().map(time).transpose()
+}
+
+fn org(n: i64) -> rusqlite::Result<OrgNumber> {
+    u32::try_from(n)
+        .ok()
+        .and_then(OrgNumber::from_u32)
+        .ok_or_else(|| corrupt("organisation number", n))
+}
+
+fn message_type(s: &str) -> rusqlite::Result<MessageTypeId> {
+    MessageTypeId::parse(s).map_err(|_| corrupt("message type", s))
+}
+
+fn findings_json(findings: &[Finding]) -> Option<String> {
+    if findings.is_empty() {
+        None
+    } else {
+        serde_json::to_string(findings).ok()
+    }
+}
+
+const SWEEP_COLUMNS: &str = "id, started_at, finished_at, source, status, error, taken_at, routes, readable, not_readable, unknown, changed";
+
+fn sweep_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SweepRecord> {
+    let status: String = r.get(4)?;
+    let routes: Option<i64> = r.get(7)?;
+    let count = |i: usize| -> rusqlite::Result<u64> {
+        Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
+    };
+    Ok(SweepRecord {
+        id: r.get(0)?,
+        started_at: time(&r.get::<_, String>(1)?)?,
+        finished_at: opt_time(r.get(2)?)?,
+        source: r.get(3)?,
+        status: SweepStatus::parse(&status).ok_or_else(|| corrupt("sweep status", &status))?,
+        error: r.get(5)?,
+        taken_at: opt_time(r.get(6)?)?,
+        counts: match routes {
+            Some(n) => Some(VerdictCounts {
+                routes: n.max(0) as u64,
+                readable: count(8)?,
+                not_readable: count(9)?,
+                unknown: count(10)?,
+            }),
+            None => None,
+        },
+        changed: r.get::<_, Option<i64>>(11)?.map(|n| n.max(0) as u64),
+    })
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`, migrates its schema, and marks any
+    /// sweep left `running` by a process that died as `aborted`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let err = |reason: String| StoreError {
+            path: path.display().to_string(),
+            reason,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            return Err(err(format!("directory `{}` does not exist", dir.display())));
+        }
+        let mut conn = Connection::open(path).map_err(|e| err(format!("cannot open: {e}")))?;
+        let setup = |c: &Connection| -> rusqlite::Result<()> {
+            c.busy_timeout(Duration::from_secs(10))?;
+            let mode: String = c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(mode, "store is not in WAL mode");
+            }
+            // In WAL mode NORMAL is safe against a crash of the process (and of the OS
+            // it may lose the last transaction, never consistency).
+            c.pragma_update(None, "synchronous", "NORMAL")?;
+            c.pragma_update(None, "foreign_keys", "ON")?;
+            Ok(())
+        };
+        setup(&conn).map_err(|e| err(format!("not a usable SQLite database: {e}")))?;
+        schema::migrate(&mut conn).map_err(|e| err(e.to_string()))?;
+        let store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        let aborted = store
+            .conn
+            .execute(
+                "UPDATE sweeps SET status = 'aborted', error = 'the process ended during the sweep' WHERE status = 'running'",
+                [],
+            )
+            .map_err(|e| store.err(e))?;
+        if aborted > 0 {
+            tracing::warn!(
+                aborted,
+                "sweeps left running by an earlier process marked aborted"
+            );
+        }
+        Ok(store)
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError {
+            path: self.path.display().to_string(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records that a sweep started.
+    pub fn begin_sweep(
+        &mut self,
+        started_at: Timestamp,
+        source: &str,
+    ) -> Result<SweepId, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO sweeps (started_at, source, status) VALUES (?1, ?2, 'running')",
+                params![started_at.to_string(), source],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records that a sweep failed; nothing else of it is kept.
+    pub fn fail_sweep(
+        &mut self,
+        id: SweepId,
+        at: Timestamp,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE sweeps SET status = 'failed', finished_at = ?2, error = ?3 WHERE id = ?1",
+                params![id, at.to_string(), reason],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Records sweep `id`'s verdicts (only those that changed), moves each finding along
+    /// its lifecycle, and marks the sweep `ok` — all in one transaction.
+    pub fn record_sweep(
+        &mut self,
+        id: SweepId,
+        finished_at: Timestamp,
+        taken_at: Timestamp,
+        evaluation: &Evaluation,
+    ) -> Result<SweepOutcome, StoreError> {
+        let suppressions = self.suppressions()?;
+        let active: Vec<&Suppression> = suppressions
+            .iter()
+            .filter(|s| s.expires_at > finished_at)
+            .collect();
+        let tx = self.conn.transaction().map_err(|e| StoreError {
+            path: self.path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let outcome = record(&tx, id, finished_at, taken_at, evaluation, &active);
+        let outcome = outcome.and_then(|o| tx.commit().map(|()| o));
+        outcome.map_err(|e| self.err(e))
+    }
+
+    /// The latest sweep, whatever its status.
+    pub fn last_sweep(&self) -> Result<Option<SweepRecord>, StoreError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {SWEEP_COLUMNS} FROM sweeps ORDER BY id DESC LIMIT 1"),
+                [],
+                sweep_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Sweeps, newest first.
+    pub fn sweeps(&self, limit: u32) -> Result<Vec<SweepRecord>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {SWEEP_COLUMNS} FROM sweeps ORDER BY id DESC LIMIT ?1"
+            ))
+            .map_err(|e| self.err(e))?;
+        st.query_map([limit], sweep_row)
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))
+    }
+
+    /// The latest sweep that ended `ok`, with every route's current verdict; `None` before
+    /// the first.
+    pub fn latest(&self) -> Result<Option<Latest>, StoreError> {
+        let sweep = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {SWEEP_COLUMNS} FROM sweeps WHERE status = 'ok' ORDER BY id DESC LIMIT 1"
+                ),
+                [],
+                sweep_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let Some(sweep) = sweep else {
+            return Ok(None);
+        };
+        let taken_at = sweep.taken_at.unwrap_or(sweep.started_at);
+        let verdicts = self.current_verdicts().map_err(|e| self.err(e))?;
+        Ok(Some(Latest {
+            sweep,
+            taken_at,
+            verdicts,
+        }))
+    }
+
+    fn current_verdicts(&self) -> rusqlite::Result<Vec<StoredVerdict>> {
+        let mut st = self.conn.prepare(
+            "SELECT r.sender, r.message_type, r.recipient, v.verdict, v.readers, v.tier, v.findings
+             FROM verdicts v JOIN routes r ON r.id = v.route_id
+             WHERE v.until IS NULL ORDER BY v.route_id",
+        )?;
+        let mut rows = st.query([])?;
+        let mut out = Vec::new();
+        // Many routes share a message type and identical findings: parse each text once.
+        let mut types: FxHashMap<String, MessageTypeId> = FxHashMap::default();
+        let mut parsed: FxHashMap<String, Arc<[Finding]>> = FxHashMap::default();
+        let none: Arc<[Finding]> = Arc::from([]);
+        while let Some(r) = rows.next()? {
+            let t = r.get_ref(1)?.as_str()?;
+            let message_type = match types.get(t) {
+                Some(m) => m.clone(),
+                None => {
+                    let m = message_type(t)?;
+                    types.insert(t.to_owned(), m.clone());
+                    m
+                }
+            };
+            let verdict = r.get_ref(3)?.as_str()?;
+            let tier = r.get_ref(5)?.as_str()?;
+            let findings = match r.get_ref(6)?.as_str_or_null()? {
+                None => Arc::clone(&none),
+                Some(text) => match parsed.get(text) {
+                    Some(f) => Arc::clone(f),
+                    None => {
+                        let f: Vec<Finding> =
+                            serde_json::from_str(text).map_err(|_| corrupt("findings", text))?;
+                        let f: Arc<[Finding]> = f.into();
+                        parsed.insert(text.to_owned(), Arc::clone(&f));
+                        f
+                    }
+                },
+            };
+            out.push(StoredVerdict {
+                route: Route::new(org(r.get(0)?)?, message_type, org(r.get(2)?)?),
+                verdict: parse_verdict(verdict).ok_or_else(|| corrupt("verdict", verdict))?,
+                readers: r.get(4)?,
+                tier: parse_tier(tier).ok_or_else(|| corrupt("evidence tier", tier))?,
+                findings,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Findings with their lifecycle, newest first, filtered.
+    pub fn findings(
+        &self,
+        filter: &FindingFilter,
+        now: Timestamp,
+    ) -> Result<Vec<FindingRecord>, StoreError> {
+        let mut sql = String::from(
+            "SELECT f.id, r.sender, r.message_type, r.recipient, f.code, f.severity, f.state,
+                    f.first_seen_at, f.last_seen_at, f.resolved_at, f.reopened, f.detail
+             FROM findings f JOIN routes r ON r.id = f.route_id WHERE 1 = 1",
+        );
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if let Some(s) = filter.sender {
+            sql.push_str(" AND r.sender = ?");
+            args.push(Box::new(s.get()));
+        }
+        if let Some(s) = filter.recipient {
+            sql.push_str(" AND r.recipient = ?");
+            args.push(Box::new(s.get()));
+        }
+        if let Some(t) = &filter.message_type {
+            sql.push_str(" AND r.message_type = ?");
+            args.push(Box::new(t.to_string()));
+        }
+        if let Some(s) = filter.state {
+            sql.push_str(" AND f.state = ?");
+            args.push(Box::new(s.as_str()));
+        }
+        if let Some(s) = filter.severity {
+            sql.push_str(" AND f.severity = ?");
+            args.push(Box::new(s.as_str()));
+        }
+        sql.push_str(" ORDER BY f.last_seen_at DESC, f.id DESC LIMIT ?");
+        args.push(Box::new(filter.limit));
+        let suppressions = self.suppressions()?;
+        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                let code: String = r.get(4)?;
+                let severity: String = r.get(5)?;
+                let state: String = r.get(6)?;
+                let detail: String = r.get(11)?;
+                Ok(FindingRecord {
+                    id: r.get(0)?,
+                    route: Route::new(
+                        org(r.get(1)?)?,
+                        message_type(&r.get::<_, String>(2)?)?,
+                        org(r.get(3)?)?,
+                    ),
+                    code: FindingCode::from_name(&code)
+                        .ok_or_else(|| corrupt("finding code", &code))?,
+                    severity: parse_severity(&severity)
+                        .ok_or_else(|| corrupt("severity", &severity))?,
+                    state: FindingState::parse(&state)
+                        .ok_or_else(|| corrupt("finding state", &state))?,
+                    first_seen_at: time(&r.get::<_, String>(7)?)?,
+                    last_seen_at: time(&r.get::<_, String>(8)?)?,
+                    resolved_at: opt_time(r.get(9)?)?,
+                    reopened: r.get(10)?,
+                    suppressed_by: None,
+                    detail: serde_json::from_str(&detail)
+                        .map_err(|_| corrupt("finding", &detail))?,
+                })
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|mut f| {
+                f.suppressed_by = suppressions
+                    .iter()
+                    .find(|s| s.covers(&f.route, f.code, now))
+                    .map(|s| s.id);
+                f
+            })
+            .collect())
+    }
+
+    /// Adds a suppression; `by` is who asked.
+    pub fn add_suppression(
+        &mut self,
+        s: &NewSuppression,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        s.check(now)
+            .map_err(|(field, m)| self.err(format!("`{field}`: {m}")))?;
+        self.conn
+            .execute(
+                "INSERT INTO suppressions (recipient, code, sender, message_type, justification, created_by, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    s.recipient.get(),
+                    s.code.as_str(),
+                    s.sender.map(OrgNumber::get),
+                    s.message_type.as_ref().map(ToString::to_string),
+                    s.justification.trim(),
+                    by,
+                    now.to_string(),
+                    s.expires_at.to_string()
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Every suppression, active or not.
+    pub fn suppressions(&self) -> Result<Vec<Suppression>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, recipient, code, sender, message_type, justification, created_by, created_at, expires_at, lapsed_at
+                 FROM suppressions ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        st.query_map([], |r| {
+            let code: String = r.get(2)?;
+            Ok(Suppression {
+                id: r.get(0)?,
+                recipient: org(r.get(1)?)?,
+                code: FindingCode::from_name(&code)
+                    .ok_or_else(|| corrupt("finding code", &code))?,
+                sender: r.get::<_, Option<i64>>(3)?.map(org).transpose()?,
+                message_type: r
+                    .get::<_, Option<String>>(4)?
+                    .as_deref()
+                    .map(message_type)
+                    .transpose()?,
+                justification: r.get(5)?,
+                created_by: r.get(6)?,
+                created_at: time(&r.get::<_, String>(7)?)?,
+                expires_at: time(&r.get::<_, String>(8)?)?,
+                lapsed_at: opt_time(r.get(9)?)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.err(e))
+    }
+
+    /// Marks suppressions that expired by `now` and were not yet noticed; returns them
+    /// (each is alerted once).
+    pub fn lapse_suppressions(&mut self, now: Timestamp) -> Result<Vec<Suppression>, StoreError> {
+        let lapsed: Vec<Suppression> = self
+            .suppressions()?
+            .into_iter()
+            .filter(|s| s.lapsed_at.is_none() && s.expires_at <= now)
+            .collect();
+        for s in &lapsed {
+            self.conn
+                .execute(
+                    "UPDATE suppressions SET lapsed_at = ?2 WHERE id = ?1",
+                    params![s.id, now.to_string()],
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(lapsed)
+    }
+
+    /// Appends pre-send checks to the audit table, in one transaction.
+    pub fn audit(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        let path = self.path.display().to_string();
+        let wrap = |e: rusqlite::Error| StoreError {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT INTO audit (at, caller, sender, message_type, recipient, verdict, readers)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(wrap)?;
+            for e in entries {
+                st.execute(params![
+                    e.at.to_string(),
+                    &*e.caller,
+                    e.route.sender.get(),
+                    e.route.message_type.as_str(),
+                    e.route.recipient.get(),
+                    verdict_str(e.verdict),
+                    e.readers
+                ])
+                .map_err(wrap)?;
+            }
+        }
+        tx.commit().map_err(wrap)
+    }
+
+    /// Audit rows, for tests and reports.
+    pub fn audit_count(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM audit", [], |r| r.get::<_, i64>(0))
+            .map(|n| n.max(0) as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Forgets sweeps that ended before `before` (never the latest `ok` one), the verdict
+    /// rows that had ended before the oldest sweep kept, and older audit rows. Finding
+    /// lifecycles are kept.
+    pub fn prune(&mut self, before: Timestamp) -> Result<Pruned, StoreError> {
+        let path = self.path.display().to_string();
+        let wrap = |e: rusqlite::Error| StoreError {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        let cutoff = before.to_string();
+        let keep_from: Option<SweepId> = tx
+            .query_row(
+                "SELECT min(id) FROM sweeps WHERE coalesce(finished_at, started_at) >= ?1
+                    OR id = (SELECT max(id) FROM sweeps WHERE status = 'ok')",
+                [&cutoff],
+                |r| r.get(0),
+            )
+            .map_err(wrap)?;
+        let mut pruned = Pruned::default();
+        if let Some(keep) = keep_from {
+            pruned.verdicts = tx
+                .execute(
+                    "DELETE FROM verdicts WHERE until IS NOT NULL AND until <= ?1",
+                    [keep],
+                )
+                .map_err(wrap)? as u64;
+            // Sweeps still referenced by a kept verdict row (its `since`) stay.
+            pruned.sweeps = tx
+                .execute(
+                    "DELETE FROM sweeps WHERE id < ?1
+                       AND id NOT IN (SELECT since FROM verdicts)
+                       AND id NOT IN (SELECT sweep_id FROM finding_events)
+                       AND id NOT IN (SELECT first_sweep FROM findings)
+                       AND id NOT IN (SELECT last_sweep FROM findings)",
+                    [keep],
+                )
+                .map_err(wrap)? as u64;
+        }
+        pruned.audit = tx
+            .execute("DELETE FROM audit WHERE at < ?1", [&cutoff])
+            .map_err(wrap)? as u64;
+        tx.commit().map_err(wrap)?;
+        Ok(pruned)
+    }
+
+    /// Checks the database file's integrity (`PRAGMA integrity_check`).
+    pub fn integrity_check(&self) -> Result<(), StoreError> {
+        let result: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if result == "ok" {
+            Ok(())
+        } else {
+            Err(self.err(format!("integrity check failed: {result}")))
+        }
+    }
+
+    /// The verdict of `route` as of sweep `sweep` (from the change history).
+    pub fn verdict_at(&self, route: &Route, sweep: SweepId) -> Result<Option<Verdict>, StoreError> {
+        let v: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT v.verdict FROM verdicts v JOIN routes r ON r.id = v.route_id
+                 WHERE r.sender = ?1 AND r.message_type = ?2 AND r.recipient = ?3
+                   AND v.since <= ?4 AND (v.until IS NULL OR v.until > ?4)",
+                params![
+                    route.sender.get(),
+                    route.message_type.as_str(),
+                    route.recipient.get(),
+                    sweep
+                ],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(v.as_deref().and_then(parse_verdict))
+    }
+
+    /// Rows in the verdict history (all sweeps), for tests and reports.
+    pub fn verdict_rows(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM verdicts", [], |r| r.get::<_, i64>(0))
+            .map(|n| n.max(0) as u64)
+            .map_err(|e| self.err(e))
+    }
+}
+
+/// The body of [`Store::record_sweep`], inside its transaction.
+fn record(
+    tx: &rusqlite::Transaction<'_>,
+    id: SweepId,
+    finished_at: Timestamp,
+    taken_at: Timestamp,
+    evaluation: &Evaluation,
+    suppressions: &[&Suppression],
+) -> rusqlite::Result<SweepOutcome> {
+    let now = finished_at.to_string();
+    // Routes known, by (sender, message type, recipient).
+    let mut route_ids: FxHashMap<(u32, String, u32), i64> = FxHashMap::default();
+    {
+        let mut st = tx.prepare("SELECT id, sender, message_type, recipient FROM routes")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            route_ids.insert((r.get(1)?, r.get(2)?, r.get(3)?), r.get(0)?);
+        }
+    }
+    // Current verdicts, by route id.
+    let mut current: FxHashMap<i64, (String, u32, String, Option<String>)> = FxHashMap::default();
+    {
+        let mut st = tx.prepare(
+            "SELECT route_id, verdict, readers, tier, findings FROM verdicts WHERE until IS NULL",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            current.insert(r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
+        }
+    }
+    // Open findings, by (route id, code).
+    let mut open: FxHashMap<(i64, String), (i64, String)> = FxHashMap::default();
+    {
+        let mut st =
+            tx.prepare("SELECT id, route_id, code, detail FROM findings WHERE state = 'open'")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            open.insert((r.get(1)?, r.get(2)?), (r.get(0)?, r.get(3)?));
+        }
+    }
+
+    let mut insert_route = tx.prepare_cached(
+        "INSERT INTO routes (sender, message_type, recipient) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut close_verdict =
+        tx.prepare_cached("UPDATE verdicts SET until = ?2 WHERE route_id = ?1 AND until IS NULL")?;
+    let mut insert_verdict = tx.prepare_cached(
+        "INSERT INTO verdicts (route_id, since, verdict, readers, tier, findings) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let mut find_finding =
+        tx.prepare_cached("SELECT id, state FROM findings WHERE route_id = ?1 AND code = ?2")?;
+    let mut insert_finding = tx.prepare_cached(
+        "INSERT INTO findings (route_id, code, severity, state, first_seen_at, first_sweep, last_seen_at, last_sweep, detail)
+         VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?4, ?5, ?6)",
+    )?;
+    let mut reopen_finding = tx.prepare_cached(
+        "UPDATE findings SET state = 'open', reopened = reopened + 1, reopened_at = ?2, resolved_at = NULL, detail = ?3 WHERE id = ?1",
+    )?;
+    let mut update_detail = tx.prepare_cached("UPDATE findings SET detail = ?2 WHERE id = ?1")?;
+    let mut event = tx.prepare_cached(
+        "INSERT INTO finding_events (finding_id, sweep_id, at, event) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+
+    let mut outcome = SweepOutcome::default();
+    let covered = |route: &Route, code: FindingCode| {
+        suppressions
+            .iter()
+            .any(|s| s.covers(route, code, finished_at))
+    };
+    // The JSON of each assessment's findings, computed once.
+    let mut texts: Vec<Option<Option<String>>> = vec![None; evaluation.assessments.len()];
+    let mut seen_routes: rustc_hash::FxHashSet<i64> = rustc_hash::FxHashSet::default();
+    let mut still_open: rustc_hash::FxHashSet<i64> = rustc_hash::FxHashSet::default();
+    for (r, a) in evaluation.iter() {
+        let route = &r.route;
+        outcome.counts.routes += 1;
+        match a.verdict {
+            Verdict::Readable => outcome.counts.readable += 1,
+            Verdict::NotReadable => outcome.counts.not_readable += 1,
+            Verdict::Unknown => outcome.counts.unknown += 1,
+        }
+        let key = (
+            route.sender.get(),
+            route.message_type.to_string(),
+            route.recipient.get(),
+        );
+        let route_id = match route_ids.get(&key) {
+            Some(&rid) => rid,
+            None => {
+                insert_route.execute(params![key.0, key.1, key.2])?;
+                let rid = tx.last_insert_rowid();
+                route_ids.insert(key, rid);
+                rid
+            }
+        };
+        if !seen_routes.insert(route_id) {
+            continue; // the same route twice in the table: judged the same
+        }
+        let text = texts[r.assessment as usize]
+            .get_or_insert_with(|| findings_json(a.findings()))
+            .clone();
+        let (verdict, tier) = (verdict_str(a.verdict), tier_str(a.tier));
+        let same = current
+            .get(&route_id)
+            .is_some_and(|c| c.0 == verdict && c.1 == a.readers && c.2 == tier && c.3 == text);
+        if !same {
+            if current.contains_key(&route_id) {
+                close_verdict.execute(params![route_id, id])?;
+            }
+            insert_verdict.execute(params![route_id, id, verdict, a.readers, tier, text])?;
+            outcome.changed += 1;
+        }
+        for f in a.findings() {
+            let code = f.code();
+            match outcome.by_code.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, n)) => *n += 1,
+                None => outcome.by_code.push((code, 1)),
+            }
+            let detail = serde_json::to_string(f).unwrap_or_default();
+            let change = match open.get(&(route_id, code.as_str().to_owned())) {
+                Some((fid, old)) => {
+                    still_open.insert(*fid);
+                    if *old != detail {
+                        update_detail.execute(params![fid, detail])?;
+                    }
+                    None
+                }
+                None => {
+                    let existing: Option<(i64, String)> = find_finding
+                        .query_row(params![route_id, code.as_str()], |r| {
+                            Ok((r.get(0)?, r.get(1)?))
+                        })
+                        .optional()?;
+                    let (fid, change) = match existing {
+                        Some((fid, _)) => {
+                            reopen_finding.execute(params![fid, now, detail])?;
+                            (fid, Change::Reopened)
+                        }
+                        None => {
+                            insert_finding.execute(params![
+                                route_id,
+                                code.as_str(),
+                                code.severity().as_str(),
+                                now,
+                                id,
+                                detail
+                            ])?;
+                            (tx.last_insert_rowid(), Change::Opened)
+                        }
+                    };
+                    still_open.insert(fid);
+                    open.insert((route_id, code.as_str().to_owned()), (fid, detail));
+                    event.execute(params![fid, id, now, change.as_str()])?;
+                    Some(change)
+                }
+            };
+            if let Some(change) = change {
+                outcome.changes.push(FindingChange {
+                    route: route.clone(),
+                    code,
+                    change,
+                    suppressed: covered(route, code),
+                });
+            }
+        }
+    }
+    // Routes no longer in the table: their verdict ends here.
+    for route_id in current.keys() {
+        if !seen_routes.contains(route_id) {
+            close_verdict.execute(params![route_id, id])?;
+            outcome.changed += 1;
+        }
+    }
+    // Open findings not seen now: resolved, or retired with their route.
+    let by_id: FxHashMap<i64, (u32, String, u32)> =
+        route_ids.iter().map(|(k, &v)| (v, k.clone())).collect();
+    for ((route_id, code), (fid, _)) in &open {
+        if still_open.contains(fid) {
+            continue;
+        }
+        let change = if seen_routes.contains(route_id) {
+            Change::Resolved
+        } else {
+            Change::Retired
+        };
+        let state = if change == Change::Resolved {
+            FindingState::Resolved
+        } else {
+            FindingState::Retired
+        };
+        tx.execute(
+            "UPDATE findings SET state = ?2, resolved_at = ?3 WHERE id = ?1",
+            params![fid, state.as_str(), now],
+        )?;
+        event.execute(params![fid, id, now, change.as_str()])?;
+        if let (Some((s, t, rcp)), Some(code)) = (by_id.get(route_id), FindingCode::from_name(code))
+        {
+            let route = Route::new(org(i64::from(*s))?, message_type(t)?, org(i64::from(*rcp))?);
+            let suppressed = covered(&route, code);
+            outcome.changes.push(FindingChange {
+                route,
+                code,
+                change,
+                suppressed,
+            });
+        }
+    }
+    tx.execute(
+        "UPDATE findings SET last_seen_at = ?1, last_sweep = ?2 WHERE state = 'open'",
+        params![now, id],
+    )?;
+    tx.execute(
+        "UPDATE sweeps SET status = 'ok', finished_at = ?2, taken_at = ?3, routes = ?4, readable = ?5,
+                           not_readable = ?6, unknown = ?7, changed = ?8
+         WHERE id = ?1",
+        params![
+            id,
+            now,
+            taken_at.to_string(),
+            outcome.counts.routes as i64,
+            outcome.counts.readable as i64,
+            outcome.counts.not_readable as i64,
+            outcome.counts.unknown as i64,
+            outcome.changed as i64
+        ],
+    )?;
+    Ok(outcome)
+}

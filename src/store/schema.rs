@@ -1,0 +1,142 @@
+//! The store's schema and its migrations, in one place. The schema version is SQLite's
+//! `user_version`; each migration runs in its own transaction and moves it up by one, so a
+//! crash during a migration leaves the previous version intact.
+
+use rusqlite::Connection;
+
+/// The migrations, in order; `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
+/// Never edit one that has shipped: add a new one.
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: sweeps, routes, verdict history, finding lifecycle, suppressions, audit.
+    r#"
+    CREATE TABLE sweeps (
+        id            INTEGER PRIMARY KEY,
+        started_at    TEXT NOT NULL,              -- RFC 3339
+        finished_at   TEXT,
+        source        TEXT NOT NULL,              -- where the evidence came from
+        status        TEXT NOT NULL CHECK (status IN ('running', 'ok', 'failed', 'aborted')),
+        error         TEXT,
+        taken_at      TEXT,                       -- when the evidence was taken
+        routes        INTEGER,
+        readable      INTEGER,
+        not_readable  INTEGER,
+        unknown       INTEGER,
+        changed       INTEGER                     -- verdict rows written (changes only)
+    );
+
+    -- Every route ever judged. Organisation numbers as integers.
+    CREATE TABLE routes (
+        id            INTEGER PRIMARY KEY,
+        sender        INTEGER NOT NULL,
+        message_type  TEXT NOT NULL,
+        recipient     INTEGER NOT NULL,
+        UNIQUE (sender, message_type, recipient)
+    );
+
+    -- A route's verdict from sweep `since` until the sweep `until` that changed it
+    -- (exclusive; NULL while current). A sweep that changes nothing writes nothing.
+    CREATE TABLE verdicts (
+        route_id      INTEGER NOT NULL REFERENCES routes (id),
+        since         INTEGER NOT NULL REFERENCES sweeps (id),
+        until         INTEGER REFERENCES sweeps (id),
+        verdict       TEXT NOT NULL CHECK (verdict IN ('readable', 'not_readable', 'unknown')),
+        readers       INTEGER NOT NULL,
+        tier          TEXT NOT NULL,
+        findings      TEXT,                       -- JSON array of findings, NULL if none
+        PRIMARY KEY (route_id, since)
+    ) WITHOUT ROWID;
+    CREATE INDEX verdicts_current ON verdicts (route_id) WHERE until IS NULL;
+    CREATE INDEX verdicts_until ON verdicts (until);
+
+    -- One row per (route, finding code): its lifecycle.
+    CREATE TABLE findings (
+        id              INTEGER PRIMARY KEY,
+        route_id        INTEGER NOT NULL REFERENCES routes (id),
+        code            TEXT NOT NULL,
+        severity        TEXT NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('open', 'resolved', 'retired')),
+        first_seen_at   TEXT NOT NULL,
+        first_sweep     INTEGER NOT NULL,
+        last_seen_at    TEXT NOT NULL,
+        last_sweep      INTEGER NOT NULL,
+        resolved_at     TEXT,
+        reopened        INTEGER NOT NULL DEFAULT 0,
+        reopened_at     TEXT,
+        detail          TEXT NOT NULL,            -- the latest finding, as JSON
+        UNIQUE (route_id, code)
+    );
+    CREATE INDEX findings_state ON findings (state);
+
+    -- What happened to each finding, sweep by sweep: opened, resolved, reopened, retired.
+    CREATE TABLE finding_events (
+        finding_id    INTEGER NOT NULL REFERENCES findings (id),
+        sweep_id      INTEGER NOT NULL REFERENCES sweeps (id),
+        at            TEXT NOT NULL,
+        event         TEXT NOT NULL CHECK (event IN ('opened', 'resolved', 'reopened', 'retired'))
+    );
+    CREATE INDEX finding_events_finding ON finding_events (finding_id);
+
+    -- Accepted findings: a route (sender and message type given) or a whole recipient.
+    CREATE TABLE suppressions (
+        id             INTEGER PRIMARY KEY,
+        recipient      INTEGER NOT NULL,
+        code           TEXT NOT NULL,
+        sender         INTEGER,
+        message_type   TEXT,
+        justification  TEXT NOT NULL CHECK (length(trim(justification)) > 0),
+        created_by     TEXT NOT NULL,
+        created_at     TEXT NOT NULL,
+        expires_at     TEXT NOT NULL,
+        lapsed_at      TEXT,                      -- when its expiry was noticed and alerted
+        CHECK ((sender IS NULL) = (message_type IS NULL))
+    );
+
+    -- Every pre-send check answered.
+    CREATE TABLE audit (
+        id            INTEGER PRIMARY KEY,
+        at            TEXT NOT NULL,
+        caller        TEXT NOT NULL,
+        sender        INTEGER NOT NULL,
+        message_type  TEXT NOT NULL,
+        recipient     INTEGER NOT NULL,
+        verdict       TEXT NOT NULL,
+        readers       INTEGER NOT NULL
+    );
+    CREATE INDEX audit_at ON audit (at);
+    "#,
+];
+
+/// The schema version this build writes.
+pub(super) const VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Brings the schema up to [`VERSION`]. Refuses a store written by a newer build.
+pub(super) fn migrate(conn: &mut Connection) -> Result<u32, MigrateError> {
+    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > VERSION {
+        return Err(MigrateError::Newer {
+            found: current,
+            known: VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as u32 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "store schema migrated");
+    }
+    Ok(VERSION)
+}
+
+/// A migration could not run.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum MigrateError {
+    /// The file was written by a newer reachcheck.
+    #[error(
+        "schema version {found} is newer than this reachcheck knows ({known}): upgrade reachcheck"
+    )]
+    Newer { found: u32, known: u32 },
+    /// SQLite refused.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
