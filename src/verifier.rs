@@ -10,6 +10,8 @@ use rustc_hash::FxHashMap;
 
 use crate::engine::{Assessment, Engine, Evaluation, ExplainOptions, Explanation};
 use crate::model::{EvidenceTier, Finding, MessageTypeId, OrgNumber, Route, Verdict};
+use crate::policy::Policies;
+use crate::store::{Latest, SweepId};
 
 /// The answer to a pre-send check.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,15 +35,91 @@ pub struct Decision {
 #[error("unknown message type `{0}`")]
 pub struct UnknownMessageType(pub MessageTypeId);
 
-struct Judged {
-    assessment: Assessment,
+/// A judged (message type, recipient) pair.
+struct Answer {
+    verdict: Verdict,
+    readers: u32,
+    tier: EvidenceTier,
+    observed_at: Timestamp,
     findings: Arc<[Finding]>,
 }
 
 struct State {
-    engine: Engine,
-    judged: FxHashMap<(usize, OrgNumber), Judged>,
+    policies: Arc<Policies>,
+    /// The engine, when the answers come from a sweep in this process; routes it has not
+    /// judged are judged on demand. `None` when loaded from the store.
+    engine: Option<Engine>,
+    max_data_age: SignedDuration,
+    taken_at: Timestamp,
+    /// Answers by (message type index, recipient).
+    answers: FxHashMap<(u32, OrgNumber), Answer>,
     fallbacks: Vec<Option<Arc<str>>>,
+    /// The store's sweep the answers come from, if any.
+    sweep: Option<SweepId>,
+}
+
+fn fallbacks(policies: &Policies) -> Vec<Option<Arc<str>>> {
+    policies
+        .message_types()
+        .iter()
+        .map(|m| m.fallback.as_deref().map(Arc::from))
+        .collect()
+}
+
+fn state(engine: Engine, evaluation: Option<&Evaluation>, sweep: Option<SweepId>) -> State {
+    let mut answers = FxHashMap::default();
+    if let Some(ev) = evaluation {
+        for (r, a) in ev.iter() {
+            if let Some(t) = engine.policies().message_type_index(&r.route.message_type) {
+                answers
+                    .entry((t as u32, r.route.recipient))
+                    .or_insert_with(|| Answer {
+                        verdict: a.verdict,
+                        readers: a.readers,
+                        tier: a.tier,
+                        observed_at: a.observed_at,
+                        findings: a.findings().into(),
+                    });
+            }
+        }
+    }
+    State {
+        policies: Arc::clone(engine.policies()),
+        max_data_age: engine.max_data_age(),
+        taken_at: engine.snapshot().taken_at,
+        fallbacks: fallbacks(engine.policies()),
+        engine: Some(engine),
+        answers,
+        sweep,
+    }
+}
+
+fn stored_state(policies: Arc<Policies>, latest: &Latest, max_data_age: SignedDuration) -> State {
+    let mut answers = FxHashMap::default();
+    answers.reserve(latest.verdicts.len());
+    for v in &latest.verdicts {
+        // A message type the policies no longer define is not answered (unknown).
+        if let Some(t) = policies.message_type_index(&v.route.message_type) {
+            answers
+                .entry((t as u32, v.route.recipient))
+                .or_insert_with(|| Answer {
+                    verdict: v.verdict,
+                    readers: v.readers,
+                    tier: v.tier,
+                    observed_at: latest.taken_at,
+                    findings: Arc::clone(&v.findings),
+                });
+        }
+    }
+    State {
+        fallbacks: fallbacks(&policies),
+        policies,
+        engine: None,
+        max_data_age,
+        taken_at: latest.taken_at,
+        answers,
+        sweep: Some(latest.sweep.id),
+    }
 }
 
 /// Answers "can this route be read?" from memory.
@@ -76,36 +154,10 @@ impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = self.state.load();
         f.debug_struct("Verifier")
-            .field("judged", &s.judged.len())
-            .field("taken_at", &s.engine.snapshot().taken_at)
+            .field("answers", &s.answers.len())
+            .field("taken_at", &s.taken_at)
+            .field("sweep", &s.sweep)
             .finish()
-    }
-}
-
-fn state(engine: Engine, evaluation: Option<&Evaluation>) -> State {
-    let mut judged = FxHashMap::default();
-    if let Some(ev) = evaluation {
-        for (r, a) in ev.iter() {
-            if let Some(t) = engine.policies().message_type_index(&r.route.message_type) {
-                judged
-                    .entry((t, r.route.recipient))
-                    .or_insert_with(|| Judged {
-                        findings: a.findings().into(),
-                        assessment: a.clone(),
-                    });
-            }
-        }
-    }
-    let fallbacks = engine
-        .policies()
-        .message_types()
-        .iter()
-        .map(|m| m.fallback.as_deref().map(Arc::from))
-        .collect();
-    State {
-        engine,
-        judged,
-        fallbacks,
     }
 }
 
@@ -114,14 +166,78 @@ impl Verifier {
     /// Routes it has not judged are judged on demand from the same snapshot.
     pub fn new(engine: Engine, evaluation: Option<&Evaluation>) -> Self {
         Verifier {
-            state: Arc::new(ArcSwap::from_pointee(state(engine, evaluation))),
+            state: Arc::new(ArcSwap::from_pointee(state(engine, evaluation, None))),
+        }
+    }
+
+    /// A verifier answering from the verdicts of the store's latest sweep, judged against
+    /// `policies`. Routes that sweep did not judge are `unknown` with `not_swept`.
+    pub fn from_store(
+        policies: Arc<Policies>,
+        latest: &Latest,
+        max_data_age: SignedDuration,
+    ) -> Self {
+        Verifier {
+            state: Arc::new(ArcSwap::from_pointee(stored_state(
+                policies,
+                latest,
+                max_data_age,
+            ))),
+        }
+    }
+
+    /// A verifier that knows nothing yet: every check is `unknown` with `not_swept`.
+    pub fn empty(policies: Arc<Policies>, max_data_age: SignedDuration) -> Self {
+        Verifier {
+            state: Arc::new(ArcSwap::from_pointee(State {
+                fallbacks: fallbacks(&policies),
+                policies,
+                engine: None,
+                max_data_age,
+                taken_at: Timestamp::UNIX_EPOCH,
+                answers: FxHashMap::default(),
+                sweep: None,
+            })),
         }
     }
 
     /// Swaps to a new snapshot and its judgements, atomically: a check sees either the old
     /// state or the new one, never a mix.
     pub fn swap(&self, engine: Engine, evaluation: Option<&Evaluation>) {
-        self.state.store(Arc::new(state(engine, evaluation)));
+        self.state.store(Arc::new(state(engine, evaluation, None)));
+    }
+
+    /// Swaps to the judgements of store sweep `sweep`, made by `engine` (atomically).
+    pub fn swap_sweep(&self, engine: Engine, evaluation: &Evaluation, sweep: SweepId) {
+        self.state
+            .store(Arc::new(state(engine, Some(evaluation), Some(sweep))));
+    }
+
+    /// Swaps to answers loaded from the store, judged against `policies` (atomically).
+    pub fn swap_stored(
+        &self,
+        policies: Arc<Policies>,
+        latest: &Latest,
+        max_data_age: SignedDuration,
+    ) {
+        self.state
+            .store(Arc::new(stored_state(policies, latest, max_data_age)));
+    }
+
+    /// The store's sweep the answers come from, if any.
+    pub fn sweep(&self) -> Option<SweepId> {
+        self.state.load().sweep
+    }
+
+    /// Whether the verifier holds the results of a sweep (or an engine to judge with).
+    pub fn is_loaded(&self) -> bool {
+        let s = self.state.load();
+        s.engine.is_some() || s.sweep.is_some()
+    }
+
+    /// The policies the answers were judged against.
+    pub fn policies(&self) -> Arc<Policies> {
+        Arc::clone(&self.state.load().policies)
     }
 
     /// Checks a route now (the system clock).
@@ -150,19 +266,36 @@ impl Verifier {
     ) -> Result<Decision, UnknownMessageType> {
         let s = self.state.load();
         let t = s
-            .engine
-            .policies()
+            .policies
             .message_type_index(&route.message_type)
             .ok_or_else(|| UnknownMessageType(route.message_type.clone()))?;
         let fresh;
-        let (a, findings): (&Assessment, Arc<[Finding]>) = match s.judged.get(&(t, route.recipient))
-        {
-            Some(j) => (&j.assessment, Arc::clone(&j.findings)),
+        let a: &Answer = match s.answers.get(&(t as u32, route.recipient)) {
+            Some(a) => a,
             None => {
-                fresh = s.engine.assess(t, route.recipient, now);
-                (&fresh, fresh.findings().into())
+                fresh = match &s.engine {
+                    Some(engine) => {
+                        let a = engine.assess(t, route.recipient, now);
+                        Answer {
+                            verdict: a.verdict,
+                            readers: a.readers,
+                            tier: a.tier,
+                            observed_at: a.observed_at,
+                            findings: a.findings().into(),
+                        }
+                    }
+                    None => Answer {
+                        verdict: Verdict::Unknown,
+                        readers: 0,
+                        tier: EvidenceTier::Er,
+                        observed_at: s.taken_at,
+                        findings: Arc::from([Finding::NotSwept]),
+                    },
+                };
+                &fresh
             }
         };
+        let findings = Arc::clone(&a.findings);
         let data_age = now.duration_since(a.observed_at);
         let mut d = Decision {
             verdict: a.verdict,
@@ -173,7 +306,7 @@ impl Verifier {
             fallback: s.fallbacks[t].clone(),
         };
         // Rule 8 at the time of the check: evidence that was fresh at the sweep may not be now.
-        let max_age = s.engine.max_data_age();
+        let max_age = s.max_data_age;
         if data_age > max_age
             && !d
                 .findings
@@ -204,7 +337,9 @@ impl Verifier {
         options: ExplainOptions,
     ) -> Explanation {
         let s = self.state.load();
-        let engine = &s.engine;
+        let Some(engine) = &s.engine else {
+            return Explanation::without_evidence(decision.findings.iter(), &route.recipient);
+        };
         let observed_at = engine.snapshot().observed_at(route.recipient);
         let now = observed_at
             .saturating_add(decision.data_age)
@@ -220,7 +355,7 @@ impl Verifier {
 
     /// When the evidence the verifier holds was taken.
     pub fn taken_at(&self) -> Timestamp {
-        self.state.load().engine.snapshot().taken_at
+        self.state.load().taken_at
     }
 }
 
