@@ -78,6 +78,61 @@ pub enum Command {
     /// Load and cross-check config, policies, routes and snapshot, and report every problem at once.
     #[command(after_help = "Exit codes: 0 no errors (warnings allowed), 2 errors found.")]
     Validate(ValidateArgs),
+    /// Run the daemon: sweep on a schedule, keep history in the store, answer pre-send checks over HTTP, alert.
+    #[command(long_about = SERVE_ABOUT, after_help = SERVE_AFTER)]
+    Serve(ServeArgs),
+}
+
+const SERVE_ABOUT: &str = "\
+Run the daemon: sweep the routing table on a schedule, keep the verdict history and each
+finding's lifecycle in the store (SQLite), answer pre-send checks over HTTP from memory, and
+send webhook alerts when findings appear, resolve or come back.
+
+At start the answers of the store's latest sweep are served at once; a first sweep starts
+immediately, then one every interval (missed ticks are skipped). SIGHUP reloads the config,
+policies, routes and tokens (a broken new state is refused and the old one kept); SIGINT or
+SIGTERM stop it, waiting at most `daemon.grace` for running work.
+
+The API needs bearer tokens: REACHCHECK_API_TOKENS=name:token[,name:token...] (16 characters
+or more each) or `daemon.api_tokens_file` in the config file.";
+
+const SERVE_AFTER: &str = "\
+Examples:
+  REACHCHECK_API_TOKENS=ops:$(openssl rand -hex 16) reachcheck serve
+  reachcheck serve --store /var/lib/reachcheck/reachcheck.db --listen 0.0.0.0:8080 --interval 6h
+  reachcheck serve --once                   one sweep into the store, then exit
+
+HTTP: GET /healthz, /readyz; with a token: GET /metrics, POST /access/v1/evaluation(s)
+(AuthZEN), GET /v1/findings, GET|POST /v1/suppressions, GET /v1/sweeps (see README).
+The first line on standard output is `listening on http://ADDR`.
+Exit codes: 0 stopped cleanly (or --once recorded its sweep), 2 bad configuration, store or address, or the --once sweep failed.";
+
+/// `reachcheck serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sources: SourceArgs,
+    /// Routing table: CSV with header sender,message_type,recipient.
+    #[arg(long, value_name = "FILE")]
+    pub routes: Option<PathBuf>,
+    /// The SQLite store [default: daemon.store, else reachcheck.db].
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
+    /// Where the HTTP API listens [default: daemon.listen, else 127.0.0.1:8080]; port 0 picks a free one.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Time between sweeps, e.g. 1h, 30m [default: daemon.interval, else 1h].
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    pub interval: Option<std::time::Duration>,
+    /// One sweep into the store, then exit (no HTTP server).
+    #[arg(long)]
+    pub once: bool,
+}
+
+fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    parse_age(s)
+        .and_then(|d| std::time::Duration::try_from(d).map_err(|_| format!("`{s}` is negative")))
 }
 
 /// Where the inputs are.
@@ -208,6 +263,9 @@ pub enum CliError {
     /// The live sources cannot be used at all (key, client).
     #[error("{0}")]
     Live(String),
+    /// The store cannot be opened or used.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// Writing the output.
     #[error("cannot write `{path}`: {source}")]
     Output {
@@ -247,6 +305,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(a) => check(a),
         Command::Precheck(a) => precheck(a),
         Command::Validate(a) => validate(a),
+        Command::Serve(a) => serve(a),
     };
     match outcome {
         Ok(code) => code,
@@ -542,6 +601,54 @@ fn validate(a: ValidateArgs) -> Result<ExitCode, CliError> {
         routes.map_or(0, |r| r.len()),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn serve(a: ServeArgs) -> Result<ExitCode, CliError> {
+    use crate::daemon::{Daemon, ServeOverrides, run};
+    let overrides = ServeOverrides {
+        sources: Overrides {
+            config: a.sources.config.clone(),
+            policies: a.sources.policies.clone(),
+            routes: a.routes.clone(),
+            snapshot: a.sources.snapshot.clone(),
+            now: a.sources.now,
+            max_data_age: a.sources.max_data_age,
+        },
+        store: a.store.clone(),
+        listen: a.listen.clone(),
+        interval: a.interval,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Missing(format!("cannot start the async runtime: {e}")))?;
+    let daemon = Arc::new(Daemon::start(overrides)?);
+    let listener = if a.once {
+        None
+    } else {
+        let addr = daemon.shared().inputs.load().settings.daemon.listen.clone();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(&addr))
+            .map_err(|e| CliError::Missing(format!("cannot listen on `{addr}`: {e}")))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| CliError::Missing(format!("cannot listen on `{addr}`: {e}")))?;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{bound}");
+        let _ = out.flush();
+        tracing::info!(%bound, "HTTP API listening");
+        Some(listener)
+    };
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let result = runtime.block_on(run(daemon, listener, shutdown, a.once));
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr().lock(), "error: the sweep failed: {e}");
+            Ok(ExitCode::from(2))
+        }
+    }
 }
 
 /// `` `dir`: message `` -> `message`, when the error already names the directory.

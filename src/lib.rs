@@ -21,6 +21,11 @@
 //! | [`sim`] | `altinn-sim`, the local stand-in for Maskinporten, Altinn and Brønnøysund |
 //! | [`engine`] | pure evaluation of DESIGN.md's rules 2-9 ([`Engine`], [`evaluate`]) and explanations |
 //! | [`verifier`] | the pre-send check held in memory ([`Verifier`]) |
+//! | [`store`] | the SQLite history: sweeps, verdict changes, finding lifecycles, suppressions, audit ([`store::Store`]) |
+//! | [`alerts`] | webhook alerts: what they say and how they are delivered ([`alerts::Notifier`]) |
+//! | [`daemon`] | `reachcheck serve`: scheduled sweeps, reload, shutdown, alerts, as named tasks ([`daemon::Daemon`]) |
+//! | [`api`] | the HTTP API: health, metrics, AuthZEN pre-send checks, findings, suppressions |
+//! | [`metrics`] | the daemon's Prometheus metrics |
 //! | [`output`] | table, JSON, CSV and Markdown renderings |
 //! | [`settings`] | the configuration file and its defaults |
 //! | [`cli`] | the command line: `check`, `precheck`, `validate` |
@@ -28,11 +33,15 @@
 //!
 //! The engine never does I/O and never reads the clock; sources never judge.
 
+pub mod alerts;
+pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod daemon;
 pub mod engine;
 pub mod evidence;
 pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod policy;
@@ -40,6 +49,7 @@ pub mod problem;
 pub mod routing;
 pub mod settings;
 pub mod sim;
+pub mod store;
 pub mod verifier;
 
 pub use engine::{Assessment, Engine, Evaluation, evaluate};

@@ -12,6 +12,7 @@ use toml::Spanned;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use crate::alerts::AlertSettings;
 use crate::auth::AuthSettings;
 use crate::engine::DEFAULT_MAX_DATA_AGE;
 use crate::evidence::live::LiveEndpoints;
@@ -42,6 +43,75 @@ pub struct Settings {
     pub max_data_age: SignedDuration,
     /// The live sources (`[live]`), used instead of a snapshot directory.
     pub live: Option<LiveSettings>,
+    /// The daemon (`[daemon]`).
+    pub daemon: DaemonSettings,
+    /// Alerts (`[alerts]`).
+    pub alerts: AlertSettings,
+}
+
+/// The `[daemon]` section: how `reachcheck serve` runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DaemonSettings {
+    /// Time between sweeps.
+    pub interval: Duration,
+    /// The SQLite store.
+    pub store: PathBuf,
+    /// Where the HTTP API listens.
+    pub listen: String,
+    /// How long shutdown waits for tasks to finish.
+    pub grace: Duration,
+    /// `/readyz` fails when the last successful sweep's evidence is older than this
+    /// (default: `max_data_age`).
+    pub max_sweep_age: Option<Duration>,
+    /// Sweeps, verdict history and audit rows older than this are forgotten.
+    pub retention: Duration,
+    /// A file of API tokens, one per line (`name:token` or `token`), besides the
+    /// `REACHCHECK_API_TOKENS` environment variable.
+    pub api_tokens_file: Option<PathBuf>,
+}
+
+/// The default store file.
+pub const DEFAULT_STORE: &str = "reachcheck.db";
+/// The default listen address of the HTTP API.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+impl Default for DaemonSettings {
+    fn default() -> Self {
+        DaemonSettings {
+            interval: Duration::from_secs(3600),
+            store: PathBuf::from(DEFAULT_STORE),
+            listen: DEFAULT_LISTEN.to_owned(),
+            grace: Duration::from_secs(10),
+            max_sweep_age: None,
+            retention: Duration::from_secs(400 * 86_400),
+            api_tokens_file: None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlerts {
+    webhook_url: Option<Spanned<String>>,
+    heartbeat_interval: Option<Spanned<String>>,
+    attempts: Option<Spanned<u32>>,
+    backoff: Option<Spanned<String>>,
+    max_backoff: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    allow_http: Option<bool>,
+    bearer_token_file: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDaemon {
+    interval: Option<Spanned<String>>,
+    store: Option<String>,
+    listen: Option<String>,
+    grace: Option<Spanned<String>>,
+    max_sweep_age: Option<Spanned<String>>,
+    retention: Option<Spanned<String>>,
+    api_tokens_file: Option<String>,
 }
 
 /// The `[live]` section: where the live APIs are and how to treat them.
@@ -113,6 +183,8 @@ struct RawSettings {
     now: Option<Spanned<String>>,
     max_data_age: Option<Spanned<String>>,
     live: Option<Spanned<RawLive>>,
+    daemon: Option<RawDaemon>,
+    alerts: Option<RawAlerts>,
 }
 
 /// Parses an RFC 3339 time, with the message the CLI and config share.
@@ -153,6 +225,8 @@ impl Settings {
                 now: None,
                 max_data_age: DEFAULT_MAX_DATA_AGE,
                 live: None,
+                daemon: DaemonSettings::default(),
+                alerts: AlertSettings::default(),
             },
         };
         if let Some(p) = &o.policies {
@@ -222,8 +296,96 @@ impl Settings {
             }
             None => None,
         };
+        let age = |key: &str,
+                   v: &Option<Spanned<String>>|
+         -> Result<Option<Duration>, SettingsError> {
+            v.as_ref()
+                .map(|v| {
+                    parse_age(v.get_ref())
+                        .and_then(|d| {
+                            Duration::try_from(d)
+                                .map_err(|_| format!("`{}` is negative", v.get_ref()))
+                        })
+                        .map_err(|m| {
+                            SettingsError(Problem::error(file, line(v), format!("`{key}`: {m}")))
+                        })
+                })
+                .transpose()
+        };
+        let daemon = match raw.daemon {
+            Some(d) => {
+                let defaults = DaemonSettings::default();
+                DaemonSettings {
+                    interval: age("daemon.interval", &d.interval)?.unwrap_or(defaults.interval),
+                    store: d.store.map(path).unwrap_or(defaults.store),
+                    listen: d.listen.unwrap_or(defaults.listen),
+                    grace: age("daemon.grace", &d.grace)?.unwrap_or(defaults.grace),
+                    max_sweep_age: age("daemon.max_sweep_age", &d.max_sweep_age)?,
+                    retention: age("daemon.retention", &d.retention)?.unwrap_or(defaults.retention),
+                    api_tokens_file: d.api_tokens_file.map(path),
+                }
+            }
+            None => DaemonSettings::default(),
+        };
+        let alerts = match raw.alerts {
+            Some(a) => {
+                let d = AlertSettings::default();
+                let allow_http = a.allow_http.unwrap_or(false);
+                let err = |v: &Spanned<String>, m: String| {
+                    SettingsError(Problem::error(file, line(v), m))
+                };
+                let webhook_url = match &a.webhook_url {
+                    Some(v) => Some(
+                        check_url(v.get_ref(), allow_http)
+                            .map_err(|e| err(v, format!("`alerts.webhook_url`: {e}")))?,
+                    ),
+                    None => None,
+                };
+                let bearer_token = match &a.bearer_token_file {
+                    Some(v) => {
+                        let f = path(v.get_ref().clone());
+                        let t = std::fs::read_to_string(&f).map_err(|e| {
+                            err(
+                                v,
+                                format!(
+                                    "`alerts.bearer_token_file`: cannot read `{}`: {e}",
+                                    f.display()
+                                ),
+                            )
+                        })?;
+                        Some(crate::alerts::Secret::new(t.trim()))
+                    }
+                    None => None,
+                };
+                AlertSettings {
+                    webhook_url,
+                    heartbeat_interval: age("alerts.heartbeat_interval", &a.heartbeat_interval)?
+                        .unwrap_or(d.heartbeat_interval),
+                    attempts: match &a.attempts {
+                        Some(v) if *v.get_ref() == 0 => {
+                            return Err(SettingsError(Problem::error(
+                                file,
+                                Some(line_of(&text, v.span().start)),
+                                "`alerts.attempts` must be at least 1",
+                            )));
+                        }
+                        Some(v) => *v.get_ref(),
+                        None => d.attempts,
+                    },
+                    backoff: age("alerts.backoff", &a.backoff)?.unwrap_or(d.backoff),
+                    max_backoff: age("alerts.max_backoff", &a.max_backoff)?
+                        .unwrap_or(d.max_backoff),
+                    timeout: age("alerts.timeout", &a.timeout)?.unwrap_or(d.timeout),
+                    allow_http,
+                    bearer_token,
+                }
+            }
+            None => AlertSettings::default(),
+        };
         Ok(Settings {
             live,
+            daemon,
+            alerts,
             config_file: Some(file.to_path_buf()),
             policies: raw
                 .policies

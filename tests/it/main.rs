@@ -5,6 +5,7 @@
     reason = "test helpers fail loudly on broken fixtures, like the tests that call them"
 )]
 
+mod alerts;
 mod cases;
 mod cli;
 mod demo;

@@ -1,0 +1,347 @@
+//! The HTTP API (axum): health, readiness, metrics, the pre-send check shaped like the
+//! OpenID AuthZEN 1.0 evaluation API, findings with their lifecycle, suppressions and
+//! sweeps.
+//!
+//! Owns: request and response shapes, bearer-token authentication, turning bad requests
+//! into a 400 that names the field. Does not own: answers (the [`Verifier`]) or history
+//! (the store). [`router`] builds the whole API, so tests can call it without a socket.
+//!
+//! | route | auth | does |
+//! |---|---|---|
+//! | `GET /healthz` | no | the process is up |
+//! | `GET /readyz` | no | policies loaded and the last sweep's evidence is young enough |
+//! | `GET /metrics` | yes | Prometheus text |
+//! | `POST /access/v1/evaluation` | yes | one pre-send check |
+//! | `POST /access/v1/evaluations` | yes | many pre-send checks |
+//! | `GET /v1/findings` | yes | findings, filtered by `sender`, `recipient`, `message_type`, `state`, `severity`, `limit` |
+//! | `GET /v1/suppressions`, `POST /v1/suppressions` | yes | accepted findings, with justification and expiry |
+//! | `GET /v1/sweeps` | yes | the latest sweeps |
+//!
+//! [`Verifier`]: crate::Verifier
+
+mod authzen;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::daemon::Shared;
+use crate::model::{MessageTypeId, OrgNumber, Severity};
+use crate::store::{FindingFilter, FindingState, NewSuppression};
+
+pub use authzen::{EvaluationRequest, EvaluationResponse};
+
+/// The caller, as authenticated.
+#[derive(Clone, Debug)]
+pub struct Caller(pub Arc<str>);
+
+/// A JSON error: `{"error": "...", "field": "..."}`.
+#[derive(Debug, Serialize)]
+pub struct ApiError {
+    /// One sentence.
+    pub error: String,
+    /// The request field at fault, if one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip)]
+    status: StatusCode,
+}
+
+impl ApiError {
+    /// A 400 naming `field`.
+    pub fn field(field: impl Into<String>, error: impl Into<String>) -> ApiError {
+        ApiError {
+            error: error.into(),
+            field: Some(field.into()),
+            status: StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn status(status: StatusCode, error: impl Into<String>) -> ApiError {
+        ApiError {
+            error: error.into(),
+            field: None,
+            status,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let mut r = (status, axum::Json(self)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        r
+    }
+}
+
+/// The whole API over `shared`.
+pub fn router(shared: Arc<Shared>) -> Router {
+    let protected = Router::new()
+        .route("/metrics", get(metrics))
+        .route("/access/v1/evaluation", post(authzen::evaluation))
+        .route("/access/v1/evaluations", post(authzen::evaluations))
+        .route("/v1/findings", get(findings))
+        .route("/v1/suppressions", get(suppressions).post(add_suppression))
+        .route("/v1/sweeps", get(sweeps))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            authenticate,
+        ));
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .merge(protected)
+        .fallback(|| async { ApiError::status(StatusCode::NOT_FOUND, "no such endpoint") })
+        .with_state(shared)
+}
+
+async fn authenticate(
+    State(shared): State<Arc<Shared>>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let Some(presented) = presented else {
+        return Err(ApiError::status(
+            StatusCode::UNAUTHORIZED,
+            "a bearer token is required: `Authorization: Bearer TOKEN`",
+        ));
+    };
+    let Some(name) = shared.inputs.load().tokens.check(presented) else {
+        return Err(ApiError::status(
+            StatusCode::UNAUTHORIZED,
+            "the bearer token is not accepted",
+        ));
+    };
+    req.extensions_mut().insert(Caller(name));
+    Ok(next.run(req).await)
+}
+
+#[derive(Serialize)]
+struct Readiness {
+    ready: bool,
+    reason: Option<String>,
+    sweep_id: Option<i64>,
+    data_age_seconds: Option<i64>,
+    max_age_seconds: i64,
+}
+
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    let inputs = shared.inputs.load();
+    let max = inputs.max_sweep_age();
+    let age = shared.data_age(inputs.judge_now());
+    let reason = match age {
+        None => Some("no sweep yet".to_owned()),
+        Some(a) if a > max => Some(format!(
+            "the evidence is {} s old, more than the allowed {} s",
+            a.as_secs(),
+            max.as_secs()
+        )),
+        Some(_) => None,
+    };
+    let body = Readiness {
+        ready: reason.is_none(),
+        reason,
+        sweep_id: shared.verifier.sweep(),
+        data_age_seconds: age.map(|a| a.as_secs()),
+        max_age_seconds: max.as_secs(),
+    };
+    let status = if body.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let inputs = shared.inputs.load();
+    if let Some(age) = shared.data_age(inputs.judge_now()) {
+        shared.metrics.data_age_seconds.set(age.as_secs());
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        shared.metrics.encode(),
+    )
+        .into_response()
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FindingQuery {
+    sender: Option<String>,
+    recipient: Option<String>,
+    message_type: Option<String>,
+    state: Option<String>,
+    severity: Option<String>,
+    limit: Option<String>,
+}
+
+fn query_org(field: &str, v: Option<&str>) -> Result<Option<OrgNumber>, ApiError> {
+    v.map(|s| OrgNumber::parse(s).map_err(|e| ApiError::field(field, e.to_string())))
+        .transpose()
+}
+
+fn parse_filter(q: FindingQuery) -> Result<FindingFilter, ApiError> {
+    Ok(FindingFilter {
+        sender: query_org("sender", q.sender.as_deref())?,
+        recipient: query_org("recipient", q.recipient.as_deref())?,
+        message_type: q
+            .message_type
+            .as_deref()
+            .map(|s| {
+                MessageTypeId::parse(s).map_err(|e| ApiError::field("message_type", e.to_string()))
+            })
+            .transpose()?,
+        state: q
+            .state
+            .as_deref()
+            .map(|s| match s {
+                "open" => Ok(FindingState::Open),
+                "resolved" => Ok(FindingState::Resolved),
+                "retired" => Ok(FindingState::Retired),
+                _ => Err(ApiError::field(
+                    "state",
+                    format!("`{s}` is not a state: use `open`, `resolved` or `retired`"),
+                )),
+            })
+            .transpose()?,
+        severity: q
+            .severity
+            .as_deref()
+            .map(|s| match s {
+                "info" => Ok(Severity::Info),
+                "warning" => Ok(Severity::Warning),
+                "critical" => Ok(Severity::Critical),
+                _ => Err(ApiError::field(
+                    "severity",
+                    format!("`{s}` is not a severity: use `info`, `warning` or `critical`"),
+                )),
+            })
+            .transpose()?,
+        limit: match q.limit.as_deref() {
+            None => 1000,
+            Some(s) => s
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=100_000).contains(n))
+                .ok_or_else(|| {
+                    ApiError::field("limit", format!("`{s}` is not a number from 1 to 100000"))
+                })?,
+        },
+    })
+}
+
+fn query<T: serde::de::DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError> {
+    serde_urlencoded_like(raw.unwrap_or(""))
+}
+
+/// Query strings through axum's own parser, with unknown parameters named.
+fn serde_urlencoded_like<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
+    let uri: axum::http::Uri = format!("/?{raw}")
+        .parse()
+        .map_err(|_| ApiError::field("query", "the query string is malformed"))?;
+    Query::<T>::try_from_uri(&uri).map(|q| q.0).map_err(|e| {
+        let text = e.body_text();
+        let field = text
+            .split('`')
+            .nth(1)
+            .map_or_else(|| "query".to_owned(), str::to_owned);
+        ApiError::field(field, text)
+    })
+}
+
+async fn findings(State(shared): State<Arc<Shared>>, req: Request) -> Result<Response, ApiError> {
+    let filter = parse_filter(query(req.uri().query())?)?;
+    let now = shared.inputs.load().judge_now();
+    let found = blocking_store(&shared, move |s| s.findings(&filter, now)).await?;
+    Ok(axum::Json(serde_json::json!({ "findings": found })).into_response())
+}
+
+async fn suppressions(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
+    let found = blocking_store(&shared, |s| s.suppressions()).await?;
+    Ok(axum::Json(serde_json::json!({ "suppressions": found })).into_response())
+}
+
+async fn add_suppression(
+    State(shared): State<Arc<Shared>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let new: NewSuppression = serde_json::from_slice(&body).map_err(|e| {
+        let msg = e.to_string();
+        let field = msg
+            .split('`')
+            .nth(1)
+            .filter(|_| msg.contains("field"))
+            .map_or_else(|| "body".to_owned(), str::to_owned);
+        ApiError::field(field, format!("not a suppression: {msg}"))
+    })?;
+    let now = Timestamp::now();
+    new.check(now)
+        .map_err(|(field, m)| ApiError::field(field, m))?;
+    let by = caller.0.to_string();
+    let id = blocking_store(&shared, move |s| s.add_suppression(&new, &by, now)).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(serde_json::json!({ "id": id })),
+    )
+        .into_response())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SweepQuery {
+    limit: Option<u32>,
+}
+
+async fn sweeps(State(shared): State<Arc<Shared>>, req: Request) -> Result<Response, ApiError> {
+    let q: SweepQuery = query(req.uri().query())?;
+    let limit = q.limit.unwrap_or(20).clamp(1, 10_000);
+    let found = blocking_store(&shared, move |s| s.sweeps(limit)).await?;
+    Ok(axum::Json(serde_json::json!({ "sweeps": found })).into_response())
+}
+
+async fn blocking_store<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    f: impl FnOnce(&mut crate::store::Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let shared = Arc::clone(shared);
+    tokio::task::spawn_blocking(move || {
+        let mut store = shared
+            .store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut store)
+    })
+    .await
+    .map_err(|e| ApiError::status(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?
+    .map_err(|e| {
+        tracing::error!(error = %e, "store");
+        ApiError::status(StatusCode::SERVICE_UNAVAILABLE, e.reason)
+    })
+}

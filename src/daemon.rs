@@ -1,0 +1,822 @@
+//! The daemon behind `reachcheck serve`: scheduled sweeps, the store, the pre-send
+//! [`Verifier`], the HTTP API and alerts, as named tasks with one shutdown path.
+//!
+//! Owns: when things happen — sweeps on a schedule (missed ticks skipped), reloads on
+//! SIGHUP (keeping the last good state when the new one is broken), shutdown on
+//! SIGINT/SIGTERM within a grace period, alerts after sweeps and on a heartbeat. Does not
+//! own: judging (the engine), history (the store), HTTP shapes (the api module).
+//!
+//! [`Daemon::sweep_once`] is the single step; [`run`] is the loop around it.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::alerts::{Alert, AlertSettings, FindingRef, Notifier};
+use crate::api::tokens::{TOKENS_ENV, Tokens};
+use crate::auth::Auth;
+use crate::cli::{CliError, apply_remote_policies};
+use crate::engine::{Engine, evaluate};
+use crate::evidence::live::LiveSource;
+use crate::evidence::{EvidenceError, EvidenceSource, Gathered, SnapshotDir};
+use crate::http::Http;
+use crate::metrics::Metrics;
+use crate::model::{FindingCode, OrgNumber, ResourceId, SourceKind, Verdict};
+use crate::policy::Policies;
+use crate::routing::RoutingTable;
+use crate::settings::{Overrides, Settings};
+use crate::store::{AuditEntry, Change, Store, StoreError, SweepId, SweepOutcome};
+use crate::verifier::Verifier;
+
+/// What the command line says about the daemon, over the config file.
+#[derive(Clone, Debug, Default)]
+pub struct ServeOverrides {
+    /// The common flags.
+    pub sources: Overrides,
+    /// `--store FILE`.
+    pub store: Option<PathBuf>,
+    /// `--listen ADDR`.
+    pub listen: Option<String>,
+    /// `--interval DURATION`.
+    pub interval: Option<Duration>,
+}
+
+/// Where evidence comes from.
+pub enum Source {
+    /// A recorded snapshot directory, read anew at each sweep.
+    Snapshot(SnapshotDir),
+    /// The live APIs.
+    Live(Box<LiveSource>),
+}
+
+impl Source {
+    fn label(&self, s: &Settings) -> String {
+        match (self, &s.snapshot, &s.live) {
+            (Source::Snapshot(_), Some(dir), _) => format!("snapshot {}", dir.display()),
+            (Source::Live(_), _, Some(l)) => format!("live {}", l.endpoints.altinn),
+            _ => "unknown".to_owned(),
+        }
+    }
+
+    async fn gather(
+        &self,
+        recipients: &[OrgNumber],
+        resources: &[ResourceId],
+    ) -> Result<Gathered, EvidenceError> {
+        match self {
+            Source::Snapshot(s) => s.gather(recipients, resources).await,
+            Source::Live(s) => s.gather(recipients, resources).await,
+        }
+    }
+}
+
+/// Everything a sweep needs that comes from configuration; replaced whole on reload.
+pub struct Inputs {
+    /// The settings after flags.
+    pub settings: Settings,
+    /// The local policies (Altinn's may replace some at each sweep).
+    pub policies: Arc<Policies>,
+    /// The routing table.
+    pub routes: Arc<RoutingTable>,
+    /// The evidence source.
+    pub source: Source,
+    /// The API tokens.
+    pub tokens: Tokens,
+    /// The alert settings.
+    pub alerts: AlertSettings,
+}
+
+impl Inputs {
+    /// Loads config, policies, routes, tokens and the evidence source; every problem is an
+    /// error that names its file.
+    pub fn load(o: &ServeOverrides) -> Result<Inputs, CliError> {
+        let mut settings = Settings::load(&o.sources)?;
+        if let Some(s) = &o.store {
+            settings.daemon.store = s.clone();
+        }
+        if let Some(l) = &o.listen {
+            settings.daemon.listen = l.clone();
+        }
+        if let Some(i) = o.interval {
+            settings.daemon.interval = i;
+        }
+        let policies = Policies::load_with_grants(&settings.policies, &settings.grants_file())?;
+        for p in policies.warnings() {
+            tracing::warn!(problem = %p, "policies");
+        }
+        let routes_file = settings.routes.clone().ok_or_else(|| {
+            CliError::Missing(
+                "no routing table: pass `--routes FILE` or set `routes` in the config file"
+                    .to_owned(),
+            )
+        })?;
+        let routes = RoutingTable::load(&routes_file, &policies)?;
+        for p in &routes.warnings {
+            tracing::warn!(problem = %p, "routing table");
+        }
+        let source = match (&settings.live, &settings.snapshot) {
+            (Some(live), _) => {
+                let http = Http::new(live.http.clone())
+                    .map_err(|e| CliError::Live(format!("cannot create the HTTP client: {e}")))?;
+                let auth = Auth::new(http.clone(), live.auth.clone())
+                    .map_err(|e| CliError::Live(e.to_string()))?;
+                Source::Live(Box::new(LiveSource::new(
+                    http,
+                    Arc::new(auth),
+                    live.endpoints.clone(),
+                )))
+            }
+            (None, Some(dir)) => {
+                if !dir.is_dir() {
+                    return Err(CliError::Evidence(EvidenceError::NoDirectory(dir.clone())));
+                }
+                Source::Snapshot(SnapshotDir::new(dir))
+            }
+            (None, None) => {
+                return Err(CliError::Missing(
+                    "no evidence source: pass `--snapshot DIR`, or set `snapshot` or `[live]` in the config file"
+                        .to_owned(),
+                ));
+            }
+        };
+        let env = std::env::var(TOKENS_ENV).ok();
+        let tokens = Tokens::load(env.as_deref(), settings.daemon.api_tokens_file.as_deref())
+            .map_err(CliError::Missing)?;
+        if tokens.is_empty() {
+            return Err(CliError::Missing(format!(
+                "no API tokens: set `{TOKENS_ENV}=name:token` (16 characters or more) or `daemon.api_tokens_file` in the config file"
+            )));
+        }
+        let alerts = settings.alerts.clone();
+        Ok(Inputs {
+            settings,
+            policies: Arc::new(policies),
+            routes: Arc::new(routes),
+            source,
+            tokens,
+            alerts,
+        })
+    }
+
+    /// The time routes are judged at: the configured `now`, else the clock.
+    pub fn judge_now(&self) -> Timestamp {
+        self.settings.now.unwrap_or_else(Timestamp::now)
+    }
+
+    /// Evidence older than this makes `/readyz` fail and raises an alert.
+    pub fn max_sweep_age(&self) -> SignedDuration {
+        self.settings
+            .daemon
+            .max_sweep_age
+            .and_then(|d| SignedDuration::try_from(d).ok())
+            .unwrap_or(self.settings.max_data_age)
+    }
+}
+
+/// A sweep could not be completed.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// The evidence source as a whole failed.
+    #[error("gathering evidence failed: {0}")]
+    Evidence(#[from] EvidenceError),
+    /// The store refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A worker thread died.
+    #[error("the sweep's worker failed: {0}")]
+    Worker(String),
+}
+
+/// What one sweep did.
+#[derive(Clone, Debug)]
+pub struct SweepReport {
+    /// Its id in the store.
+    pub id: SweepId,
+    /// What recording it did.
+    pub outcome: SweepOutcome,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+/// State the HTTP API reads.
+pub struct Shared {
+    /// The pre-send answers.
+    pub verifier: Verifier,
+    /// The current inputs.
+    pub inputs: ArcSwap<Inputs>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// A store connection for the API's reads and suppressions.
+    pub store: Mutex<Store>,
+    /// Pre-send checks on their way to the audit table.
+    pub audit: mpsc::Sender<AuditEntry>,
+    /// When the evidence of the answers was taken, if any sweep is loaded.
+    pub taken_at: ArcSwap<Option<Timestamp>>,
+}
+
+impl Shared {
+    /// Age of the evidence the answers rest on, at `now`.
+    pub fn data_age(&self, now: Timestamp) -> Option<SignedDuration> {
+        (**self.taken_at.load()).map(|t| now.duration_since(t))
+    }
+}
+
+/// The daemon.
+pub struct Daemon {
+    overrides: ServeOverrides,
+    shared: Arc<Shared>,
+    /// The connection sweeps write with.
+    store: Arc<Mutex<Store>>,
+    sweep_lock: tokio::sync::Mutex<()>,
+    alerts: mpsc::UnboundedSender<Alert>,
+    receivers: Mutex<Option<Receivers>>,
+    sweeps_done: watch::Sender<u64>,
+}
+
+struct Receivers {
+    audit: mpsc::Receiver<AuditEntry>,
+    alerts: mpsc::UnboundedReceiver<Alert>,
+    audit_store: Store,
+}
+
+/// Audit entries buffered before the API waits for the writer.
+const AUDIT_QUEUE: usize = 65_536;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Daemon {
+    /// Loads everything and opens the store; pre-send checks are answered from the store's
+    /// latest sweep at once. Any problem is an error before anything starts.
+    pub fn start(overrides: ServeOverrides) -> Result<Daemon, CliError> {
+        let inputs = Inputs::load(&overrides)?;
+        let path = inputs.settings.daemon.store.clone();
+        let open = || Store::open(&path).map_err(CliError::Store);
+        let store = open()?;
+        let api_store = open()?;
+        let audit_store = open()?;
+        let metrics = Metrics::new();
+        let begun = Instant::now();
+        let latest = store.latest().map_err(CliError::Store)?;
+        let max_age = inputs.settings.max_data_age;
+        let (verifier, taken_at) = match &latest {
+            Some(l) => {
+                let v = Verifier::from_store(Arc::clone(&inputs.policies), l, max_age);
+                metrics.record_sweep(
+                    [
+                        (Verdict::Readable, count(l, Verdict::Readable)),
+                        (Verdict::NotReadable, count(l, Verdict::NotReadable)),
+                        (Verdict::Unknown, count(l, Verdict::Unknown)),
+                    ],
+                    &codes(
+                        l.verdicts
+                            .iter()
+                            .flat_map(|v| v.findings.iter().map(|f| f.code())),
+                    ),
+                    &[],
+                    0,
+                );
+                tracing::info!(
+                    sweep = l.sweep.id,
+                    routes = l.verdicts.len(),
+                    taken_at = %l.taken_at,
+                    elapsed_ms = begun.elapsed().as_millis() as u64,
+                    "answers loaded from the store"
+                );
+                (v, Some(l.taken_at))
+            }
+            None => {
+                tracing::info!("the store has no sweep yet: checks are unknown until the first");
+                (Verifier::empty(Arc::clone(&inputs.policies), max_age), None)
+            }
+        };
+        let (audit_tx, audit_rx) = mpsc::channel(AUDIT_QUEUE);
+        let (alerts_tx, alerts_rx) = mpsc::unbounded_channel();
+        Ok(Daemon {
+            overrides,
+            shared: Arc::new(Shared {
+                verifier,
+                inputs: ArcSwap::from_pointee(inputs),
+                metrics,
+                store: Mutex::new(api_store),
+                audit: audit_tx,
+                taken_at: ArcSwap::from_pointee(taken_at),
+            }),
+            store: Arc::new(Mutex::new(store)),
+            sweep_lock: tokio::sync::Mutex::new(()),
+            alerts: alerts_tx,
+            receivers: Mutex::new(Some(Receivers {
+                audit: audit_rx,
+                alerts: alerts_rx,
+                audit_store,
+            })),
+            sweeps_done: watch::Sender::new(0),
+        })
+    }
+
+    /// What the API reads.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Sweeps completed (successfully or not) by this process; changes after each.
+    pub fn sweeps_done(&self) -> watch::Receiver<u64> {
+        self.sweeps_done.subscribe()
+    }
+
+    /// One sweep: gather evidence, judge every route, record the changes, swap the
+    /// verifier, update metrics and queue alerts. One sweep at a time.
+    #[tracing::instrument(skip_all)]
+    pub async fn sweep_once(&self) -> Result<SweepReport, SweepError> {
+        let _one = self.sweep_lock.lock().await;
+        let begun = Instant::now();
+        let inputs = self.shared.inputs.load_full();
+        let started_at = Timestamp::now();
+        let label = inputs.source.label(&inputs.settings);
+        let id = self
+            .blocking(move |s| s.begin_sweep(started_at, &label))
+            .await??;
+        let result = self.judge_and_record(&inputs, id).await;
+        self.sweeps_done.send_modify(|n| *n += 1);
+        match result {
+            Ok((outcome, failures)) => {
+                let duration = begun.elapsed();
+                self.shared.metrics.record_sweep(
+                    [
+                        (Verdict::Readable, outcome.counts.readable),
+                        (Verdict::NotReadable, outcome.counts.not_readable),
+                        (Verdict::Unknown, outcome.counts.unknown),
+                    ],
+                    &outcome.by_code,
+                    &failures,
+                    duration.as_millis() as i64,
+                );
+                tracing::info!(
+                    sweep = id,
+                    routes = outcome.counts.routes,
+                    readable = outcome.counts.readable,
+                    not_readable = outcome.counts.not_readable,
+                    unknown = outcome.counts.unknown,
+                    changed = outcome.changed,
+                    finding_changes = outcome.changes.len(),
+                    elapsed_ms = duration.as_millis() as u64,
+                    "sweep recorded"
+                );
+                self.alert_changes(id, &outcome);
+                Ok(SweepReport {
+                    id,
+                    outcome,
+                    duration,
+                })
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                tracing::error!(sweep = id, error = %reason, "sweep failed");
+                self.shared
+                    .metrics
+                    .sweeps
+                    .get_or_create(&crate::metrics::status("failed"))
+                    .inc();
+                let at = Timestamp::now();
+                let r = reason.clone();
+                if let Ok(Err(e)) = self.blocking(move |s| s.fail_sweep(id, at, &r)).await {
+                    tracing::error!(error = %e, "cannot record the failed sweep");
+                }
+                let _ = self.alerts.send(Alert::SweepFailed { at, reason });
+                Err(e)
+            }
+        }
+    }
+
+    async fn judge_and_record(
+        &self,
+        inputs: &Arc<Inputs>,
+        id: SweepId,
+    ) -> Result<(SweepOutcome, Vec<(SourceKind, u64)>), SweepError> {
+        let recipients: Vec<OrgNumber> = inputs.routes.routes().map(|r| r.recipient).collect();
+        let resources = inputs.policies.resource_ids();
+        let gathered = inputs.source.gather(&recipients, &resources).await?;
+        let inputs = Arc::clone(inputs);
+        let store = Arc::clone(&self.store);
+        let (engine, evaluation, outcome, failures) = tokio::task::spawn_blocking(move || {
+            let policies = apply_remote_policies((*inputs.policies).clone(), &gathered.policies);
+            let mut failures: Vec<(SourceKind, u64)> = Vec::new();
+            for f in gathered.snapshot.failures() {
+                match failures.iter_mut().find(|(k, _)| *k == f.source) {
+                    Some((_, n)) => *n += 1,
+                    None => failures.push((f.source, 1)),
+                }
+            }
+            let taken_at = gathered.snapshot.taken_at;
+            let engine = Engine::new(
+                Arc::new(policies),
+                Arc::new(gathered.snapshot),
+                inputs.settings.max_data_age,
+            );
+            let evaluation = evaluate(&engine, &inputs.routes, inputs.judge_now());
+            let outcome = lock(&store).record_sweep(id, Timestamp::now(), taken_at, &evaluation)?;
+            Ok::<_, SweepError>((engine, evaluation, outcome, failures))
+        })
+        .await
+        .map_err(|e| SweepError::Worker(e.to_string()))??;
+        let taken_at = engine.snapshot().taken_at;
+        self.shared.verifier.swap_sweep(engine, &evaluation, id);
+        self.shared.taken_at.store(Arc::new(Some(taken_at)));
+        // Dropping a million judged routes takes a while: not on the async threads.
+        tokio::task::spawn_blocking(move || drop(evaluation));
+        Ok((outcome, failures))
+    }
+
+    fn alert_changes(&self, id: SweepId, outcome: &SweepOutcome) {
+        let pick = |c: Change| -> Vec<FindingRef> {
+            outcome
+                .changes
+                .iter()
+                .filter(|x| x.change == c && !x.suppressed)
+                .map(|x| FindingRef {
+                    sender: x.route.sender.to_string(),
+                    message_type: x.route.message_type.to_string(),
+                    recipient: x.route.recipient.to_string(),
+                    code: x.code.as_str().to_owned(),
+                    severity: x.code.severity().as_str().to_owned(),
+                })
+                .collect()
+        };
+        let (new, resolved, reopened) = (
+            pick(Change::Opened),
+            pick(Change::Resolved),
+            pick(Change::Reopened),
+        );
+        if new.is_empty() && resolved.is_empty() && reopened.is_empty() {
+            return;
+        }
+        let _ = self.alerts.send(Alert::SweepChanged {
+            sweep_id: id,
+            finished_at: Timestamp::now(),
+            routes: outcome.counts.routes,
+            readable: outcome.counts.readable,
+            not_readable: outcome.counts.not_readable,
+            unknown: outcome.counts.unknown,
+            new,
+            resolved,
+            reopened,
+        });
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> T + Send + 'static,
+    ) -> Result<T, SweepError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || f(&mut lock(&store)))
+            .await
+            .map_err(|e| SweepError::Worker(e.to_string()))
+    }
+
+    /// Reloads config, policies, routes and tokens. A broken new state is refused and the
+    /// old one kept; the reason is returned (and logged).
+    pub async fn reload(&self) -> Result<(), CliError> {
+        let overrides = self.overrides.clone();
+        let loaded = tokio::task::spawn_blocking(move || Inputs::load(&overrides))
+            .await
+            .map_err(|e| CliError::Missing(format!("the reload's worker failed: {e}")))?;
+        match loaded {
+            Ok(inputs) => {
+                let old = self.shared.inputs.load();
+                if inputs.settings.daemon.listen != old.settings.daemon.listen
+                    || inputs.settings.daemon.store != old.settings.daemon.store
+                {
+                    tracing::warn!("`daemon.listen` and `daemon.store` take effect on restart");
+                }
+                tracing::info!(
+                    routes = inputs.routes.len(),
+                    message_types = inputs.policies.message_types().len(),
+                    "reloaded; the next sweep uses the new configuration"
+                );
+                self.shared.inputs.store(Arc::new(inputs));
+                self.shared
+                    .metrics
+                    .reloads
+                    .get_or_create(&crate::metrics::status("ok"))
+                    .inc();
+                Ok(())
+            }
+            Err(e) => {
+                for line in e.lines() {
+                    tracing::error!(problem = %line, "reload refused; keeping the last good configuration");
+                }
+                self.shared
+                    .metrics
+                    .reloads
+                    .get_or_create(&crate::metrics::status("failed"))
+                    .inc();
+                Err(e)
+            }
+        }
+    }
+
+    /// Checks what needs checking between sweeps: evidence grown too old, suppressions
+    /// that lapsed, retention. Returns the alerts it queued.
+    pub async fn housekeeping(&self) -> Vec<Alert> {
+        let now = Timestamp::now();
+        let inputs = self.shared.inputs.load_full();
+        let mut out = Vec::new();
+        if let Some(age) = self.shared.data_age(inputs.judge_now()) {
+            let max = inputs.max_sweep_age();
+            if age > max {
+                out.push(Alert::StaleEvidence {
+                    at: now,
+                    data_age_seconds: age.as_secs(),
+                    max_age_seconds: max.as_secs(),
+                });
+            }
+        }
+        let retention = SignedDuration::try_from(inputs.settings.daemon.retention)
+            .unwrap_or(SignedDuration::MAX);
+        let before = now.checked_sub(retention).unwrap_or(Timestamp::MIN);
+        match self
+            .blocking(move |s| Ok::<_, StoreError>((s.lapse_suppressions(now)?, s.prune(before)?)))
+            .await
+        {
+            Ok(Ok((lapsed, pruned))) => {
+                if pruned != Default::default() {
+                    tracing::info!(?pruned, "retention: old history forgotten");
+                }
+                for s in lapsed {
+                    out.push(Alert::SuppressionLapsed {
+                        at: now,
+                        suppression_id: s.id,
+                        target: match (&s.sender, &s.message_type) {
+                            (Some(snd), Some(t)) => format!("{snd} {t} {}", s.recipient),
+                            _ => s.recipient.to_string(),
+                        },
+                        code: s.code.as_str().to_owned(),
+                        justification: s.justification,
+                        expired_at: s.expires_at,
+                    });
+                }
+            }
+            Ok(Err(e)) | Err(SweepError::Store(e)) => {
+                tracing::error!(error = %e, "housekeeping")
+            }
+            Err(e) => tracing::error!(error = %e, "housekeeping"),
+        }
+        for a in &out {
+            let _ = self.alerts.send(a.clone());
+        }
+        out
+    }
+
+    /// A heartbeat alert with the latest sweep.
+    fn heartbeat(&self) -> Alert {
+        let inputs = self.shared.inputs.load();
+        Alert::Heartbeat {
+            at: Timestamp::now(),
+            last_sweep_id: self.shared.verifier.sweep(),
+            last_sweep_at: **self.shared.taken_at.load(),
+            data_age_seconds: self
+                .shared
+                .data_age(inputs.judge_now())
+                .map(|d| d.as_secs()),
+        }
+    }
+}
+
+fn count(l: &crate::store::Latest, v: Verdict) -> u64 {
+    l.verdicts.iter().filter(|x| x.verdict == v).count() as u64
+}
+
+fn codes(it: impl Iterator<Item = FindingCode>) -> Vec<(FindingCode, u64)> {
+    let mut out: Vec<(FindingCode, u64)> = Vec::new();
+    for c in it {
+        match out.iter_mut().find(|(k, _)| *k == c) {
+            Some((_, n)) => *n += 1,
+            None => out.push((c, 1)),
+        }
+    }
+    out
+}
+
+/// How long the audit writer gathers entries before writing them.
+const AUDIT_FLUSH: Duration = Duration::from_millis(200);
+
+/// Runs the daemon until `shutdown` is cancelled (or, with `once`, for one sweep): every
+/// activity a named task; on shutdown each is waited for at most the grace period.
+pub async fn run(
+    daemon: Arc<Daemon>,
+    listener: Option<tokio::net::TcpListener>,
+    shutdown: CancellationToken,
+    once: bool,
+) -> Result<(), SweepError> {
+    let Some(rx) = lock(&daemon.receivers).take() else {
+        return Err(SweepError::Worker(
+            "the daemon is already running".to_owned(),
+        ));
+    };
+    let tracker = TaskTracker::new();
+    let settings = daemon.shared.inputs.load().settings.daemon.clone();
+    spawn(
+        &tracker,
+        "audit-writer",
+        audit_writer(rx.audit, rx.audit_store),
+    );
+    let notifier_settings = daemon.shared.inputs.load().alerts.clone();
+    spawn(
+        &tracker,
+        "alerts",
+        alerts(
+            daemon.clone(),
+            rx.alerts,
+            notifier_settings,
+            shutdown.clone(),
+        ),
+    );
+    if let Some(listener) = listener {
+        let router = crate::api::router(Arc::clone(&daemon.shared));
+        let stop = shutdown.clone();
+        spawn(&tracker, "http", async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the HTTP server failed");
+            }
+        });
+    }
+    let result = if once {
+        let r = daemon.sweep_once().await.map(|_| ());
+        daemon.housekeeping().await;
+        shutdown.cancel();
+        r
+    } else {
+        spawn(
+            &tracker,
+            "signals",
+            signals(daemon.clone(), shutdown.clone()),
+        );
+        spawn(
+            &tracker,
+            "scheduler",
+            scheduler(daemon.clone(), settings.interval, shutdown.clone()),
+        );
+        shutdown.cancelled().await;
+        Ok(())
+    };
+    tracing::info!("shutting down");
+    // The audit and alert queues end when the daemon's senders go: the tasks drain them.
+    drop(daemon);
+    tracker.close();
+    if tokio::time::timeout(settings.grace, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_ms = settings.grace.as_millis() as u64,
+            "tasks still running after the grace period; leaving them"
+        );
+    }
+    result
+}
+
+fn spawn(
+    tracker: &TaskTracker,
+    name: &'static str,
+    task: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    tracker.spawn(async move {
+        tracing::debug!(task = name, "started");
+        task.await;
+        tracing::info!(task = name, "ended");
+    });
+}
+
+async fn scheduler(daemon: Arc<Daemon>, interval: Duration, shutdown: CancellationToken) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        // A sweep in progress finishes (within the grace period) rather than being torn
+        // half-way; the store would throw it away anyway.
+        let _ = daemon.sweep_once().await;
+        daemon.housekeeping().await;
+        if shutdown.is_cancelled() {
+            return;
+        }
+    }
+}
+
+async fn signals(daemon: Arc<Daemon>, shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::hangup()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::error!("cannot listen for signals");
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = hup.recv() => {
+                    tracing::info!("SIGHUP: reloading");
+                    let _ = daemon.reload().await;
+                }
+                _ = term.recv() => { tracing::info!("SIGTERM"); shutdown.cancel(); return; }
+                _ = int.recv() => { tracing::info!("SIGINT"); shutdown.cancel(); return; }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = tokio::signal::ctrl_c() => shutdown.cancel(),
+        }
+        drop(daemon);
+    }
+}
+
+async fn audit_writer(mut rx: mpsc::Receiver<AuditEntry>, store: Store) {
+    let store = Arc::new(Mutex::new(store));
+    let mut batch = Vec::new();
+    loop {
+        let n = rx.recv_many(&mut batch, 4096).await;
+        if n == 0 {
+            return; // every sender gone, queue drained
+        }
+        // Gather a little more, so a busy API writes in few transactions.
+        let _ = tokio::time::timeout(AUDIT_FLUSH, async {
+            while batch.len() < 16_384 {
+                if rx.recv_many(&mut batch, 4096).await == 0 {
+                    break;
+                }
+            }
+        })
+        .await;
+        let entries = std::mem::take(&mut batch);
+        let store = Arc::clone(&store);
+        let written = tokio::task::spawn_blocking(move || lock(&store).audit(&entries)).await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "audit entries could not be written"),
+            Err(e) => tracing::error!(error = %e, "the audit writer failed"),
+        }
+    }
+}
+
+async fn alerts(
+    daemon: Arc<Daemon>,
+    mut rx: mpsc::UnboundedReceiver<Alert>,
+    settings: AlertSettings,
+    shutdown: CancellationToken,
+) {
+    let notifier = match Notifier::new(settings.clone()) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!(error = %e, "alerts cannot be sent");
+            return;
+        }
+    };
+    let metrics_of = Arc::clone(daemon.shared());
+    let mut heartbeat = tokio::time::interval(settings.heartbeat_interval);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let beat = {
+        let d = Arc::clone(&daemon);
+        move || d.heartbeat()
+    };
+    drop(daemon);
+    loop {
+        let alert = tokio::select! {
+            a = rx.recv() => match a { Some(a) => a, None => return },
+            _ = heartbeat.tick() => beat(),
+            _ = shutdown.cancelled() => {
+                // Deliver what is queued, then stop.
+                while let Ok(a) = rx.try_recv() {
+                    send(&notifier, &a, &metrics_of).await;
+                }
+                return;
+            }
+        };
+        send(&notifier, &alert, &metrics_of).await;
+    }
+}
+
+async fn send(notifier: &Notifier, alert: &Alert, shared: &Shared) {
+    if let Err(e) = notifier.send(alert).await {
+        shared.metrics.alert_failures.inc();
+        tracing::error!(error = %e, kind = alert.kind(), "alert not delivered");
+    }
+}
