@@ -237,6 +237,8 @@ pub struct Daemon {
     alerts: mpsc::UnboundedSender<Alert>,
     receivers: Mutex<Option<Receivers>>,
     sweeps_done: watch::Sender<u64>,
+    /// When the store's latest successful sweep ended, if any.
+    last_finished: Option<Timestamp>,
 }
 
 struct Receivers {
@@ -318,12 +320,25 @@ impl Daemon {
                 audit_store,
             })),
             sweeps_done: watch::Sender::new(0),
+            last_finished: latest.and_then(|l| l.sweep.finished_at),
         })
     }
 
     /// What the API reads.
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// How long to wait before the first sweep: none when the store has no sweep or its
+    /// latest is older than the interval; otherwise until one interval after it ended, so
+    /// a restart does not sweep again what was just swept.
+    pub fn first_sweep_delay(&self, interval: Duration, now: Timestamp) -> Duration {
+        let Some(done) = self.last_finished else {
+            return Duration::ZERO;
+        };
+        let since = now.duration_since(done);
+        let since = Duration::try_from(since).unwrap_or(Duration::ZERO);
+        interval.saturating_sub(since)
     }
 
     /// Sweeps completed (successfully or not) by this process; changes after each.
@@ -698,7 +713,14 @@ fn spawn(
 }
 
 async fn scheduler(daemon: Arc<Daemon>, interval: Duration, shutdown: CancellationToken) {
-    let mut ticks = tokio::time::interval(interval);
+    let delay = daemon.first_sweep_delay(interval, Timestamp::now());
+    if !delay.is_zero() {
+        tracing::info!(
+            in_seconds = delay.as_secs(),
+            "the store's latest sweep is recent: next sweep one interval after it"
+        );
+    }
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + delay, interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {
