@@ -604,7 +604,7 @@ fn validate(a: ValidateArgs) -> Result<ExitCode, CliError> {
 }
 
 fn serve(a: ServeArgs) -> Result<ExitCode, CliError> {
-    use crate::daemon::{Daemon, ServeOverrides, run};
+    use crate::daemon::{Daemon, Inputs, ServeOverrides, run};
     let overrides = ServeOverrides {
         sources: Overrides {
             config: a.sources.config.clone(),
@@ -622,23 +622,28 @@ fn serve(a: ServeArgs) -> Result<ExitCode, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::Missing(format!("cannot start the async runtime: {e}")))?;
-    let daemon = Arc::new(Daemon::start(overrides)?);
+    let inputs = Inputs::load(&overrides)?;
+    // Bind before the store is touched: a bad address leaves nothing behind.
     let listener = if a.once {
         None
     } else {
-        let addr = daemon.shared().inputs.load().settings.daemon.listen.clone();
+        let addr = inputs.settings.daemon.listen.clone();
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind(&addr))
             .map_err(|e| CliError::Missing(format!("cannot listen on `{addr}`: {e}")))?;
         let bound = listener
             .local_addr()
             .map_err(|e| CliError::Missing(format!("cannot listen on `{addr}`: {e}")))?;
+        Some((listener, bound))
+    };
+    let daemon = Arc::new(Daemon::with_inputs(overrides, inputs)?);
+    let listener = listener.map(|(listener, bound)| {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on http://{bound}");
         let _ = out.flush();
         tracing::info!(%bound, "HTTP API listening");
-        Some(listener)
-    };
+        listener
+    });
     let shutdown = tokio_util::sync::CancellationToken::new();
     let result = runtime.block_on(run(daemon, listener, shutdown, a.once));
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));

@@ -259,6 +259,12 @@ impl Daemon {
     /// latest sweep at once. Any problem is an error before anything starts.
     pub fn start(overrides: ServeOverrides) -> Result<Daemon, CliError> {
         let inputs = Inputs::load(&overrides)?;
+        Daemon::with_inputs(overrides, inputs)
+    }
+
+    /// As [`Daemon::start`], with inputs already loaded (so the caller can bind its
+    /// listener before the store is touched).
+    pub fn with_inputs(overrides: ServeOverrides, inputs: Inputs) -> Result<Daemon, CliError> {
         let path = inputs.settings.daemon.store.clone();
         let open = || Store::open(&path).map_err(CliError::Store);
         let store = open()?;

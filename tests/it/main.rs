@@ -8,6 +8,7 @@
 mod alerts;
 mod cases;
 mod cli;
+mod daemon;
 mod demo;
 mod errors;
 mod fixture;

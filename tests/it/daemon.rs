@@ -1,0 +1,414 @@
+//! The daemon in-process: the finding lifecycle across sweeps, verdict history stored as
+//! changes, suppressions, reload keeping the last good state, and the schedule under
+//! paused time. (`serve.rs` runs the binary.)
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use reachcheck::daemon::{Daemon, ServeOverrides, run};
+use reachcheck::settings::Overrides;
+use reachcheck::store::{Change, FindingFilter, FindingState, NewSuppression, Store};
+use reachcheck::{OrgNumber, Route, Verdict};
+use tokio_util::sync::CancellationToken;
+
+use crate::fixture::{BAD, GOOD, SENDER, World, connections, person, route};
+
+pub(crate) const TOKEN: &str = "0123456789abcdef-test-token";
+const CONF: &str = "post-til-virksomheten-med-taushetsbelagt-innhold";
+
+/// A world with a daemon config: the project's policies, the world's routes and snapshot,
+/// a store and a token file in the world's directory.
+pub(crate) fn daemon_world(routes: &[&str]) -> World {
+    let w = World::new(routes);
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    std::fs::write(
+        w.path().join("reachcheck.toml"),
+        format!(
+            "policies = {policies:?}\nroutes = \"routes.csv\"\nsnapshot = \"snapshot\"\nnow = \"2026-11-21T06:00:00Z\"\n\n[daemon]\nstore = \"store.db\"\napi_tokens_file = \"tokens\"\ninterval = \"1h\"\ngrace = \"5s\"\n",
+            policies = policies.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(w.path().join("tokens"), format!("tests:{TOKEN}\n")).unwrap();
+    w
+}
+
+pub(crate) fn overrides(w: &World) -> ServeOverrides {
+    ServeOverrides {
+        sources: Overrides {
+            config: Some(w.path().join("reachcheck.toml")),
+            ..Overrides::default()
+        },
+        store: Some(w.path().join("store.db")),
+        ..ServeOverrides::default()
+    }
+}
+
+fn org(s: &str) -> OrgNumber {
+    OrgNumber::parse(s).unwrap()
+}
+
+fn r(t: &str, recipient: &str) -> Route {
+    Route::new(
+        org(SENDER),
+        reachcheck::MessageTypeId::parse(t).unwrap(),
+        org(recipient),
+    )
+}
+
+/// Gives BAD (nobody reading confidential post) a reader, or takes it away again.
+fn bad_gets_a_reader(w: &World, yes: bool) {
+    let mut people = vec![person(
+        "b0000000-0000-0000-0000-000000000001",
+        "Per Olsen",
+        &[],
+        &["urn:altinn:external-role:ccr:daglig-leder"],
+    )];
+    if yes {
+        for (i, name) in ["Siri Dahl", "Tor Lie"].iter().enumerate() {
+            people.push(person(
+                &format!("b0000000-0000-0000-0000-00000000000{}", i + 2),
+                name,
+                &[CONF],
+                &[],
+            ));
+        }
+    }
+    std::fs::write(
+        w.snapshot()
+            .join(format!("accessmanagement/connections/{BAD}.json")),
+        serde_json::to_string(&connections(people)).unwrap(),
+    )
+    .unwrap();
+}
+
+fn changes(report: &reachcheck::daemon::SweepReport, c: Change) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = report
+        .outcome
+        .changes
+        .iter()
+        .filter(|x| x.change == c)
+        .map(|x| (x.route.recipient.to_string(), x.code.as_str().to_owned()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn findings_open_resolve_reopen_and_retire_and_only_changes_are_stored() {
+    let w = daemon_world(&[
+        &route("bekymringsmelding", BAD),
+        &route("bekymringsmelding", GOOD),
+    ]);
+    let d = Daemon::start(overrides(&w)).unwrap();
+    let bad = r("bekymringsmelding", BAD);
+
+    // 1: BAD has nobody who can read confidential post.
+    let s1 = d.sweep_once().await.unwrap();
+    assert_eq!(s1.outcome.counts.routes, 2);
+    assert_eq!(s1.outcome.changed, 2, "first sweep writes every route");
+    assert!(changes(&s1, Change::Opened).contains(&(BAD.to_owned(), "no_reader".to_owned())));
+    let now = "2026-11-21T06:00:00Z".parse().unwrap();
+    assert_eq!(
+        d.shared().verifier.check_at(&bad, now).verdict,
+        Verdict::NotReadable
+    );
+
+    // 2: nothing changed: nothing written, no finding moves.
+    let s2 = d.sweep_once().await.unwrap();
+    assert_eq!(s2.outcome.changed, 0);
+    assert!(s2.outcome.changes.is_empty(), "{:?}", s2.outcome.changes);
+
+    // 3: BAD gets two readers: no_reader resolves, the verdict changes.
+    bad_gets_a_reader(&w, true);
+    let s3 = d.sweep_once().await.unwrap();
+    assert_eq!(
+        changes(&s3, Change::Resolved),
+        vec![(BAD.to_owned(), "no_reader".to_owned())]
+    );
+    assert_eq!(s3.outcome.changed, 1);
+    assert_eq!(
+        d.shared().verifier.check_at(&bad, now).verdict,
+        Verdict::Readable
+    );
+
+    // 4: the readers go again: the same finding reopens (not a new one).
+    bad_gets_a_reader(&w, false);
+    let s4 = d.sweep_once().await.unwrap();
+    assert_eq!(
+        changes(&s4, Change::Reopened),
+        vec![(BAD.to_owned(), "no_reader".to_owned())]
+    );
+    assert!(changes(&s4, Change::Opened).is_empty());
+
+    // 5: the route leaves the routing table (reload): its finding retires.
+    w.set_routes(&[&route("bekymringsmelding", GOOD)]);
+    d.reload().await.unwrap();
+    let s5 = d.sweep_once().await.unwrap();
+    assert!(changes(&s5, Change::Retired).contains(&(BAD.to_owned(), "no_reader".to_owned())));
+
+    let store = Store::open(&w.path().join("store.db")).unwrap();
+    // History: the verdict at each sweep, from changes only (2 + 1 + 1 + 1 closing).
+    assert_eq!(
+        store.verdict_at(&bad, s1.id).unwrap(),
+        Some(Verdict::NotReadable)
+    );
+    assert_eq!(store.verdict_at(&bad, s2.id).unwrap(), Some(Verdict::NotReadable));
+    assert_eq!(store.verdict_at(&bad, s3.id).unwrap(), Some(Verdict::Readable));
+    assert_eq!(store.verdict_at(&bad, s4.id).unwrap(), Some(Verdict::NotReadable));
+    assert_eq!(store.verdict_at(&bad, s5.id).unwrap(), None);
+    assert_eq!(store.verdict_rows().unwrap(), 4);
+    let all = store
+        .findings(
+            &FindingFilter {
+                recipient: Some(org(BAD)),
+                limit: 100,
+                ..FindingFilter::default()
+            },
+            Timestamp::now(),
+        )
+        .unwrap();
+    let no_reader = all
+        .iter()
+        .find(|f| f.code.as_str() == "no_reader")
+        .unwrap();
+    assert_eq!(no_reader.state, FindingState::Retired);
+    assert_eq!(no_reader.reopened, 1);
+    assert!(no_reader.first_seen_at <= no_reader.last_seen_at);
+    assert!(no_reader.resolved_at.is_some());
+    store.integrity_check().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suppressed_finding_is_kept_but_not_alerted_and_its_lapse_is_noticed_once() {
+    let w = daemon_world(&[&route("bekymringsmelding", BAD)]);
+    let mut store = Store::open(&w.path().join("store.db")).unwrap();
+    let now = Timestamp::now();
+    let expires = now
+        .checked_add(jiff::SignedDuration::from_hours(24))
+        .unwrap();
+    let suppression = NewSuppression {
+        recipient: org(BAD),
+        code: reachcheck::FindingCode::NoReader,
+        sender: None,
+        message_type: None,
+        justification: "Bergen receives these on paper until the delegation is in place (case 2026/123)."
+            .to_owned(),
+        expires_at: expires,
+    };
+    let id = store.add_suppression(&suppression, "ops", now).unwrap();
+    // Refused: no justification; half a route; expiry in the past.
+    for (bad, field) in [
+        (
+            NewSuppression {
+                justification: "  ".to_owned(),
+                ..suppression.clone()
+            },
+            "justification",
+        ),
+        (
+            NewSuppression {
+                sender: Some(org(SENDER)),
+                ..suppression.clone()
+            },
+            "message_type",
+        ),
+        (
+            NewSuppression {
+                expires_at: now,
+                ..suppression.clone()
+            },
+            "expires_at",
+        ),
+    ] {
+        assert_eq!(bad.check(now).unwrap_err().0, field);
+        assert!(store.add_suppression(&bad, "ops", now).is_err());
+    }
+
+    let d = Daemon::start(overrides(&w)).unwrap();
+    let s1 = d.sweep_once().await.unwrap();
+    let opened: Vec<_> = s1
+        .outcome
+        .changes
+        .iter()
+        .filter(|c| c.code.as_str() == "no_reader")
+        .collect();
+    assert_eq!(opened.len(), 1);
+    assert!(opened[0].suppressed, "covered by the suppression");
+    let listed = store
+        .findings(
+            &FindingFilter {
+                limit: 10,
+                ..FindingFilter::default()
+            },
+            now,
+        )
+        .unwrap();
+    let f = listed
+        .iter()
+        .find(|f| f.code.as_str() == "no_reader")
+        .unwrap();
+    assert_eq!(f.suppressed_by, Some(id), "still recorded, marked suppressed");
+
+    // Not lapsed yet; lapsed after expiry, exactly once.
+    assert!(store.lapse_suppressions(now).unwrap().is_empty());
+    let later = expires.checked_add(jiff::SignedDuration::from_secs(1)).unwrap();
+    let lapsed = store.lapse_suppressions(later).unwrap();
+    assert_eq!(lapsed.len(), 1);
+    assert_eq!(lapsed[0].id, id);
+    assert!(store.lapse_suppressions(later).unwrap().is_empty());
+    let after = store
+        .findings(
+            &FindingFilter {
+                limit: 10,
+                ..FindingFilter::default()
+            },
+            later,
+        )
+        .unwrap();
+    assert!(after.iter().all(|f| f.suppressed_by.is_none()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_reload_keeps_the_last_good_state_and_a_fixed_one_is_taken() {
+    let w = daemon_world(&[&route("bekymringsmelding", BAD)]);
+    // A private copy of the policies, so they can be broken.
+    let policies = w.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    for e in std::fs::read_dir(&project).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), policies.join(e.file_name())).unwrap();
+    }
+    let config = w.path().join("reachcheck.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("policies") {
+                "policies = \"policies\""
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&config, text).unwrap();
+
+    let d = Daemon::start(overrides(&w)).unwrap();
+    d.sweep_once().await.unwrap();
+    let bad = r("bekymringsmelding", BAD);
+    let now = "2026-11-21T06:00:00Z".parse().unwrap();
+    let before = d.shared().verifier.check_at(&bad, now);
+
+    let types = policies.join("message-types.toml");
+    let good = std::fs::read_to_string(&types).unwrap();
+    std::fs::write(&types, good.replace("id = \"bekymringsmelding\"", "id = 7")).unwrap();
+    let e = d.reload().await.unwrap_err();
+    let said = e.lines().join("\n");
+    assert!(said.contains("message-types.toml"), "{said}");
+    // The old inputs stay, and so do the answers; a sweep still works with them.
+    assert!(
+        d.shared()
+            .inputs
+            .load()
+            .policies
+            .message_type(&reachcheck::MessageTypeId::parse("bekymringsmelding").unwrap())
+            .is_some()
+    );
+    assert_eq!(d.shared().verifier.check_at(&bad, now), before);
+    d.sweep_once().await.unwrap();
+    assert_eq!(d.shared().verifier.check_at(&bad, now).verdict, before.verdict);
+
+    // A broken routing table is refused too.
+    w.set_routes(&["310000019,bekymringsmelding,12345"]);
+    std::fs::write(&types, &good).unwrap();
+    let e = d.reload().await.unwrap_err();
+    assert!(e.lines().join("\n").contains("routes.csv"));
+
+    // Fixed: taken.
+    w.set_routes(&[&route("bekymringsmelding", GOOD)]);
+    d.reload().await.unwrap();
+    assert_eq!(d.shared().inputs.load().routes.len(), 1);
+    let m = d.shared().metrics.encode();
+    assert!(m.contains("reachcheck_reloads_total{status=\"failed\"} 2"), "{m}");
+    assert!(m.contains("reachcheck_reloads_total{status=\"ok\"} 1"), "{m}");
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn sweeps_follow_the_interval_and_missed_ticks_are_skipped() {
+    let w = daemon_world(&[&route("bekymringsmelding", GOOD)]);
+    let d = Arc::new(Daemon::start(overrides(&w)).unwrap());
+    let mut done = d.sweeps_done();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(run(Arc::clone(&d), None, stop.clone(), false));
+
+    // An empty store: the first sweep at once.
+    done.wait_for(|n| *n == 1).await.unwrap();
+    // Not before the interval.
+    tokio::time::sleep(Duration::from_secs(59 * 60)).await;
+    assert_eq!(*done.borrow(), 1);
+    tokio::time::sleep(Duration::from_secs(60 + 1)).await;
+    done.wait_for(|n| *n == 2).await.unwrap();
+
+    // The process was stopped for 3.5 intervals (the clock jumps): one sweep for all the
+    // missed ticks, not three.
+    tokio::time::advance(Duration::from_secs(3 * 3600 + 1800)).await;
+    done.wait_for(|n| *n == 3).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(10 * 60)).await;
+    assert_eq!(*done.borrow(), 3, "missed ticks are skipped, not caught up");
+    // Then on the schedule again.
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    done.wait_for(|n| *n == 4).await.unwrap();
+
+    stop.cancel();
+    task.await.unwrap().unwrap();
+    drop(d);
+    let store = Store::open(&w.path().join("store.db")).unwrap();
+    let sweeps = store.sweeps(10).unwrap();
+    assert_eq!(sweeps.len(), 4);
+    assert!(
+        sweeps
+            .iter()
+            .all(|s| s.status == reachcheck::store::SweepStatus::Ok)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_answers_from_the_store_at_once_and_does_not_sweep_again_early() {
+    let w = daemon_world(&[
+        &route("bekymringsmelding", BAD),
+        &route("bekymringsmelding", GOOD),
+    ]);
+    let first = Daemon::start(overrides(&w)).unwrap();
+    let s1 = first.sweep_once().await.unwrap();
+    let now: Timestamp = "2026-11-21T06:00:00Z".parse().unwrap();
+    let routes = [r("bekymringsmelding", BAD), r("bekymringsmelding", GOOD)];
+    let answers: Vec<_> = routes
+        .iter()
+        .map(|x| first.shared().verifier.check_at(x, now))
+        .collect();
+    drop(first);
+
+    let again = Daemon::start(overrides(&w)).unwrap();
+    assert_eq!(again.shared().verifier.sweep(), Some(s1.id));
+    for (x, want) in routes.iter().zip(&answers) {
+        let got = again.shared().verifier.check_at(x, now);
+        assert_eq!(got.verdict, want.verdict);
+        assert_eq!(got.readers, want.readers);
+        assert_eq!(got.findings, want.findings);
+        assert_eq!(got.data_age, want.data_age);
+    }
+    // A route the sweep did not judge: unknown, not_swept (no engine to judge it with).
+    let other = again
+        .shared()
+        .verifier
+        .check_at(&r("ordinaer-post", GOOD), now);
+    assert_eq!(other.verdict, Verdict::Unknown);
+    assert_eq!(other.findings[0].code().as_str(), "not_swept");
+    // The stored sweep is fresh: the next one waits for the rest of the interval.
+    let delay = again.first_sweep_delay(Duration::from_secs(3600), Timestamp::now());
+    assert!(delay > Duration::from_secs(3500), "{delay:?}");
+}
