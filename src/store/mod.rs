@@ -358,6 +358,8 @@ pub struct Pruned {
     pub sweeps: u64,
     /// Verdict rows that had ended before the oldest kept sweep.
     pub verdicts: u64,
+    /// Finding events (opened, resolved, ...) of forgotten sweeps.
+    pub events: u64,
     /// Audit rows.
     pub audit: u64,
 }
@@ -890,9 +892,10 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Forgets sweeps that ended before `before` (never the latest `ok` one), the verdict
-    /// rows that had ended before the oldest sweep kept, and older audit rows. Finding
-    /// lifecycles are kept.
+    /// Forgets sweeps that ended before `before` (never the latest `ok` one, nor one a
+    /// current verdict dates from), the verdict rows and finding events of forgotten
+    /// sweeps, and older audit rows. Each finding's lifecycle summary (first seen, last
+    /// seen, resolved, reopened) is kept.
     pub fn prune(&mut self, before: Timestamp) -> Result<Pruned, StoreError> {
         let path = self.path.display().to_string();
         let wrap = |e: rusqlite::Error| StoreError {
@@ -917,14 +920,19 @@ impl Store {
                     [keep],
                 )
                 .map_err(wrap)? as u64;
-            // Sweeps still referenced by a kept verdict row (its `since`) stay.
+            pruned.events = tx
+                .execute(
+                    "DELETE FROM finding_events WHERE sweep_id < ?1 AND at < ?2",
+                    params![keep, cutoff],
+                )
+                .map_err(wrap)? as u64;
+            // Sweeps still referenced by a kept verdict row (its `since`) stay. A
+            // finding's first and last sweep are kept as times in the finding itself.
             pruned.sweeps = tx
                 .execute(
                     "DELETE FROM sweeps WHERE id < ?1
                        AND id NOT IN (SELECT since FROM verdicts)
-                       AND id NOT IN (SELECT sweep_id FROM finding_events)
-                       AND id NOT IN (SELECT first_sweep FROM findings)
-                       AND id NOT IN (SELECT last_sweep FROM findings)",
+                       AND id NOT IN (SELECT sweep_id FROM finding_events)",
                     [keep],
                 )
                 .map_err(wrap)? as u64;

@@ -155,9 +155,18 @@ async fn findings_open_resolve_reopen_and_retire_and_only_changes_are_stored() {
         store.verdict_at(&bad, s1.id).unwrap(),
         Some(Verdict::NotReadable)
     );
-    assert_eq!(store.verdict_at(&bad, s2.id).unwrap(), Some(Verdict::NotReadable));
-    assert_eq!(store.verdict_at(&bad, s3.id).unwrap(), Some(Verdict::Readable));
-    assert_eq!(store.verdict_at(&bad, s4.id).unwrap(), Some(Verdict::NotReadable));
+    assert_eq!(
+        store.verdict_at(&bad, s2.id).unwrap(),
+        Some(Verdict::NotReadable)
+    );
+    assert_eq!(
+        store.verdict_at(&bad, s3.id).unwrap(),
+        Some(Verdict::Readable)
+    );
+    assert_eq!(
+        store.verdict_at(&bad, s4.id).unwrap(),
+        Some(Verdict::NotReadable)
+    );
     assert_eq!(store.verdict_at(&bad, s5.id).unwrap(), None);
     assert_eq!(store.verdict_rows().unwrap(), 4);
     let all = store
@@ -170,10 +179,7 @@ async fn findings_open_resolve_reopen_and_retire_and_only_changes_are_stored() {
             Timestamp::now(),
         )
         .unwrap();
-    let no_reader = all
-        .iter()
-        .find(|f| f.code.as_str() == "no_reader")
-        .unwrap();
+    let no_reader = all.iter().find(|f| f.code.as_str() == "no_reader").unwrap();
     assert_eq!(no_reader.state, FindingState::Retired);
     assert_eq!(no_reader.reopened, 1);
     assert!(no_reader.first_seen_at <= no_reader.last_seen_at);
@@ -194,8 +200,9 @@ async fn a_suppressed_finding_is_kept_but_not_alerted_and_its_lapse_is_noticed_o
         code: reachcheck::FindingCode::NoReader,
         sender: None,
         message_type: None,
-        justification: "Bergen receives these on paper until the delegation is in place (case 2026/123)."
-            .to_owned(),
+        justification:
+            "Bergen receives these on paper until the delegation is in place (case 2026/123)."
+                .to_owned(),
         expires_at: expires,
     };
     let id = store.add_suppression(&suppression, "ops", now).unwrap();
@@ -250,11 +257,17 @@ async fn a_suppressed_finding_is_kept_but_not_alerted_and_its_lapse_is_noticed_o
         .iter()
         .find(|f| f.code.as_str() == "no_reader")
         .unwrap();
-    assert_eq!(f.suppressed_by, Some(id), "still recorded, marked suppressed");
+    assert_eq!(
+        f.suppressed_by,
+        Some(id),
+        "still recorded, marked suppressed"
+    );
 
     // Not lapsed yet; lapsed after expiry, exactly once.
     assert!(store.lapse_suppressions(now).unwrap().is_empty());
-    let later = expires.checked_add(jiff::SignedDuration::from_secs(1)).unwrap();
+    let later = expires
+        .checked_add(jiff::SignedDuration::from_secs(1))
+        .unwrap();
     let lapsed = store.lapse_suppressions(later).unwrap();
     assert_eq!(lapsed.len(), 1);
     assert_eq!(lapsed[0].id, id);
@@ -320,7 +333,10 @@ async fn a_broken_reload_keeps_the_last_good_state_and_a_fixed_one_is_taken() {
     );
     assert_eq!(d.shared().verifier.check_at(&bad, now), before);
     d.sweep_once().await.unwrap();
-    assert_eq!(d.shared().verifier.check_at(&bad, now).verdict, before.verdict);
+    assert_eq!(
+        d.shared().verifier.check_at(&bad, now).verdict,
+        before.verdict
+    );
 
     // A broken routing table is refused too.
     w.set_routes(&["310000019,bekymringsmelding,12345"]);
@@ -333,8 +349,14 @@ async fn a_broken_reload_keeps_the_last_good_state_and_a_fixed_one_is_taken() {
     d.reload().await.unwrap();
     assert_eq!(d.shared().inputs.load().routes.len(), 1);
     let m = d.shared().metrics.encode();
-    assert!(m.contains("reachcheck_reloads_total{status=\"failed\"} 2"), "{m}");
-    assert!(m.contains("reachcheck_reloads_total{status=\"ok\"} 1"), "{m}");
+    assert!(
+        m.contains("reachcheck_reloads_total{status=\"failed\"} 2"),
+        "{m}"
+    );
+    assert!(
+        m.contains("reachcheck_reloads_total{status=\"ok\"} 1"),
+        "{m}"
+    );
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
@@ -411,4 +433,147 @@ async fn a_restart_answers_from_the_store_at_once_and_does_not_sweep_again_early
     // The stored sweep is fresh: the next one waits for the rest of the interval.
     let delay = again.first_sweep_delay(Duration::from_secs(3600), Timestamp::now());
     assert!(delay > Duration::from_secs(3500), "{delay:?}");
+}
+
+/// A webhook receiver on port 0 that keeps what it is sent.
+async fn receiver() -> (String, Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = Arc::clone(&got);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(v): axum::Json<serde_json::Value>| {
+            let keep = Arc::clone(&keep);
+            async move {
+                keep.lock().unwrap().push(v);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, got)
+}
+
+fn with_webhook(w: &World, url: &str) {
+    let config = w.path().join("reachcheck.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "\n[alerts]\nwebhook_url = \"{url}\"\nallow_http = true\nbackoff = \"10ms\"\nattempts = 2\n"
+    ));
+    std::fs::write(&config, text).unwrap();
+}
+
+async fn kinds_after(
+    got: &std::sync::Mutex<Vec<serde_json::Value>>,
+    n: usize,
+) -> Vec<serde_json::Value> {
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let v = got.lock().unwrap().clone();
+        if v.len() >= n || std::time::Instant::now() > until {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_group_a_sweeps_changes_in_one_message_and_report_failed_sweeps() {
+    let (url, got) = receiver().await;
+    let w = daemon_world(&[
+        &route("bekymringsmelding", BAD),
+        &route("bekymringsmelding", GOOD),
+    ]);
+    with_webhook(&w, &url);
+
+    // One sweep: one `sweep_changed` with the new findings grouped (after the heartbeat
+    // the alerts task sends when it starts).
+    let d = Arc::new(Daemon::start(overrides(&w)).unwrap());
+    run(Arc::clone(&d), None, CancellationToken::new(), true)
+        .await
+        .unwrap();
+    let sent = kinds_after(&got, 2).await;
+    let kinds: Vec<&str> = sent.iter().map(|v| v["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["heartbeat", "sweep_changed"], "{sent:?}");
+    let changed = &sent[1];
+    assert_eq!(changed["service"], "reachcheck");
+    assert_eq!(changed["routes"], 2);
+    let new = changed["new"].as_array().unwrap();
+    assert!(
+        new.iter().any(|f| f["recipient"] == BAD
+            && f["code"] == "no_reader"
+            && f["severity"] == "critical"),
+        "{changed}"
+    );
+    assert!(changed["resolved"].as_array().unwrap().is_empty());
+    drop(d);
+
+    // Fixed at the recipient: the next sweep's message lists it as resolved.
+    bad_gets_a_reader(&w, true);
+    got.lock().unwrap().clear();
+    let d = Arc::new(Daemon::start(overrides(&w)).unwrap());
+    run(Arc::clone(&d), None, CancellationToken::new(), true)
+        .await
+        .unwrap();
+    let sent = kinds_after(&got, 2).await;
+    let changed = sent.iter().find(|v| v["kind"] == "sweep_changed").unwrap();
+    let resolved = changed["resolved"].as_array().unwrap();
+    assert!(
+        resolved
+            .iter()
+            .any(|f| f["recipient"] == BAD && f["code"] == "no_reader"),
+        "{changed}"
+    );
+    drop(d);
+
+    // A sweep that cannot gather evidence: `sweep_failed`, and the store says so.
+    std::fs::remove_file(w.snapshot().join("manifest.json")).unwrap();
+    got.lock().unwrap().clear();
+    let d = Arc::new(Daemon::start(overrides(&w)).unwrap());
+    let r = run(Arc::clone(&d), None, CancellationToken::new(), true).await;
+    assert!(r.is_err());
+    let sent = kinds_after(&got, 2).await;
+    let failed = sent.iter().find(|v| v["kind"] == "sweep_failed").unwrap();
+    assert!(
+        failed["reason"].as_str().unwrap().contains("manifest.json"),
+        "{failed}"
+    );
+    drop(d);
+    let store = Store::open(&w.path().join("store.db")).unwrap();
+    let last = store.last_sweep().unwrap().unwrap();
+    assert_eq!(last.status, reachcheck::store::SweepStatus::Failed);
+    assert!(last.error.unwrap().contains("manifest.json"));
+    // The answers of the last good sweep are still what a restart serves.
+    assert_eq!(store.latest().unwrap().unwrap().sweep.id, last.id - 1);
+}
+
+#[test]
+fn retention_forgets_old_sweeps_and_ended_verdicts_but_keeps_the_latest_answers() {
+    let w = daemon_world(&[&route("bekymringsmelding", BAD)]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let d = Daemon::start(overrides(&w)).unwrap();
+    rt.block_on(d.sweep_once()).unwrap();
+    bad_gets_a_reader(&w, true);
+    rt.block_on(d.sweep_once()).unwrap();
+    rt.block_on(d.sweep_once()).unwrap();
+    let mut store = Store::open(&w.path().join("store.db")).unwrap();
+    assert_eq!(store.verdict_rows().unwrap(), 2);
+    let future = Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(1))
+        .unwrap();
+    let pruned = store.prune(future).unwrap();
+    // Sweep 1's verdict ended at sweep 2: forgotten, with sweep 1; sweep 2 still holds
+    // the current verdict (since = 2), and sweep 3 is the latest.
+    assert_eq!(pruned.verdicts, 1);
+    assert_eq!(store.verdict_rows().unwrap(), 1);
+    let left: Vec<i64> = store.sweeps(10).unwrap().iter().map(|s| s.id).collect();
+    assert!(
+        left.contains(&3) && left.contains(&2) && !left.contains(&1),
+        "{left:?}"
+    );
+    let latest = store.latest().unwrap().unwrap();
+    assert_eq!(latest.verdicts.len(), 1);
+    assert_eq!(latest.verdicts[0].verdict, Verdict::Readable);
+    store.integrity_check().unwrap();
 }

@@ -14,4 +14,5 @@ mod errors;
 mod fixture;
 mod live;
 mod properties;
+mod serve;
 mod verifier;
