@@ -2,7 +2,7 @@
 //! only), the lifecycle of every finding, suppressions and the audit trail of pre-send
 //! checks.
 //!
-//! Owns: the schema ([`schema`], versioned, migrated in one place), durability (WAL; a
+//! Owns: the schema (`schema.rs`, versioned, migrated in one place), durability (WAL; a
 //! sweep's results are written in one transaction, so a crash leaves the previous sweep
 //! whole) and turning rows back into domain types. Does not own: deciding anything — the
 //! engine judges, the daemon decides when to sweep and whom to alert.
