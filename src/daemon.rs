@@ -646,7 +646,7 @@ pub async fn run(
     spawn(
         &tracker,
         "audit-writer",
-        audit_writer(rx.audit, rx.audit_store),
+        audit_writer(rx.audit, rx.audit_store, shutdown.clone()),
     );
     let notifier_settings = daemon.shared.inputs.load().alerts.clone();
     spawn(
@@ -777,13 +777,28 @@ async fn signals(daemon: Arc<Daemon>, shutdown: CancellationToken) {
     }
 }
 
-async fn audit_writer(mut rx: mpsc::Receiver<AuditEntry>, store: Store) {
+/// After shutdown, how long the audit writer waits for the last in-flight checks.
+const AUDIT_LINGER: Duration = Duration::from_millis(300);
+
+async fn audit_writer(
+    mut rx: mpsc::Receiver<AuditEntry>,
+    store: Store,
+    shutdown: CancellationToken,
+) {
     let store = Arc::new(Mutex::new(store));
     let mut batch = Vec::new();
     loop {
-        let n = rx.recv_many(&mut batch, 4096).await;
+        let n = tokio::select! {
+            n = rx.recv_many(&mut batch, 4096) => n,
+            // Stopping: take what in-flight requests still send, then end.
+            _ = shutdown.cancelled() => {
+                tokio::time::timeout(AUDIT_LINGER, rx.recv_many(&mut batch, 4096))
+                    .await
+                    .unwrap_or(0)
+            }
+        };
         if n == 0 {
-            return; // every sender gone, queue drained
+            return; // every sender gone, or stopping and quiet: the queue is drained
         }
         // Gather a little more, so a busy API writes in few transactions.
         let _ = tokio::time::timeout(AUDIT_FLUSH, async {
