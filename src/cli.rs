@@ -81,6 +81,72 @@ pub enum Command {
     /// Run the daemon: sweep on a schedule, keep history in the store, answer pre-send checks over HTTP, alert.
     #[command(long_about = SERVE_ABOUT, after_help = SERVE_AFTER)]
     Serve(ServeArgs),
+    /// Write a compliance report from the store, or a remediation letter to one recipient.
+    #[command(long_about = REPORT_ABOUT, after_help = REPORT_AFTER)]
+    Report(ReportArgs),
+}
+
+const REPORT_ABOUT: &str = "\
+Write a compliance report from the store: coverage (routes by verdict, share proven
+readable) overall, per sender, per message type and per recipient (a traffic light), open
+critical findings with their age, time to fix, a weekly trend, suppressions with their
+justification, the accounting method, the sweeps covered and a SHA-256 of the data.
+
+Or, with --recipient and --format letter, a remediation letter to one recipient: which
+message types nobody there can read and from whom, what to delegate (by Altinn name), who
+can delegate it, the steps in Altinn and whom to contact.
+
+The state reported is the last successful sweep that ended in the period. Reports contain
+organisation numbers, codes and counts, never personal data.";
+
+const REPORT_AFTER: &str = "\
+Examples:
+  reachcheck report --period 2026-11 -o november.html
+  reachcheck report --from 2026-11-01 --to 2026-11-30 --sender 310000019 --format json
+  reachcheck report --recipient 964338531 --format letter -o letter.md
+  reachcheck report --recipient 964338531 --format letter-html --lang en -o letter.html
+
+Exit codes: 0 written, 2 bad invocation, no store, no sweep in the period, unknown sender or recipient.";
+
+/// `reachcheck report`.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Config file [default: reachcheck.toml, when present]; gives the policies and `daemon.store`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Policy directory (message-type titles; what letters tell recipients to delegate) [default: policies].
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
+    /// The SQLite store [default: daemon.store, else reachcheck.db].
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
+    /// A calendar month, YYYY-MM (UTC).
+    #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]
+    pub period: Option<String>,
+    /// Start: a date (YYYY-MM-DD) or RFC 3339 time [default: the first sweep].
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// End: a date (included) or RFC 3339 time (excluded) [default: now].
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Only this sender's routes; repeat for several [default: all].
+    #[arg(long, value_name = "ORG", value_parser = parse_org)]
+    pub sender: Vec<OrgNumber>,
+    /// The recipient of a remediation letter (with --format letter or letter-html).
+    #[arg(long, value_name = "ORG", value_parser = parse_org)]
+    pub recipient: Option<OrgNumber>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = crate::report::ReportFormat::Html)]
+    pub format: crate::report::ReportFormat,
+    /// Language: nb (bokmål) or en.
+    #[arg(long, value_enum, default_value_t = crate::report::Lang::Nb)]
+    pub lang: crate::report::Lang,
+    /// Write to FILE instead of standard output (written whole or not at all).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Whom recipients should contact, for letters [default: the senders and Altinn user support].
+    #[arg(long, value_name = "TEXT")]
+    pub contact: Option<String>,
 }
 
 const SERVE_ABOUT: &str = "\
@@ -306,6 +372,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Precheck(a) => precheck(a),
         Command::Validate(a) => validate(a),
         Command::Serve(a) => serve(a),
+        Command::Report(a) => report(a),
     };
     match outcome {
         Ok(code) => code,
@@ -600,6 +667,83 @@ fn validate(a: ValidateArgs) -> Result<ExitCode, CliError> {
         policies.map_or(0, |p| p.message_types().len()),
         routes.map_or(0, |r| r.len()),
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(a: ReportArgs) -> Result<ExitCode, CliError> {
+    use crate::report::{ComplianceReport, Period, ReportFormat, ReportRequest, letter::Letter};
+    let s = Settings::load(&Overrides {
+        config: a.config.clone(),
+        policies: a.policies.clone(),
+        ..Overrides::default()
+    })?;
+    let letter = matches!(a.format, ReportFormat::Letter | ReportFormat::LetterHtml);
+    if letter != a.recipient.is_some() {
+        return Err(CliError::Missing(if letter {
+            "`--format letter` needs `--recipient ORG`: the organisation the letter is for"
+                .to_owned()
+        } else {
+            "`--recipient` is for letters: add `--format letter` (Markdown) or `--format letter-html`".to_owned()
+        }));
+    }
+    let period = match &a.period {
+        Some(m) => Period::month(m),
+        None => Period::between(a.from.as_deref(), a.to.as_deref()),
+    }
+    .map_err(CliError::Missing)?;
+    let path = a.store.clone().unwrap_or_else(|| s.daemon.store.clone());
+    if !path.is_file() {
+        return Err(CliError::Missing(format!(
+            "store `{}` does not exist: pass `--store FILE`, or run `reachcheck serve` to make one",
+            path.display()
+        )));
+    }
+    let store = crate::store::Store::open(&path)?;
+    // Titles in reports are a nicety; letters need the policies to say what to delegate.
+    let policies = match Policies::load_with_grants(&s.policies, &s.grants_file()) {
+        Ok(p) => Some(p),
+        Err(e) if letter => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "policies not loaded: message types without titles");
+            None
+        }
+    };
+    let text = match (a.recipient, &policies) {
+        (Some(recipient), Some(p)) => {
+            let l = Letter::build(&store, p, recipient, period, &a.sender, a.contact.clone())
+                .map_err(|e| CliError::Missing(e.to_string()))?;
+            if a.format == ReportFormat::LetterHtml {
+                l.html(p, a.lang)
+            } else {
+                l.markdown(p, a.lang)
+            }
+        }
+        _ => {
+            let r = ComplianceReport::build(
+                &store,
+                policies.as_ref(),
+                &ReportRequest {
+                    period,
+                    senders: a.sender.clone(),
+                },
+            )
+            .map_err(|e| CliError::Missing(e.to_string()))?;
+            match a.format {
+                ReportFormat::Json => r.json(a.lang),
+                ReportFormat::Csv => r.csv(),
+                ReportFormat::Markdown => r.markdown(a.lang),
+                _ => r.html(a.lang),
+            }
+        }
+    };
+    let out = OutputArgs {
+        format: Format::Table,
+        output: a.output.clone(),
+        color: ColorChoice::Never,
+        details: false,
+        show_names: false,
+    };
+    write_output(&out, |w| w.write_all(text.as_bytes()))?;
     Ok(ExitCode::SUCCESS)
 }
 

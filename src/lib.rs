@@ -25,6 +25,7 @@
 //! | [`alerts`] | webhook alerts: what they say and how they are delivered ([`alerts::Notifier`]) |
 //! | [`daemon`] | `reachcheck serve`: scheduled sweeps, reload, shutdown, alerts, as named tasks ([`daemon::Daemon`]) |
 //! | [`api`] | the HTTP API: health, metrics, AuthZEN pre-send checks, findings, suppressions |
+//! | [`report`] | compliance reports and remediation letters from the store (HTML, JSON, CSV, Markdown; nb/en) |
 //! | [`metrics`] | the daemon's Prometheus metrics |
 //! | [`output`] | table, JSON, CSV and Markdown renderings |
 //! | [`settings`] | the configuration file and its defaults |
@@ -46,6 +47,7 @@ pub mod model;
 pub mod output;
 pub mod policy;
 pub mod problem;
+pub mod report;
 pub mod routing;
 pub mod settings;
 pub mod sim;

@@ -426,6 +426,13 @@ fn corrupt(what: &str, value: impl std::fmt::Display) -> rusqlite::Error {
     )
 }
 
+/// A time as stored: RFC 3339 in UTC, whole seconds (sorts as text, reads as time).
+fn stamp(t: Timestamp) -> String {
+    Timestamp::from_second(t.as_second())
+        .unwrap_or(t)
+        .to_string()
+}
+
 fn time(s: &str) -> rusqlite::Result<Timestamp> {
     s.parse().map_err(|_| corrupt("time", s))
 }
@@ -551,7 +558,7 @@ impl Store {
         self.conn
             .execute(
                 "INSERT INTO sweeps (started_at, source, status) VALUES (?1, ?2, 'running')",
-                params![started_at.to_string(), source],
+                params![stamp(started_at), source],
             )
             .map_err(|e| self.err(e))?;
         Ok(self.conn.last_insert_rowid())
@@ -567,7 +574,7 @@ impl Store {
         self.conn
             .execute(
                 "UPDATE sweeps SET status = 'failed', finished_at = ?2, error = ?3 WHERE id = ?1",
-                params![id, at.to_string(), reason],
+                params![id, stamp(at), reason],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -653,46 +660,93 @@ impl Store {
              FROM verdicts v JOIN routes r ON r.id = v.route_id
              WHERE v.until IS NULL ORDER BY v.route_id",
         )?;
-        let mut rows = st.query([])?;
-        let mut out = Vec::new();
-        // Many routes share a message type and identical findings: parse each text once.
-        let mut types: FxHashMap<String, MessageTypeId> = FxHashMap::default();
-        let mut parsed: FxHashMap<String, Arc<[Finding]>> = FxHashMap::default();
-        let none: Arc<[Finding]> = Arc::from([]);
-        while let Some(r) = rows.next()? {
-            let t = r.get_ref(1)?.as_str()?;
-            let message_type = match types.get(t) {
-                Some(m) => m.clone(),
-                None => {
-                    let m = message_type(t)?;
-                    types.insert(t.to_owned(), m.clone());
-                    m
-                }
-            };
-            let verdict = r.get_ref(3)?.as_str()?;
-            let tier = r.get_ref(5)?.as_str()?;
-            let findings = match r.get_ref(6)?.as_str_or_null()? {
-                None => Arc::clone(&none),
-                Some(text) => match parsed.get(text) {
-                    Some(f) => Arc::clone(f),
-                    None => {
-                        let f: Vec<Finding> =
-                            serde_json::from_str(text).map_err(|_| corrupt("findings", text))?;
-                        let f: Arc<[Finding]> = f.into();
-                        parsed.insert(text.to_owned(), Arc::clone(&f));
-                        f
-                    }
-                },
-            };
-            out.push(StoredVerdict {
-                route: Route::new(org(r.get(0)?)?, message_type, org(r.get(2)?)?),
-                verdict: parse_verdict(verdict).ok_or_else(|| corrupt("verdict", verdict))?,
-                readers: r.get(4)?,
-                tier: parse_tier(tier).ok_or_else(|| corrupt("evidence tier", tier))?,
-                findings,
-            });
-        }
+        read_verdicts(st.query([])?)
+    }
+
+    /// Every route's verdict as sweep `sweep` left it (from the change history), in the
+    /// order routes were first judged.
+    pub fn verdicts_at(&self, sweep: SweepId) -> Result<Vec<StoredVerdict>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<StoredVerdict>> {
+            let mut st = self.conn.prepare(
+                "SELECT r.sender, r.message_type, r.recipient, v.verdict, v.readers, v.tier, v.findings
+                 FROM verdicts v JOIN routes r ON r.id = v.route_id
+                 WHERE v.since <= ?1 AND (v.until IS NULL OR v.until > ?1) ORDER BY v.route_id",
+            )?;
+            read_verdicts(st.query([sweep])?)
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    /// Sweeps that ended `ok` at `from` or later and before `to`, oldest first.
+    pub fn ok_sweeps_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<SweepRecord>, StoreError> {
+        // RFC 3339 in UTC with `Z` sorts as time; compare parsed values to be safe.
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {SWEEP_COLUMNS} FROM sweeps WHERE status = 'ok' ORDER BY id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let all: Vec<SweepRecord> = st
+            .query_map([], sweep_row)
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))?;
+        Ok(all
+            .into_iter()
+            .filter(|s| s.finished_at.is_some_and(|t| t >= from && t < to))
+            .collect())
+    }
+
+    /// Every finding with its lifecycle, oldest first.
+    pub fn all_findings(&self, now: Timestamp) -> Result<Vec<FindingRecord>, StoreError> {
+        let mut out = self.findings(
+            &FindingFilter {
+                limit: u32::MAX,
+                ..FindingFilter::default()
+            },
+            now,
+        )?;
+        out.sort_by_key(|f| f.id);
         Ok(out)
+    }
+
+    /// Whether any route from `sender` was ever judged.
+    pub fn has_sender(&self, sender: OrgNumber) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM routes WHERE sender = ?1)",
+                [sender.get()],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every finding event (opened, resolved, reopened, retired), in order.
+    pub fn finding_events(&self) -> Result<Vec<FindingEvent>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT finding_id, sweep_id, at, event FROM finding_events ORDER BY rowid")
+            .map_err(|e| self.err(e))?;
+        st.query_map([], |r| {
+            let event: String = r.get(3)?;
+            Ok(FindingEvent {
+                finding: r.get(0)?,
+                sweep: r.get(1)?,
+                at: time(&r.get::<_, String>(2)?)?,
+                change: match event.as_str() {
+                    "opened" => Change::Opened,
+                    "resolved" => Change::Resolved,
+                    "reopened" => Change::Reopened,
+                    "retired" => Change::Retired,
+                    _ => return Err(corrupt("finding event", &event)),
+                },
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.err(e))
     }
 
     /// Findings with their lifecycle, newest first, filtered.
@@ -793,8 +847,8 @@ impl Store {
                     s.message_type.as_ref().map(ToString::to_string),
                     s.justification.trim(),
                     by,
-                    now.to_string(),
-                    s.expires_at.to_string()
+                    stamp(now),
+                    stamp(s.expires_at)
                 ],
             )
             .map_err(|e| self.err(e))?;
@@ -846,7 +900,7 @@ impl Store {
             self.conn
                 .execute(
                     "UPDATE suppressions SET lapsed_at = ?2 WHERE id = ?1",
-                    params![s.id, now.to_string()],
+                    params![s.id, stamp(now)],
                 )
                 .map_err(|e| self.err(e))?;
         }
@@ -870,7 +924,7 @@ impl Store {
                 .map_err(wrap)?;
             for e in entries {
                 st.execute(params![
-                    e.at.to_string(),
+                    stamp(e.at),
                     &*e.caller,
                     e.route.sender.get(),
                     e.route.message_type.as_str(),
@@ -903,7 +957,7 @@ impl Store {
             reason: e.to_string(),
         };
         let tx = self.conn.transaction().map_err(wrap)?;
-        let cutoff = before.to_string();
+        let cutoff = stamp(before);
         let keep_from: Option<SweepId> = tx
             .query_row(
                 "SELECT min(id) FROM sweeps WHERE coalesce(finished_at, started_at) >= ?1
@@ -996,7 +1050,7 @@ fn record(
     evaluation: &Evaluation,
     suppressions: &[&Suppression],
 ) -> rusqlite::Result<SweepOutcome> {
-    let now = finished_at.to_string();
+    let now = stamp(finished_at);
     // Routes known, by (sender, message type, recipient).
     let mut route_ids: FxHashMap<(u32, String, u32), i64> = FxHashMap::default();
     {
@@ -1205,7 +1259,7 @@ fn record(
         params![
             id,
             now,
-            taken_at.to_string(),
+            stamp(taken_at),
             outcome.counts.routes as i64,
             outcome.counts.readable as i64,
             outcome.counts.not_readable as i64,
@@ -1214,4 +1268,59 @@ fn record(
         ],
     )?;
     Ok(outcome)
+}
+
+/// What happened to a finding in a sweep.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FindingEvent {
+    /// The finding's id.
+    pub finding: i64,
+    /// The sweep.
+    pub sweep: SweepId,
+    /// When.
+    pub at: Timestamp,
+    /// What.
+    pub change: Change,
+}
+
+fn read_verdicts(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<StoredVerdict>> {
+    let mut out = Vec::new();
+    // Many routes share a message type and identical findings: parse each text once.
+    let mut types: FxHashMap<String, MessageTypeId> = FxHashMap::default();
+    let mut parsed: FxHashMap<String, Arc<[Finding]>> = FxHashMap::default();
+    let none: Arc<[Finding]> = Arc::from([]);
+    while let Some(r) = rows.next()? {
+        let t = r.get_ref(1)?.as_str()?;
+        let message_type = match types.get(t) {
+            Some(m) => m.clone(),
+            None => {
+                let m = message_type(t)?;
+                types.insert(t.to_owned(), m.clone());
+                m
+            }
+        };
+        let verdict = r.get_ref(3)?.as_str()?;
+        let tier = r.get_ref(5)?.as_str()?;
+        let findings = match r.get_ref(6)?.as_str_or_null()? {
+            None => Arc::clone(&none),
+            Some(text) => match parsed.get(text) {
+                Some(f) => Arc::clone(f),
+                None => {
+                    let f: Vec<Finding> =
+                        serde_json::from_str(text).map_err(|_| corrupt("findings", text))?;
+                    let f: Arc<[Finding]> = f.into();
+                    parsed.insert(text.to_owned(), Arc::clone(&f));
+                    f
+                }
+            },
+        };
+        out.push(StoredVerdict {
+            route: Route::new(org(r.get(0)?)?, message_type, org(r.get(2)?)?),
+            verdict: parse_verdict(verdict).ok_or_else(|| corrupt("verdict", verdict))?,
+            readers: r.get(4)?,
+            tier: parse_tier(tier).ok_or_else(|| corrupt("evidence tier", tier))?,
+            findings,
+        });
+    }
+    Ok(out)
 }

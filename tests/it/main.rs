@@ -14,5 +14,6 @@ mod errors;
 mod fixture;
 mod live;
 mod properties;
+mod report;
 mod serve;
 mod verifier;

@@ -1,0 +1,519 @@
+//! The remediation letter to one recipient: which message types nobody there can read and
+//! from whom, which access package or role to delegate (by its Altinn name), who at the
+//! recipient can delegate it (by role), the steps in Altinn, and whom to contact.
+//!
+//! Built from the store's last sweep of the period (what is wrong) and the policies (what
+//! would fix it). Like the report, it names organisations, roles and access packages, never
+//! people.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::render::{STYLE, esc};
+use super::text::Lang;
+use super::{AsOf, Period, ReportError};
+use crate::model::{FindingCode, Grant, MessageTypeId, OrgNumber, ResourceId, Verdict};
+use crate::policy::Policies;
+use crate::store::Store;
+
+/// One message type the recipient cannot read (or cannot be shown to read).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    /// The message type.
+    pub message_type: MessageTypeId,
+    /// Its title.
+    pub title: String,
+    /// The worst verdict over its senders.
+    pub verdict: Verdict,
+    /// Who sends it.
+    pub senders: Vec<OrgNumber>,
+    /// The findings on its routes.
+    pub codes: Vec<FindingCode>,
+    /// Grants, each alone enough to read every resource of the type (delegable ones).
+    pub delegate_any_of: Vec<Vec<Grant>>,
+    /// The resources (when no single grant covers them all).
+    pub resources: Vec<ResourceId>,
+    /// The sender's fallback while it cannot be read.
+    pub fallback: Option<String>,
+}
+
+/// A remediation letter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Letter {
+    /// The recipient.
+    pub recipient: OrgNumber,
+    /// The sweep it rests on.
+    pub as_of: AsOf,
+    /// What cannot be read.
+    pub items: Vec<Item>,
+    /// Message types that can be read.
+    pub readable: Vec<String>,
+    /// Nobody at the recipient (or its main unit) will be notified.
+    pub no_notification_address: bool,
+    /// Whom to contact.
+    pub contact: Option<String>,
+    /// Every sender of routes to the recipient.
+    pub senders: Vec<OrgNumber>,
+}
+
+/// The delegable clauses that alone let someone read every resource of message type `t`.
+fn delegable_everywhere(policies: &Policies, t: usize) -> Vec<Vec<Grant>> {
+    let rules = policies.grants();
+    let per_resource = policies.read_options(t);
+    let delegable = |clause: &Vec<Grant>| {
+        !clause.is_empty()
+            && clause.iter().all(|g| match g {
+                Grant::AccessPackage(_) | Grant::AltinnRole(_) => true,
+                Grant::RoleCode(c) => rules.er_role_by_legacy(c).is_none(),
+                _ => false,
+            })
+    };
+    let Some(first) = per_resource.first() else {
+        return Vec::new();
+    };
+    let mut out: Vec<Vec<Grant>> = Vec::new();
+    for clause in first.iter().filter(|c| delegable(c)) {
+        let mut sorted = clause.clone();
+        sorted.sort_by_key(ToString::to_string);
+        let everywhere = per_resource.iter().all(|clauses| {
+            clauses.iter().any(|c| {
+                let mut c = c.clone();
+                c.sort_by_key(ToString::to_string);
+                c == sorted
+            })
+        });
+        if everywhere && !out.contains(&sorted) {
+            out.push(sorted);
+        }
+    }
+    // Access packages first: they are what Altinn 3 delegates.
+    out.sort_by_key(|c| {
+        (
+            !c.iter().all(|g| matches!(g, Grant::AccessPackage(_))),
+            c.len(),
+        )
+    });
+    out
+}
+
+fn grant_name(policies: &Policies, g: &Grant, lang: Lang) -> String {
+    let kind = match (lang, g) {
+        (Lang::Nb, Grant::AccessPackage(_)) => "tilgangspakken",
+        (Lang::En, Grant::AccessPackage(_)) => "the access package",
+        (Lang::Nb, _) => "rollen",
+        (Lang::En, _) => "the role",
+    };
+    match policies.grants().names(g) {
+        Some(n) => {
+            let name = match lang {
+                Lang::Nb => n.name.clone(),
+                Lang::En => n.name_en.clone().unwrap_or_else(|| n.name.clone()),
+            };
+            format!("{kind} «{name}» ({g})")
+        }
+        None => format!("{kind} {g}"),
+    }
+}
+
+impl Letter {
+    /// The letter for `recipient` as of the last sweep of `period` (routes of `senders`,
+    /// or all).
+    pub fn build(
+        store: &Store,
+        policies: &Policies,
+        recipient: OrgNumber,
+        period: Period,
+        senders: &[OrgNumber],
+        contact: Option<String>,
+    ) -> Result<Letter, ReportError> {
+        let (_, last, _) = super::sweeps_of(store, period)?;
+        let verdicts = store.verdicts_at(last.id)?;
+        let ours: Vec<_> = verdicts
+            .iter()
+            .filter(|v| v.route.recipient == recipient)
+            .filter(|v| senders.is_empty() || senders.contains(&v.route.sender))
+            .collect();
+        if ours.is_empty() {
+            return Err(ReportError::UnknownRecipient {
+                recipient,
+                sweep: last.id,
+            });
+        }
+        let mut by_type: BTreeMap<MessageTypeId, Vec<&crate::store::StoredVerdict>> =
+            BTreeMap::new();
+        for v in &ours {
+            by_type
+                .entry(v.route.message_type.clone())
+                .or_default()
+                .push(v);
+        }
+        let mut items = Vec::new();
+        let mut readable = Vec::new();
+        let mut no_notification_address = false;
+        for (t, vs) in by_type {
+            let mt = policies.message_type(&t);
+            let title = mt.map_or_else(|| t.to_string(), |m| m.title.clone());
+            let mut codes: Vec<FindingCode> = vs
+                .iter()
+                .flat_map(|v| v.findings.iter().map(|f| f.code()))
+                .collect();
+            codes.sort();
+            codes.dedup();
+            no_notification_address |= codes.contains(&FindingCode::NoNotificationAddress);
+            let worst = vs
+                .iter()
+                .map(|v| v.verdict)
+                .min_by_key(|v| match v {
+                    Verdict::NotReadable => 0,
+                    Verdict::Unknown => 1,
+                    Verdict::Readable => 2,
+                })
+                .unwrap_or(Verdict::Unknown);
+            if worst == Verdict::Readable {
+                readable.push(title);
+                continue;
+            }
+            let index = policies.message_type_index(&t);
+            let mut s: Vec<OrgNumber> = vs
+                .iter()
+                .filter(|v| v.verdict != Verdict::Readable)
+                .map(|v| v.route.sender)
+                .collect();
+            s.sort();
+            s.dedup();
+            items.push(Item {
+                delegate_any_of: index.map_or_else(Vec::new, |i| delegable_everywhere(policies, i)),
+                resources: mt.map_or_else(Vec::new, |m| m.resources.clone()),
+                fallback: mt.and_then(|m| m.fallback.clone()),
+                message_type: t,
+                title,
+                verdict: worst,
+                senders: s,
+                codes,
+            });
+        }
+        let mut all_senders: Vec<OrgNumber> = ours.iter().map(|v| v.route.sender).collect();
+        all_senders.sort();
+        all_senders.dedup();
+        Ok(Letter {
+            recipient,
+            as_of: AsOf {
+                sweep: last.id,
+                finished_at: last.finished_at.unwrap_or(last.started_at),
+                evidence_taken_at: last.taken_at.unwrap_or(last.started_at),
+                source: last.source.clone(),
+            },
+            items,
+            readable,
+            no_notification_address,
+            contact,
+            senders: all_senders,
+        })
+    }
+
+    fn paragraphs(&self, policies: &Policies, lang: Lang) -> Vec<Block> {
+        let nb = lang == Lang::Nb;
+        let org = self.recipient;
+        let date = self.as_of.finished_at.strftime("%Y-%m-%d").to_string();
+        let mut out = Vec::new();
+        out.push(Block::Title(if nb {
+            format!("Meldinger til {org} som ingen kan lese i Altinn")
+        } else {
+            format!("Messages to {org} that nobody can read in Altinn")
+        }));
+        let senders = join(
+            &self
+                .senders
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            lang,
+        );
+        if self.items.is_empty() {
+            out.push(Block::Para(if nb {
+                format!("Per {date} (sveip {}) kan alle meldingstyper som {senders} sender til {org} gjennom Altinn, leses av minst én person hos dere. Dere trenger ikke gjøre noe.", self.as_of.sweep)
+            } else {
+                format!("As of {date} (sweep {}), every message type that {senders} sends to {org} through Altinn can be read by at least one person at your organisation. Nothing needs doing.", self.as_of.sweep)
+            }));
+        } else {
+            out.push(Block::Para(if nb {
+                format!("Per {date} (sveip {}) sender {senders} meldinger til {org} gjennom Altinn som ingen hos dere har tilgang til å lese. Altinn varsler ikke om dette, og uleste meldinger kan bli slettet. Dette brevet sier hva som må delegeres, hvem som kan gjøre det og hvordan.", self.as_of.sweep)
+            } else {
+                format!("As of {date} (sweep {}), {senders} sends messages to {org} through Altinn that nobody at your organisation has access to read. Altinn does not warn about this, and unread messages may be deleted. This letter says what must be delegated, who can do it and how.", self.as_of.sweep)
+            }));
+        }
+        for item in &self.items {
+            out.push(Block::Heading(format!(
+                "{} (`{}`)",
+                item.title, item.message_type
+            )));
+            let from = join(
+                &item
+                    .senders
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
+                lang,
+            );
+            let mut what = Vec::new();
+            what.push(if nb {
+                format!("Sendes av: {from}.")
+            } else {
+                format!("Sent by: {from}.")
+            });
+            let problem = if item.codes.contains(&FindingCode::RecipientDeleted) {
+                if nb {
+                    "Enheten er slettet i Enhetsregisteret: avsenderen må finne riktig mottaker."
+                        .to_owned()
+                } else {
+                    "The unit is deleted in Enhetsregisteret: the sender must find the right recipient.".to_owned()
+                }
+            } else if item.verdict == Verdict::NotReadable {
+                if nb {
+                    "Ingen hos dere har tilgangen som trengs for å lese disse meldingene."
+                        .to_owned()
+                } else {
+                    "Nobody at your organisation holds the access needed to read these messages."
+                        .to_owned()
+                }
+            } else if item.codes.contains(&FindingCode::NotAuthorized) {
+                if nb {
+                    "Vi kan ikke se hvem som har tilgang hos dere, fordi reachchecks systembruker ikke er godkjent. Godkjenn forespørselen i Altinn, eller kontroller selv at noen har tilgangen under.".to_owned()
+                } else {
+                    "We cannot see who holds access at your organisation because reachcheck's system user is not approved. Approve the request in Altinn, or check yourselves that someone holds the access below.".to_owned()
+                }
+            } else if nb {
+                "Det er ikke bevist at noen hos dere kan lese disse meldingene (tilgangsdata mangler). Kontroller at noen har tilgangen under.".to_owned()
+            } else {
+                "It is not proven that anyone at your organisation can read these messages (access data is missing). Check that someone holds the access below.".to_owned()
+            };
+            what.push(problem);
+            out.push(Block::Para(what.join(" ")));
+            if !item.codes.contains(&FindingCode::RecipientDeleted) {
+                let names: Vec<String> = item
+                    .delegate_any_of
+                    .iter()
+                    .map(|c| {
+                        c.iter()
+                            .map(|g| grant_name(policies, g, lang))
+                            .collect::<Vec<_>>()
+                            .join(if nb { " og " } else { " and " })
+                    })
+                    .collect();
+                let delegate = if names.is_empty() {
+                    let r = item
+                        .resources
+                        .iter()
+                        .map(|r| format!("`{r}`"))
+                        .collect::<Vec<_>>();
+                    if nb {
+                        format!(
+                            "Deleger ressursene {} direkte til samme person.",
+                            join(&r, lang)
+                        )
+                    } else {
+                        format!(
+                            "Delegate the resources {} directly to the same person.",
+                            join(&r, lang)
+                        )
+                    }
+                } else if nb {
+                    format!(
+                        "Deleger {} til minst én person som skal lese meldingene.",
+                        join_or(&names, " eller ")
+                    )
+                } else {
+                    format!(
+                        "Delegate {} to at least one person who is to read the messages.",
+                        join_or(&names, " or ")
+                    )
+                };
+                out.push(Block::Para(delegate));
+            }
+            if let Some(f) = &item.fallback {
+                out.push(Block::Para(if nb {
+                    format!("Inntil dette er gjort, gjelder avsenderens reserveløsning: {f}")
+                } else {
+                    format!("Until this is done, the sender's fallback applies: {f}")
+                }));
+            }
+        }
+        if self.no_notification_address {
+            out.push(Block::Heading(if nb {
+                "Varsling".to_owned()
+            } else {
+                "Notification".to_owned()
+            }));
+            out.push(Block::Para(if nb {
+                format!("Verken {org} eller hovedenheten har en varslingsadresse i Altinn, så ingen får beskjed når en melding kommer. Registrer en e-postadresse eller et mobilnummer under «Varslingsadresser for virksomheten» i Altinn (Profil).")
+            } else {
+                format!("Neither {org} nor its main unit has a notification address in Altinn, so nobody is told when a message arrives. Register an e-mail address or mobile number under «Varslingsadresser for virksomheten» (notification addresses) in Altinn (Profile).")
+            }));
+        }
+        if !self.items.is_empty() {
+            out.push(Block::Heading(if nb {
+                "Hvem kan delegere".to_owned()
+            } else {
+                "Who can delegate".to_owned()
+            }));
+            out.push(Block::Para(if nb {
+                format!("Hovedadministrator for {org} i Altinn – som standard daglig leder (for en kommune: kommunedirektøren) eller styrets leder slik de står i Enhetsregisteret – eller en person de har gitt tilgangspakken «Tilgangsstyrer».")
+            } else {
+                format!("The main administrator (Hovedadministrator) of {org} in Altinn – by default the daglig leder (for a municipality: the chief municipal executive) or the chair as registered in Enhetsregisteret – or a person they have given the access package «Tilgangsstyrer» (access manager).")
+            }));
+            out.push(Block::Heading(if nb {
+                "Slik gjør dere det i Altinn".to_owned()
+            } else {
+                "How to do it in Altinn".to_owned()
+            }));
+            out.push(Block::Steps(if nb {
+                vec![
+                    format!("Logg inn på altinn.no og velg å representere {org}."),
+                    "Gå til «Tilgangsstyring» for virksomheten.".to_owned(),
+                    "Velg personen som skal lese meldingene (for eksempel leder for barneverntjenesten eller postmottaket), eller legg personen til.".to_owned(),
+                    "Gi personen tilgangspakken eller rollen nevnt over for hver meldingstype, og bekreft.".to_owned(),
+                    "Be personen kontrollere at meldingene vises i innboksen for virksomheten, og at varsling er satt opp.".to_owned(),
+                ]
+            } else {
+                vec![
+                    format!("Log in at altinn.no and choose to act on behalf of {org}."),
+                    "Go to «Tilgangsstyring» (access management) for the organisation.".to_owned(),
+                    "Choose the person who is to read the messages (for example the head of child welfare services or the post room), or add the person.".to_owned(),
+                    "Give the person the access package or role named above for each message type, and confirm.".to_owned(),
+                    "Ask the person to check that the messages show in the organisation's inbox and that notification is set up.".to_owned(),
+                ]
+            }));
+        }
+        if !self.readable.is_empty() {
+            out.push(Block::Para(if nb {
+                format!(
+                    "Disse meldingstypene kan allerede leses hos dere: {}.",
+                    join(&self.readable, lang)
+                )
+            } else {
+                format!(
+                    "These message types can already be read at your organisation: {}.",
+                    join(&self.readable, lang)
+                )
+            }));
+        }
+        out.push(Block::Heading(if nb {
+            "Kontakt".to_owned()
+        } else {
+            "Contact".to_owned()
+        }));
+        out.push(Block::Para(match (&self.contact, nb) {
+            (Some(c), _) => c.clone(),
+            (None, true) => format!("Spørsmål om meldingene: kontakt avsenderen ({senders}). Spørsmål om Altinn: Altinn brukerservice."),
+            (None, false) => format!("Questions about the messages: contact the sender ({senders}). Questions about Altinn: Altinn user support."),
+        }));
+        out.push(Block::Small(if nb {
+            format!("Grunnlag: sveip {} ({}), data hentet {}. Brevet inneholder organisasjonsnummer, roller og tilgangspakker, ingen personopplysninger.", self.as_of.sweep, self.as_of.finished_at.strftime("%Y-%m-%d %H:%M UTC"), self.as_of.evidence_taken_at.strftime("%Y-%m-%d %H:%M UTC"))
+        } else {
+            format!("Basis: sweep {} ({}), evidence taken {}. The letter contains organisation numbers, roles and access packages, no personal data.", self.as_of.sweep, self.as_of.finished_at.strftime("%Y-%m-%d %H:%M UTC"), self.as_of.evidence_taken_at.strftime("%Y-%m-%d %H:%M UTC"))
+        }));
+        out
+    }
+
+    /// The letter in Markdown.
+    pub fn markdown(&self, policies: &Policies, lang: Lang) -> String {
+        let mut s = String::new();
+        for b in self.paragraphs(policies, lang) {
+            match b {
+                Block::Title(t) => {
+                    let _ = writeln!(s, "# {t}\n");
+                }
+                Block::Heading(t) => {
+                    let _ = writeln!(s, "## {t}\n");
+                }
+                Block::Para(t) => {
+                    let _ = writeln!(s, "{t}\n");
+                }
+                Block::Small(t) => {
+                    let _ = writeln!(s, "_{t}_\n");
+                }
+                Block::Steps(v) => {
+                    for (i, step) in v.iter().enumerate() {
+                        let _ = writeln!(s, "{}. {step}", i + 1);
+                    }
+                    s.push('\n');
+                }
+            }
+        }
+        s
+    }
+
+    /// The letter as one self-contained HTML file.
+    pub fn html(&self, policies: &Policies, lang: Lang) -> String {
+        let blocks = self.paragraphs(policies, lang);
+        let title = match blocks.first() {
+            Some(Block::Title(t)) => t.clone(),
+            _ => String::new(),
+        };
+        let mut s = format!(
+            "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n",
+            lang.words().lang,
+            esc(&title)
+        );
+        for b in blocks {
+            match b {
+                Block::Title(t) => {
+                    let _ = writeln!(s, "<h1>{}</h1>", code(&esc(&t)));
+                }
+                Block::Heading(t) => {
+                    let _ = writeln!(s, "<h2>{}</h2>", code(&esc(&t)));
+                }
+                Block::Para(t) => {
+                    let _ = writeln!(s, "<p>{}</p>", code(&esc(&t)));
+                }
+                Block::Small(t) => {
+                    let _ = writeln!(s, "<footer><p>{}</p></footer>", esc(&t));
+                }
+                Block::Steps(v) => {
+                    s.push_str("<ol>");
+                    for step in v {
+                        let _ = write!(s, "<li>{}</li>", esc(&step));
+                    }
+                    s.push_str("</ol>\n");
+                }
+            }
+        }
+        s.push_str("</main>\n</body>\n</html>\n");
+        s
+    }
+}
+
+/// `` `x` `` → `<code>x</code>` in already-escaped text.
+fn code(s: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for part in s.split('`') {
+        if inside {
+            let _ = write!(out, "<code>{part}</code>");
+        } else {
+            out.push_str(part);
+        }
+        inside = !inside;
+    }
+    out
+}
+
+enum Block {
+    Title(String),
+    Heading(String),
+    Para(String),
+    Steps(Vec<String>),
+    Small(String),
+}
+
+fn join(items: &[String], lang: Lang) -> String {
+    join_or(items, if lang == Lang::Nb { " og " } else { " and " })
+}
+
+fn join_or(items: &[String], word: &str) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{}{word}{last}", rest.join(", ")),
+    }
+}

@@ -1,0 +1,752 @@
+//! Renderings of a [`ComplianceReport`]: JSON (the data, canonical, with its hash), CSV
+//! (one long table: section, subject, metric, value), Markdown, and one self-contained
+//! HTML file (inline CSS and SVG, A4 print styles, semantic tables, colour never alone).
+
+use std::fmt::Write as _;
+
+use super::svg::{percent, trend};
+use super::text::Lang;
+use super::{ComplianceReport, Coverage, Light};
+
+/// A report format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// One self-contained HTML file, printable on A4.
+    Html,
+    /// The data with its SHA-256.
+    Json,
+    /// One long table: section, subject, metric, value.
+    Csv,
+    /// A readable document.
+    Markdown,
+    /// A remediation letter to one recipient (`--recipient`), in Markdown.
+    Letter,
+    /// The remediation letter as one self-contained HTML file.
+    LetterHtml,
+}
+
+/// Escapes text for HTML.
+pub(super) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes text for a Markdown table cell.
+fn md(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn day(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%d").to_string()
+}
+
+fn minute(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn period_text(r: &ComplianceReport) -> String {
+    let p = r.data.period;
+    format!("{} – {}", minute(p.from), minute(p.to))
+}
+
+fn senders_text(r: &ComplianceReport, lang: Lang) -> String {
+    if r.data.senders.is_empty() {
+        lang.words().senders_all.to_owned()
+    } else {
+        r.data
+            .senders
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn sweeps_text(r: &ComplianceReport) -> String {
+    let ids = &r.data.sweeps;
+    // Runs of consecutive ids as ranges: 1–14, 16.
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < ids.len() {
+        let mut j = i;
+        while j + 1 < ids.len() && ids[j + 1] == ids[j] + 1 {
+            j += 1;
+        }
+        out.push(if j > i {
+            format!("{}–{}", ids[i], ids[j])
+        } else {
+            ids[i].to_string()
+        });
+        i = j + 1;
+    }
+    out.join(", ")
+}
+
+fn hours_text(h: Option<u64>, lang: Lang) -> String {
+    match h {
+        Some(h) => format!("{h} {}", lang.words().hours),
+        None => "–".to_owned(),
+    }
+}
+
+/// Rows of the long CSV table.
+struct Rows(Vec<[String; 4]>);
+
+impl Rows {
+    fn push(
+        &mut self,
+        section: &str,
+        subject: impl std::fmt::Display,
+        metric: impl std::fmt::Display,
+        value: impl std::fmt::Display,
+    ) {
+        self.0.push([
+            section.to_owned(),
+            subject.to_string(),
+            metric.to_string(),
+            value.to_string(),
+        ]);
+    }
+
+    fn coverage(&mut self, section: &str, subject: &str, c: &Coverage) {
+        for (m, v) in [
+            ("routes", c.routes),
+            ("readable", c.readable),
+            ("not_readable", c.not_readable),
+            ("unknown", c.unknown),
+            ("readable_permille", c.readable_permille),
+        ] {
+            self.push(section, subject, m, v);
+        }
+    }
+}
+
+impl ComplianceReport {
+    /// JSON: `report`, `lang`, `data` (canonical: sorted keys) and `data_sha256`.
+    pub fn json(&self, lang: Lang) -> String {
+        let data: serde_json::Value =
+            serde_json::from_str(&self.canonical).unwrap_or(serde_json::Value::Null);
+        let doc = serde_json::json!({
+            "report": "reachcheck-compliance",
+            "lang": lang.words().lang,
+            "data": data,
+            "data_sha256": self.sha256,
+        });
+        let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// CSV: `section,subject,metric,value`, metric names in English whatever the language.
+    pub fn csv(&self) -> String {
+        let mut rows = Rows(Vec::new());
+        let d = &self.data;
+        rows.push("meta", "report", "period_from", d.period.from);
+        rows.push("meta", "report", "period_to", d.period.to);
+        rows.push("meta", "report", "senders", senders_text(self, Lang::En));
+        rows.push("meta", "report", "as_of_sweep", d.as_of.sweep);
+        rows.push("meta", "report", "as_of", d.as_of.finished_at);
+        rows.push(
+            "meta",
+            "report",
+            "evidence_taken_at",
+            d.as_of.evidence_taken_at,
+        );
+        rows.push("meta", "report", "sweeps", sweeps_text(self));
+        rows.push("meta", "report", "data_sha256", &self.sha256);
+        rows.coverage("coverage", "all", &d.coverage);
+        for s in &d.by_sender {
+            rows.coverage("sender", &s.sender.to_string(), &s.coverage);
+            rows.push("sender", s.sender, "open_findings", s.open_findings);
+        }
+        for t in &d.by_message_type {
+            rows.coverage("message_type", t.message_type.as_str(), &t.coverage);
+        }
+        for r in &d.recipients {
+            let light = match r.light {
+                Light::Red => "red",
+                Light::Amber => "amber",
+                Light::Green => "green",
+            };
+            rows.push("recipient", r.recipient, "light", light);
+            rows.push("recipient", r.recipient, "routes", r.coverage.routes);
+            rows.push(
+                "recipient",
+                r.recipient,
+                "not_readable",
+                r.coverage.not_readable,
+            );
+            rows.push("recipient", r.recipient, "unknown", r.coverage.unknown);
+            rows.push("recipient", r.recipient, "open_findings", r.open_findings);
+            rows.push("recipient", r.recipient, "open_critical", r.open_critical);
+            if let Some(days) = r.days_open {
+                rows.push("recipient", r.recipient, "days_open", days);
+            }
+        }
+        for f in &d.open_critical {
+            let subject = format!(
+                "{} {} {}",
+                f.route.sender, f.route.message_type, f.route.recipient
+            );
+            rows.push("open_critical", subject, f.code, f.days_open);
+        }
+        let t = &d.time_to_fix;
+        rows.push("time_to_fix", "resolved", "count", t.resolved);
+        if let Some(h) = t.median_hours {
+            rows.push("time_to_fix", "resolved", "median_hours", h);
+        }
+        if let Some(h) = t.p90_hours {
+            rows.push("time_to_fix", "resolved", "p90_hours", h);
+        }
+        for w in &d.trend {
+            rows.coverage("week", &w.week, &w.coverage);
+        }
+        for s in &d.suppressions {
+            let target = match (&s.sender, &s.message_type) {
+                (Some(snd), Some(mt)) => format!("{snd} {mt} {}", s.recipient),
+                _ => s.recipient.to_string(),
+            };
+            rows.push("suppression", s.id, "target", target);
+            rows.push("suppression", s.id, "code", s.code);
+            rows.push("suppression", s.id, "justification", &s.justification);
+            rows.push("suppression", s.id, "expires_at", s.expires_at);
+            rows.push("suppression", s.id, "expired", s.expired);
+        }
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record(["section", "subject", "metric", "value"]);
+        for r in &rows.0 {
+            let _ = w.write_record(r);
+        }
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// Markdown.
+    pub fn markdown(&self, lang: Lang) -> String {
+        let w = lang.words();
+        let d = &self.data;
+        let mut s = String::new();
+        let _ = writeln!(s, "# {}\n", w.title);
+        let _ = writeln!(s, "- {}: {}", w.period, period_text(self));
+        let _ = writeln!(s, "- {}: {}", w.senders, senders_text(self, lang));
+        let _ = writeln!(
+            s,
+            "- {} {} ({}), {} {}, {}: {}\n",
+            w.as_of,
+            d.as_of.sweep,
+            minute(d.as_of.finished_at),
+            w.evidence_taken,
+            minute(d.as_of.evidence_taken_at),
+            w.source,
+            md(&d.as_of.source)
+        );
+        let _ = writeln!(s, "## {}\n", w.summary);
+        let c = &d.coverage;
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} |\n|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} % |\n",
+            w.routes,
+            w.readable,
+            w.not_readable,
+            w.unknown,
+            w.share_readable,
+            c.routes,
+            c.readable,
+            c.not_readable,
+            c.unknown,
+            percent(c.readable_permille)
+        );
+        let coverage_table = |s: &mut String,
+                              head: &str,
+                              rows: Vec<(String, &Coverage, String)>,
+                              extra: Option<&str>| {
+            let _ = writeln!(
+                s,
+                "| {head} | {} | {} | {} | {} | {}{} |",
+                w.routes,
+                w.readable,
+                w.not_readable,
+                w.unknown,
+                w.share_readable,
+                extra.map(|e| format!(" | {e}")).unwrap_or_default()
+            );
+            let _ = writeln!(
+                s,
+                "|---|---:|---:|---:|---:|---:|{}",
+                if extra.is_some() { "---:|" } else { "" }
+            );
+            for (k, c, x) in rows {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} | {} %{} |",
+                    md(&k),
+                    c.routes,
+                    c.readable,
+                    c.not_readable,
+                    c.unknown,
+                    percent(c.readable_permille),
+                    if extra.is_some() {
+                        format!(" | {x}")
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            s.push('\n');
+        };
+        let _ = writeln!(s, "## {}\n", w.by_sender);
+        coverage_table(
+            &mut s,
+            w.sender,
+            d.by_sender
+                .iter()
+                .map(|r| {
+                    (
+                        r.sender.to_string(),
+                        &r.coverage,
+                        r.open_findings.to_string(),
+                    )
+                })
+                .collect(),
+            Some(w.open_findings),
+        );
+        let _ = writeln!(s, "## {}\n", w.by_type);
+        coverage_table(
+            &mut s,
+            w.message_type,
+            d.by_message_type
+                .iter()
+                .map(|r| {
+                    let k = match &r.title {
+                        Some(t) => format!("{t} (`{}`)", r.message_type),
+                        None => format!("`{}`", r.message_type),
+                    };
+                    (k, &r.coverage, String::new())
+                })
+                .collect(),
+            None,
+        );
+        let _ = writeln!(s, "## {}\n", w.by_recipient);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} |\n|---|---|---|---:|---:|---:|---:|",
+            w.recipient,
+            w.status,
+            w.worst,
+            w.routes,
+            w.open_findings,
+            w.open_critical_count,
+            w.days_open
+        );
+        for r in &d.recipients {
+            let mark = match r.light {
+                Light::Red => "🔴",
+                Light::Amber => "🟡",
+                Light::Green => "🟢",
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {mark} {} | {} | {} | {} | {} | {} |",
+                r.recipient,
+                lang.light(r.light),
+                lang.verdict(r.worst),
+                r.coverage.routes,
+                r.open_findings,
+                r.open_critical,
+                r.days_open.map_or("–".to_owned(), |d| d.to_string())
+            );
+        }
+        s.push('\n');
+        let _ = writeln!(s, "## {}\n", w.open_critical);
+        if d.open_critical.is_empty() {
+            let _ = writeln!(s, "{}\n", w.none);
+        } else {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} |\n|---|---|---|---|---|---:|---|",
+                w.sender,
+                w.message_type,
+                w.recipient,
+                w.code,
+                w.open_since,
+                w.days_open,
+                w.suppressed
+            );
+            for f in &d.open_critical {
+                let _ = writeln!(
+                    s,
+                    "| {} | `{}` | {} | {} (`{}`) | {} | {} | {} |",
+                    f.route.sender,
+                    f.route.message_type,
+                    f.route.recipient,
+                    lang.finding(f.code),
+                    f.code,
+                    day(f.open_since),
+                    f.days_open,
+                    f.suppressed_by
+                        .map_or(w.no.to_owned(), |id| format!("{} (#{id})", w.yes))
+                );
+            }
+            s.push('\n');
+        }
+        let t = &d.time_to_fix;
+        let _ = writeln!(
+            s,
+            "## {}\n\n| {} | {} | {} |\n|---:|---:|---:|\n| {} | {} | {} |\n",
+            w.time_to_fix,
+            w.resolved_in_period,
+            w.median,
+            w.p90,
+            t.resolved,
+            hours_text(t.median_hours, lang),
+            hours_text(t.p90_hours, lang)
+        );
+        let _ = writeln!(s, "## {}\n", w.trend);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |\n|---|---:|---:|---:|",
+            w.week, w.sweep, w.routes, w.share_readable
+        );
+        for wk in &d.trend {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} % |",
+                wk.week,
+                wk.sweep,
+                wk.coverage.routes,
+                percent(wk.coverage.readable_permille)
+            );
+        }
+        s.push('\n');
+        let _ = writeln!(s, "## {}\n", w.suppressions);
+        if d.suppressions.is_empty() {
+            let _ = writeln!(s, "{}\n", w.none);
+        } else {
+            let _ = writeln!(
+                s,
+                "| # | {} | {} | {} | {} |\n|---:|---|---|---|---|",
+                w.recipient, w.code, w.justification, w.valid
+            );
+            for x in &d.suppressions {
+                let target = match (&x.sender, &x.message_type) {
+                    (Some(snd), Some(mt)) => format!("{} ({snd}, `{mt}`)", x.recipient),
+                    _ => x.recipient.to_string(),
+                };
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} – {} ({}) |",
+                    x.id,
+                    target,
+                    lang.finding(x.code),
+                    md(&x.justification),
+                    day(x.created_at),
+                    day(x.expires_at),
+                    if x.expired { w.expired } else { w.active }
+                );
+            }
+            s.push('\n');
+        }
+        let _ = writeln!(s, "## {}\n", w.method);
+        for p in w.method_text {
+            let _ = writeln!(s, "{p}\n");
+        }
+        let _ = writeln!(s, "## {}\n", w.verification);
+        let _ = writeln!(s, "- {}: {}", w.sweeps_covered, sweeps_text(self));
+        let _ = writeln!(s, "- {}: `{}`", w.sha_text, self.sha256);
+        s
+    }
+
+    /// One self-contained HTML file.
+    pub fn html(&self, lang: Lang) -> String {
+        let w = lang.words();
+        let d = &self.data;
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n",
+            w.lang,
+            esc(w.title),
+            STYLE
+        );
+        let _ = write!(s, "<h1>{}</h1>\n<dl class=\"meta\">", esc(w.title));
+        for (k, v) in [
+            (w.period, period_text(self)),
+            (w.senders, senders_text(self, lang)),
+            (
+                w.as_of,
+                format!(
+                    "{} ({}), {} {}, {}: {}",
+                    d.as_of.sweep,
+                    minute(d.as_of.finished_at),
+                    w.evidence_taken,
+                    minute(d.as_of.evidence_taken_at),
+                    w.source,
+                    d.as_of.source
+                ),
+            ),
+        ] {
+            let _ = write!(s, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v));
+        }
+        s.push_str("</dl>\n");
+        let c = &d.coverage;
+        let _ = write!(
+            s,
+            "<section aria-labelledby=\"summary\"><h2 id=\"summary\">{}</h2>\n<div class=\"figures\">\
+<p class=\"figure\"><span class=\"n\" id=\"share-readable\">{} %</span> {}</p>\
+<p class=\"figure\"><span class=\"n\">{}</span> {}</p>\
+<p class=\"figure\"><span class=\"n\">{}</span> {}</p>\
+<p class=\"figure\"><span class=\"n\">{}</span> {}</p>\
+<p class=\"figure\"><span class=\"n\">{}</span> {}</p></div></section>\n",
+            esc(w.summary),
+            percent(c.readable_permille),
+            esc(w.share_readable),
+            c.routes,
+            esc(w.routes),
+            c.readable,
+            esc(w.readable),
+            c.not_readable,
+            esc(w.not_readable),
+            c.unknown,
+            esc(w.unknown)
+        );
+        let coverage_head = format!(
+            "<th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th>",
+            esc(w.routes),
+            esc(w.readable),
+            esc(w.not_readable),
+            esc(w.unknown),
+            esc(w.share_readable)
+        );
+        let coverage_cells = |c: &Coverage| {
+            format!(
+                "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{} %</td>",
+                c.routes,
+                c.readable,
+                c.not_readable,
+                c.unknown,
+                percent(c.readable_permille)
+            )
+        };
+        let _ = write!(
+            s,
+            "<section><h2>{}</h2><table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th>{coverage_head}<th scope=\"col\" class=\"num\">{}</th></tr></thead><tbody>",
+            esc(w.by_sender),
+            esc(w.by_sender),
+            esc(w.sender),
+            esc(w.open_findings)
+        );
+        for r in &d.by_sender {
+            let _ = write!(
+                s,
+                "<tr><th scope=\"row\">{}</th>{}<td class=\"num\">{}</td></tr>",
+                r.sender,
+                coverage_cells(&r.coverage),
+                r.open_findings
+            );
+        }
+        s.push_str("</tbody></table></section>\n");
+        let _ = write!(
+            s,
+            "<section><h2>{}</h2><table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th>{coverage_head}</tr></thead><tbody>",
+            esc(w.by_type),
+            esc(w.by_type),
+            esc(w.message_type)
+        );
+        for r in &d.by_message_type {
+            let name = match &r.title {
+                Some(t) => format!("{} (<code>{}</code>)", esc(t), esc(r.message_type.as_str())),
+                None => format!("<code>{}</code>", esc(r.message_type.as_str())),
+            };
+            let _ = write!(
+                s,
+                "<tr><th scope=\"row\">{name}</th>{}</tr>",
+                coverage_cells(&r.coverage)
+            );
+        }
+        s.push_str("</tbody></table></section>\n");
+        let _ = write!(
+            s,
+            "<section><h2>{}</h2><table class=\"lights\"><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th></tr></thead><tbody>",
+            esc(w.by_recipient),
+            esc(w.by_recipient),
+            esc(w.recipient),
+            esc(w.status),
+            esc(w.worst),
+            esc(w.routes),
+            esc(w.open_findings),
+            esc(w.open_critical_count),
+            esc(w.days_open)
+        );
+        for r in &d.recipients {
+            let class = match r.light {
+                Light::Red => "red",
+                Light::Amber => "amber",
+                Light::Green => "green",
+            };
+            let _ = write!(
+                s,
+                "<tr><th scope=\"row\">{}</th><td><span class=\"light {class}\" aria-hidden=\"true\"></span>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                r.recipient,
+                esc(lang.light(r.light)),
+                esc(lang.verdict(r.worst)),
+                r.coverage.routes,
+                r.open_findings,
+                r.open_critical,
+                r.days_open.map_or("–".to_owned(), |d| d.to_string())
+            );
+        }
+        s.push_str("</tbody></table></section>\n");
+        let _ = write!(s, "<section><h2>{}</h2>", esc(w.open_critical));
+        if d.open_critical.is_empty() {
+            let _ = write!(s, "<p>{}</p>", esc(w.none));
+        } else {
+            let _ = write!(
+                s,
+                "<table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+                esc(w.open_critical),
+                esc(w.sender),
+                esc(w.message_type),
+                esc(w.recipient),
+                esc(w.code),
+                esc(w.open_since),
+                esc(w.days_open),
+                esc(w.suppressed)
+            );
+            for f in &d.open_critical {
+                let _ = write!(
+                    s,
+                    "<tr><td>{}</td><td><code>{}</code></td><th scope=\"row\">{}</th><td>{} (<code>{}</code>)</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                    f.route.sender,
+                    esc(f.route.message_type.as_str()),
+                    f.route.recipient,
+                    esc(lang.finding(f.code)),
+                    f.code,
+                    day(f.open_since),
+                    f.days_open,
+                    f.suppressed_by
+                        .map_or(w.no.to_owned(), |id| format!("{} (#{id})", w.yes))
+                );
+            }
+            s.push_str("</tbody></table>");
+        }
+        s.push_str("</section>\n");
+        let t = &d.time_to_fix;
+        let _ = writeln!(
+            s,
+            "<section><h2>{}</h2><table><caption>{}</caption><thead><tr><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th></tr></thead><tbody><tr><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr></tbody></table></section>",
+            esc(w.time_to_fix),
+            esc(w.time_to_fix),
+            esc(w.resolved_in_period),
+            esc(w.median),
+            esc(w.p90),
+            t.resolved,
+            esc(&hours_text(t.median_hours, lang)),
+            esc(&hours_text(t.p90_hours, lang))
+        );
+        let desc = d
+            .trend
+            .iter()
+            .map(|wk| format!("{}: {} %", wk.week, percent(wk.coverage.readable_permille)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let _ = write!(
+            s,
+            "<section class=\"trend\"><h2>{}</h2><figure>{}<figcaption>{}</figcaption></figure><table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th></tr></thead><tbody>",
+            esc(w.trend),
+            trend(&d.trend, w.trend_caption, &desc),
+            esc(w.trend_caption),
+            esc(w.trend),
+            esc(w.week),
+            esc(w.sweep),
+            esc(w.routes),
+            esc(w.share_readable)
+        );
+        for wk in &d.trend {
+            let _ = write!(
+                s,
+                "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{} %</td></tr>",
+                esc(&wk.week),
+                wk.sweep,
+                wk.coverage.routes,
+                percent(wk.coverage.readable_permille)
+            );
+        }
+        s.push_str("</tbody></table></section>\n");
+        let _ = write!(s, "<section><h2>{}</h2>", esc(w.suppressions));
+        if d.suppressions.is_empty() {
+            let _ = write!(s, "<p>{}</p>", esc(w.none));
+        } else {
+            let _ = write!(
+                s,
+                "<table><caption>{}</caption><thead><tr><th scope=\"col\">#</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+                esc(w.suppressions),
+                esc(w.recipient),
+                esc(w.code),
+                esc(w.justification),
+                esc(w.valid)
+            );
+            for x in &d.suppressions {
+                let target = match (&x.sender, &x.message_type) {
+                    (Some(snd), Some(mt)) => format!("{} ({snd}, {mt})", x.recipient),
+                    _ => x.recipient.to_string(),
+                };
+                let _ = write!(
+                    s,
+                    "<tr><td>{}</td><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{} – {} ({})</td></tr>",
+                    x.id,
+                    esc(&target),
+                    esc(lang.finding(x.code)),
+                    esc(&x.justification),
+                    day(x.created_at),
+                    day(x.expires_at),
+                    esc(if x.expired { w.expired } else { w.active })
+                );
+            }
+            s.push_str("</tbody></table>");
+        }
+        s.push_str("</section>\n");
+        let _ = write!(s, "<section><h2>{}</h2>", esc(w.method));
+        for p in w.method_text {
+            let _ = write!(s, "<p>{}</p>", esc(p));
+        }
+        s.push_str("</section>\n");
+        let _ = write!(
+            s,
+            "<footer><h2>{}</h2><dl><dt>{}</dt><dd id=\"sweeps\">{}</dd><dt>{}</dt><dd><code id=\"sha256\">{}</code></dd></dl></footer>\n</main>\n</body>\n</html>\n",
+            esc(w.verification),
+            esc(w.sweeps_covered),
+            esc(&sweeps_text(self)),
+            esc(w.sha_text),
+            self.sha256
+        );
+        s
+    }
+}
+
+/// The stylesheet: screen and A4 print, high contrast, lights with a text label.
+pub(super) const STYLE: &str = "\
+:root{--fg:#111;--muted:#444;--line:#bbb;--red:#c53030;--amber:#b7791f;--green:#2f855a}\
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:var(--fg);margin:0;line-height:1.4}\
+main{max-width:60rem;margin:0 auto;padding:1.5rem}\
+h1{font-size:1.6rem;margin:0 0 .5rem}h2{font-size:1.2rem;margin:1.6rem 0 .5rem;border-bottom:2px solid var(--fg)}\
+dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0}dt{font-weight:600}dd{margin:0}\
+.figures{display:flex;flex-wrap:wrap;gap:1rem}.figure{border:1px solid var(--line);padding:.5rem .8rem;margin:0;min-width:7rem}\
+.figure .n{display:block;font-size:1.5rem;font-weight:700}\
+table{border-collapse:collapse;width:100%;margin:.4rem 0;font-size:.9rem}caption{text-align:left;font-weight:600;padding:.2rem 0;position:absolute;left:-9999px}\
+th,td{border-bottom:1px solid var(--line);padding:.25rem .4rem;text-align:left;vertical-align:top}thead th{border-bottom:2px solid var(--fg)}\
+.num{text-align:right;font-variant-numeric:tabular-nums}\
+.light{display:inline-block;width:.8rem;height:.8rem;border-radius:50%;margin-right:.4rem;vertical-align:-.05rem;border:1px solid #000}\
+.light.red{background:var(--red)}.light.amber{background:var(--amber)}.light.green{background:var(--green)}\
+figure{margin:.5rem 0}figcaption{color:var(--muted);font-size:.85rem}footer{margin-top:2rem;font-size:.85rem;color:var(--muted)}\
+code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em;overflow-wrap:anywhere}\
+@page{size:A4;margin:15mm}\
+@media print{main{max-width:none;padding:0}body{font-size:10pt}h2{break-after:avoid}tr,figure{break-inside:avoid}thead{display:table-header-group}\
+.light{print-color-adjust:exact;-webkit-print-color-adjust:exact}}";
