@@ -625,3 +625,129 @@ fn the_html_renders_in_a_real_browser_with_its_key_figures() {
         std::fs::copy(&shot, out).unwrap();
     }
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// `check --format json` over a snapshot: the verdict of each route, by an independent path.
+fn check_verdicts(root: &Path, snapshot: &Path) -> Vec<serde_json::Value> {
+    let o = Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .current_dir(root)
+        .args(["check", "--format", "json", "--snapshot"])
+        .arg(snapshot)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["routes"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_report_after_a_fix_shows_the_numbers_check_gives() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("snapshot");
+    copy_dir(&root.join("examples/demo/snapshot"), &snapshot);
+    std::fs::write(
+        dir.path().join("reachcheck.toml"),
+        format!(
+            "policies = {:?}\nroutes = {:?}\nsnapshot = \"snapshot\"\nnow = \"2026-11-21T06:00:00Z\"\n\n[daemon]\nstore = \"store.db\"\napi_tokens_file = \"tokens\"\n",
+            root.join("policies").display().to_string(),
+            root.join("examples/demo/routes.csv").display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("tokens"), "t:0123456789abcdef-report\n").unwrap();
+    let overrides = reachcheck::daemon::ServeOverrides {
+        sources: reachcheck::settings::Overrides {
+            config: Some(dir.path().join("reachcheck.toml")),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let before = check_verdicts(root, &snapshot);
+    let d = reachcheck::daemon::Daemon::start(overrides.clone()).unwrap();
+    d.sweep_once().await.unwrap();
+
+    // Risør (964977402) gets a person holding confidential post: its concern reports
+    // become readable.
+    let risor = snapshot.join("accessmanagement/connections/964977402.json");
+    let mut conn: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&risor).unwrap()).unwrap();
+    conn["data"].as_array_mut().unwrap().push(serde_json::json!({
+        "party": {"id": "e0000000-0000-0000-0000-000000000001", "name": "Synthetic Reader", "type": "Person", "variant": "Person"},
+        "roles": [], "resources": [],
+        "packages": [{"urn": "urn:altinn:accesspackage:post-til-virksomheten-med-taushetsbelagt-innhold"}]
+    }));
+    std::fs::write(&risor, conn.to_string()).unwrap();
+    let after = check_verdicts(root, &snapshot);
+    d.sweep_once().await.unwrap();
+    drop(d);
+
+    let store = Store::open(&dir.path().join("store.db")).unwrap();
+    let r = ComplianceReport::build(
+        &store,
+        Some(&policies()),
+        &ReportRequest {
+            period: Period::between(None, None).unwrap(),
+            senders: vec![],
+        },
+    )
+    .unwrap();
+    let count = |routes: &[serde_json::Value], v: &str| {
+        routes.iter().filter(|r| r["verdict"] == v).count() as u64
+    };
+    let c = r.data.coverage;
+    assert_eq!(c.routes, after.len() as u64);
+    assert_eq!(c.readable, count(&after, "readable"));
+    assert_eq!(c.not_readable, count(&after, "not_readable"));
+    assert_eq!(c.unknown, count(&after, "unknown"));
+    assert_eq!(
+        count(&after, "readable"),
+        count(&before, "readable") + 1,
+        "the fix made one route readable"
+    );
+    // The hand-checked recipients: Risør, now green on every route; Bergen, unchanged.
+    for (org, routes) in [("964977402", &after), ("964338531", &after)] {
+        let mine: Vec<&serde_json::Value> =
+            routes.iter().filter(|r| r["recipient"] == org).collect();
+        let row = r
+            .data
+            .recipients
+            .iter()
+            .find(|x| x.recipient.to_string() == org)
+            .unwrap();
+        assert_eq!(row.coverage.routes, mine.len() as u64);
+        let worst = if mine.iter().any(|r| r["verdict"] == "not_readable") {
+            Light::Red
+        } else if mine.iter().any(|r| r["verdict"] == "unknown") {
+            Light::Amber
+        } else {
+            Light::Green
+        };
+        assert_eq!(row.light, worst, "{org}");
+        let findings: usize = mine
+            .iter()
+            .map(|r| r["findings"].as_array().unwrap().len())
+            .sum();
+        assert_eq!(row.open_findings, findings as u64, "{org}");
+    }
+    // Risør's no_reader was fixed within the period.
+    assert_eq!(r.data.time_to_fix.resolved, 1);
+    assert_eq!(r.data.sweeps, vec![1, 2]);
+    assert!(
+        !r.data
+            .open_critical
+            .iter()
+            .any(|f| f.route.recipient.to_string() == "964977402")
+    );
+}
