@@ -620,6 +620,29 @@ fn the_html_renders_in_a_real_browser_with_its_key_figures() {
             "`{figure}` not on the rendered page:\n{rendered}"
         );
     }
+    // Printable on A4: Chromium's print path honours `@page { size: A4 }`.
+    let pdf = dir.path().join("report.pdf");
+    let o = Command::new(&browser)
+        .args(common)
+        .arg("--no-pdf-header-footer")
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pdf = std::fs::read(&pdf).unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(
+        text.contains("/MediaBox [0 0 594.95996 841.91998]") || text.contains("/MediaBox [0 0 595"),
+        "not A4: {}",
+        text.split("/MediaBox")
+            .nth(1)
+            .unwrap_or("no MediaBox")
+            .chars()
+            .take(40)
+            .collect::<String>()
+    );
     // Kept for a person to look at, when asked.
     if let Some(out) = std::env::var_os("REACHCHECK_SCREENSHOT") {
         std::fs::copy(&shot, out).unwrap();
