@@ -298,9 +298,10 @@ fn national(calls: usize) {
     let now = ts(common::NOW);
     let evaluation = evaluate(&engine, &table, now);
     println!(
-        "national: {} routes over {} units, generated and judged in {:.1} s",
+        "national: {} routes over {} units ({} distinct judgements), generated and judged in {:.1} s",
         table.len(),
         orgs.len(),
+        evaluation.assessments.len(),
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();
