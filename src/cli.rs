@@ -748,7 +748,7 @@ fn report(a: ReportArgs) -> Result<ExitCode, CliError> {
 }
 
 fn serve(a: ServeArgs) -> Result<ExitCode, CliError> {
-    use crate::daemon::{Daemon, Inputs, ServeOverrides, run};
+    use crate::daemon::{Daemon, ServeOverrides, run};
     let overrides = ServeOverrides {
         sources: Overrides {
             config: a.sources.config.clone(),
@@ -766,12 +766,11 @@ fn serve(a: ServeArgs) -> Result<ExitCode, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::Missing(format!("cannot start the async runtime: {e}")))?;
-    let inputs = Inputs::load(&overrides)?;
     // Bind before the store is touched: a bad address leaves nothing behind.
     let listener = if a.once {
         None
     } else {
-        let addr = inputs.settings.daemon.listen.clone();
+        let addr = overrides.settings()?.daemon.listen;
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind(&addr))
             .map_err(|e| CliError::Missing(format!("cannot listen on `{addr}`: {e}")))?;
@@ -780,7 +779,7 @@ fn serve(a: ServeArgs) -> Result<ExitCode, CliError> {
             .map_err(|e| CliError::Missing(format!("cannot listen on `{addr}`: {e}")))?;
         Some((listener, bound))
     };
-    let daemon = Arc::new(Daemon::with_inputs(overrides, inputs)?);
+    let daemon = Arc::new(Daemon::start(overrides)?);
     let listener = listener.map(|(listener, bound)| {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on http://{bound}");

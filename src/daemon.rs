@@ -31,7 +31,7 @@ use crate::model::{FindingCode, OrgNumber, ResourceId, SourceKind, Verdict};
 use crate::policy::Policies;
 use crate::routing::RoutingTable;
 use crate::settings::{Overrides, Settings};
-use crate::store::{AuditEntry, Change, Store, StoreError, SweepId, SweepOutcome};
+use crate::store::{AuditEntry, Change, Latest, Store, StoreError, SweepId, SweepOutcome};
 use crate::verifier::Verifier;
 
 /// What the command line says about the daemon, over the config file.
@@ -45,6 +45,23 @@ pub struct ServeOverrides {
     pub listen: Option<String>,
     /// `--interval DURATION`.
     pub interval: Option<Duration>,
+}
+
+impl ServeOverrides {
+    /// The settings: the config file with every flag applied.
+    pub fn settings(&self) -> Result<Settings, CliError> {
+        let mut settings = Settings::load(&self.sources)?;
+        if let Some(s) = &self.store {
+            settings.daemon.store = s.clone();
+        }
+        if let Some(l) = &self.listen {
+            settings.daemon.listen = l.clone();
+        }
+        if let Some(i) = self.interval {
+            settings.daemon.interval = i;
+        }
+        Ok(settings)
+    }
 }
 
 /// Where evidence comes from.
@@ -96,16 +113,7 @@ impl Inputs {
     /// Loads config, policies, routes, tokens and the evidence source; every problem is an
     /// error that names its file.
     pub fn load(o: &ServeOverrides) -> Result<Inputs, CliError> {
-        let mut settings = Settings::load(&o.sources)?;
-        if let Some(s) = &o.store {
-            settings.daemon.store = s.clone();
-        }
-        if let Some(l) = &o.listen {
-            settings.daemon.listen = l.clone();
-        }
-        if let Some(i) = o.interval {
-            settings.daemon.interval = i;
-        }
+        let settings = o.settings()?;
         let policies = Policies::load_with_grants(&settings.policies, &settings.grants_file())?;
         for p in policies.warnings() {
             tracing::warn!(problem = %p, "policies");
@@ -258,21 +266,61 @@ impl Daemon {
     /// Loads everything and opens the store; pre-send checks are answered from the store's
     /// latest sweep at once. Any problem is an error before anything starts.
     pub fn start(overrides: ServeOverrides) -> Result<Daemon, CliError> {
-        let inputs = Inputs::load(&overrides)?;
-        Daemon::with_inputs(overrides, inputs)
+        // The stored answers and the routing table do not depend on each other: read them
+        // at the same time (an existing store only; a new one is made once all is valid).
+        let path = overrides
+            .settings()
+            .ok()
+            .map(|s| s.daemon.store)
+            .filter(|p| p.is_file());
+        std::thread::scope(|scope| {
+            let early = path.as_deref().map(|p| {
+                scope.spawn(move || -> Result<(Store, Option<Latest>), StoreError> {
+                    let store = Store::open(p)?;
+                    let latest = store.latest()?;
+                    Ok((store, latest))
+                })
+            });
+            let inputs = Inputs::load(&overrides);
+            let early = match early.map(|h| h.join()) {
+                None => None,
+                Some(Ok(r)) => Some(r),
+                Some(Err(_)) => {
+                    return Err(CliError::Missing(
+                        "reading the store failed unexpectedly".to_owned(),
+                    ));
+                }
+            };
+            let inputs = inputs?;
+            let early = early.transpose()?;
+            Daemon::build(overrides, inputs, early)
+        })
     }
 
-    /// As [`Daemon::start`], with inputs already loaded (so the caller can bind its
-    /// listener before the store is touched).
+    /// As [`Daemon::start`], with inputs already loaded.
     pub fn with_inputs(overrides: ServeOverrides, inputs: Inputs) -> Result<Daemon, CliError> {
+        Daemon::build(overrides, inputs, None)
+    }
+
+    fn build(
+        overrides: ServeOverrides,
+        inputs: Inputs,
+        early: Option<(Store, Option<Latest>)>,
+    ) -> Result<Daemon, CliError> {
+        let begun = Instant::now();
         let path = inputs.settings.daemon.store.clone();
         let open = || Store::open(&path).map_err(CliError::Store);
-        let store = open()?;
+        let (store, latest) = match early {
+            Some(loaded) => loaded,
+            None => {
+                let store = open()?;
+                let latest = store.latest()?;
+                (store, latest)
+            }
+        };
         let api_store = open()?;
         let audit_store = open()?;
         let metrics = Metrics::new();
-        let begun = Instant::now();
-        let latest = store.latest().map_err(CliError::Store)?;
         let max_age = inputs.settings.max_data_age;
         let (verifier, taken_at) = match &latest {
             Some(l) => {
@@ -610,7 +658,7 @@ impl Daemon {
     }
 }
 
-fn count(l: &crate::store::Latest, v: Verdict) -> u64 {
+fn count(l: &Latest, v: Verdict) -> u64 {
     l.verdicts.iter().filter(|x| x.verdict == v).count() as u64
 }
 

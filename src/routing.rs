@@ -6,8 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use rustc_hash::FxHashMap;
-
 use crate::model::{MessageTypeId, OrgNumber, OrgNumberError, Route};
 use crate::policy::Policies;
 use crate::problem::{Problem, Problems};
@@ -74,14 +72,13 @@ impl RoutingTable {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .comment(Some(b'#'))
-            .trim(csv::Trim::All)
             .flexible(true)
             .from_reader(bytes);
         let mut width = 0;
         let columns = match reader.headers().cloned() {
             Ok(h) => {
                 width = h.len();
-                let find = |name: &str| h.iter().position(|c| c.eq_ignore_ascii_case(name));
+                let find = |name: &str| h.iter().position(|c| c.trim().eq_ignore_ascii_case(name));
                 match (find("sender"), find("message_type"), find("recipient")) {
                     (Some(s), Some(m), Some(r)) => Some((s, m, r)),
                     _ => {
@@ -94,7 +91,7 @@ impl RoutingTable {
                                 .map(|p| lines.at(p.byte())),
                             format!(
                                 "the header is `{}`: expected `sender,message_type,recipient`",
-                                h.iter().collect::<Vec<_>>().join(",")
+                                h.iter().map(str::trim).collect::<Vec<_>>().join(",")
                             ),
                         ));
                         None
@@ -110,25 +107,36 @@ impl RoutingTable {
                 None
             }
         };
-        let mut entries = Vec::new();
+        // About 30 bytes a row: room for all of them at once.
+        let mut entries = Vec::with_capacity(bytes.len() / 30);
         let mut warnings = Vec::new();
         if let Some((cs, cm, cr)) = columns {
-            let mut seen: FxHashMap<Route, u32> = FxHashMap::default();
+            // Duplicates are found afterwards by sorting plain-number keys (sender, message
+            // type index, recipient): no string hashing, no copies of the route.
+            let mut keys: Vec<(u128, u32)> = Vec::with_capacity(entries.capacity());
+            // One shared id per message type, not one allocation per row; only known
+            // types are kept, so a hit needs no further check.
             let mut interned: Vec<MessageTypeId> = Vec::new();
-            for record in reader.records() {
-                let record = match record {
-                    Ok(r) => r,
+            let mut record = csv::StringRecord::new();
+            loop {
+                match reader.read_record(&mut record) {
+                    Ok(true) => {}
+                    Ok(false) => break,
                     Err(e) => {
                         problems.push(Problem::error(
                             file,
                             e.position().map(|p| lines.at(p.byte())),
                             format!("cannot read the row: {}", csv_error_text(&e)),
                         ));
+                        // A record the reader cannot parse may not let it go on.
+                        if e.is_io_error() {
+                            break;
+                        }
                         continue;
                     }
-                };
+                }
                 let line = record.position().map_or(0, |p| lines.at(p.byte()));
-                if record.iter().all(str::is_empty) {
+                if record.iter().all(|f| f.trim().is_empty()) {
                     continue;
                 }
                 if record.len() != width {
@@ -137,13 +145,14 @@ impl RoutingTable {
                         Some(line),
                         format!(
                             "the row `{}` has {} fields: expected {width}, as in the header",
-                            record.iter().collect::<Vec<_>>().join(","),
+                            record.iter().map(str::trim).collect::<Vec<_>>().join(","),
                             record.len()
                         ),
                     ));
                     continue;
                 }
-                let field = |i: usize| record.get(i).unwrap_or("");
+                // Trimmed here, not by the reader: its trimming copies every record.
+                let field = |i: usize| record.get(i).unwrap_or("").trim();
                 let before = problems.len();
                 let sender = OrgNumber::parse(field(cs)).map_err(|e| {
                     problems.push(Problem::error(file, Some(line), org_problem("sender", &e)))
@@ -155,18 +164,13 @@ impl RoutingTable {
                         org_problem("recipient", &e),
                     ))
                 });
-                // One shared id per message type, not one allocation per row.
-                let existing = interned
-                    .iter()
-                    .find(|t| t.as_str() == field(cm).trim())
-                    .cloned();
-                let message_type =
-                    match existing.map_or_else(|| MessageTypeId::parse(field(cm)), Ok) {
+                let raw_type = field(cm).trim();
+                let message_type = match interned.iter().position(|t| t.as_str() == raw_type) {
+                    Some(i) => Ok(i),
+                    None => match MessageTypeId::parse(raw_type) {
                         Ok(t) if known(&t) => {
-                            if !interned.contains(&t) {
-                                interned.push(t.clone());
-                            }
-                            Ok(t)
+                            interned.push(t);
+                            Ok(interned.len() - 1)
                         }
                         Ok(t) => {
                             problems.push(Problem::error(
@@ -182,26 +186,37 @@ impl RoutingTable {
                             problems.push(Problem::error(file, Some(line), e.to_string()));
                             Err(())
                         }
-                    };
+                    },
+                };
                 if problems.len() > before {
                     continue;
                 }
-                if let (Ok(sender), Ok(message_type), Ok(recipient)) =
-                    (sender, message_type, recipient)
-                {
-                    let route = Route::new(sender, message_type, recipient);
-                    if let Some(first) = seen.get(&route) {
-                        warnings.push(Problem::warning(
-                            file,
-                            Some(line),
-                            format!("this route repeats line {first}"),
-                        ));
-                    } else {
-                        seen.insert(route.clone(), line);
-                    }
-                    entries.push(RouteEntry { route, line });
+                if let (Ok(sender), Ok(t), Ok(recipient)) = (sender, message_type, recipient) {
+                    let key = (u128::from(sender.get()) << 64)
+                        | ((t as u128) << 32)
+                        | u128::from(recipient.get());
+                    keys.push((key, line));
+                    entries.push(RouteEntry {
+                        route: Route::new(sender, interned[t].clone(), recipient),
+                        line,
+                    });
                 }
             }
+            // Sorted by key, then line: each run of one route starts at its first line.
+            keys.sort_unstable();
+            let mut repeats: Vec<(u32, u32)> = Vec::new();
+            let mut first = None;
+            for (i, &(key, line)) in keys.iter().enumerate() {
+                if i > 0 && keys[i - 1].0 == key {
+                    repeats.push((line, first.unwrap_or(line)));
+                } else {
+                    first = Some(line);
+                }
+            }
+            repeats.sort_unstable();
+            warnings.extend(repeats.into_iter().map(|(line, first)| {
+                Problem::warning(file, Some(line), format!("this route repeats line {first}"))
+            }));
             if entries.is_empty() && problems.is_empty() {
                 problems.push(Problem::error(
                     file,
@@ -401,6 +416,29 @@ mod tests {
         assert_eq!(
             t.warnings[0].to_string(),
             "`routes.csv`: line 3: this route repeats line 2"
+        );
+    }
+
+    #[test]
+    fn repeats_name_the_first_line_and_come_in_file_order() {
+        let t = parse(concat!(
+            "sender,message_type,recipient\n",
+            "310000000,post,964338531\n",
+            "310000000,bekymringsmelding,964338531\n",
+            " 310000000 , post , 964338531 \n",
+            "310000000,bekymringsmelding,964338531\n",
+            "310000000,post,964 338 531\n",
+        ))
+        .unwrap();
+        assert_eq!(t.len(), 5);
+        let w: Vec<String> = t.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            w,
+            [
+                "`routes.csv`: line 4: this route repeats line 2",
+                "`routes.csv`: line 5: this route repeats line 3",
+                "`routes.csv`: line 6: this route repeats line 2",
+            ]
         );
     }
 }

@@ -68,7 +68,10 @@ fn fallbacks(policies: &Policies) -> Vec<Option<Arc<str>>> {
 
 fn state(engine: Engine, evaluation: Option<&Evaluation>, sweep: Option<SweepId>) -> State {
     let mut answers = FxHashMap::default();
+    // One shared empty list for the many answers without findings.
+    let none: Arc<[Finding]> = Arc::from([]);
     if let Some(ev) = evaluation {
+        answers.reserve(ev.assessments.len());
         for (r, a) in ev.iter() {
             if let Some(t) = engine.policies().message_type_index(&r.route.message_type) {
                 answers
@@ -78,7 +81,11 @@ fn state(engine: Engine, evaluation: Option<&Evaluation>, sweep: Option<SweepId>
                         readers: a.readers,
                         tier: a.tier,
                         observed_at: a.observed_at,
-                        findings: a.findings().into(),
+                        findings: if a.findings.is_empty() {
+                            Arc::clone(&none)
+                        } else {
+                            a.findings().into()
+                        },
                     });
             }
         }

@@ -10,6 +10,7 @@
 //! A [`Store`] is one connection and is not shared between threads; the daemon opens one
 //! per task that writes (sweeps, audit) and SQLite's WAL serialises the writers.
 
+mod answers;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -646,7 +647,24 @@ impl Store {
             return Ok(None);
         };
         let taken_at = sweep.taken_at.unwrap_or(sweep.started_at);
-        let verdicts = self.current_verdicts().map_err(|e| self.err(e))?;
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT body FROM answers WHERE id = 1 AND sweep = ?1",
+                [sweep.id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let verdicts = match blob.as_deref().map(answers::decode) {
+            Some(Some(v)) => v,
+            found => {
+                if found.is_some() {
+                    tracing::warn!("the stored answers do not decode: reading the history");
+                }
+                self.current_verdicts().map_err(|e| self.err(e))?
+            }
+        };
         Ok(Some(Latest {
             sweep,
             taken_at,
@@ -655,12 +673,59 @@ impl Store {
     }
 
     fn current_verdicts(&self) -> rusqlite::Result<Vec<StoredVerdict>> {
+        // Two sequential scans joined in memory: SQLite's own join seeks both tables once
+        // per row, which for a million routes is most of the start-up time.
+        let mut types: Vec<MessageTypeId> = Vec::new();
+        let mut routes: Vec<Option<(OrgNumber, u32, OrgNumber)>> = Vec::new();
+        {
+            let mut st = self
+                .conn
+                .prepare("SELECT id, sender, message_type, recipient FROM routes ORDER BY id")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let id = usize::try_from(r.get::<_, i64>(0)?)
+                    .map_err(|_| corrupt("route id", "negative"))?;
+                let t = r.get_ref(2)?.as_str()?;
+                let ti = match types.iter().position(|x| x.as_str() == t) {
+                    Some(i) => i,
+                    None => {
+                        types.push(message_type(t)?);
+                        types.len() - 1
+                    }
+                };
+                if routes.len() <= id {
+                    routes.resize(id + 1, None);
+                }
+                routes[id] = Some((org(r.get(1)?)?, ti as u32, org(r.get(3)?)?));
+            }
+        }
+        // `+until`: a scan of the table in key order, not a walk of the `until` index with
+        // a seek into the table for every row (four times slower).
         let mut st = self.conn.prepare(
-            "SELECT r.sender, r.message_type, r.recipient, v.verdict, v.readers, v.tier, v.findings
-             FROM verdicts v JOIN routes r ON r.id = v.route_id
-             WHERE v.until IS NULL ORDER BY v.route_id",
+            "SELECT route_id, verdict, readers, tier, findings FROM verdicts
+             WHERE +until IS NULL",
         )?;
-        read_verdicts(st.query([])?)
+        let mut rows = st.query([])?;
+        let mut out = Vec::with_capacity(routes.len());
+        let mut findings = FindingsCache::default();
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            let Some(Some((sender, t, recipient))) =
+                usize::try_from(id).ok().and_then(|i| routes.get(i))
+            else {
+                return Err(corrupt("route id", id));
+            };
+            out.push(StoredVerdict {
+                route: Route::new(*sender, types[*t as usize].clone(), *recipient),
+                verdict: parse_verdict(r.get_ref(1)?.as_str()?)
+                    .ok_or_else(|| corrupt("verdict", "?"))?,
+                readers: r.get(2)?,
+                tier: parse_tier(r.get_ref(3)?.as_str()?)
+                    .ok_or_else(|| corrupt("evidence tier", "?"))?,
+                findings: findings.get(r.get_ref(4)?.as_str_or_null()?)?,
+            });
+        }
+        Ok(out)
     }
 
     /// Every route's verdict as sweep `sweep` left it (from the change history), in the
@@ -1113,6 +1178,7 @@ fn record(
     // The JSON of each assessment's findings, computed once.
     let mut texts: Vec<Option<Option<String>>> = vec![None; evaluation.assessments.len()];
     let mut seen_routes: rustc_hash::FxHashSet<i64> = rustc_hash::FxHashSet::default();
+    let mut blob = answers::Encoder::default();
     let mut still_open: rustc_hash::FxHashSet<i64> = rustc_hash::FxHashSet::default();
     for (r, a) in evaluation.iter() {
         let route = &r.route;
@@ -1142,6 +1208,7 @@ fn record(
         let text = texts[r.assessment as usize]
             .get_or_insert_with(|| findings_json(a.findings()))
             .clone();
+        blob.push(route, a.verdict, a.tier, a.readers, text.as_deref());
         let (verdict, tier) = (verdict_str(a.verdict), tier_str(a.tier));
         let same = current
             .get(&route_id)
@@ -1249,6 +1316,10 @@ fn record(
         }
     }
     tx.execute(
+        "INSERT OR REPLACE INTO answers (id, sweep, body) VALUES (1, ?1, ?2)",
+        params![id, blob.finish()],
+    )?;
+    tx.execute(
         "UPDATE findings SET last_seen_at = ?1, last_sweep = ?2 WHERE state = 'open'",
         params![now, id],
     )?;
@@ -1283,12 +1354,32 @@ pub struct FindingEvent {
     pub change: Change,
 }
 
+/// Findings texts parsed once each: many routes share identical findings.
+#[derive(Default)]
+struct FindingsCache {
+    parsed: FxHashMap<String, Arc<[Finding]>>,
+    none: Option<Arc<[Finding]>>,
+}
+
+impl FindingsCache {
+    fn get(&mut self, text: Option<&str>) -> rusqlite::Result<Arc<[Finding]>> {
+        let Some(text) = text else {
+            return Ok(Arc::clone(self.none.get_or_insert_with(|| Arc::from([]))));
+        };
+        if let Some(f) = self.parsed.get(text) {
+            return Ok(Arc::clone(f));
+        }
+        let f: Vec<Finding> = serde_json::from_str(text).map_err(|_| corrupt("findings", text))?;
+        let f: Arc<[Finding]> = f.into();
+        self.parsed.insert(text.to_owned(), Arc::clone(&f));
+        Ok(f)
+    }
+}
+
 fn read_verdicts(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<StoredVerdict>> {
     let mut out = Vec::new();
-    // Many routes share a message type and identical findings: parse each text once.
     let mut types: FxHashMap<String, MessageTypeId> = FxHashMap::default();
-    let mut parsed: FxHashMap<String, Arc<[Finding]>> = FxHashMap::default();
-    let none: Arc<[Finding]> = Arc::from([]);
+    let mut findings = FindingsCache::default();
     while let Some(r) = rows.next()? {
         let t = r.get_ref(1)?.as_str()?;
         let message_type = match types.get(t) {
@@ -1301,26 +1392,59 @@ fn read_verdicts(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<StoredVer
         };
         let verdict = r.get_ref(3)?.as_str()?;
         let tier = r.get_ref(5)?.as_str()?;
-        let findings = match r.get_ref(6)?.as_str_or_null()? {
-            None => Arc::clone(&none),
-            Some(text) => match parsed.get(text) {
-                Some(f) => Arc::clone(f),
-                None => {
-                    let f: Vec<Finding> =
-                        serde_json::from_str(text).map_err(|_| corrupt("findings", text))?;
-                    let f: Arc<[Finding]> = f.into();
-                    parsed.insert(text.to_owned(), Arc::clone(&f));
-                    f
-                }
-            },
-        };
         out.push(StoredVerdict {
             route: Route::new(org(r.get(0)?)?, message_type, org(r.get(2)?)?),
             verdict: parse_verdict(verdict).ok_or_else(|| corrupt("verdict", verdict))?,
             readers: r.get(4)?,
             tier: parse_tier(tier).ok_or_else(|| corrupt("evidence tier", tier))?,
-            findings,
+            findings: findings.get(r.get_ref(6)?.as_str_or_null()?)?,
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_store_is_migrated_in_place_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            // A store as the first schema version left it, with a sweep in it.
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(schema::MIGRATIONS[0]).unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+            c.execute(
+                "INSERT INTO sweeps (started_at, source, status) VALUES ('2026-11-01T00:00:00Z', 'x', 'ok')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let version: u32 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, schema::VERSION);
+        let has_answers: bool = store
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'answers')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(has_answers);
+        assert_eq!(store.sweeps(10).unwrap().len(), 1, "data kept");
+        drop(store);
+
+        let c = Connection::open(&path).unwrap();
+        c.pragma_update(None, "user_version", schema::VERSION + 1)
+            .unwrap();
+        drop(c);
+        let e = Store::open(&path).unwrap_err().to_string();
+        assert!(e.contains("newer than this reachcheck knows"), "{e}");
+    }
 }

@@ -104,6 +104,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX audit_at ON audit (at);
     "#,
+    // 2: the latest sweep's answers in one blob, so a restart reads them in one go.
+    r#"
+    CREATE TABLE answers (
+        id     INTEGER PRIMARY KEY CHECK (id = 1),
+        sweep  INTEGER NOT NULL REFERENCES sweeps (id),
+        body   BLOB NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -577,3 +577,47 @@ fn retention_forgets_old_sweeps_and_ended_verdicts_but_keeps_the_latest_answers(
     assert_eq!(latest.verdicts[0].verdict, Verdict::Readable);
     store.integrity_check().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_answers_blob_agrees_with_the_history_and_a_broken_one_is_not_trusted() {
+    let w = daemon_world(&[
+        &route("bekymringsmelding", BAD),
+        &route("bekymringsmelding", GOOD),
+        &route("ordinaer-post", crate::fixture::ER_ONLY),
+    ]);
+    let d = Daemon::start(overrides(&w)).unwrap();
+    d.sweep_once().await.unwrap();
+    bad_gets_a_reader(&w, true);
+    let last = d.sweep_once().await.unwrap();
+    drop(d);
+    let path = w.path().join("store.db");
+    let sorted = |mut v: Vec<reachcheck::store::StoredVerdict>| {
+        v.sort_by_key(|x| x.route.to_string());
+        v
+    };
+    let store = Store::open(&path).unwrap();
+    let from_blob = sorted(store.latest().unwrap().unwrap().verdicts);
+    let from_history = sorted(store.verdicts_at(last.id).unwrap());
+    assert_eq!(from_blob.len(), 3);
+    assert_eq!(from_blob, from_history);
+    drop(store);
+
+    // A damaged blob: the answers come from the history, the same.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute("UPDATE answers SET body = x'5243413100'", [])
+        .unwrap();
+    drop(c);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        sorted(store.latest().unwrap().unwrap().verdicts),
+        from_history
+    );
+    // No blob at all (a store from before it existed): the same.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute("DELETE FROM answers", []).unwrap();
+    drop(c);
+    assert_eq!(
+        sorted(store.latest().unwrap().unwrap().verdicts),
+        from_history
+    );
+}
