@@ -621,3 +621,111 @@ async fn the_answers_blob_agrees_with_the_history_and_a_broken_one_is_not_truste
         from_history
     );
 }
+
+/// Mangles a valid request: a field removed, retyped, emptied, made huge or nested.
+fn mangle(rng: &mut rand_chacha::ChaCha8Rng, v: &mut serde_json::Value, depth: u32) {
+    use rand::RngExt;
+    let replacements = || -> Vec<serde_json::Value> {
+        vec![
+            serde_json::Value::Null,
+            serde_json::json!(true),
+            serde_json::json!(-1),
+            serde_json::json!(1e308),
+            serde_json::json!(""),
+            serde_json::json!("ø".repeat(10_000)),
+            serde_json::json!("9643385310"),
+            serde_json::json!("96433853\u{0}1"),
+            serde_json::json!([1, [2, [3]]]),
+            serde_json::json!({"type": "organization"}),
+            serde_json::json!({"name": "send", "properties": []}),
+        ]
+    };
+    if let Some(obj) = v.as_object_mut() {
+        let keys: Vec<String> = obj.keys().cloned().collect();
+        if keys.is_empty() {
+            return;
+        }
+        let k = &keys[rng.random_range(0..keys.len())];
+        match rng.random_range(0..4) {
+            0 => {
+                obj.remove(k);
+            }
+            1 if depth < 3 => {
+                if let Some(inner) = obj.get_mut(k) {
+                    mangle(rng, inner, depth + 1);
+                }
+            }
+            _ => {
+                let r = replacements();
+                obj.insert(k.clone(), r[rng.random_range(0..r.len())].clone());
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mangled_requests_get_a_400_naming_a_field_never_a_500() {
+    use rand::SeedableRng as _;
+    let w = daemon_world(&[&route("bekymringsmelding", BAD)]);
+    let d = Daemon::start(overrides(&w)).unwrap();
+    d.sweep_once().await.unwrap();
+    let app = reachcheck::api::router(Arc::clone(d.shared()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let c = reqwest::Client::new();
+    let valid = serde_json::json!({
+        "subject": {"type": "organization", "id": SENDER},
+        "action": {"name": "send", "properties": {"message_type": "bekymringsmelding"}},
+        "resource": {"type": "organization", "id": BAD}
+    });
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let (mut ok, mut refused) = (0, 0);
+    for i in 0..300 {
+        let mut body = valid.clone();
+        for _ in 0..(1 + i % 3) {
+            mangle(&mut rng, &mut body, 0);
+        }
+        let path = if i % 2 == 0 {
+            "/access/v1/evaluation".to_owned()
+        } else {
+            body = serde_json::json!({"evaluations": [valid.clone(), body]});
+            "/access/v1/evaluations".to_owned()
+        };
+        let r = c
+            .post(format!("{base}{path}"))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let answer: serde_json::Value = r.json().await.unwrap();
+        match status {
+            200 => ok += 1,
+            400 => {
+                refused += 1;
+                assert!(
+                    answer["field"].as_str().is_some_and(|f| !f.is_empty()),
+                    "{body} -> {answer}"
+                );
+            }
+            other => panic!("{other} for {body}: {answer}"),
+        }
+    }
+    assert!(
+        refused > 200,
+        "most mangled requests are refused ({ok} answered)"
+    );
+    // Bodies that are not JSON at all.
+    for raw in ["", "{", "null", "[]", "\u{feff}{}", "{\"subject\":"] {
+        let r = c
+            .post(format!("{base}/access/v1/evaluation"))
+            .bearer_auth(TOKEN)
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{raw:?}");
+    }
+}
