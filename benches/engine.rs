@@ -14,30 +14,23 @@
 //! throughput is set, elements (routes) per second.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod common;
+
+use common::{national, orgs_from, policies, root};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jiff::Timestamp;
 use reachcheck::engine::DEFAULT_MAX_DATA_AGE;
-use reachcheck::evidence::{Observed, Snapshot};
-use reachcheck::model::{EntityKind, Grant, HolderSource, Register, Rightholder, Unit};
-use reachcheck::{Engine, OrgNumber, Policies, RoutingTable, SnapshotDir, evaluate};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use reachcheck::{Engine, RoutingTable, SnapshotDir, evaluate};
 
 fn now() -> Timestamp {
     "2026-11-21T06:00:00Z"
         .parse()
         .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn policies() -> Arc<Policies> {
-    Arc::new(Policies::load(&root().join("policies")).unwrap_or_else(|e| panic!("{e}")))
 }
 
 fn bench_demo(c: &mut Criterion) {
@@ -55,95 +48,6 @@ fn bench_demo(c: &mut Criterion) {
         b.iter(|| black_box(evaluate(&engine, &routes, now())));
     });
     g.finish();
-}
-
-/// Organisation numbers from consecutive 8-digit bodies (skipping bodies without a check digit).
-fn orgs_from(start: u32, n: usize) -> Vec<OrgNumber> {
-    (start..).filter_map(OrgNumber::from_body).take(n).collect()
-}
-
-fn person(i: usize, grants: &[&str]) -> Rightholder {
-    Rightholder {
-        party: Some(Arc::from(format!("00000000-0000-4000-8000-{i:012}"))),
-        kind: EntityKind::Person,
-        name: Some(Arc::from("Syntetisk Person")),
-        birth_date: None,
-        deceased: false,
-        deleted: false,
-        grants: grants.iter().map(|g| Grant::from_urn(g)).collect(),
-        resigned: Vec::new(),
-        via: None,
-        source: HolderSource::Connections,
-    }
-}
-
-fn er_holder(code: &str) -> Rightholder {
-    Rightholder {
-        party: None,
-        kind: EntityKind::Person,
-        name: Some(Arc::from("Syntetisk Leder")),
-        birth_date: None,
-        deceased: false,
-        deleted: false,
-        grants: vec![Grant::from_urn(code)],
-        resigned: Vec::new(),
-        via: None,
-        source: HolderSource::Enhetsregisteret,
-    }
-}
-
-const CONFIDENTIAL: &str =
-    "urn:altinn:accesspackage:post-til-virksomheten-med-taushetsbelagt-innhold";
-const DAGL: &str = "urn:altinn:external-role:ccr:daglig-leder";
-const ORDINARY: &str = "urn:altinn:accesspackage:ordinaer-post-til-virksomheten";
-const KOMK: &str = "urn:altinn:external-role:ccr:kontaktperson-kommune";
-
-/// A synthetic nation: `recipients` units, a fifth of them sub-units of the first units; 70 %
-/// with connections (3-8 people, some holding confidential post), the rest Brreg roles only;
-/// 90 % with notification addresses.
-fn national(recipients: usize) -> (Snapshot, Vec<OrgNumber>) {
-    let taken_at: Timestamp = "2026-11-21T05:00:00Z"
-        .parse()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut snapshot = Snapshot::new(taken_at, "synthetic national-scale benchmark");
-    let orgs = orgs_from(40_000_000, recipients);
-    let mains = recipients - recipients / 5;
-    for (i, &org) in orgs.iter().enumerate() {
-        let sub = i >= mains;
-        let ev = snapshot.unit_mut(org);
-        ev.unit = Observed::Present(Unit {
-            org,
-            name: None,
-            form: Some(Arc::from(if sub { "BEDR" } else { "KOMM" })),
-            main_unit: sub.then(|| orgs[i - mains]),
-            deleted_on: None,
-            deleted: false,
-            register: if sub {
-                Register::Underenheter
-            } else {
-                Register::Enheter
-            },
-        });
-        if i % 10 != 0 {
-            ev.notification_addresses = Observed::Present(1);
-        }
-        ev.observed_at = Some(taken_at);
-        if i % 10 < 7 {
-            let people = 3 + i % 6;
-            let holders = (0..people)
-                .map(|p| match (i + p) % 4 {
-                    0 => person(i * 8 + p, &[CONFIDENTIAL, DAGL]),
-                    1 => person(i * 8 + p, &[ORDINARY]),
-                    2 => person(i * 8 + p, &["urn:altinn:rolecode:A0286", KOMK]),
-                    _ => person(i * 8 + p, &["urn:altinn:rolecode:A0212"]),
-                })
-                .collect();
-            ev.connections = Observed::Present(holders);
-        } else if !sub {
-            ev.roles = Observed::Present(vec![er_holder(DAGL), er_holder(KOMK)]);
-        }
-    }
-    (snapshot, orgs)
 }
 
 fn bench_national(c: &mut Criterion) {

@@ -1,5 +1,5 @@
-//! What the `verifier`, `http_api` and `startup` benches share: the repository's paths, the
-//! synthetic national-scale snapshot (the same generator as `benches/engine.rs`), a cheap
+//! What the benches share: the repository's paths, the
+//! synthetic national-scale snapshot (one generator for every bench), a cheap
 //! random number generator, and latency percentiles.
 //!
 //! Each bench is its own crate and uses only part of this module.
@@ -164,7 +164,7 @@ const DAGL: &str = "urn:altinn:external-role:ccr:daglig-leder";
 const ORDINARY: &str = "urn:altinn:accesspackage:ordinaer-post-til-virksomheten";
 const KOMK: &str = "urn:altinn:external-role:ccr:kontaktperson-kommune";
 
-/// A synthetic nation (as in `benches/engine.rs`): `recipients` units, a fifth of them
+/// A synthetic nation: `recipients` units, a fifth of them
 /// sub-units of the first units; 70 % with connections (3-8 people, some holding
 /// confidential post), the rest Brreg roles only; 90 % with notification addresses.
 pub(crate) fn national(recipients: usize) -> (Snapshot, Vec<OrgNumber>) {
