@@ -154,8 +154,9 @@ Run the daemon: sweep the routing table on a schedule, keep the verdict history 
 finding's lifecycle in the store (SQLite), answer pre-send checks over HTTP from memory, and
 send webhook alerts when findings appear, resolve or come back.
 
-At start the answers of the store's latest sweep are served at once; a first sweep starts
-immediately, then one every interval (missed ticks are skipped). SIGHUP reloads the config,
+At start the answers of the store's latest sweep are served at once. A sweep starts at once
+(or, when the store's latest is younger than the interval, one interval after it), then one
+every interval; missed ticks are skipped. SIGHUP reloads the config,
 policies, routes and tokens (a broken new state is refused and the old one kept); SIGINT or
 SIGTERM stop it, waiting at most `daemon.grace` for running work.
 
