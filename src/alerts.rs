@@ -18,6 +18,9 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
+/// The header carrying an alert's key, the same on every attempt.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
 /// The `service` field of every alert body.
 pub const SERVICE: &str = "reachcheck";
 
@@ -405,6 +408,15 @@ impl Notifier {
             );
             return Ok(Delivery::Logged);
         };
+        // The same key on every attempt of one alert, so a receiver can drop a repeat
+        // (a retry after a timeout may follow a delivery it never heard of).
+        let key: String = {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(&body)[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
         let body = bytes::Bytes::from(body);
         let to = receiver(url);
         let attempts = s.attempts.max(1);
@@ -419,6 +431,7 @@ impl Notifier {
                 .client
                 .post(url.clone())
                 .header(CONTENT_TYPE, "application/json")
+                .header(IDEMPOTENCY_KEY, key.as_str())
                 .body(body.clone());
             if let Some(auth) = &self.inner.authorization {
                 req = req.header(AUTHORIZATION, auth.clone());

@@ -247,6 +247,8 @@ pub struct Daemon {
     sweeps_done: watch::Sender<u64>,
     /// When the store's latest successful sweep ended, if any.
     last_finished: Option<Timestamp>,
+    /// A `stale_evidence` alert was sent and the evidence has not been fresh since.
+    stale_alerted: std::sync::atomic::AtomicBool,
 }
 
 struct Receivers {
@@ -375,6 +377,7 @@ impl Daemon {
             })),
             sweeps_done: watch::Sender::new(0),
             last_finished: latest.and_then(|l| l.sweep.finished_at),
+            stale_alerted: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -599,7 +602,12 @@ impl Daemon {
         let mut out = Vec::new();
         if let Some(age) = self.shared.data_age(inputs.judge_now()) {
             let max = inputs.max_sweep_age();
-            if age > max {
+            let stale = age > max;
+            // Once when the evidence grows too old, again only after it was fresh.
+            let was = self
+                .stale_alerted
+                .swap(stale, std::sync::atomic::Ordering::Relaxed);
+            if stale && !was {
                 out.push(Alert::StaleEvidence {
                     at: now,
                     data_age_seconds: age.as_secs(),

@@ -31,6 +31,7 @@ struct Seen {
     at: Instant,
     authorization: Option<String>,
     content_type: Option<String>,
+    key: Option<String>,
     body: Value,
 }
 
@@ -83,6 +84,11 @@ impl Receiver {
         seen.iter().map(|s| s.body.clone()).collect()
     }
 
+    fn keys(&self) -> Vec<Option<String>> {
+        let seen = self.shared.seen.lock().unwrap();
+        seen.iter().map(|s| s.key.clone()).collect()
+    }
+
     fn settings(&self) -> AlertSettings {
         AlertSettings {
             webhook_url: Some(self.url.clone()),
@@ -102,6 +108,9 @@ async fn receive(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) 
         at: Instant::now(),
         authorization: text(header::AUTHORIZATION),
         content_type: text(header::CONTENT_TYPE),
+        key: headers
+            .get("idempotency-key")
+            .map(|v| v.to_str().unwrap().to_owned()),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
     });
     if n > s.script.fail_first {
@@ -291,6 +300,20 @@ async fn server_errors_are_retried_until_the_receiver_accepts() {
         bodies.iter().all(|b| *b == bodies[0]),
         "every retry sends the same body"
     );
+    let keys = r.keys();
+    assert_eq!(keys[0].as_ref().map(String::len), Some(32));
+    assert!(
+        keys.iter().all(|k| *k == keys[0]),
+        "and the same key: {keys:?}"
+    );
+    // Another alert, another key.
+    n.send(&Alert::SweepFailed {
+        at: "2026-11-21T06:00:00Z".parse().unwrap(),
+        reason: "x".to_owned(),
+    })
+    .await
+    .unwrap();
+    assert_ne!(r.keys().last().cloned().flatten(), keys[0]);
 }
 
 #[tokio::test]

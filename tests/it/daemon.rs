@@ -729,3 +729,27 @@ async fn mangled_requests_get_a_400_naming_a_field_never_a_500() {
         assert_eq!(r.status(), 400, "{raw:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_that_grows_too_old_is_alerted_once_not_after_every_sweep() {
+    let w = daemon_world(&[&route("bekymringsmelding", GOOD)]);
+    let config = w.path().join("reachcheck.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    // The world's evidence is an hour old at `now`: older than a 30-minute limit.
+    std::fs::write(
+        &config,
+        text.replace("[daemon]\n", "[daemon]\nmax_sweep_age = \"30m\"\n"),
+    )
+    .unwrap();
+    let d = Daemon::start(overrides(&w)).unwrap();
+    d.sweep_once().await.unwrap();
+    let kinds = |alerts: Vec<reachcheck::alerts::Alert>| -> Vec<&'static str> {
+        alerts.iter().map(|a| a.kind()).collect()
+    };
+    assert_eq!(kinds(d.housekeeping().await), ["stale_evidence"]);
+    d.sweep_once().await.unwrap();
+    assert!(
+        kinds(d.housekeeping().await).is_empty(),
+        "still stale: said already"
+    );
+}
