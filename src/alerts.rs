@@ -14,9 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
+
+use crate::http::retry_after;
 
 /// The header carrying an alert's key, the same on every attempt.
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
@@ -506,20 +508,6 @@ fn backoff_cap(s: &AlertSettings, attempt: u32) -> Duration {
         .min(s.max_backoff)
 }
 
-/// The wait a 429 asks for: `Retry-After` in seconds or as an HTTP date.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = jiff::fmt::rfc2822::parse(v).ok()?.timestamp();
-    Some(
-        at.duration_since(Timestamp::now())
-            .try_into()
-            .unwrap_or(Duration::ZERO),
-    )
-}
-
 /// The start of an answer's body, for errors.
 async fn read_start(resp: reqwest::Response) -> String {
     match resp.bytes().await {
@@ -545,15 +533,7 @@ fn truncate(s: &str) -> String {
 /// A network error in words, without the URL (its path may be a secret), with its root cause.
 fn describe(e: reqwest::Error) -> String {
     let e = e.without_url();
-    let what = if e.is_timeout() {
-        "timed out".to_owned()
-    } else if e.is_connect() {
-        "could not connect".to_owned()
-    } else if e.is_body() || e.is_decode() {
-        "the body could not be read".to_owned()
-    } else {
-        format!("request error: {e}")
-    };
+    let what = crate::http::error_kind(&e);
     let mut root = None;
     let mut next = std::error::Error::source(&e);
     while let Some(cause) = next {
@@ -639,20 +619,6 @@ mod tests {
         for attempt in 1..40 {
             assert!(n.backoff(attempt) <= backoff_cap(&s, attempt));
         }
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, HeaderValue::from_static("2"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
-        );
-        assert_eq!(retry_after(&h), Some(Duration::ZERO));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("later"));
-        assert_eq!(retry_after(&h), None);
     }
 
     #[test]

@@ -305,7 +305,7 @@ impl Http {
 }
 
 /// The wait a 429 asks for: `Retry-After` in seconds or as an HTTP date.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -320,7 +320,8 @@ fn httpdate_to_timestamp(s: &str) -> Option<jiff::Timestamp> {
     jiff::fmt::rfc2822::parse(s).ok().map(|z| z.timestamp())
 }
 
-fn error_kind(e: &reqwest::Error) -> String {
+/// What went wrong with a request, in a few words.
+pub(crate) fn error_kind(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".to_owned()
     } else if e.is_connect() {
