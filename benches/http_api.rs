@@ -20,15 +20,15 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{Percentiles, XorShift, env_or, human, listing, load_average};
+use common::{Percentiles, XorShift, env_or, human, listing, load_average, wait_ready};
 use http_body_util::{BodyExt as _, Full};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
 use hyper::{Method, Request, StatusCode};
@@ -47,15 +47,6 @@ fn serve(root: &Path, store: &Path, log: &str) -> Command {
         .args(["serve", "--store"])
         .arg(store);
     c
-}
-
-/// A plain HTTP/1.0 GET's status, without a client library.
-fn status_of(addr: SocketAddr, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(addr).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).ok()?;
-    text.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// CPU time (user + system) a process has used, from `/proc/PID/stat`.
@@ -285,23 +276,6 @@ fn run(
     );
 }
 
-fn wait_ready(addr: SocketAddr, server: &mut Child) {
-    let begun = Instant::now();
-    loop {
-        if status_of(addr, "/readyz") == Some(200) {
-            return;
-        }
-        if let Ok(Some(status)) = server.try_wait() {
-            panic!("the server exited before it was ready: {status}");
-        }
-        assert!(
-            begun.elapsed() < Duration::from_secs(60),
-            "the server was not ready within 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn main() {
     if listing() {
         return;
@@ -342,7 +316,12 @@ fn main() {
         .strip_prefix("listening on http://")
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("unexpected first line: {first}"));
-    wait_ready(addr, &mut server);
+    wait_ready(
+        addr,
+        &mut server,
+        Duration::from_millis(20),
+        Duration::from_secs(60),
+    );
     let pid = server.id().to_string();
 
     let bodies = Arc::new(bodies(&root));

@@ -27,14 +27,14 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{env_or, listing, load_average, ts};
+use common::{env_or, listing, load_average, ts, wait_ready};
 use jiff::Timestamp;
 use reachcheck::engine::DEFAULT_MAX_DATA_AGE;
 use reachcheck::store::Store;
@@ -109,15 +109,6 @@ fn case(routes: usize) -> Case {
     case
 }
 
-/// A plain HTTP/1.0 GET's status, without a client library.
-fn status_of(addr: SocketAddr, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(addr).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).ok()?;
-    text.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// One start, in milliseconds from the spawn.
 #[derive(Clone, Copy, Debug, Default)]
 struct Start {
@@ -180,19 +171,12 @@ fn start_once(case: &Case, run: usize) -> Start {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             panic!("unexpected first line `{}`; log:\n{text}", first.trim())
         });
-    loop {
-        if status_of(addr, "/readyz") == Some(200) {
-            break;
-        }
-        if let Ok(Some(status)) = server.try_wait() {
-            panic!("the server exited before it was ready: {status}");
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(120),
-            "not ready within 120 s"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_ready(
+        addr,
+        &mut server,
+        Duration::from_millis(2),
+        Duration::from_secs(120),
+    );
     let ready = t0.elapsed();
     let _ = server.kill();
     let _ = server.wait();

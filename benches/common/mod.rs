@@ -244,3 +244,38 @@ pub(crate) fn national_routes(
 pub(crate) fn units_for(policies: &Policies, routes: usize) -> usize {
     routes.div_ceil(policies.message_types().len())
 }
+
+/// The status of a plain HTTP/1.0 GET (no client library, so probing costs the server
+/// nothing it would not pay anyway).
+pub(crate) fn status_of(addr: std::net::SocketAddr, path: &str) -> Option<u16> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    text.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Polls `/readyz` every `poll` until it answers 200; panics if the server exits first or
+/// `limit` passes.
+pub(crate) fn wait_ready(
+    addr: std::net::SocketAddr,
+    server: &mut std::process::Child,
+    poll: Duration,
+    limit: Duration,
+) {
+    let begun = std::time::Instant::now();
+    loop {
+        if status_of(addr, "/readyz") == Some(200) {
+            return;
+        }
+        if let Ok(Some(status)) = server.try_wait() {
+            panic!("the server exited before it was ready: {status}");
+        }
+        assert!(
+            begun.elapsed() < limit,
+            "the server was not ready within {limit:?}"
+        );
+        std::thread::sleep(poll);
+    }
+}
