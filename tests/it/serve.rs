@@ -35,13 +35,10 @@ impl Proc {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn signal(&self, name: &str) {
-        let ok = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(ok.success());
+    /// Sends a signal (`nix`, not the `kill` program: a bare machine may not have it).
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        nix::sys::signal::kill(pid, signal).unwrap();
     }
 
     /// Waits for the process to end by itself; its exit code.
@@ -398,7 +395,7 @@ async fn serve_answers_like_check_and_precheck_holds_auth_and_reloads_safely() {
     let types = dir.path().join("policies/message-types.toml");
     let good = std::fs::read_to_string(&types).unwrap();
     std::fs::write(&types, format!("{good}\n[[message_type]]\nid = \n")).unwrap();
-    p.signal("HUP");
+    p.signal(nix::sys::signal::Signal::SIGHUP);
     let until = Instant::now() + Duration::from_secs(20);
     while !p.log().contains("reload refused") {
         assert!(Instant::now() < until, "no refusal logged:\n{}", p.log());
@@ -411,7 +408,7 @@ async fn serve_answers_like_check_and_precheck_holds_auth_and_reloads_safely() {
     checks += routes.len();
 
     // SIGTERM: a clean stop; every check is in the audit table.
-    p.signal("TERM");
+    p.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(p.wait_exit(Duration::from_secs(20)), Some(0), "{}", p.log());
     let store = Store::open(&dir.path().join("store.db")).unwrap();
     store.integrity_check().unwrap();
