@@ -890,7 +890,12 @@ async fn alerts(
         }
     };
     let metrics_of = Arc::clone(daemon.shared());
-    let mut heartbeat = tokio::time::interval(settings.heartbeat_interval);
+    // The first heartbeat goes out before anything else, so that a receiver always sees the
+    // daemon start (even a `--once` run whose sweep is done before this task is first polled);
+    // the next ones follow every interval.
+    send(&notifier, &daemon.heartbeat(), &metrics_of).await;
+    let every = settings.heartbeat_interval;
+    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let beat = {
         let d = Arc::clone(&daemon);
@@ -899,6 +904,8 @@ async fn alerts(
     drop(daemon);
     loop {
         let alert = tokio::select! {
+            // Queued alerts before the shutdown, so that none is left behind by chance.
+            biased;
             a = rx.recv() => match a { Some(a) => a, None => return },
             _ = heartbeat.tick() => beat(),
             _ = shutdown.cancelled() => {
