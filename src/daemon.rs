@@ -786,6 +786,8 @@ async fn scheduler(daemon: Arc<Daemon>, interval: Duration, shutdown: Cancellati
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {
+            // A shutdown wins over a tick that is due at the same moment.
+            biased;
             _ = shutdown.cancelled() => return,
             _ = ticks.tick() => {}
         }
