@@ -200,6 +200,48 @@ impl Alert {
             Alert::Heartbeat { .. } => "heartbeat",
         }
     }
+
+    /// One short line for a log: the kind and its figures, never the finding lists.
+    pub fn summary(&self) -> String {
+        match self {
+            Alert::SweepChanged {
+                sweep_id,
+                routes,
+                readable,
+                not_readable,
+                unknown,
+                new,
+                resolved,
+                reopened,
+                ..
+            } => format!(
+                "sweep_changed: sweep {sweep_id}, {routes} routes ({readable} readable, \
+                 {not_readable} not_readable, {unknown} unknown); findings {} new, {} resolved, \
+                 {} reopened",
+                new.len(),
+                resolved.len(),
+                reopened.len()
+            ),
+            Alert::SweepFailed { reason, .. } => format!("sweep_failed: {reason}"),
+            Alert::StaleEvidence {
+                data_age_seconds,
+                max_age_seconds,
+                ..
+            } => format!(
+                "stale_evidence: evidence is {data_age_seconds} s old (limit {max_age_seconds} s)"
+            ),
+            Alert::SuppressionLapsed {
+                suppression_id,
+                target,
+                code,
+                ..
+            } => format!("suppression_lapsed: #{suppression_id} ({code} on {target})"),
+            Alert::Heartbeat { last_sweep_id, .. } => match last_sweep_id {
+                Some(id) => format!("heartbeat: last sweep {id}"),
+                None => "heartbeat: no sweep yet".to_owned(),
+            },
+        }
+    }
 }
 
 /// The body as posted: `service`, `sent_at`, then the alert's fields with `kind`.
@@ -404,10 +446,13 @@ impl Notifier {
         })?;
         let s = &self.inner.settings;
         let Some(url) = &s.webhook_url else {
+            // A sweep's alert can list thousands of findings: one readable line at `info`,
+            // the whole body at `debug`.
             tracing::info!(
-                alert = %String::from_utf8_lossy(&body),
+                summary = %alert.summary(),
                 "alert (no `alerts.webhook_url` set: logged only)"
             );
+            tracing::debug!(alert = %String::from_utf8_lossy(&body), "alert body");
             return Ok(Delivery::Logged);
         };
         // The same key on every attempt of one alert, so a receiver can drop a repeat

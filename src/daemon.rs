@@ -55,7 +55,8 @@ impl ServeOverrides {
             settings.daemon.store = s.clone();
         }
         if let Some(l) = &self.listen {
-            settings.daemon.listen = l.clone();
+            settings.daemon.listen = crate::settings::check_listen(l)
+                .map_err(|m| CliError::Missing(format!("`--listen`: {m}")))?;
         }
         if let Some(i) = self.interval {
             settings.daemon.interval = i;

@@ -75,6 +75,27 @@ pub const DEFAULT_STORE: &str = "reachcheck.db";
 /// The default listen address of the HTTP API.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
+/// Checks a listen address (`HOST:PORT`, `[V6]:PORT`) before anything starts, so that a typo
+/// is an error on the command line rather than a failure after the store was opened.
+pub fn check_listen(addr: &str) -> Result<String, String> {
+    let addr = addr.trim();
+    let port = addr.rsplit_once(':').and_then(|(host, port)| {
+        let host_ok = !host.is_empty()
+            && (host.parse::<std::net::IpAddr>().is_ok()
+                || host.starts_with('[') && host.ends_with(']')
+                || host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'));
+        port.parse::<u16>().ok().filter(|_| host_ok)
+    });
+    match port {
+        Some(_) => Ok(addr.to_owned()),
+        None => Err(format!(
+            "`{addr}` is not an address to listen on: write HOST:PORT, e.g. 127.0.0.1:8080 (port 0 picks a free one)"
+        )),
+    }
+}
+
 impl Default for DaemonSettings {
     fn default() -> Self {
         DaemonSettings {
@@ -107,7 +128,7 @@ struct RawAlerts {
 struct RawDaemon {
     interval: Option<Spanned<String>>,
     store: Option<String>,
-    listen: Option<String>,
+    listen: Option<Spanned<String>>,
     grace: Option<Spanned<String>>,
     max_sweep_age: Option<Spanned<String>>,
     retention: Option<Spanned<String>>,
@@ -318,7 +339,16 @@ impl Settings {
                 DaemonSettings {
                     interval: age("daemon.interval", &d.interval)?.unwrap_or(defaults.interval),
                     store: d.store.map(path).unwrap_or(defaults.store),
-                    listen: d.listen.unwrap_or(defaults.listen),
+                    listen: match d.listen {
+                        Some(l) => check_listen(l.get_ref()).map_err(|m| {
+                            SettingsError(Problem::error(
+                                file,
+                                line(&l),
+                                format!("`daemon.listen`: {m}"),
+                            ))
+                        })?,
+                        None => defaults.listen,
+                    },
                     grace: age("daemon.grace", &d.grace)?.unwrap_or(defaults.grace),
                     max_sweep_age: age("daemon.max_sweep_age", &d.max_sweep_age)?,
                     retention: age("daemon.retention", &d.retention)?.unwrap_or(defaults.retention),

@@ -569,6 +569,15 @@ fn debug_of_settings_does_not_show_the_token() {
 async fn without_a_webhook_alerts_are_logged_only() {
     let n = Notifier::new(AlertSettings::default()).unwrap();
     assert_eq!(n.send(&sweep_changed()).await.unwrap(), Delivery::Logged);
+    // What is logged is one line of figures, not the finding lists.
+    let line = sweep_changed().summary();
+    assert_eq!(
+        line,
+        "sweep_changed: sweep 42, 120 routes (110 readable, 7 not_readable, 3 unknown); \
+         findings 2 new, 1 resolved, 0 reopened"
+    );
+    assert!(!line.contains("310000001"), "{line}");
+    assert_eq!(heartbeat().summary(), "heartbeat: last sweep 42");
 }
 
 #[test]
