@@ -838,6 +838,12 @@ async fn signals(daemon: Arc<Daemon>, shutdown: CancellationToken) {
 
 /// After shutdown, how long the audit writer waits for the last in-flight checks.
 const AUDIT_LINGER: Duration = Duration::from_millis(300);
+/// The first wait after a failed audit write; it doubles up to [`AUDIT_RETRY_MAX`].
+const AUDIT_RETRY: Duration = Duration::from_millis(250);
+const AUDIT_RETRY_MAX: Duration = Duration::from_secs(30);
+/// Rows held while the store refuses them; beyond this the writer stops taking more, so
+/// the queue fills and pre-send checks wait for room rather than rows being dropped.
+const AUDIT_HELD: usize = 65_536;
 
 async fn audit_writer(
     mut rx: mpsc::Receiver<AuditEntry>,
@@ -846,35 +852,74 @@ async fn audit_writer(
 ) {
     let store = Arc::new(Mutex::new(store));
     let mut batch = Vec::new();
+    let mut retry = AUDIT_RETRY;
     loop {
-        let n = tokio::select! {
-            n = rx.recv_many(&mut batch, 4096) => n,
-            // Stopping: take what in-flight requests still send, then end.
-            _ = shutdown.cancelled() => {
-                tokio::time::timeout(AUDIT_LINGER, rx.recv_many(&mut batch, 4096))
-                    .await
-                    .unwrap_or(0)
-            }
-        };
-        if n == 0 {
-            return; // every sender gone, or stopping and quiet: the queue is drained
-        }
-        // Gather a little more, so a busy API writes in few transactions.
-        let _ = tokio::time::timeout(AUDIT_FLUSH, async {
-            while batch.len() < 16_384 {
-                if rx.recv_many(&mut batch, 4096).await == 0 {
-                    break;
+        if !batch.is_empty() {
+            // Rows held from a failed write: add what is queued now, and try again.
+            while batch.len() < AUDIT_HELD {
+                match rx.try_recv() {
+                    Ok(e) => batch.push(e),
+                    Err(_) => break,
                 }
             }
-        })
-        .await;
+        } else {
+            let n = tokio::select! {
+                n = rx.recv_many(&mut batch, 4096) => n,
+                // Stopping: take what in-flight requests still send, then end.
+                _ = shutdown.cancelled() => {
+                    tokio::time::timeout(AUDIT_LINGER, rx.recv_many(&mut batch, 4096))
+                        .await
+                        .unwrap_or(0)
+                }
+            };
+            if n == 0 {
+                return; // every sender gone, or stopping and quiet: the queue is drained
+            }
+            // Gather a little more, so a busy API writes in few transactions.
+            let _ = tokio::time::timeout(AUDIT_FLUSH, async {
+                while batch.len() < 16_384 {
+                    if rx.recv_many(&mut batch, 4096).await == 0 {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
         let entries = std::mem::take(&mut batch);
         let store = Arc::clone(&store);
-        let written = tokio::task::spawn_blocking(move || lock(&store).audit(&entries)).await;
+        let written = tokio::task::spawn_blocking(move || {
+            let r = lock(&store).audit(&entries);
+            (r, entries)
+        })
+        .await;
         match written {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "audit entries could not be written"),
-            Err(e) => tracing::error!(error = %e, "the audit writer failed"),
+            Ok((Ok(()), _)) => retry = AUDIT_RETRY,
+            Ok((Err(e), entries)) => {
+                // Kept and tried again (a long sweep can hold the store's write lock past
+                // its busy timeout): an audit row is never dropped while the daemon runs.
+                tracing::warn!(
+                    error = %e,
+                    rows = entries.len(),
+                    retry_in_ms = retry.as_millis() as u64,
+                    "audit rows not written yet: will try again"
+                );
+                if shutdown.is_cancelled() {
+                    // Each attempt already waited out the store's busy timeout, which is
+                    // about the grace period: say what is lost rather than be killed.
+                    tracing::error!(
+                        rows = entries.len(),
+                        "stopping: audit rows could not be written"
+                    );
+                    return;
+                }
+                batch = entries;
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(AUDIT_RETRY_MAX);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the audit writer failed");
+                return;
+            }
         }
     }
 }

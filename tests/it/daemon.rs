@@ -753,3 +753,55 @@ async fn evidence_that_grows_too_old_is_alerted_once_not_after_every_sweep() {
         "still stale: said already"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_rows_the_store_refuses_are_kept_and_written_when_it_accepts_them() {
+    let w = daemon_world(&[&route("bekymringsmelding", BAD)]);
+    let d = Arc::new(Daemon::start(overrides(&w)).unwrap());
+    d.sweep_once().await.unwrap();
+    // Another connection makes every audit insert fail, as a write lock held past the busy
+    // timeout (a long sweep) or a full disk would.
+    let db = w.path().join("store.db");
+    let other = rusqlite::Connection::open(&db).unwrap();
+    other
+        .execute_batch(
+            "CREATE TRIGGER hold BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'held'); END;",
+        )
+        .unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(run(Arc::clone(&d), Some(listener), stop.clone(), false));
+    let c = reqwest::Client::new();
+    let body = serde_json::json!({
+        "subject": {"type": "organization", "id": SENDER},
+        "action": {"name": "send", "properties": {"message_type": "bekymringsmelding"}},
+        "resource": {"type": "organization", "id": BAD}
+    });
+    for _ in 0..20 {
+        let r = c
+            .post(format!("{base}/access/v1/evaluation"))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "checks are answered while the audit waits");
+    }
+    // Past the writer's flush and first retries: nothing could be written.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let count = || Store::open(&db).unwrap().audit_count().unwrap();
+    assert_eq!(count(), 0);
+
+    // The store accepts rows again: every one of the twenty arrives, once.
+    other.execute_batch("DROP TRIGGER hold;").unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while count() < 20 && std::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(count(), 20);
+    stop.cancel();
+    task.await.unwrap().unwrap();
+    assert_eq!(count(), 20);
+}
