@@ -1107,6 +1107,44 @@ impl Store {
 }
 
 /// The body of [`Store::record_sweep`], inside its transaction.
+/// Message types numbered as first met while recording a sweep.
+#[derive(Default)]
+struct TypeNumbers(Vec<String>);
+
+impl TypeNumbers {
+    fn number(&mut self, name: &str) -> u16 {
+        match self.0.iter().position(|t| t == name) {
+            Some(i) => i as u16,
+            None => {
+                self.0.push(name.to_owned());
+                (self.0.len() - 1) as u16
+            }
+        }
+    }
+
+    fn name(&self, n: u16) -> &str {
+        &self.0[usize::from(n)]
+    }
+}
+
+/// A route's current verdict as stored; `None` where the stored value is not one this
+/// version knows.
+struct CurrentVerdict {
+    verdict: Option<Verdict>,
+    readers: u32,
+    tier: Option<EvidenceTier>,
+    /// The number of its findings list among the stored texts.
+    text: Option<u32>,
+}
+
+/// An assessment's texts, computed once however many routes share it.
+#[derive(Clone)]
+struct AssessmentTexts {
+    list: Option<String>,
+    number: Option<u32>,
+    each: Vec<String>,
+}
+
 fn record(
     tx: &rusqlite::Transaction<'_>,
     id: SweepId,
@@ -1116,34 +1154,67 @@ fn record(
     suppressions: &[&Suppression],
 ) -> rusqlite::Result<SweepOutcome> {
     let now = stamp(finished_at);
-    // Routes known, by (sender, message type, recipient).
-    let mut route_ids: FxHashMap<(u32, String, u32), i64> = FxHashMap::default();
+    // What the store holds now, read into compact maps: message types and finding texts are
+    // numbered rather than kept as a string per row (a million routes share a handful of
+    // types and a few thousand finding lists), which keeps reading and dropping these maps
+    // cheap; the write lock is held for as short a time as it can be.
+    let mut types = TypeNumbers::default();
+    let mut route_ids: FxHashMap<(u32, u16, u32), i64> = FxHashMap::default();
     {
         let mut st = tx.prepare("SELECT id, sender, message_type, recipient FROM routes")?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
-            route_ids.insert((r.get(1)?, r.get(2)?, r.get(3)?), r.get(0)?);
+            let t = types.number(r.get_ref(2)?.as_str()?);
+            route_ids.insert((r.get(1)?, t, r.get(3)?), r.get(0)?);
         }
     }
-    // Current verdicts, by route id.
-    let mut current: FxHashMap<i64, (String, u32, String, Option<String>)> = FxHashMap::default();
+    // Current verdicts, by route id; texts of finding lists numbered in `texts_seen`.
+    let mut texts_seen: FxHashMap<String, u32> = FxHashMap::default();
+    let mut current: FxHashMap<i64, CurrentVerdict> = FxHashMap::default();
     {
         let mut st = tx.prepare(
             "SELECT route_id, verdict, readers, tier, findings FROM verdicts WHERE until IS NULL",
         )?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
-            current.insert(r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
+            let text = r
+                .get_ref(4)?
+                .as_str_or_null()?
+                .map(|t| match texts_seen.get(t) {
+                    Some(&n) => n,
+                    None => {
+                        let n = texts_seen.len() as u32;
+                        texts_seen.insert(t.to_owned(), n);
+                        n
+                    }
+                });
+            current.insert(
+                r.get(0)?,
+                CurrentVerdict {
+                    // A value this version cannot read never equals a new verdict, so the
+                    // row is replaced.
+                    verdict: parse_verdict(r.get_ref(1)?.as_str()?),
+                    readers: r.get(2)?,
+                    tier: parse_tier(r.get_ref(3)?.as_str()?),
+                    text,
+                },
+            );
         }
     }
-    // Open findings, by (route id, code).
-    let mut open: FxHashMap<(i64, String), (i64, String)> = FxHashMap::default();
+    // Open findings, by (route id, code); codes this version does not know are resolved.
+    let mut open: FxHashMap<(i64, FindingCode), (i64, String)> = FxHashMap::default();
+    let mut strays: Vec<(i64, i64)> = Vec::new();
     {
         let mut st =
             tx.prepare("SELECT id, route_id, code, detail FROM findings WHERE state = 'open'")?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
-            open.insert((r.get(1)?, r.get(2)?), (r.get(0)?, r.get(3)?));
+            match FindingCode::from_name(r.get_ref(2)?.as_str()?) {
+                Some(code) => {
+                    open.insert((r.get(1)?, code), (r.get(0)?, r.get(3)?));
+                }
+                None => strays.push((r.get(0)?, r.get(1)?)),
+            }
         }
     }
 
@@ -1175,8 +1246,9 @@ fn record(
             .iter()
             .any(|s| s.covers(route, code, finished_at))
     };
-    // The JSON of each assessment's findings, computed once.
-    let mut texts: Vec<Option<Option<String>>> = vec![None; evaluation.assessments.len()];
+    // Per assessment, computed once: the JSON of its findings list, that list's number among
+    // the stored texts (if it is one of them), and the JSON of each finding.
+    let mut texts: Vec<Option<AssessmentTexts>> = vec![None; evaluation.assessments.len()];
     let mut seen_routes: rustc_hash::FxHashSet<i64> = rustc_hash::FxHashSet::default();
     let mut blob = answers::Encoder::default();
     let mut still_open: rustc_hash::FxHashSet<i64> = rustc_hash::FxHashSet::default();
@@ -1190,13 +1262,13 @@ fn record(
         }
         let key = (
             route.sender.get(),
-            route.message_type.to_string(),
+            types.number(route.message_type.as_str()),
             route.recipient.get(),
         );
         let route_id = match route_ids.get(&key) {
             Some(&rid) => rid,
             None => {
-                insert_route.execute(params![key.0, key.1, key.2])?;
+                insert_route.execute(params![key.0, route.message_type.as_str(), key.2])?;
                 let rid = tx.last_insert_rowid();
                 route_ids.insert(key, rid);
                 rid
@@ -1205,32 +1277,51 @@ fn record(
         if !seen_routes.insert(route_id) {
             continue; // the same route twice in the table: judged the same
         }
-        let text = texts[r.assessment as usize]
-            .get_or_insert_with(|| findings_json(a.findings()))
-            .clone();
-        blob.push(route, a.verdict, a.tier, a.readers, text.as_deref());
-        let (verdict, tier) = (verdict_str(a.verdict), tier_str(a.tier));
-        let same = current
-            .get(&route_id)
-            .is_some_and(|c| c.0 == verdict && c.1 == a.readers && c.2 == tier && c.3 == text);
+        let t = texts[r.assessment as usize].get_or_insert_with(|| {
+            let list = findings_json(a.findings());
+            let number = list.as_deref().and_then(|l| texts_seen.get(l).copied());
+            let each = a
+                .findings()
+                .iter()
+                .map(|f| serde_json::to_string(f).unwrap_or_default())
+                .collect();
+            AssessmentTexts { list, number, each }
+        });
+        blob.push(route, a.verdict, a.tier, a.readers, t.list.as_deref());
+        let same = current.get(&route_id).is_some_and(|c| {
+            c.verdict == Some(a.verdict)
+                && c.readers == a.readers
+                && c.tier == Some(a.tier)
+                && match (c.text, &t.list) {
+                    (None, None) => true,
+                    (Some(n), Some(_)) => t.number == Some(n),
+                    _ => false,
+                }
+        });
         if !same {
             if current.contains_key(&route_id) {
                 close_verdict.execute(params![route_id, id])?;
             }
-            insert_verdict.execute(params![route_id, id, verdict, a.readers, tier, text])?;
+            insert_verdict.execute(params![
+                route_id,
+                id,
+                verdict_str(a.verdict),
+                a.readers,
+                tier_str(a.tier),
+                t.list
+            ])?;
             outcome.changed += 1;
         }
-        for f in a.findings() {
+        for (f, detail) in a.findings().iter().zip(&t.each) {
             let code = f.code();
             match outcome.by_code.iter_mut().find(|(c, _)| *c == code) {
                 Some((_, n)) => *n += 1,
                 None => outcome.by_code.push((code, 1)),
             }
-            let detail = serde_json::to_string(f).unwrap_or_default();
-            let change = match open.get(&(route_id, code.as_str().to_owned())) {
+            let change = match open.get(&(route_id, code)) {
                 Some((fid, old)) => {
                     still_open.insert(*fid);
-                    if *old != detail {
+                    if old != detail {
                         update_detail.execute(params![fid, detail])?;
                     }
                     None
@@ -1259,7 +1350,7 @@ fn record(
                         }
                     };
                     still_open.insert(fid);
-                    open.insert((route_id, code.as_str().to_owned()), (fid, detail));
+                    open.insert((route_id, code), (fid, detail.clone()));
                     event.execute(params![fid, id, now, change.as_str()])?;
                     Some(change)
                 }
@@ -1282,13 +1373,16 @@ fn record(
         }
     }
     // Open findings not seen now: resolved, or retired with their route.
-    let by_id: FxHashMap<i64, (u32, String, u32)> =
-        route_ids.iter().map(|(k, &v)| (v, k.clone())).collect();
-    for ((route_id, code), (fid, _)) in &open {
-        if still_open.contains(fid) {
-            continue;
-        }
-        let change = if seen_routes.contains(route_id) {
+    let by_id: FxHashMap<i64, (u32, u16, u32)> = route_ids.iter().map(|(k, &v)| (v, *k)).collect();
+    let mut end_finding =
+        tx.prepare_cached("UPDATE findings SET state = ?2, resolved_at = ?3 WHERE id = ?1")?;
+    let gone = open
+        .iter()
+        .filter(|(_, (fid, _))| !still_open.contains(fid))
+        .map(|((route_id, code), (fid, _))| (*fid, *route_id, Some(*code)))
+        .chain(strays.iter().map(|&(fid, route_id)| (fid, route_id, None)));
+    for (fid, route_id, code) in gone {
+        let change = if seen_routes.contains(&route_id) {
             Change::Resolved
         } else {
             Change::Retired
@@ -1298,14 +1392,14 @@ fn record(
         } else {
             FindingState::Retired
         };
-        tx.execute(
-            "UPDATE findings SET state = ?2, resolved_at = ?3 WHERE id = ?1",
-            params![fid, state.as_str(), now],
-        )?;
+        end_finding.execute(params![fid, state.as_str(), now])?;
         event.execute(params![fid, id, now, change.as_str()])?;
-        if let (Some((s, t, rcp)), Some(code)) = (by_id.get(route_id), FindingCode::from_name(code))
-        {
-            let route = Route::new(org(i64::from(*s))?, message_type(t)?, org(i64::from(*rcp))?);
+        if let (Some(&(s, t, rcp)), Some(code)) = (by_id.get(&route_id), code) {
+            let route = Route::new(
+                org(i64::from(s))?,
+                message_type(types.name(t))?,
+                org(i64::from(rcp))?,
+            );
             let suppressed = covered(&route, code);
             outcome.changes.push(FindingChange {
                 route,

@@ -805,3 +805,64 @@ async fn audit_rows_the_store_refuses_are_kept_and_written_when_it_accepts_them(
     task.await.unwrap().unwrap();
     assert_eq!(count(), 20);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_this_version_cannot_read_are_replaced_or_resolved_not_trusted() {
+    // A store written by another version (or edited by hand): a current verdict with an
+    // evidence tier this version does not know, an open finding with a code it does not know.
+    let w = daemon_world(&[
+        &route("bekymringsmelding", BAD),
+        &route("bekymringsmelding", GOOD),
+    ]);
+    let d = Daemon::start(overrides(&w)).unwrap();
+    d.sweep_once().await.unwrap();
+    let db = w.path().join("store.db");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let good: i64 = c
+        .query_row(
+            "SELECT id FROM routes WHERE recipient = ?1",
+            [GOOD.parse::<i64>().unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    c.execute(
+        "UPDATE verdicts SET tier = 'hearsay' WHERE route_id = ?1 AND until IS NULL",
+        [good],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO findings (route_id, code, severity, state, first_seen_at, first_sweep, last_seen_at, last_sweep, detail)
+         VALUES (?1, 'from_the_future', 'warning', 'open', '2026-11-21T06:00:00Z', 1, '2026-11-21T06:00:00Z', 1, '{}')",
+        [good],
+    )
+    .unwrap();
+    let stray = c.last_insert_rowid();
+
+    let s = d.sweep_once().await.unwrap();
+    // The unreadable row is replaced by what this sweep judged; nothing else changed.
+    assert_eq!(s.outcome.changed, 1);
+    let (tier, rows): (String, i64) = c
+        .query_row(
+            "SELECT (SELECT tier FROM verdicts WHERE route_id = ?1 AND until IS NULL),
+                    (SELECT count(*) FROM verdicts WHERE route_id = ?1)",
+            [good],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((tier.as_str(), rows), ("connections", 2));
+    // The unknown finding is no longer open, with an event saying so; it is not reported as a
+    // change (nobody could say what it was).
+    let (state, events): (String, i64) = c
+        .query_row(
+            "SELECT state, (SELECT count(*) FROM finding_events WHERE finding_id = ?1) FROM findings WHERE id = ?1",
+            [stray],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((state.as_str(), events), ("resolved", 1));
+    assert!(s.outcome.changes.is_empty(), "{:?}", s.outcome.changes);
+    // And the next sweep is quiet again.
+    let s = d.sweep_once().await.unwrap();
+    assert_eq!(s.outcome.changed, 0);
+    assert!(s.outcome.changes.is_empty());
+}
