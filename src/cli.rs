@@ -767,11 +767,12 @@ fn serve(a: ServeArgs) -> Result<ExitCode, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::Missing(format!("cannot start the async runtime: {e}")))?;
+    let settings = overrides.settings()?;
     // Bind before the store is touched: a bad address leaves nothing behind.
     let listener = if a.once {
         None
     } else {
-        let addr = overrides.settings()?.daemon.listen;
+        let addr = settings.daemon.listen.clone();
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind(&addr))
             .map_err(|e| CliError::Missing(format!("cannot listen on `{addr}`: {e}")))?;
@@ -780,7 +781,7 @@ fn serve(a: ServeArgs) -> Result<ExitCode, CliError> {
             .map_err(|e| CliError::Missing(format!("cannot listen on `{addr}`: {e}")))?;
         Some((listener, bound))
     };
-    let daemon = Arc::new(Daemon::start(overrides)?);
+    let daemon = Arc::new(Daemon::start_with(overrides, settings)?);
     let listener = listener.map(|(listener, bound)| {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on http://{bound}");

@@ -114,7 +114,11 @@ impl Inputs {
     /// Loads config, policies, routes, tokens and the evidence source; every problem is an
     /// error that names its file.
     pub fn load(o: &ServeOverrides) -> Result<Inputs, CliError> {
-        let settings = o.settings()?;
+        Inputs::from_settings(o.settings()?)
+    }
+
+    /// As [`Inputs::load`], from settings already read.
+    pub fn from_settings(settings: Settings) -> Result<Inputs, CliError> {
         let policies = Policies::load_with_grants(&settings.policies, &settings.grants_file())?;
         for p in policies.warnings() {
             tracing::warn!(problem = %p, "policies");
@@ -269,13 +273,16 @@ impl Daemon {
     /// Loads everything and opens the store; pre-send checks are answered from the store's
     /// latest sweep at once. Any problem is an error before anything starts.
     pub fn start(overrides: ServeOverrides) -> Result<Daemon, CliError> {
+        let settings = overrides.settings()?;
+        Daemon::start_with(overrides, settings)
+    }
+
+    /// As [`Daemon::start`], with the settings already read from `overrides` (so that the
+    /// caller that needed them first does not read the config file twice).
+    pub fn start_with(overrides: ServeOverrides, settings: Settings) -> Result<Daemon, CliError> {
         // The stored answers and the routing table do not depend on each other: read them
         // at the same time (an existing store only; a new one is made once all is valid).
-        let path = overrides
-            .settings()
-            .ok()
-            .map(|s| s.daemon.store)
-            .filter(|p| p.is_file());
+        let path = Some(settings.daemon.store.clone()).filter(|p| p.is_file());
         std::thread::scope(|scope| {
             let early = path.as_deref().map(|p| {
                 scope.spawn(move || -> Result<(Store, Option<Latest>), StoreError> {
@@ -284,7 +291,7 @@ impl Daemon {
                     Ok((store, latest))
                 })
             });
-            let inputs = Inputs::load(&overrides);
+            let inputs = Inputs::from_settings(settings);
             let early = match early.map(|h| h.join()) {
                 None => None,
                 Some(Ok(r)) => Some(r),
