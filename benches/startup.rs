@@ -86,27 +86,20 @@ fn case(routes: usize) -> Case {
     let evaluation = evaluate(&engine, &table, ts(common::NOW));
     let judged = begun.elapsed();
     let mut store = Store::open(&case.store).unwrap_or_else(|e| panic!("{e}"));
-    let id = store
-        .begin_sweep(Timestamp::now(), "synthetic national-scale benchmark")
-        .unwrap_or_else(|e| panic!("{e}"));
-    let t = Instant::now();
-    let outcome = store
-        .record_sweep(id, Timestamp::now(), taken_at, &evaluation)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let recorded = t.elapsed();
+    let mut record = |label: &str| {
+        let id = store
+            .begin_sweep(Timestamp::now(), label)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let t = Instant::now();
+        let outcome = store
+            .record_sweep(id, Timestamp::now(), taken_at, &evaluation)
+            .unwrap_or_else(|e| panic!("{e}"));
+        (outcome, t.elapsed())
+    };
+    let (outcome, recorded) = record("synthetic national-scale benchmark");
     // The same evaluation once more: what recording a sweep that changed nothing costs (the
     // time the store's write lock is held on every scheduled sweep of a quiet nation).
-    let id = store
-        .begin_sweep(
-            Timestamp::now(),
-            "synthetic national-scale benchmark, again",
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-    let t = Instant::now();
-    let again = store
-        .record_sweep(id, Timestamp::now(), taken_at, &evaluation)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let recorded_again = t.elapsed();
+    let (again, recorded_again) = record("synthetic national-scale benchmark, again");
     assert_eq!(again.changed, 0, "the same evaluation changes nothing");
     drop(store);
     std::fs::write(&done, "").unwrap_or_else(|e| panic!("{e}"));

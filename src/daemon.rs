@@ -902,6 +902,16 @@ async fn audit_writer(
         match written {
             Ok((Ok(()), _)) => retry = AUDIT_RETRY,
             Ok((Err(e), entries)) => {
+                if shutdown.is_cancelled() {
+                    // Each attempt already waited out the store's busy timeout, which is
+                    // about the grace period: say what is lost rather than be killed.
+                    tracing::error!(
+                        error = %e,
+                        rows = entries.len(),
+                        "stopping: audit rows could not be written"
+                    );
+                    return;
+                }
                 // Kept and tried again (a long sweep can hold the store's write lock past
                 // its busy timeout): an audit row is never dropped while the daemon runs.
                 tracing::warn!(
@@ -910,15 +920,6 @@ async fn audit_writer(
                     retry_in_ms = retry.as_millis() as u64,
                     "audit rows not written yet: will try again"
                 );
-                if shutdown.is_cancelled() {
-                    // Each attempt already waited out the store's busy timeout, which is
-                    // about the grace period: say what is lost rather than be killed.
-                    tracing::error!(
-                        rows = entries.len(),
-                        "stopping: audit rows could not be written"
-                    );
-                    return;
-                }
                 batch = entries;
                 tokio::time::sleep(retry).await;
                 retry = (retry * 2).min(AUDIT_RETRY_MAX);

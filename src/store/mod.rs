@@ -1106,7 +1106,6 @@ impl Store {
     }
 }
 
-/// The body of [`Store::record_sweep`], inside its transaction.
 /// Message types numbered as first met while recording a sweep.
 #[derive(Default)]
 struct TypeNumbers(Vec<String>);
@@ -1145,6 +1144,7 @@ struct AssessmentTexts {
     each: Vec<String>,
 }
 
+/// The body of [`Store::record_sweep`], inside its transaction.
 fn record(
     tx: &rusqlite::Transaction<'_>,
     id: SweepId,
@@ -1373,14 +1373,20 @@ fn record(
         }
     }
     // Open findings not seen now: resolved, or retired with their route.
-    let by_id: FxHashMap<i64, (u32, u16, u32)> = route_ids.iter().map(|(k, &v)| (v, *k)).collect();
-    let mut end_finding =
-        tx.prepare_cached("UPDATE findings SET state = ?2, resolved_at = ?3 WHERE id = ?1")?;
-    let gone = open
+    let gone: Vec<(i64, i64, Option<FindingCode>)> = open
         .iter()
         .filter(|(_, (fid, _))| !still_open.contains(fid))
         .map(|((route_id, code), (fid, _))| (*fid, *route_id, Some(*code)))
-        .chain(strays.iter().map(|&(fid, route_id)| (fid, route_id, None)));
+        .chain(strays.iter().map(|&(fid, route_id)| (fid, route_id, None)))
+        .collect();
+    // Routes by id, to name the routes of ended findings; most sweeps end none.
+    let by_id: FxHashMap<i64, (u32, u16, u32)> = if gone.is_empty() {
+        FxHashMap::default()
+    } else {
+        route_ids.iter().map(|(k, &v)| (v, *k)).collect()
+    };
+    let mut end_finding =
+        tx.prepare_cached("UPDATE findings SET state = ?2, resolved_at = ?3 WHERE id = ?1")?;
     for (fid, route_id, code) in gone {
         let change = if seen_routes.contains(&route_id) {
             Change::Resolved

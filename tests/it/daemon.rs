@@ -663,6 +663,15 @@ fn mangle(rng: &mut rand_chacha::ChaCha8Rng, v: &mut serde_json::Value, depth: u
     }
 }
 
+/// An AuthZEN evaluation request for the route to BAD.
+fn evaluation_of_bad() -> serde_json::Value {
+    serde_json::json!({
+        "subject": {"type": "organization", "id": SENDER},
+        "action": {"name": "send", "properties": {"message_type": "bekymringsmelding"}},
+        "resource": {"type": "organization", "id": BAD}
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mangled_requests_get_a_400_naming_a_field_never_a_500() {
     use rand::SeedableRng as _;
@@ -674,11 +683,7 @@ async fn mangled_requests_get_a_400_naming_a_field_never_a_500() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     let c = reqwest::Client::new();
-    let valid = serde_json::json!({
-        "subject": {"type": "organization", "id": SENDER},
-        "action": {"name": "send", "properties": {"message_type": "bekymringsmelding"}},
-        "resource": {"type": "organization", "id": BAD}
-    });
+    let valid = evaluation_of_bad();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let (mut ok, mut refused) = (0, 0);
     for i in 0..300 {
@@ -774,11 +779,7 @@ async fn audit_rows_the_store_refuses_are_kept_and_written_when_it_accepts_them(
     let stop = CancellationToken::new();
     let task = tokio::spawn(run(Arc::clone(&d), Some(listener), stop.clone(), false));
     let c = reqwest::Client::new();
-    let body = serde_json::json!({
-        "subject": {"type": "organization", "id": SENDER},
-        "action": {"name": "send", "properties": {"message_type": "bekymringsmelding"}},
-        "resource": {"type": "organization", "id": BAD}
-    });
+    let body = evaluation_of_bad();
     for _ in 0..20 {
         let r = c
             .post(format!("{base}/access/v1/evaluation"))
