@@ -12,18 +12,16 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::{SignedDuration, Timestamp};
 
-use crate::auth::{Auth, AuthError};
-use crate::engine::{Engine, ExplainOptions, evaluate, evaluate_routes};
-use crate::evidence::live::LiveSource;
-use crate::evidence::{EvidenceError, Observed, RemotePolicy, Snapshot, SnapshotDir};
-use crate::http::Http;
-use crate::model::ResourceId;
+use crate::daemon::DaemonError;
+use crate::engine::ExplainOptions;
+use crate::evidence::{EvidenceError, SnapshotDir};
 use crate::model::{MessageTypeId, OrgNumber, Route};
 use crate::output::{Format, RenderOptions, Rendering};
 use crate::policy::{Policies, PolicyError};
 use crate::problem::{Problem, Problems};
-use crate::routing::{RoutingError, RoutingTable};
+use crate::routing::{RouteEntry, RoutingError, RoutingTable};
 use crate::settings::{Overrides, Settings, SettingsError, parse_age, parse_time};
+use crate::sweep::{Pass, Source, SourceError};
 
 const ABOUT: &str =
     "Proves that every message sent through Altinn reaches a person who can read it.";
@@ -309,7 +307,7 @@ fn parse_type(s: &str) -> Result<MessageTypeId, String> {
 /// Why a command could not run; every variant means exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    /// A required input is not named anywhere.
+    /// A required input is not named anywhere, or a flag does not fit.
     #[error("{0}")]
     Missing(String),
     /// The config file.
@@ -321,15 +319,16 @@ pub enum CliError {
     /// The routing table.
     #[error(transparent)]
     Routing(#[from] RoutingError),
-    /// The snapshot as a whole.
+    /// The evidence source as a whole (the snapshot directory, the live sources' key or
+    /// token).
     #[error(transparent)]
-    Evidence(#[from] EvidenceError),
+    Source(#[from] SourceError),
     /// Problems found by `validate`.
     #[error("{0}")]
     Invalid(Problems),
-    /// The live sources cannot be used at all (key, client).
-    #[error("{0}")]
-    Live(String),
+    /// The daemon could not start.
+    #[error(transparent)]
+    Daemon(#[from] DaemonError),
     /// The store cannot be opened or used.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -350,19 +349,15 @@ impl CliError {
             CliError::Policies(e) => Some(&e.problems),
             CliError::Routing(e) => Some(&e.problems),
             CliError::Invalid(p) => Some(p),
-            CliError::Evidence(EvidenceError::Problems(p)) => Some(p),
+            CliError::Source(SourceError::Evidence(EvidenceError::Problems(p))) => Some(p),
+            CliError::Daemon(e) => return e.lines(),
             _ => None,
         };
         match problems {
-            Some(p) => p.0.iter().map(problem_line).collect(),
+            Some(p) => p.0.iter().map(Problem::report_line).collect(),
             None => vec![format!("error: {self}")],
         }
     }
-}
-
-fn problem_line(p: &Problem) -> String {
-    let level = if p.is_error() { "error" } else { "warning" };
-    format!("{level}: {p}")
 }
 
 /// Runs a parsed command line; prints results to stdout (or `--output`) and problems to
@@ -407,40 +402,16 @@ fn load_policies(s: &Settings) -> Result<Policies, CliError> {
 fn warn_all(problems: &[Problem]) {
     let mut err = std::io::stderr().lock();
     for p in problems {
-        let _ = writeln!(err, "{}", problem_line(p));
+        let _ = writeln!(err, "{}", p.report_line());
     }
 }
 
-fn snapshot_dir(s: &Settings) -> Result<SnapshotDir, CliError> {
-    s.snapshot.as_ref().map(SnapshotDir::new).ok_or_else(|| {
-        CliError::Missing(
-            "no snapshot: pass `--snapshot DIR` or set `snapshot` in the config file".to_owned(),
-        )
-    })
-}
-
-/// Gathers the evidence about `recipients`: from the snapshot directory, or from the live
-/// APIs when the config has a `[live]` section (and no `--snapshot` overrides it). Live
-/// sources may replace a resource's policy by the one Altinn enforces.
-fn gather(
-    s: &Settings,
-    policies: Policies,
-    recipients: Vec<OrgNumber>,
-) -> Result<(Policies, Snapshot), CliError> {
-    let resources = policies.resource_ids();
-    let Some(live) = &s.live else {
-        let dir = snapshot_dir(s)?;
-        let snapshot = dir.load(recipients)?;
-        // A snapshot may hold the policies Altinn enforced when it was recorded.
-        let policies = apply_remote_policies(policies, &dir.resource_policies(&resources));
-        return Ok((policies, snapshot));
-    };
-    let http = Http::new(live.http.clone())
-        .map_err(|e| CliError::Live(format!("cannot create the HTTP client: {e}")))?;
-    let auth =
-        Auth::new(http.clone(), live.auth.clone()).map_err(|e| CliError::Live(e.to_string()))?;
+/// Runs one pass of the sweep over `routes` on a runtime of its own: a live source shows
+/// a progress bar on stderr (drawn only on a terminal) and has its token checked first.
+fn sweep(s: &Settings, policies: Policies, routes: &RoutingTable) -> Result<Pass, CliError> {
+    let source = Source::from_settings(s)?;
     let bar = indicatif::ProgressBar::with_draw_target(
-        Some(recipients.len() as u64),
+        Some(routes.len() as u64),
         indicatif::ProgressDrawTarget::stderr(),
     );
     if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -457,54 +428,18 @@ fn gather(
             bar.set_message(failed.to_string());
         })
     };
+    let source = source.with_progress(progress);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::Live(format!("cannot start the async runtime: {e}")))?;
-    // A token refused or garbled is a configuration problem: say so once, before the sweep.
-    // (A token endpoint that is down is not: the sweep goes on and its routes are unknown.)
-    match runtime.block_on(auth.token(&live.endpoints.scope, live.endpoints.system_user_org)) {
-        Err(e @ (AuthError::Refused { .. } | AuthError::Garbage { .. })) => {
-            return Err(CliError::Live(format!(
-                "{e} (check `live.client_id`, `live.key_id`, `live.key_file`, `live.scope` and `live.maskinporten_audience`)"
-            )));
-        }
-        Err(e) => tracing::warn!(error = %e, "no token yet; Altinn sources will be unknown"),
-        Ok(_) => {}
-    }
-    let source =
-        LiveSource::new(http, Arc::new(auth), live.endpoints.clone()).with_progress(progress);
-    let gathered = runtime.block_on(source.sweep(&recipients, &resources));
+        .map_err(|e| CliError::Missing(format!("cannot start the async runtime: {e}")))?;
+    let now = s.now.unwrap_or_else(Timestamp::now);
+    let pass = runtime.block_on(async {
+        source.check_token().await?;
+        crate::sweep::sweep(&source, policies, routes, now, s.max_data_age).await
+    });
     bar.finish_and_clear();
-    tracing::info!(
-        requests = gathered.requests,
-        units = gathered.snapshot.units.len(),
-        failures = gathered.snapshot.failures().len(),
-        "live sweep done"
-    );
-    let policies = apply_remote_policies(policies, &gathered.policies);
-    Ok((policies, gathered.snapshot))
-}
-
-/// Judges each resource by the policy Altinn returned for it (rule 9 for failures).
-pub fn apply_remote_policies(
-    mut policies: Policies,
-    remote: &std::collections::BTreeMap<ResourceId, Observed<RemotePolicy>>,
-) -> Policies {
-    for (resource, got) in remote {
-        policies = match got {
-            Observed::Present(p) => {
-                let (next, problems) = policies.with_altinn_policy(resource, &p.location, &p.xml);
-                for p in problems {
-                    tracing::warn!(problem = %p, "Altinn's policy");
-                }
-                next
-            }
-            Observed::Failed(f) => policies.with_unavailable_policy(resource, Arc::clone(f)),
-            Observed::Missing => policies,
-        };
-    }
-    policies
+    Ok(pass?)
 }
 
 fn check(a: CheckArgs) -> Result<ExitCode, CliError> {
@@ -517,14 +452,10 @@ fn check(a: CheckArgs) -> Result<ExitCode, CliError> {
     })?;
     let routes = RoutingTable::load(&routes_file, &policies)?;
     warn_all(&routes.warnings);
-    let (policies, snapshot) =
-        gather(&s, policies, routes.routes().map(|r| r.recipient).collect())?;
-    let engine = Engine::new(Arc::new(policies), Arc::new(snapshot), s.max_data_age);
-    let now = s.now.unwrap_or_else(Timestamp::now);
-    let evaluation = evaluate(&engine, &routes, now);
-    let mut r = Rendering::new(&engine, &evaluation, render_options(&a.output));
+    let pass = sweep(&s, policies, &routes)?;
+    let mut r = Rendering::new(&pass.engine, &pass.evaluation, render_options(&a.output));
     write_output(&a.output, |out| r.render(a.output.format, out))?;
-    Ok(exit_for(evaluation.all_readable()))
+    Ok(exit_for(pass.evaluation.all_readable()))
 }
 
 fn precheck(a: PrecheckArgs) -> Result<ExitCode, CliError> {
@@ -543,14 +474,18 @@ fn precheck(a: PrecheckArgs) -> Result<ExitCode, CliError> {
             known.join(", ")
         )));
     }
-    let (policies, snapshot) = gather(&s, policies, vec![a.recipient])?;
-    let engine = Engine::new(Arc::new(policies), Arc::new(snapshot), s.max_data_age);
-    let now = s.now.unwrap_or_else(Timestamp::now);
-    let route = Route::new(a.sender, a.message_type, a.recipient);
-    let evaluation = evaluate_routes(&engine, [(&route, 0)], now);
-    let mut r = Rendering::new(&engine, &evaluation, render_options(&a.output));
+    // The one route, as a routing table of one row (line 0: it came from no file).
+    let routes = RoutingTable {
+        entries: vec![RouteEntry {
+            route: Route::new(a.sender, a.message_type, a.recipient),
+            line: 0,
+        }],
+        ..RoutingTable::default()
+    };
+    let pass = sweep(&s, policies, &routes)?;
+    let mut r = Rendering::new(&pass.engine, &pass.evaluation, render_options(&a.output));
     write_output(&a.output, |out| r.render(a.output.format, out))?;
-    Ok(exit_for(evaluation.all_readable()))
+    Ok(exit_for(pass.evaluation.all_readable()))
 }
 
 fn validate(a: ValidateArgs) -> Result<ExitCode, CliError> {

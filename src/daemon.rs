@@ -20,18 +20,14 @@ use tokio_util::task::TaskTracker;
 
 use crate::alerts::{Alert, AlertSettings, FindingRef, Notifier};
 use crate::api::tokens::{TOKENS_ENV, Tokens};
-use crate::auth::Auth;
-use crate::cli::{CliError, apply_remote_policies};
-use crate::engine::{Engine, evaluate};
-use crate::evidence::live::LiveSource;
-use crate::evidence::{EvidenceError, EvidenceSource, Gathered, SnapshotDir};
-use crate::http::Http;
 use crate::metrics::Metrics;
-use crate::model::{FindingCode, OrgNumber, ResourceId, SourceKind, Verdict};
-use crate::policy::Policies;
-use crate::routing::RoutingTable;
-use crate::settings::{Overrides, Settings};
+use crate::model::{FindingCode, SourceKind, Verdict};
+use crate::policy::{Policies, PolicyError};
+use crate::problem::Problems;
+use crate::routing::{RoutingError, RoutingTable};
+use crate::settings::{Overrides, Settings, SettingsError};
 use crate::store::{AuditEntry, Change, Latest, Store, StoreError, SweepId, SweepOutcome};
+use crate::sweep::{Source, SourceError};
 use crate::verifier::Verifier;
 
 /// What the command line says about the daemon, over the config file.
@@ -47,50 +43,73 @@ pub struct ServeOverrides {
     pub interval: Option<Duration>,
 }
 
+/// Why the daemon cannot start, or a reload was refused. Each names what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// A setting, or a flag that overrides one, does not fit.
+    #[error("{0}")]
+    Config(String),
+    /// The config file.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// The policies.
+    #[error(transparent)]
+    Policies(#[from] PolicyError),
+    /// The routing table.
+    #[error(transparent)]
+    Routing(#[from] RoutingError),
+    /// The evidence source.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The store cannot be opened or read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A worker thread died.
+    #[error("{0}")]
+    Worker(String),
+}
+
+impl DaemonError {
+    /// The problems behind the error, one per file and line, where it has several.
+    pub fn problems(&self) -> Option<&Problems> {
+        match self {
+            DaemonError::Policies(e) => Some(&e.problems),
+            DaemonError::Routing(e) => Some(&e.problems),
+            DaemonError::Source(SourceError::Evidence(
+                crate::evidence::EvidenceError::Problems(p),
+            )) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The error as lines for stderr or the log: one per problem.
+    pub fn lines(&self) -> Vec<String> {
+        match self.problems() {
+            Some(p) => {
+                p.0.iter()
+                    .map(crate::problem::Problem::report_line)
+                    .collect()
+            }
+            None => vec![format!("error: {self}")],
+        }
+    }
+}
+
 impl ServeOverrides {
     /// The settings: the config file with every flag applied.
-    pub fn settings(&self) -> Result<Settings, CliError> {
+    pub fn settings(&self) -> Result<Settings, DaemonError> {
         let mut settings = Settings::load(&self.sources)?;
         if let Some(s) = &self.store {
             settings.daemon.store = s.clone();
         }
         if let Some(l) = &self.listen {
             settings.daemon.listen = crate::settings::check_listen(l)
-                .map_err(|m| CliError::Missing(format!("`--listen`: {m}")))?;
+                .map_err(|m| DaemonError::Config(format!("`--listen`: {m}")))?;
         }
         if let Some(i) = self.interval {
             settings.daemon.interval = i;
         }
         Ok(settings)
-    }
-}
-
-/// Where evidence comes from.
-pub enum Source {
-    /// A recorded snapshot directory, read anew at each sweep.
-    Snapshot(SnapshotDir),
-    /// The live APIs.
-    Live(Box<LiveSource>),
-}
-
-impl Source {
-    fn label(&self, s: &Settings) -> String {
-        match (self, &s.snapshot, &s.live) {
-            (Source::Snapshot(_), Some(dir), _) => format!("snapshot {}", dir.display()),
-            (Source::Live(_), _, Some(l)) => format!("live {}", l.endpoints.altinn),
-            _ => "unknown".to_owned(),
-        }
-    }
-
-    async fn gather(
-        &self,
-        recipients: &[OrgNumber],
-        resources: &[ResourceId],
-    ) -> Result<Gathered, EvidenceError> {
-        match self {
-            Source::Snapshot(s) => s.gather(recipients, resources).await,
-            Source::Live(s) => s.gather(recipients, resources).await,
-        }
     }
 }
 
@@ -113,18 +132,18 @@ pub struct Inputs {
 impl Inputs {
     /// Loads config, policies, routes, tokens and the evidence source; every problem is an
     /// error that names its file.
-    pub fn load(o: &ServeOverrides) -> Result<Inputs, CliError> {
+    pub fn load(o: &ServeOverrides) -> Result<Inputs, DaemonError> {
         Inputs::from_settings(o.settings()?)
     }
 
     /// As [`Inputs::load`], from settings already read.
-    pub fn from_settings(settings: Settings) -> Result<Inputs, CliError> {
+    pub fn from_settings(settings: Settings) -> Result<Inputs, DaemonError> {
         let policies = Policies::load_with_grants(&settings.policies, &settings.grants_file())?;
         for p in policies.warnings() {
             tracing::warn!(problem = %p, "policies");
         }
         let routes_file = settings.routes.clone().ok_or_else(|| {
-            CliError::Missing(
+            DaemonError::Config(
                 "no routing table: pass `--routes FILE` or set `routes` in the config file"
                     .to_owned(),
             )
@@ -133,36 +152,12 @@ impl Inputs {
         for p in &routes.warnings {
             tracing::warn!(problem = %p, "routing table");
         }
-        let source = match (&settings.live, &settings.snapshot) {
-            (Some(live), _) => {
-                let http = Http::new(live.http.clone())
-                    .map_err(|e| CliError::Live(format!("cannot create the HTTP client: {e}")))?;
-                let auth = Auth::new(http.clone(), live.auth.clone())
-                    .map_err(|e| CliError::Live(e.to_string()))?;
-                Source::Live(Box::new(LiveSource::new(
-                    http,
-                    Arc::new(auth),
-                    live.endpoints.clone(),
-                )))
-            }
-            (None, Some(dir)) => {
-                if !dir.is_dir() {
-                    return Err(CliError::Evidence(EvidenceError::NoDirectory(dir.clone())));
-                }
-                Source::Snapshot(SnapshotDir::new(dir))
-            }
-            (None, None) => {
-                return Err(CliError::Missing(
-                    "no evidence source: pass `--snapshot DIR`, or set `snapshot` or `[live]` in the config file"
-                        .to_owned(),
-                ));
-            }
-        };
+        let source = Source::from_settings(&settings)?;
         let env = std::env::var(TOKENS_ENV).ok();
         let tokens = Tokens::load(env.as_deref(), settings.daemon.api_tokens_file.as_deref())
-            .map_err(CliError::Missing)?;
+            .map_err(DaemonError::Config)?;
         if tokens.is_empty() {
-            return Err(CliError::Missing(format!(
+            return Err(DaemonError::Config(format!(
                 "no API tokens: set `{TOKENS_ENV}=name:token` (16 characters or more) or `daemon.api_tokens_file` in the config file"
             )));
         }
@@ -197,7 +192,7 @@ impl Inputs {
 pub enum SweepError {
     /// The evidence source as a whole failed.
     #[error("gathering evidence failed: {0}")]
-    Evidence(#[from] EvidenceError),
+    Source(#[from] SourceError),
     /// The store refused.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -272,14 +267,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Daemon {
     /// Loads everything and opens the store; pre-send checks are answered from the store's
     /// latest sweep at once. Any problem is an error before anything starts.
-    pub fn start(overrides: ServeOverrides) -> Result<Daemon, CliError> {
+    pub fn start(overrides: ServeOverrides) -> Result<Daemon, DaemonError> {
         let settings = overrides.settings()?;
         Daemon::start_with(overrides, settings)
     }
 
     /// As [`Daemon::start`], with the settings already read from `overrides` (so that the
     /// caller that needed them first does not read the config file twice).
-    pub fn start_with(overrides: ServeOverrides, settings: Settings) -> Result<Daemon, CliError> {
+    pub fn start_with(
+        overrides: ServeOverrides,
+        settings: Settings,
+    ) -> Result<Daemon, DaemonError> {
         // The stored answers and the routing table do not depend on each other: read them
         // at the same time (an existing store only; a new one is made once all is valid).
         let path = Some(settings.daemon.store.clone()).filter(|p| p.is_file());
@@ -296,7 +294,7 @@ impl Daemon {
                 None => None,
                 Some(Ok(r)) => Some(r),
                 Some(Err(_)) => {
-                    return Err(CliError::Missing(
+                    return Err(DaemonError::Worker(
                         "reading the store failed unexpectedly".to_owned(),
                     ));
                 }
@@ -308,7 +306,7 @@ impl Daemon {
     }
 
     /// As [`Daemon::start`], with inputs already loaded.
-    pub fn with_inputs(overrides: ServeOverrides, inputs: Inputs) -> Result<Daemon, CliError> {
+    pub fn with_inputs(overrides: ServeOverrides, inputs: Inputs) -> Result<Daemon, DaemonError> {
         Daemon::build(overrides, inputs, None)
     }
 
@@ -316,10 +314,10 @@ impl Daemon {
         overrides: ServeOverrides,
         inputs: Inputs,
         early: Option<(Store, Option<Latest>)>,
-    ) -> Result<Daemon, CliError> {
+    ) -> Result<Daemon, DaemonError> {
         let begun = Instant::now();
         let path = inputs.settings.daemon.store.clone();
-        let open = || Store::open(&path).map_err(CliError::Store);
+        let open = || Store::open(&path).map_err(DaemonError::Store);
         let (store, latest) = match early {
             Some(loaded) => loaded,
             None => {
@@ -419,7 +417,7 @@ impl Daemon {
         let begun = Instant::now();
         let inputs = self.shared.inputs.load_full();
         let started_at = Timestamp::now();
-        let label = inputs.source.label(&inputs.settings);
+        let label = inputs.source.label();
         let id = self
             .blocking(move |s| s.begin_sweep(started_at, &label))
             .await??;
@@ -480,32 +478,33 @@ impl Daemon {
         inputs: &Arc<Inputs>,
         id: SweepId,
     ) -> Result<(SweepOutcome, Vec<(SourceKind, u64)>), SweepError> {
-        let recipients: Vec<OrgNumber> = inputs.routes.routes().map(|r| r.recipient).collect();
-        let resources = inputs.policies.resource_ids();
-        let gathered = inputs.source.gather(&recipients, &resources).await?;
+        let gathered = inputs
+            .source
+            .gather(&inputs.routes, &inputs.policies)
+            .await?;
         let inputs = Arc::clone(inputs);
         let store = Arc::clone(&self.store);
-        let (engine, evaluation, outcome, failures) = tokio::task::spawn_blocking(move || {
-            let policies = apply_remote_policies((*inputs.policies).clone(), &gathered.policies);
-            let mut failures: Vec<(SourceKind, u64)> = Vec::new();
-            for f in gathered.snapshot.failures() {
-                match failures.iter_mut().find(|(k, _)| *k == f.source) {
-                    Some((_, n)) => *n += 1,
-                    None => failures.push((f.source, 1)),
-                }
-            }
-            let taken_at = gathered.snapshot.taken_at;
-            let engine = Engine::new(
-                Arc::new(policies),
-                Arc::new(gathered.snapshot),
+        let (pass, outcome) = tokio::task::spawn_blocking(move || {
+            let pass = crate::sweep::judge(
+                gathered,
+                (*inputs.policies).clone(),
+                &inputs.routes,
+                inputs.judge_now(),
                 inputs.settings.max_data_age,
             );
-            let evaluation = evaluate(&engine, &inputs.routes, inputs.judge_now());
-            let outcome = lock(&store).record_sweep(id, Timestamp::now(), taken_at, &evaluation)?;
-            Ok::<_, SweepError>((engine, evaluation, outcome, failures))
+            let taken_at = pass.engine.snapshot().taken_at;
+            let outcome =
+                lock(&store).record_sweep(id, Timestamp::now(), taken_at, &pass.evaluation)?;
+            Ok::<_, SweepError>((pass, outcome))
         })
         .await
         .map_err(|e| SweepError::Worker(e.to_string()))??;
+        let crate::sweep::Pass {
+            engine,
+            evaluation,
+            failures,
+            ..
+        } = pass;
         let taken_at = engine.snapshot().taken_at;
         self.shared.verifier.swap_sweep(engine, &evaluation, id);
         self.shared.taken_at.store(Arc::new(Some(taken_at)));
@@ -562,11 +561,11 @@ impl Daemon {
 
     /// Reloads config, policies, routes and tokens. A broken new state is refused and the
     /// old one kept; the reason is returned (and logged).
-    pub async fn reload(&self) -> Result<(), CliError> {
+    pub async fn reload(&self) -> Result<(), DaemonError> {
         let overrides = self.overrides.clone();
         let loaded = tokio::task::spawn_blocking(move || Inputs::load(&overrides))
             .await
-            .map_err(|e| CliError::Missing(format!("the reload's worker failed: {e}")))?;
+            .map_err(|e| DaemonError::Worker(format!("the reload's worker failed: {e}")))?;
         match loaded {
             Ok(inputs) => {
                 let old = self.shared.inputs.load();

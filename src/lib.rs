@@ -20,6 +20,7 @@
 //! | [`auth`] | Maskinporten's JWT grant, Altinn's token exchange, the token cache |
 //! | [`sim`] | `altinn-sim`, the local stand-in for Maskinporten, Altinn and Brønnøysund |
 //! | [`engine`] | pure evaluation of DESIGN.md's rules 2-9 ([`Engine`], [`evaluate`]) and explanations |
+//! | [`sweep`] | one pass, the same for the command line and the daemon: gather evidence ([`sweep::Source`]), put Altinn's policies in place, evaluate ([`sweep::judge`]) |
 //! | [`verifier`] | the pre-send check held in memory ([`Verifier`]) |
 //! | [`store`] | the SQLite history: sweeps, verdict changes, finding lifecycles, suppressions, audit ([`store::Store`]) |
 //! | [`alerts`] | webhook alerts: what they say and how they are delivered ([`alerts::Notifier`]) |
@@ -52,6 +53,7 @@ pub mod routing;
 pub mod settings;
 pub mod sim;
 pub mod store;
+pub mod sweep;
 pub mod verifier;
 
 pub use engine::{Assessment, Engine, Evaluation, evaluate};

@@ -49,6 +49,12 @@ impl Problem {
     pub fn is_error(&self) -> bool {
         self.level == Level::Error
     }
+
+    /// The problem as one line for stderr: `error: …` or `warning: …`.
+    pub fn report_line(&self) -> String {
+        let level = if self.is_error() { "error" } else { "warning" };
+        format!("{level}: {self}")
+    }
 }
 
 impl fmt::Display for Problem {

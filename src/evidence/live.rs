@@ -144,6 +144,20 @@ impl LiveSource {
         self
     }
 
+    /// Where the live sources are.
+    pub fn endpoints(&self) -> &LiveEndpoints {
+        &self.endpoints
+    }
+
+    /// Gets (or reuses) the token a sweep needs, to find a refused or garbled one before
+    /// any unit is asked.
+    pub async fn token(&self) -> Result<(), AuthError> {
+        self.auth
+            .token(&self.endpoints.scope, self.endpoints.system_user_org)
+            .await
+            .map(|_| ())
+    }
+
     fn url(&self, base: &Url, path: &str) -> Url {
         let mut u = base.clone();
         let joined = format!(

@@ -10,11 +10,11 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use reachcheck::auth::{Auth, AuthError, AuthSettings};
-use reachcheck::cli::apply_remote_policies;
 use reachcheck::engine::DEFAULT_MAX_DATA_AGE;
 use reachcheck::evidence::live::{LiveEndpoints, LiveSource};
 use reachcheck::http::{Http, HttpSettings};
 use reachcheck::sim::{self, Faults, SimOptions};
+use reachcheck::sweep::apply_remote_policies;
 use reachcheck::{Engine, OrgNumber, Policies, RoutingTable, SnapshotDir, Verdict, evaluate};
 use serde_json::Value;
 
