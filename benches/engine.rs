@@ -39,7 +39,10 @@ fn bench_demo(c: &mut Criterion) {
     let routes =
         RoutingTable::load(&demo.join("routes.csv"), &policies).unwrap_or_else(|e| panic!("{e}"));
     let snapshot = SnapshotDir::new(demo.join("snapshot"))
-        .load(routes.routes().map(|r| r.recipient))
+        .load(
+            routes.routes().map(|r| r.recipient),
+            &policies.resource_ids(),
+        )
         .unwrap_or_else(|e| panic!("{e}"));
     let engine = Engine::new(policies, Arc::new(snapshot), DEFAULT_MAX_DATA_AGE);
     let mut g = c.benchmark_group("demo");

@@ -235,7 +235,10 @@ fn demo(calls: usize) {
     let table =
         RoutingTable::load(&dir.join("routes.csv"), &policies).unwrap_or_else(|e| panic!("{e}"));
     let snapshot = SnapshotDir::new(dir.join("snapshot"))
-        .load(table.routes().map(|r| r.recipient))
+        .load(
+            table.routes().map(|r| r.recipient),
+            &policies.resource_ids(),
+        )
         .unwrap_or_else(|e| panic!("{e}"));
     let taken_at = snapshot.taken_at;
     let engine = Engine::new(

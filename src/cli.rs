@@ -548,7 +548,12 @@ fn validate(a: ValidateArgs) -> Result<ExitCode, CliError> {
             None,
             "no snapshot: pass `--snapshot DIR` or set `snapshot` in the config file",
         )),
-        (Some(dir), _) => match SnapshotDir::new(dir).load_all() {
+        (Some(dir), _) => match SnapshotDir::new(dir).load_all(
+            &policies
+                .as_ref()
+                .map(Policies::resource_ids)
+                .unwrap_or_default(),
+        ) {
             Ok((snapshot, found)) => {
                 problems.extend(found);
                 units = snapshot.units.len();
@@ -567,11 +572,12 @@ fn validate(a: ValidateArgs) -> Result<ExitCode, CliError> {
                 }
                 if let Some(t) = &routes {
                     let mut missing: Vec<(u32, OrgNumber)> = Vec::new();
+                    let mut named = rustc_hash::FxHashSet::default();
                     for e in &t.entries {
                         let has_record = snapshot
                             .unit(e.route.recipient)
                             .is_some_and(|u| !matches!(u.unit, crate::evidence::Observed::Missing));
-                        if !has_record && !missing.iter().any(|(_, o)| *o == e.route.recipient) {
+                        if !has_record && named.insert(e.route.recipient) {
                             missing.push((e.line, e.route.recipient));
                         }
                     }

@@ -208,5 +208,9 @@ fn source_name(s: SourceKind) -> &'static str {
         SourceKind::Connections => "connections",
         SourceKind::NotificationAddresses => "notification_addresses",
         SourceKind::ResourcePolicy => "resource_policy",
+        SourceKind::ResourceRights => "resource_rights",
+        SourceKind::Resource => "resource",
+        SourceKind::AccessLists => "access_lists",
+        SourceKind::AccessListMembers => "access_list_members",
     }
 }

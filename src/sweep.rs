@@ -231,7 +231,9 @@ pub fn apply_remote_policies(
                 }
                 next
             }
-            Observed::Failed(f) => policies.with_unavailable_policy(resource, Arc::clone(f)),
+            Observed::Failed(f) | Observed::Refused(f) => {
+                policies.with_unavailable_policy(resource, Arc::clone(f))
+            }
             Observed::Missing => policies,
         };
     }

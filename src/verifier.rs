@@ -138,7 +138,8 @@ fn stored_state(policies: Arc<Policies>, latest: &Latest, max_data_age: SignedDu
 /// let policies = Arc::new(Policies::load("policies".as_ref())?);
 /// let sender = OrgNumber::parse("310000019")?;
 /// let bergen = OrgNumber::parse("964338531")?;
-/// let snapshot = Arc::new(SnapshotDir::new("examples/demo/snapshot").load([bergen])?);
+/// let snapshot = SnapshotDir::new("examples/demo/snapshot").load([bergen], &policies.resource_ids())?;
+/// let snapshot = Arc::new(snapshot);
 /// let engine = Engine::new(policies, snapshot, reachcheck::engine::DEFAULT_MAX_DATA_AGE);
 /// let verifier = Verifier::new(engine, None);
 ///

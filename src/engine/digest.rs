@@ -7,9 +7,11 @@ use jiff::civil::Date;
 use rustc_hash::{FxHashMap, FxHasher};
 use smallvec::SmallVec;
 
-use crate::evidence::{Observed, UnitEvidence};
-use crate::model::{EntityKind, HolderSource, Rightholder};
-use crate::policy::{AtomSet, Policies};
+use std::sync::Arc;
+
+use crate::evidence::{DelegatedRights, Observed, UnitEvidence};
+use crate::model::{EntityKind, Grant, HolderSource, ResourceId, Rightholder};
+use crate::policy::{AtomSet, Policies, Provenance};
 
 /// Whether, and as what, a person can count as a reader.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +42,9 @@ pub(crate) struct Person {
     pub(crate) birth: Option<Date>,
     pub(crate) counts: Counts,
     pub(crate) atoms: AtomSet,
+    /// Grants the person may hold but the evidence does not prove: a resource delegation
+    /// whose rights answer is missing or failed (rule 10).
+    pub(crate) maybe: AtomSet,
     pub(crate) delegator: bool,
     /// Indices into the unit's holder list (connections or roles) that make up this person.
     pub(crate) holders: SmallVec<[u32; 1]>,
@@ -64,6 +69,7 @@ impl Person {
     /// Takes in `other`'s grants and standing.
     pub(crate) fn merge(&mut self, other: &Person) {
         self.atoms.union_with(&other.atoms);
+        self.maybe.union_with(&other.maybe);
         self.delegator |= other.delegator;
         self.counts = match (self.counts, other.counts) {
             (Counts::Never, _) | (_, Counts::Never) => Counts::Never,
@@ -76,8 +82,15 @@ impl Person {
 /// A unit's rightholder evidence, digested.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct UnitDigest {
-    /// Connections are present: the list is complete.
+    /// Connections are present and consistent: the list is complete.
     pub(crate) complete: bool,
+    /// Connections are present.
+    pub(crate) connections: bool,
+    /// Connections name no living person while Enhetsregisteret names this many living
+    /// key-role holders (rule 13): the list is not complete.
+    pub(crate) inconsistent: Option<u32>,
+    /// Resource delegations whose rights answer is missing or failed (rule 10).
+    pub(crate) rights_gaps: Vec<crate::model::Gap>,
     /// Which list the persons come from (`None` when neither connections nor roles).
     pub(crate) source: Option<HolderSource>,
     /// The persons, distinct within the unit.
@@ -104,7 +117,10 @@ fn name_key(name: Option<&str>) -> u64 {
     hash_of(&words)
 }
 
-fn person_of(index: usize, h: &Rightholder, policies: &Policies) -> Person {
+/// What each resource delegation at a unit grants, by (resource, party).
+type Rights = FxHashMap<(ResourceId, Arc<str>), Observed<DelegatedRights>>;
+
+fn person_of(index: usize, h: &Rightholder, policies: &Policies, rights: &Rights) -> Person {
     let counts = if h.deceased || h.deleted {
         Counts::Never
     } else {
@@ -127,11 +143,36 @@ fn person_of(index: usize, h: &Rightholder, policies: &Policies) -> Person {
         }
     };
     let mut atoms = AtomSet::default();
+    let mut maybe = AtomSet::default();
     let table = policies.atoms();
+    let exact = table.has_exact();
     for g in &h.grants {
-        policies.grants().expand(g, |g, _| {
-            if let Some(a) = table.get(&g) {
-                atoms.insert(a);
+        policies.grants().expand(g, |d, provenance| {
+            let Some(a) = table.get(&d) else {
+                return;
+            };
+            if let Grant::Resource(resource) = &d {
+                // Rule 10: a delegation reads only if its rights answer says `read`.
+                let answer = h
+                    .party
+                    .as_ref()
+                    .and_then(|p| rights.get(&(resource.clone(), Arc::clone(p))));
+                match answer {
+                    Some(Observed::Present(r)) if r.reads() => atoms.insert(a),
+                    Some(Observed::Present(_)) => {}
+                    _ => maybe.insert(a),
+                }
+                return;
+            }
+            atoms.insert(a);
+            // Rule 12: a grant the evidence lists is compared in its spelling; one
+            // reachcheck derives, in the spelling `altinn-grants.toml` records, unless
+            // the evidence lists it too.
+            if exact
+                && (matches!(provenance, Provenance::Listed) || !h.grants.contains(&d))
+                && let Some(e) = table.get_exact(&d, d.spelled())
+            {
+                atoms.insert(e);
             }
         });
     }
@@ -143,6 +184,7 @@ fn person_of(index: usize, h: &Rightholder, policies: &Policies) -> Person {
         birth: h.birth_date,
         counts,
         atoms,
+        maybe,
         delegator,
         holders: SmallVec::from_elem(u32::try_from(index).unwrap_or(u32::MAX), 1),
     }
@@ -162,7 +204,7 @@ impl UnitDigest {
     /// Digests a unit: its connections when present, otherwise its Enhetsregisteret
     /// role holders (DESIGN rule 3).
     pub(crate) fn of(ev: &UnitEvidence, policies: &Policies) -> UnitDigest {
-        let (list, source, complete) = match (&ev.connections, &ev.roles) {
+        let (list, source, connections) = match (&ev.connections, &ev.roles) {
             (Observed::Present(h), _) => (h.as_slice(), Some(HolderSource::Connections), true),
             (_, Observed::Present(h)) => {
                 (h.as_slice(), Some(HolderSource::Enhetsregisteret), false)
@@ -176,7 +218,7 @@ impl UnitDigest {
         let mut by_party: FxHashMap<u64, usize> = FxHashMap::default();
         let mut named: Vec<usize> = Vec::new();
         for (i, h) in list.iter().enumerate() {
-            let p = person_of(i, h, policies);
+            let p = person_of(i, h, policies, &ev.resource_rights);
             let found = match p.namespace {
                 Namespace::Party => by_party
                     .get(&p.key)
@@ -201,8 +243,40 @@ impl UnitDigest {
                 }
             }
         }
+        // Rule 13: Altinn's connections always list the unit's key-role holders.
+        let inconsistent = if connections && !persons.iter().any(|p| p.counts == Counts::Person) {
+            let holders = living_key_role_holders(ev, policies);
+            (holders > 0).then_some(holders)
+        } else {
+            None
+        };
+        let mut rights_gaps = Vec::new();
+        if connections {
+            for h in list {
+                let Some(party) = &h.party else { continue };
+                for g in &h.grants {
+                    let Grant::Resource(r) = g else { continue };
+                    let answered = matches!(
+                        ev.resource_rights.get(&(r.clone(), Arc::clone(party))),
+                        Some(Observed::Present(_))
+                    );
+                    if !answered {
+                        rights_gaps.push(crate::model::Gap {
+                            source: crate::model::SourceKind::ResourceRights,
+                            unit: Some(ev.org),
+                            resource: Some(r.clone()),
+                            party: Some(Arc::clone(party)),
+                            list: None,
+                        });
+                    }
+                }
+            }
+        }
         UnitDigest {
-            complete,
+            complete: connections && inconsistent.is_none(),
+            connections,
+            inconsistent,
+            rights_gaps,
             source,
             persons,
         }
@@ -216,6 +290,20 @@ impl UnitDigest {
             _ => &[],
         }
     }
+}
+
+/// Living persons Enhetsregisteret names in a key role of `ev` (none when its roles are
+/// not known).
+fn living_key_role_holders(ev: &UnitEvidence, policies: &Policies) -> u32 {
+    let Observed::Present(roles) = &ev.roles else {
+        return 0;
+    };
+    let n = roles
+        .iter()
+        .filter(|h| h.kind.is_person() && !h.deceased && !h.deleted)
+        .filter(|h| h.grants.iter().any(|g| policies.grants().is_key_role(g)))
+        .count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

@@ -12,9 +12,10 @@ use super::digest::{Counts, Person};
 use super::{Assessment, Engine};
 use crate::evidence::Observed;
 use crate::model::{
-    EntityKind, Finding, FindingCode, Grant, HolderSource, OrgNumber, Route, Severity, mask_name,
+    EntityKind, Finding, FindingCode, Gap, Grant, HolderSource, OrgNumber, ResourceId, Route,
+    Severity, SourceKind, mask_name,
 };
-use crate::policy::{MessageType, Provenance, Tri};
+use crate::policy::{MessageType, Provenance};
 
 /// How to explain.
 #[derive(Clone, Copy, Debug, Default)]
@@ -116,6 +117,76 @@ pub fn summary(f: &Finding, recipient: &OrgNumber) -> String {
             d.resource
         ),
         Finding::NotSwept => format!("The route to {recipient} was not in the last sweep."),
+        Finding::NotOnAccessList(g) => format!(
+            "{recipient} is on no access list that lets it read `{}`.",
+            g.resource
+        ),
+        Finding::EvidenceInconsistent {
+            unit,
+            key_role_holders,
+        } => format!(
+            "Altinn connections of {unit} list no person, while Enhetsregisteret names {}.",
+            plural(
+                *key_role_holders,
+                "living key-role holder",
+                "living key-role holders"
+            )
+        ),
+        Finding::NotificationUnverified { unit } => {
+            format!("The notification addresses of {unit} could not be read by reachcheck.")
+        }
+        Finding::ResourceNotInAltinn { resource, .. } => {
+            format!("Altinn has no resource `{resource}`.")
+        }
+    }
+}
+
+/// A missing piece of evidence, as `(what is missing, where it would be recorded)`.
+fn gap_text(g: &Gap) -> (String, String) {
+    let unit = g.unit.map(|u| u.to_string()).unwrap_or_default();
+    let resource = g.resource.as_ref().map(|r| r.as_str()).unwrap_or_default();
+    let party = g.party.as_deref().unwrap_or_default();
+    let list = g.list.as_deref().unwrap_or_default();
+    match g.source {
+        SourceKind::ResourceRights => (
+            format!(
+                "the rights of the delegation of `{resource}` to party {party} at {unit} (which actions it grants)"
+            ),
+            format!(
+                "`connections/resources/rights?party={unit}&from={unit}&to={party}&resource={resource}` (snapshot: `{}/{unit}/{resource}/{party}.json`)",
+                crate::evidence::RESOURCE_RIGHTS
+            ),
+        ),
+        SourceKind::Resource => (
+            format!(
+                "the resource registry's entry for `{resource}` (whether access lists gate it)"
+            ),
+            format!(
+                "`/resourceregistry/api/v1/resource/{resource}` (snapshot: `{}/{resource}/{}`)",
+                crate::evidence::RESOURCE_POLICIES,
+                crate::evidence::RESOURCE_FILE
+            ),
+        ),
+        SourceKind::AccessLists => (
+            format!("the resource owner's access lists for `{resource}`"),
+            format!(
+                "`/resourceregistry/api/v1/access-lists/{{owner}}?resource={resource}&include=resource-actions` (snapshot: `{}/{resource}/{}`)",
+                crate::evidence::RESOURCE_POLICIES,
+                crate::evidence::ACCESS_LISTS_FILE
+            ),
+        ),
+        SourceKind::AccessListMembers => (
+            format!("the members of access list `{list}` (bound to `{resource}`)"),
+            format!(
+                "`/resourceregistry/api/v1/access-lists/{{owner}}/{list}/members` (snapshot: `{}/{{owner}}/{list}/{}`)",
+                crate::evidence::ACCESS_LISTS,
+                crate::evidence::MEMBERS_FILE
+            ),
+        ),
+        other => (
+            format!("the {other} of {unit}"),
+            "the next sweep".to_owned(),
+        ),
     }
 }
 
@@ -513,6 +584,96 @@ impl Engine {
         s
     }
 
+    /// Delegations of the message type's resources whose rights grant no `read` (rule
+    /// 10), as (resource, who, the actions granted).
+    fn delegations_without_read(
+        &self,
+        people: &[Who<'_>],
+        mt: &MessageType,
+    ) -> Vec<(ResourceId, String, String)> {
+        let mut out = Vec::new();
+        for w in people {
+            for (org, h, _) in &w.refs {
+                let (Some(party), Some(ev)) = (&h.party, self.snapshot.unit(*org)) else {
+                    continue;
+                };
+                for g in &h.grants {
+                    let Grant::Resource(r) = g else { continue };
+                    if !mt.resources.contains(r) {
+                        continue;
+                    }
+                    if let Some(Observed::Present(rights)) = ev
+                        .resource_rights
+                        .get(&(r.clone(), std::sync::Arc::clone(party)))
+                        && !rights.reads()
+                    {
+                        let actions: Vec<String> =
+                            rights.actions.iter().map(|a| format!("`{a}`")).collect();
+                        let actions = if actions.is_empty() {
+                            "no action".to_owned()
+                        } else {
+                            join_or(&actions, "and")
+                        };
+                        out.push((
+                            r.clone(),
+                            self.who_label(w, ExplainOptions::default()),
+                            actions,
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Grants held in another case than a policy's exact (`string-equal`) value (rule
+    /// 12), as evidence lines.
+    fn case_only_matches(&self, people: &[Who<'_>], type_index: usize) -> Vec<String> {
+        let table = self.policies.atoms();
+        if !table.has_exact() {
+            return Vec::new();
+        }
+        let compiled = self.policies.compiled(type_index);
+        let mut out: Vec<String> = Vec::new();
+        for r in &compiled.resources {
+            for clause in r.permit.iter() {
+                for &a in clause {
+                    let Some(wanted) = table.spelling(a) else {
+                        continue;
+                    };
+                    let grant = table.grant(a);
+                    let Some(folded) = table.get(grant) else {
+                        continue;
+                    };
+                    for w in people {
+                        if w.person.atoms.contains(folded) && !w.person.atoms.contains(a) {
+                            let held: Vec<String> = w
+                                .refs
+                                .iter()
+                                .flat_map(|(_, h, _)| &h.grants)
+                                .filter(|g| *g == grant)
+                                .map(|g| format!("`{}`", g.spelled()))
+                                .collect();
+                            let held = if held.is_empty() {
+                                format!("`{}` (as `altinn-grants.toml` spells it)", grant.spelled())
+                            } else {
+                                join_or(&held, "and")
+                            };
+                            let line = format!(
+                                "the policy compares `{wanted}` exactly; {} holds it as {held}",
+                                self.who_label(w, ExplainOptions::default())
+                            );
+                            if !out.contains(&line) {
+                                out.push(line);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn notification_evidence(&self, orgs: &[OrgNumber]) -> Vec<String> {
         orgs.iter()
             .map(|&org| {
@@ -558,7 +719,11 @@ impl Engine {
         };
         let readers: Vec<&Who<'_>> = people
             .iter()
-            .filter(|w| counted(w) && compiled.decide(&w.person.atoms) == Tri::Yes)
+            .filter(|w| {
+                counted(w)
+                    && super::standing(compiled, &w.person.atoms, &w.person.maybe)
+                        == super::Standing::Reader
+            })
             .collect();
         let mut reader_lines: Vec<String> = readers
             .iter()
@@ -582,7 +747,11 @@ impl Engine {
         let not_readers = || -> Vec<String> {
             let mut lines: Vec<String> = people
                 .iter()
-                .filter(|w| !(counted(w) && compiled.decide(&w.person.atoms) == Tri::Yes))
+                .filter(|w| {
+                    !(counted(w)
+                        && super::standing(compiled, &w.person.atoms, &w.person.maybe)
+                            == super::Standing::Reader)
+                })
                 .take(MAX_LISTED)
                 .map(|w| self.holdings_line(w, mt, opts))
                 .collect();
@@ -645,6 +814,35 @@ impl Engine {
                         vec![format!("Enhetsregisteret: no record of {recipient} in {}", self.snapshot.origin)],
                     ),
                     Finding::NoData {
+                        recipient_connections: false,
+                        main_unit_connections: None,
+                        gaps: Some(gaps),
+                        ..
+                    } => {
+                        let what: Vec<String> = gaps.iter().map(|g| gap_text(g).0).collect();
+                        let mut evidence: Vec<String> = gaps
+                            .iter()
+                            .map(|g| {
+                                let (what, at) = gap_text(g);
+                                format!("missing: {what}, at {at}")
+                            })
+                            .collect();
+                        evidence.push(sources());
+                        evidence.extend(not_readers());
+                        (
+                            format!(
+                                "Whether anyone at {label} can read {title} is not proven: {} {} missing.",
+                                join_or(&what, "and"),
+                                if what.len() == 1 { "is" } else { "are" }
+                            ),
+                            format!(
+                                "Gather the missing evidence in the next sweep (or record it in the snapshot): {}.{fallback}",
+                                gaps.iter().map(|g| gap_text(g).1).collect::<Vec<_>>().join("; ")
+                            ),
+                            evidence,
+                        )
+                    }
+                    Finding::NoData {
                         recipient_connections,
                         main_unit_connections,
                         ..
@@ -674,13 +872,28 @@ impl Engine {
                     Finding::NoReader => {
                         let mut evidence = vec![sources()];
                         evidence.extend(not_readers());
+                        let short = self.delegations_without_read(&people, mt);
+                        let read_too = if short.is_empty() {
+                            String::new()
+                        } else {
+                            let what: Vec<String> = short
+                                .iter()
+                                .map(|(resource, who, actions)| {
+                                    format!("`{resource}` to {who} grants only {actions}")
+                                })
+                                .collect();
+                            format!(
+                                " The delegation of {}: delegate `read`, not only `write` (Altinn: «Tilgangsstyring» → the person → the service → «Les»), or",
+                                join_or(&what, "and")
+                            )
+                        };
                         (
                             format!(
                                 "Nobody at {label} can read {title}: complete Altinn connections show no person with read access to {}.",
                                 join_or(&mt.resources.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>(), "and")
                             ),
                             format!(
-                                "{} can fix this in Altinn («Tilgangsstyring»): {}, to at least {} who {} these messages.{fallback}",
+                                "{} can fix this in Altinn («Tilgangsstyring»):{read_too} {}, to at least {} who {} these messages.{fallback}",
                                 capitalise(&delegators),
                                 self.options_text(type_index),
                                 plural(mt.min_readers, "person", "people"),
@@ -793,15 +1006,120 @@ impl Engine {
                         format!("Add the route to the routing table; the next sweep judges it.{fallback}"),
                         Vec::new(),
                     ),
-                    Finding::PolicyIndeterminate { resource } => (
+                    Finding::PolicyIndeterminate { resource } => {
+                        let cases = self.case_only_matches(&people, type_index);
+                        if cases.is_empty() {
+                            (
+                                format!(
+                                    "A rule in the policy of `{resource}` needs something reachcheck cannot evaluate, so whether anyone at {label} can read {title} is uncertain."
+                                ),
+                                format!(
+                                    "Review `{}` (run `reachcheck validate` for the rule and its line); rules on role codes, ER roles and access packages can be evaluated.",
+                                    self.policies.policy_file(resource).display()
+                                ),
+                                not_readers(),
+                            )
+                        } else {
+                            let mut evidence = cases.clone();
+                            evidence.extend(not_readers());
+                            (
+                                format!(
+                                    "The policy of {title} compares a grant exactly (`string-equal`) and the grant at {label} matches it only when case is ignored, so whether Altinn lets anyone read is uncertain (DESIGN rule 12)."
+                                ),
+                                format!(
+                                    "Ask the resource owner to compare the value with `string-equal-ignore-case`, or to write it in the case Altinn gives the grant; until then, delegate a grant the policy matches exactly.{fallback}"
+                                ),
+                                evidence,
+                            )
+                        }
+                    }
+                    Finding::NotOnAccessList(g) => {
+                        let owner = g
+                            .owner
+                            .as_deref()
+                            .map(|o| format!("the resource owner (`{o}`)"))
+                            .unwrap_or_else(|| "the resource owner".to_owned());
+                        let lists: Vec<String> = g.lists.iter().map(|l| format!("`{l}`")).collect();
+                        let ask = if lists.is_empty() {
+                            format!(
+                                "Ask {owner} to bind an access list that allows `read` to `{}` and add {recipient} to it",
+                                g.resource
+                            )
+                        } else {
+                            format!(
+                                "Ask {owner} to add {recipient} to access list {}",
+                                join_or(&lists, "or")
+                            )
+                        };
+                        let mut evidence = vec![
+                            format!("resource `{}`: `accessListMode` is `Enabled`", g.resource),
+                            if lists.is_empty() {
+                                "no access list bound to it allows `read`".to_owned()
+                            } else {
+                                format!(
+                                    "access lists bound to it that allow `read`: {}; {recipient} is a member of none",
+                                    lists.join(", ")
+                                )
+                            },
+                        ];
+                        evidence.extend(reader_lines.iter().cloned());
+                        (
+                            format!(
+                                "{label} is on no access list that lets it read `{}`, so Altinn denies every reader there, whoever holds the rights.",
+                                g.resource
+                            ),
+                            format!(
+                                "{ask} (Altinn Studio → the resource → «Tilgangslister»); delegations at {recipient} cannot fix this.{fallback}"
+                            ),
+                            evidence,
+                        )
+                    }
+                    Finding::EvidenceInconsistent {
+                        unit,
+                        key_role_holders,
+                    } => {
+                        let mut evidence = vec![
+                            format!("Altinn connections of {unit}: no person listed"),
+                            format!(
+                                "Enhetsregisteret roles of {unit}: {}",
+                                plural(*key_role_holders, "living key-role holder", "living key-role holders")
+                            ),
+                            sources(),
+                        ];
+                        evidence.extend(not_readers());
+                        (
+                            format!(
+                                "Altinn connections of {} list no person, while Enhetsregisteret names {}, whom Altinn always lists: the connections are not complete evidence, so whether anyone at {label} can read {title} is unknown.",
+                                self.label(*unit),
+                                plural(*key_role_holders, "living key-role holder", "living key-role holders")
+                            ),
+                            format!(
+                                "Gather the connections of {unit} again (the party UUID used may be stale, or the system user's access not in place yet); if they stay empty, ask Altinn user support why the key-role holders are missing.{fallback}"
+                            ),
+                            evidence,
+                        )
+                    }
+                    Finding::NotificationUnverified { unit } => {
+                        let orgs: Vec<OrgNumber> = std::iter::once(recipient).chain(main_of_record).collect();
+                        (
+                            format!(
+                                "reachcheck may not read the notification addresses of {} (Altinn refused), so whether anyone is told when {title} arrives is not verified.",
+                                self.label(*unit)
+                            ),
+                            format!(
+                                "Ask {delegators} to check that the organisation has a notification address in Altinn («Profil» → «Varslingsadresser for virksomheten»); Altinn's profile answers only the organisation's own users."
+                            ),
+                            self.notification_evidence(&orgs),
+                        )
+                    }
+                    Finding::ResourceNotInAltinn { resource, location } => (
                         format!(
-                            "A rule in the policy of `{resource}` needs something reachcheck cannot evaluate, so whether anyone at {label} can read {title} is uncertain."
+                            "Altinn has no resource `{resource}` (it answered 404 at `{location}`), so whether anyone at {label} can read {title} cannot be judged."
                         ),
                         format!(
-                            "Review `{}` (run `reachcheck validate` for the rule and its line); rules on role codes, ER roles and access packages can be evaluated.",
-                            self.policies.policy_file(resource).display()
+                            "Check `{resource}` in `message-types.toml` against the resource registry of this Altinn environment (test or production); until it exists there, routes of this message type stay unknown.{fallback}"
                         ),
-                        not_readers(),
+                        vec![format!("{location}: HTTP 404")],
                     ),
                 };
                 ExplainedFinding {

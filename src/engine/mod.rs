@@ -16,8 +16,13 @@ use jiff::{SignedDuration, Timestamp};
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
-use crate::evidence::{Observed, Snapshot, UnitEvidence};
-use crate::model::{EvidenceTier, Finding, MessageTypeId, OrgNumber, Route, Verdict};
+use crate::evidence::{
+    AccessListMode, Observed, ResourceEvidence, ResourceMeta, Snapshot, UnitEvidence,
+};
+use crate::model::{
+    AccessListGate, EvidenceTier, Finding, Gap, MessageTypeId, OrgNumber, ResourceId, Route,
+    SourceKind, Verdict,
+};
 use crate::policy::{Policies, Tri};
 use crate::routing::RoutingTable;
 use digest::{Counts, Person, UnitDigest, add_person};
@@ -64,6 +69,8 @@ pub struct Engine {
     profiles: Vec<Profile>,
     /// The candidates of every profile, one after the other (see `Profile::candidates`).
     candidates: Vec<Candidate>,
+    /// Per message type: the gates of its resources that are not open (rule 11).
+    gates: Vec<SmallVec<[Arc<Gate>; 1]>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -86,11 +93,192 @@ enum Record {
     Present,
 }
 
-/// Someone who might read: whether they count, and their grants.
+/// Someone who might read: whether they count, their grants, and the grants they may
+/// hold but the evidence does not prove.
 #[derive(Clone, Debug)]
 struct Candidate {
     counts: Counts,
     atoms: crate::policy::AtomSet,
+    maybe: crate::policy::AtomSet,
+}
+
+/// How one candidate stands against a message type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Standing {
+    /// Proven to read every resource.
+    Reader,
+    /// Proven not to.
+    No,
+    /// Depends on something the policy needs that reachcheck cannot evaluate (or a grant
+    /// that matches only when case is ignored): `policy_indeterminate`.
+    PolicyUncertain,
+    /// Depends on evidence that is missing (a delegation's rights answer): `no_data`.
+    DataMissing,
+}
+
+/// How someone holding `atoms` for sure, and perhaps `maybe` too, stands against a
+/// message type.
+fn standing(
+    compiled: &crate::policy::CompiledType,
+    atoms: &crate::policy::AtomSet,
+    maybe: &crate::policy::AtomSet,
+) -> Standing {
+    let certain = compiled.decide(atoms);
+    if maybe.is_empty() {
+        return match certain {
+            Tri::Yes => Standing::Reader,
+            Tri::No => Standing::No,
+            Tri::Maybe => Standing::PolicyUncertain,
+        };
+    }
+    let mut all = atoms.clone();
+    all.union_with(maybe);
+    match (certain, compiled.decide(&all)) {
+        (Tri::Yes, Tri::Yes) => Standing::Reader,
+        (Tri::No, Tri::No) => Standing::No,
+        (Tri::Maybe, Tri::Maybe) => Standing::PolicyUncertain,
+        // What is missing decides.
+        _ => Standing::DataMissing,
+    }
+}
+
+impl Candidate {
+    fn standing(&self, compiled: &crate::policy::CompiledType) -> Standing {
+        standing(compiled, &self.atoms, &self.maybe)
+    }
+}
+
+/// What access lists (or the resource's registry entry) say about a resource, prepared
+/// once per snapshot (rule 11).
+#[derive(Debug)]
+enum Gate {
+    /// No usable registry entry: a route that would be readable is not proven.
+    Unproven(Finding),
+    /// Altinn answered 404 for the resource or its policy.
+    NotInAltinn(Finding),
+    /// Access lists gate the resource.
+    Lists {
+        /// Organisations on a bound list that allows `read`.
+        members: rustc_hash::FxHashSet<OrgNumber>,
+        /// Why membership is not fully known, if it is not.
+        unknown: SmallVec<[Finding; 1]>,
+        /// The finding for a recipient on no such list.
+        deny: Finding,
+    },
+}
+
+/// A gate's answer for one recipient.
+enum Passage<'a> {
+    Pass,
+    Deny(&'a Finding),
+    Unproven(&'a [Finding]),
+    NotInAltinn(&'a Finding),
+}
+
+impl Gate {
+    /// Builds the gate of `resource` from its evidence; `None` when it is open.
+    fn of(resource: &ResourceId, ev: Option<&ResourceEvidence>) -> Option<Gate> {
+        let gap = |source, list: Option<&Arc<str>>| Gap {
+            source,
+            unit: None,
+            resource: Some(resource.clone()),
+            party: None,
+            list: list.cloned(),
+        };
+        let no_data = |gaps: Vec<Gap>| Finding::NoData {
+            no_record: false,
+            recipient_connections: false,
+            main_unit_connections: None,
+            gaps: Some(Arc::from(gaps)),
+        };
+        let metadata = ev.map_or(&Observed::Missing, |e| &e.metadata);
+        let owner = match metadata {
+            Observed::Missing => {
+                return Some(Gate::Unproven(no_data(vec![gap(
+                    SourceKind::Resource,
+                    None,
+                )])));
+            }
+            Observed::Failed(f) | Observed::Refused(f) => {
+                return Some(Gate::Unproven(Finding::SourceError(Arc::clone(f))));
+            }
+            Observed::Present(ResourceMeta::NotInAltinn { location }) => {
+                return Some(Gate::NotInAltinn(Finding::ResourceNotInAltinn {
+                    resource: resource.clone(),
+                    location: Arc::clone(location),
+                }));
+            }
+            Observed::Present(ResourceMeta::Found {
+                access_list_mode: AccessListMode::Disabled,
+                ..
+            }) => return None,
+            Observed::Present(ResourceMeta::Found { owner, .. }) => owner.clone(),
+        };
+        let mut members = rustc_hash::FxHashSet::default();
+        let mut unknown: SmallVec<[Finding; 1]> = SmallVec::new();
+        let mut gaps = Vec::new();
+        let mut lists = Vec::new();
+        match ev.map_or(&Observed::Missing, |e| &e.access_lists) {
+            Observed::Missing => gaps.push(gap(SourceKind::AccessLists, None)),
+            Observed::Failed(f) | Observed::Refused(f) => {
+                unknown.push(Finding::SourceError(Arc::clone(f)));
+            }
+            Observed::Present(bound) => {
+                for list in bound.iter().filter(|l| l.allows_read()) {
+                    lists.push(Arc::clone(&list.identifier));
+                    match &list.members {
+                        Observed::Present(m) => {
+                            members.extend(m.orgs.iter().copied());
+                            if m.unidentified > 0 {
+                                gaps.push(gap(
+                                    SourceKind::AccessListMembers,
+                                    Some(&list.identifier),
+                                ));
+                            }
+                        }
+                        Observed::Missing => {
+                            gaps.push(gap(SourceKind::AccessListMembers, Some(&list.identifier)));
+                        }
+                        Observed::Failed(f) | Observed::Refused(f) => {
+                            unknown.push(Finding::SourceError(Arc::clone(f)));
+                        }
+                    }
+                }
+            }
+        }
+        if !gaps.is_empty() {
+            unknown.insert(0, no_data(gaps));
+        }
+        Some(Gate::Lists {
+            members,
+            unknown,
+            deny: Finding::NotOnAccessList(Arc::new(AccessListGate {
+                resource: resource.clone(),
+                owner,
+                lists,
+            })),
+        })
+    }
+
+    fn passage(&self, recipient: OrgNumber) -> Passage<'_> {
+        match self {
+            Gate::Unproven(f) => Passage::Unproven(std::slice::from_ref(f)),
+            Gate::NotInAltinn(f) => Passage::NotInAltinn(f),
+            Gate::Lists {
+                members,
+                unknown,
+                deny,
+            } => {
+                if members.contains(&recipient) {
+                    Passage::Pass
+                } else if !unknown.is_empty() {
+                    Passage::Unproven(unknown)
+                } else {
+                    Passage::Deny(deny)
+                }
+            }
+        }
+    }
 }
 
 /// Everything about a recipient that does not depend on the message type, prepared once
@@ -100,10 +288,15 @@ struct Profile {
     record: Record,
     /// The main unit whose grants are inherited (rule 4).
     main_unit: Option<OrgNumber>,
-    /// Connections present for the recipient and, if it inherits, its main unit (rule 6).
+    /// Connections present (and consistent) for the recipient and, if it inherits, its
+    /// main unit (rules 6, 13).
     complete: bool,
     recipient_connections_missing: bool,
     main_unit_connections_missing: Option<OrgNumber>,
+    /// Units whose connections name no person beside living key-role holders (rule 13).
+    inconsistent: SmallVec<[(OrgNumber, u32); 1]>,
+    /// Resource delegations of the recipient and its main unit without a rights answer.
+    rights_gaps: Option<Arc<[Gap]>>,
     /// Distinct persons of the recipient and its inherited main unit (rules 3-5): a range
     /// of `Engine::candidates`.
     candidates: std::ops::Range<u32>,
@@ -145,7 +338,24 @@ impl Engine {
             profile_orgs.push(*org);
             profiles.push(p);
         }
+        let mut by_resource: FxHashMap<&ResourceId, Option<Arc<Gate>>> = FxHashMap::default();
+        let gates = policies
+            .message_types()
+            .iter()
+            .map(|mt| {
+                mt.resources
+                    .iter()
+                    .filter_map(|r| {
+                        by_resource
+                            .entry(r)
+                            .or_insert_with(|| Gate::of(r, snapshot.resource(r)).map(Arc::new))
+                            .clone()
+                    })
+                    .collect()
+            })
+            .collect();
         Engine {
+            gates,
             policies,
             snapshot,
             max_data_age,
@@ -202,6 +412,7 @@ impl Engine {
         now: Timestamp,
     ) -> Assessment {
         let mt = &self.policies.message_types()[type_index];
+        let recipient = profile.map(|i| self.profile_orgs[i as usize]);
         let Some(p) = profile.map(|i| &self.profiles[i as usize]) else {
             // Nothing at all about the recipient: rule 2, no record.
             let mut a = Assessment {
@@ -216,6 +427,7 @@ impl Engine {
                 no_record: true,
                 recipient_connections: false,
                 main_unit_connections: None,
+                gaps: None,
             });
             self.stale(&mut a, now);
             return a;
@@ -234,6 +446,7 @@ impl Engine {
                 no_record: true,
                 recipient_connections: false,
                 main_unit_connections: None,
+                gaps: None,
             }),
             Record::Deleted(on) => {
                 a.verdict = Verdict::NotReadable;
@@ -244,9 +457,10 @@ impl Engine {
                 if p.complete {
                     a.tier = EvidenceTier::Connections;
                 }
-                // Rules 3-5: distinct persons who can read every resource.
+                // Rules 3-5, 10, 12: distinct persons who can read every resource.
                 let compiled = self.policies.compiled(type_index);
                 let mut uncertain: Option<usize> = None;
+                let mut data_missing = false;
                 let range = p.candidates.start as usize..p.candidates.end as usize;
                 for c in &self.candidates[range] {
                     let countable = match c.counts {
@@ -257,17 +471,19 @@ impl Engine {
                     if !countable {
                         continue;
                     }
-                    match compiled.decide(&c.atoms) {
-                        Tri::Yes => a.readers += 1,
-                        Tri::Maybe => {
+                    match c.standing(compiled) {
+                        Standing::Reader => a.readers += 1,
+                        Standing::PolicyUncertain => {
                             if uncertain.is_none() {
                                 uncertain = compiled
                                     .resources
                                     .iter()
-                                    .position(|r| r.decide(&c.atoms) == Tri::Maybe);
+                                    .position(|r| r.decide(&c.atoms) == Tri::Maybe)
+                                    .or(Some(0));
                             }
                         }
-                        Tri::No => {}
+                        Standing::DataMissing => data_missing = true,
+                        Standing::No => {}
                     }
                 }
 
@@ -280,19 +496,46 @@ impl Engine {
                             min: mt.min_readers,
                         });
                     }
-                } else if let Some(i) = uncertain {
-                    a.findings.push(Finding::PolicyIndeterminate {
-                        resource: mt.resources[i].clone(),
-                    });
+                } else if uncertain.is_some() || data_missing {
+                    if let Some(i) = uncertain {
+                        a.findings.push(Finding::PolicyIndeterminate {
+                            resource: mt.resources[i].clone(),
+                        });
+                    }
+                    if data_missing {
+                        a.findings.push(Finding::NoData {
+                            no_record: false,
+                            recipient_connections: false,
+                            main_unit_connections: None,
+                            gaps: rights_gaps(p, &mt.resources),
+                        });
+                    }
                 } else if p.complete {
                     a.verdict = Verdict::NotReadable;
                     a.findings.push(Finding::NoReader);
                 } else {
-                    a.findings.push(Finding::NoData {
-                        no_record: false,
-                        recipient_connections: p.recipient_connections_missing,
-                        main_unit_connections: p.main_unit_connections_missing,
-                    });
+                    let missing = p.recipient_connections_missing
+                        || p.main_unit_connections_missing.is_some();
+                    if missing || p.inconsistent.is_empty() {
+                        a.findings.push(Finding::NoData {
+                            no_record: false,
+                            recipient_connections: p.recipient_connections_missing,
+                            main_unit_connections: p.main_unit_connections_missing,
+                            gaps: None,
+                        });
+                    }
+                    // Rule 13: connections that contradict Enhetsregisteret prove nothing.
+                    for &(unit, key_role_holders) in &p.inconsistent {
+                        a.findings.push(Finding::EvidenceInconsistent {
+                            unit,
+                            key_role_holders,
+                        });
+                    }
+                }
+
+                // Rule 11: access lists and the resource's registry entry.
+                if let Some(recipient) = recipient {
+                    self.gate(type_index, recipient, &mut a);
                 }
 
                 // Rule 7: someone must be told that a message arrived.
@@ -328,6 +571,42 @@ impl Engine {
         }
         self.stale(&mut a, now);
         a
+    }
+
+    /// Rule 11: a recipient on no access list that allows `read` is denied whoever holds
+    /// the grants; one whose membership (or the resource's registry entry) is not known
+    /// is not proven readable; a resource Altinn does not have proves nothing.
+    fn gate(&self, type_index: usize, recipient: OrgNumber, a: &mut Assessment) {
+        let gates = &self.gates[type_index];
+        if gates.is_empty() {
+            return;
+        }
+        let mut denied = false;
+        let mut unproven: SmallVec<[&Finding; 1]> = SmallVec::new();
+        let mut absent: SmallVec<[&Finding; 1]> = SmallVec::new();
+        for g in gates {
+            match g.passage(recipient) {
+                Passage::Pass => {}
+                Passage::Deny(f) => {
+                    denied = true;
+                    a.findings.push(f.clone());
+                }
+                Passage::Unproven(fs) => unproven.extend(fs),
+                Passage::NotInAltinn(f) => absent.push(f),
+            }
+        }
+        if denied {
+            a.verdict = Verdict::NotReadable;
+            return;
+        }
+        if !absent.is_empty() {
+            a.verdict = Verdict::Unknown;
+            a.findings.extend(absent.into_iter().cloned());
+        }
+        if a.verdict == Verdict::Readable && !unproven.is_empty() {
+            a.verdict = Verdict::Unknown;
+            a.findings.extend(unproven.into_iter().cloned());
+        }
     }
 
     /// Rule 8: old evidence proves nothing now.
@@ -370,6 +649,8 @@ fn profile(
         complete: false,
         recipient_connections_missing: false,
         main_unit_connections_missing: None,
+        inconsistent: SmallVec::new(),
+        rights_gaps: None,
         candidates: 0..0,
         notification: None,
         failures,
@@ -391,8 +672,21 @@ fn profile(
     let r_complete = r_digest.is_some_and(|d| d.complete);
     let m_complete = m_digest.is_some_and(|d| d.complete);
     p.complete = r_complete && (inherit.is_none() || m_complete);
-    p.recipient_connections_missing = !r_complete;
-    p.main_unit_connections_missing = inherit.filter(|_| !m_complete);
+    p.recipient_connections_missing = !r_digest.is_some_and(|d| d.connections);
+    p.main_unit_connections_missing = inherit.filter(|_| !m_digest.is_some_and(|d| d.connections));
+    p.inconsistent = [
+        (recipient, r_digest),
+        (inherit.unwrap_or(recipient), m_digest),
+    ]
+    .into_iter()
+    .filter_map(|(org, d)| d.and_then(|d| d.inconsistent).map(|n| (org, n)))
+    .collect();
+    let gaps: Vec<Gap> = r_digest
+        .into_iter()
+        .chain(m_digest)
+        .flat_map(|d| d.rights_gaps.iter().cloned())
+        .collect();
+    p.rights_gaps = (!gaps.is_empty()).then(|| Arc::from(gaps));
     let mut persons: Vec<Person> = r_digest.map(|d| d.persons.clone()).unwrap_or_default();
     for q in m_digest.iter().flat_map(|d| &d.persons) {
         add_person(&mut persons, q.clone());
@@ -401,6 +695,7 @@ fn profile(
     arena.extend(persons.into_iter().map(|q| Candidate {
         counts: q.counts,
         atoms: q.atoms,
+        maybe: q.maybe,
     }));
     p.candidates = start..u32::try_from(arena.len()).unwrap_or(u32::MAX);
     p.notification = notification_finding(recipient, Some(ev), u.main_unit, main_ev);
@@ -421,20 +716,37 @@ fn notification_finding(
 ) -> Option<Finding> {
     let units = std::iter::once((recipient, ev.map(|e| &e.notification_addresses)))
         .chain(main_unit.map(|m| (m, main_ev.map(|e| &e.notification_addresses))));
-    let mut missing = None;
+    let (mut missing, mut unverified) = (None, None);
     for (org, obs) in units {
         match obs {
             Some(Observed::Present(n)) if *n > 0 => return None,
             Some(Observed::Present(_)) => {}
+            // Rule 14: addresses this caller may not read are not a failed source.
+            Some(Observed::Refused(_)) => {
+                unverified.get_or_insert(org);
+            }
             _ => {
                 missing.get_or_insert(org);
             }
         }
     }
-    Some(match missing {
-        Some(org) => Finding::NotificationUnknown { missing: org },
-        None => Finding::NoNotificationAddress,
+    Some(match (unverified, missing) {
+        (Some(unit), _) => Finding::NotificationUnverified { unit },
+        (None, Some(org)) => Finding::NotificationUnknown { missing: org },
+        (None, None) => Finding::NoNotificationAddress,
     })
+}
+
+/// The rights gaps of a profile that concern `resources`, if any.
+fn rights_gaps(p: &Profile, resources: &[ResourceId]) -> Option<Arc<[Gap]>> {
+    let gaps: Vec<Gap> = p
+        .rights_gaps
+        .iter()
+        .flat_map(|g| g.iter())
+        .filter(|g| g.resource.as_ref().is_some_and(|r| resources.contains(r)))
+        .cloned()
+        .collect();
+    (!gaps.is_empty()).then(|| Arc::from(gaps))
 }
 
 /// One route of the routing table and its judgement.

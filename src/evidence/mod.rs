@@ -7,20 +7,24 @@
 
 pub mod live;
 mod raw;
+mod resource;
 mod snapshot_dir;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use rustc_hash::FxHashMap;
 
+pub use resource::{AccessList, AccessListMode, Members, ResourceEvidence, ResourceMeta};
 pub use snapshot_dir::{
-    CONNECTIONS, MANIFEST, NOTIFICATION_ADDRESSES, RESOURCE_POLICIES, ROLES, SUB_UNITS,
-    SnapshotDir, UNITS,
+    ACCESS_LISTS, ACCESS_LISTS_FILE, CONNECTIONS, MANIFEST, MEMBERS_FILE, NOTIFICATION_ADDRESSES,
+    POLICY_FILE, RESOURCE_FILE, RESOURCE_POLICIES, RESOURCE_RIGHTS, ROLES, STATUS_SUFFIX,
+    SUB_UNITS, SnapshotDir, UNITS, status_path,
 };
 
-use crate::model::{OrgNumber, Rightholder, SourceFailure, Unit};
+use crate::model::{OrgNumber, ResourceId, Rightholder, SourceFailure, Unit};
 use crate::problem::{Problem, Problems};
 
 /// What one source said about one unit.
@@ -31,6 +35,10 @@ pub enum Observed<T> {
     Missing,
     /// The source failed (malformed file, timeout, 5xx, ...): treated as missing, and named.
     Failed(Arc<SourceFailure>),
+    /// The source answered that this caller may not see it (401 or 403): nothing is
+    /// known, and what that means depends on the source (a unit that has not approved
+    /// reachcheck's system user; notification addresses not open to this caller).
+    Refused(Arc<SourceFailure>),
     /// The source answered.
     Present(T),
 }
@@ -51,6 +59,14 @@ impl<T> Observed<T> {
             _ => None,
         }
     }
+
+    /// The refusal, if the source refused this caller.
+    pub fn refusal(&self) -> Option<&Arc<SourceFailure>> {
+        match self {
+            Observed::Refused(f) => Some(f),
+            _ => None,
+        }
+    }
 }
 
 /// Everything known about one unit.
@@ -68,9 +84,28 @@ pub struct UnitEvidence {
     pub notification_addresses: Observed<u32>,
     /// When this unit's evidence was taken, if not the snapshot's `taken_at`.
     pub observed_at: Option<Timestamp>,
-    /// Whether the unit approved reachcheck's system user (live sources only; `None` when
-    /// not asked, as for a recorded snapshot).
+    /// Whether the unit approved reachcheck's system user (`None` when not known: not
+    /// asked, or a recorded snapshot without a refusal).
     pub authorized: Option<bool>,
+    /// What each resource delegation in the unit's connections grants (rule 10), by
+    /// (resource, party UUID of the rightholder); a delegation without an entry has no
+    /// rights answer.
+    pub resource_rights: FxHashMap<(ResourceId, Arc<str>), Observed<DelegatedRights>>,
+}
+
+/// What one resource delegation grants: the actions of a `connections/resources/rights`
+/// answer, direct and indirect together (DESIGN rule 10).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct DelegatedRights {
+    /// The actions (`read`, `write`, ...), as Altinn spells them.
+    pub actions: Vec<Arc<str>>,
+}
+
+impl DelegatedRights {
+    /// Whether the delegation grants `read` (compared exactly, as Altinn's matcher does).
+    pub fn reads(&self) -> bool {
+        self.actions.iter().any(|a| &**a == "read")
+    }
 }
 
 impl UnitEvidence {
@@ -84,10 +119,11 @@ impl UnitEvidence {
             notification_addresses: Observed::Missing,
             observed_at: None,
             authorized: None,
+            resource_rights: FxHashMap::default(),
         }
     }
 
-    /// Every failed source of this unit.
+    /// Every failed source of this unit (refusals are not failures: they mean something).
     pub fn failures(&self) -> impl Iterator<Item = &Arc<SourceFailure>> {
         [
             self.unit.failure(),
@@ -97,6 +133,7 @@ impl UnitEvidence {
         ]
         .into_iter()
         .flatten()
+        .chain(self.resource_rights.values().filter_map(Observed::failure))
     }
 }
 
@@ -107,6 +144,8 @@ pub struct Snapshot {
     pub taken_at: Timestamp,
     /// Evidence per unit.
     pub units: FxHashMap<OrgNumber, UnitEvidence>,
+    /// Evidence per resource: its registry entry and access lists (rule 11).
+    pub resources: BTreeMap<ResourceId, ResourceEvidence>,
     /// Where it came from (a directory, or the live APIs), for messages.
     pub origin: String,
 }
@@ -117,8 +156,14 @@ impl Snapshot {
         Snapshot {
             taken_at,
             units: FxHashMap::default(),
+            resources: BTreeMap::new(),
             origin: origin.into(),
         }
+    }
+
+    /// The evidence about a resource (missing everywhere when nothing was gathered).
+    pub fn resource(&self, id: &ResourceId) -> Option<&ResourceEvidence> {
+        self.resources.get(id)
     }
 
     /// The evidence about `org`, if any.
@@ -146,6 +191,7 @@ impl Snapshot {
             .units
             .values()
             .flat_map(UnitEvidence::failures)
+            .chain(self.resources.values().flat_map(ResourceEvidence::failures))
             .collect();
         out.sort_by(|a, b| a.location.cmp(&b.location));
         out

@@ -160,6 +160,262 @@ struct RawNotificationAddress {
     phone: Option<String>,
 }
 
+/// `ExternalResourceRightDto`: what one party may do with one resource at a unit
+/// (`/accessmanagement/api/v1/enduser/connections/resources/rights`). Both lists are
+/// required: an answer without them says nothing about the actions.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RawResourceRights {
+    #[serde(default)]
+    resource: Option<RawRightsResource>,
+    direct_rights: Vec<RawRightPermission>,
+    indirect_rights: Vec<RawRightPermission>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawRightsResource {
+    ref_id: Option<String>,
+}
+
+/// `RightPermission`: one action on the resource, and why the party has it.
+#[derive(Deserialize)]
+struct RawRightPermission {
+    right: RawRight,
+}
+
+#[derive(Deserialize)]
+struct RawRight {
+    action: RawAttribute,
+}
+
+/// `AttributeDto`: `{"type": ..., "value": ...}`.
+#[derive(Deserialize)]
+struct RawAttribute {
+    value: String,
+}
+
+impl RawResourceRights {
+    /// The actions granted, direct and indirect together; refuses an answer about
+    /// another resource.
+    pub(crate) fn into_rights(
+        self,
+        resource: &ResourceId,
+    ) -> Result<super::DelegatedRights, Reason> {
+        if let Some(r) = self.resource.and_then(|r| r.ref_id)
+            && r.trim() != resource.as_str()
+        {
+            return Err(format!(
+                "the answer is about resource `{}`, not `{resource}`",
+                r.trim()
+            ));
+        }
+        let mut actions: Vec<Arc<str>> = Vec::new();
+        for p in self.direct_rights.into_iter().chain(self.indirect_rights) {
+            let a = p.right.action.value.trim();
+            if !actions.iter().any(|x| &**x == a) {
+                actions.push(Arc::from(a));
+            }
+        }
+        Ok(super::DelegatedRights { actions })
+    }
+}
+
+/// `ServiceResource` from `/resourceregistry/api/v1/resource/{id}`, only what reading
+/// needs. `accessListMode` is required: without it the gate is not known.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RawServiceResource {
+    identifier: String,
+    access_list_mode: String,
+    #[serde(default)]
+    has_competent_authority: Option<RawCompetentAuthority>,
+}
+
+#[derive(Deserialize)]
+struct RawCompetentAuthority {
+    #[serde(default)]
+    orgcode: Option<String>,
+}
+
+impl RawServiceResource {
+    /// The checked entry; refuses an entry about another resource or an unknown mode.
+    pub(crate) fn into_meta(self, resource: &ResourceId) -> Result<super::ResourceMeta, Reason> {
+        if self.identifier.trim() != resource.as_str() {
+            return Err(format!(
+                "the entry is about resource `{}`, not `{resource}`",
+                self.identifier.trim()
+            ));
+        }
+        let access_list_mode = match self.access_list_mode.trim() {
+            m if m.eq_ignore_ascii_case("Disabled") => super::AccessListMode::Disabled,
+            m if m.eq_ignore_ascii_case("Enabled") => super::AccessListMode::Enabled,
+            m => {
+                return Err(format!(
+                    "`accessListMode` is `{m}`: expected `Disabled` or `Enabled`"
+                ));
+            }
+        };
+        Ok(super::ResourceMeta::Found {
+            access_list_mode,
+            owner: self
+                .has_competent_authority
+                .and_then(|a| a.orgcode)
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .map(Arc::from),
+        })
+    }
+}
+
+/// The owner's access lists with their connections to one resource
+/// (`/resourceregistry/api/v1/access-lists/{owner}?resource=<id>&include=resource-actions`,
+/// pages merged).
+#[derive(Deserialize)]
+pub(crate) struct RawAccessLists {
+    #[serde(default)]
+    links: Option<RawLinks>,
+    data: Vec<RawAccessList>,
+}
+
+/// `AccessListInfoDto`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawAccessList {
+    identifier: String,
+    #[serde(default)]
+    resource_connections: Option<Vec<RawResourceConnection>>,
+}
+
+/// `AccessListResourceConnectionDto`; `actionFilters` is left out when every action is
+/// allowed.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawResourceConnection {
+    resource_identifier: String,
+    #[serde(default)]
+    action_filters: Option<Vec<String>>,
+}
+
+/// A bound list, before its members are read.
+pub(crate) struct BoundList {
+    pub(crate) identifier: String,
+    pub(crate) actions: Option<Vec<Arc<str>>>,
+}
+
+impl RawAccessLists {
+    /// The lists bound to `resource`, with the actions each binding allows.
+    pub(crate) fn into_bound(self, resource: &ResourceId) -> Result<Vec<BoundList>, Reason> {
+        if let Some(next) = self
+            .links
+            .and_then(|l| l.next)
+            .filter(|n| !n.trim().is_empty())
+        {
+            return Err(format!(
+                "it is one page of several (`links.next` is `{next}`), so the lists are incomplete"
+            ));
+        }
+        let mut out = Vec::new();
+        for list in self.data {
+            let identifier = list.identifier.trim().to_owned();
+            if identifier.is_empty()
+                || identifier.contains(['/', '\\'])
+                || identifier.starts_with('.')
+            {
+                return Err(format!("`{identifier}` is not an access-list identifier"));
+            }
+            let Some(connections) = list.resource_connections else {
+                return Err(format!(
+                    "list `{identifier}` has no `resourceConnections`: record the lists with `include=resource-actions`"
+                ));
+            };
+            for c in connections {
+                if c.resource_identifier.trim() != resource.as_str() {
+                    continue;
+                }
+                out.push(BoundList {
+                    identifier: identifier.clone(),
+                    actions: c
+                        .action_filters
+                        .filter(|a| !a.is_empty())
+                        .map(|a| a.iter().map(|x| Arc::from(x.trim())).collect()),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// An access list's members (`/access-lists/{owner}/{identifier}/members`, pages merged).
+#[derive(Deserialize)]
+pub(crate) struct RawMembers {
+    #[serde(default)]
+    links: Option<RawLinks>,
+    data: Vec<RawMember>,
+}
+
+/// `AccessListMembershipDto`: `identifiers` maps identifier URNs to values.
+#[derive(Deserialize)]
+struct RawMember {
+    #[serde(default)]
+    identifiers: Option<serde_json::Value>,
+}
+
+/// The identifier URN of an organisation number.
+const ORG_IDENTIFIER: &str = "urn:altinn:organization:identifier-no";
+
+impl RawMembers {
+    /// Members by organisation number; members with identifiers but no organisation
+    /// number are persons (never a recipient); members without identifiers are counted
+    /// as unidentified.
+    pub(crate) fn into_members(self) -> Result<super::Members, Reason> {
+        if let Some(next) = self
+            .links
+            .and_then(|l| l.next)
+            .filter(|n| !n.trim().is_empty())
+        {
+            return Err(format!(
+                "it is one page of several (`links.next` is `{next}`), so the members are incomplete"
+            ));
+        }
+        let mut out = super::Members::default();
+        for m in self.data {
+            let org = match &m.identifiers {
+                None | Some(serde_json::Value::Null) => {
+                    out.unidentified += 1;
+                    continue;
+                }
+                Some(serde_json::Value::Object(map)) => map.get(ORG_IDENTIFIER).map(|v| match v {
+                    serde_json::Value::String(s) => s.trim().to_owned(),
+                    other => other.to_string(),
+                }),
+                // `["urn:altinn:organization:identifier-no:964338531", ...]`
+                Some(serde_json::Value::Array(list)) => list.iter().find_map(|v| {
+                    v.as_str()?
+                        .strip_prefix(ORG_IDENTIFIER)?
+                        .strip_prefix(':')
+                        .map(|s| s.trim().to_owned())
+                }),
+                Some(other) => {
+                    return Err(format!("`identifiers` is `{other}`: expected an object"));
+                }
+            };
+            if let Some(o) = org {
+                let org =
+                    OrgNumber::parse(&o).map_err(|e| format!("member `{ORG_IDENTIFIER}`: {e}"))?;
+                out.orgs.insert(org);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A recorded non-2xx answer: `<path>.status.json` = `{"status": N, "body": ...}`.
+#[derive(Deserialize)]
+pub(crate) struct RawStatus {
+    pub(crate) status: u16,
+}
+
 /// The snapshot manifest: `{"taken_at": "<RFC 3339>"}`.
 #[derive(Deserialize)]
 pub(crate) struct RawManifest {

@@ -8,9 +8,15 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::de::DeserializeOwned;
 
-use super::raw::{RawBrregUnit, RawConnections, RawManifest, RawNotificationAddresses, RawRoller};
-use super::{EvidenceError, EvidenceSource, Observed, Snapshot};
-use crate::model::{OrgNumber, Register, SourceFailure, SourceKind};
+use super::raw::{
+    BoundList, RawAccessLists, RawBrregUnit, RawConnections, RawManifest, RawMembers,
+    RawNotificationAddresses, RawResourceRights, RawRoller, RawServiceResource, RawStatus,
+};
+use super::{
+    AccessList, AccessListMode, EvidenceError, EvidenceSource, Observed, ResourceEvidence,
+    ResourceMeta, Snapshot,
+};
+use crate::model::{OrgNumber, Register, ResourceId, SourceFailure, SourceKind};
 use crate::problem::{Problem, line_of};
 
 /// `manifest.json`.
@@ -25,8 +31,25 @@ pub const ROLES: &str = "enhetsregisteret/roller";
 pub const CONNECTIONS: &str = "accessmanagement/connections";
 /// Altinn profile notification addresses.
 pub const NOTIFICATION_ADDRESSES: &str = "profile/notificationaddresses";
-/// Recorded resource-registry policies: `<dir>/<resource id>/policy.xml`.
+/// The resource registry: `<dir>/<resource id>/policy.xml`, `resource.json` and
+/// `access-lists.json`.
 pub const RESOURCE_POLICIES: &str = "resourceregistry";
+/// A resource's recorded policy, in its directory under [`RESOURCE_POLICIES`].
+pub const POLICY_FILE: &str = "policy.xml";
+/// A resource's registry entry (`GET /resource/{id}`), beside its policy.
+pub const RESOURCE_FILE: &str = "resource.json";
+/// The owner's access lists with their connections to the resource, beside its policy.
+pub const ACCESS_LISTS_FILE: &str = "access-lists.json";
+/// Access-list members: `<dir>/<owner>/<list>/members.json`.
+pub const ACCESS_LISTS: &str = "resourceregistry/access-lists";
+/// An access list's members, in its directory under [`ACCESS_LISTS`].
+pub const MEMBERS_FILE: &str = "members.json";
+/// What each resource delegation grants:
+/// `<dir>/<unit>/<resource id>/<party uuid>.json`.
+pub const RESOURCE_RIGHTS: &str = "accessmanagement/resourcerights";
+/// Added to a path whose answer was not 2xx: `{"status": N, "body": ...}` is recorded
+/// there instead.
+pub const STATUS_SUFFIX: &str = ".status.json";
 
 /// A recorded snapshot on disk.
 #[derive(Clone, Debug)]
@@ -43,6 +66,131 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Option<Result<T, String>> {
         Err(e) => return Some(Err(format!("cannot read the file: {e}"))),
     };
     Some(serde_json::from_slice(&bytes).map_err(|e| format!("malformed JSON: {e}")))
+}
+
+/// What was recorded for one request.
+enum Recorded<T> {
+    /// Nothing: neither the answer nor a status.
+    Missing,
+    /// A non-2xx answer, recorded in `<path>.status.json`.
+    Status(u16, PathBuf),
+    /// A file that cannot be used, and why.
+    Bad(String, PathBuf),
+    /// The answer.
+    Answer(T),
+}
+
+/// The path where a non-2xx answer for `path` is recorded.
+pub fn status_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(STATUS_SUFFIX);
+    PathBuf::from(name)
+}
+
+/// Reads what was recorded for `path`: its answer, parsed by `parse`, or else its
+/// `.status.json`.
+fn recorded<T>(path: &Path, parse: impl FnOnce(&[u8]) -> Result<T, String>) -> Recorded<T> {
+    match std::fs::read(path) {
+        Ok(bytes) => match parse(&bytes) {
+            Ok(t) => Recorded::Answer(t),
+            Err(why) => Recorded::Bad(why, path.to_path_buf()),
+        },
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            let status = status_path(path);
+            match read_json::<RawStatus>(&status) {
+                None => Recorded::Missing,
+                Some(Ok(s))
+                    if (200..300).contains(&s.status) || !(100..600).contains(&s.status) =>
+                {
+                    Recorded::Bad(
+                        format!(
+                            "`status` is {}: a recorded refusal or error is a status from 300 to 599",
+                            s.status
+                        ),
+                        status,
+                    )
+                }
+                Some(Ok(s)) => Recorded::Status(s.status, status),
+                Some(Err(why)) => Recorded::Bad(why, status),
+            }
+        }
+        Err(e) => Recorded::Bad(format!("cannot read the file: {e}"), path.to_path_buf()),
+    }
+}
+
+/// Parses JSON into `Raw` and converts it with `check`.
+fn json<Raw: DeserializeOwned, T>(
+    check: impl FnOnce(Raw) -> Result<T, String>,
+) -> impl FnOnce(&[u8]) -> Result<T, String> {
+    move |bytes| {
+        serde_json::from_slice::<Raw>(bytes)
+            .map_err(|e| format!("malformed JSON: {e}"))
+            .and_then(check)
+    }
+}
+
+fn failure_at(
+    unit: Option<OrgNumber>,
+    source: SourceKind,
+    path: &Path,
+    reason: String,
+) -> Arc<SourceFailure> {
+    Arc::new(SourceFailure {
+        unit,
+        source,
+        location: Arc::from(path.display().to_string()),
+        reason: Arc::from(reason),
+    })
+}
+
+fn status_reason(status: u16) -> String {
+    format!("the answer was HTTP {status}")
+}
+
+impl<T> Recorded<T> {
+    /// The evidence this record gives: a refusal (401, 403) only where the source says
+    /// something by refusing, any other status a failure; `missing` lists statuses that
+    /// mean "no such thing" (e.g. 404 for a unit).
+    fn observed(
+        self,
+        unit: Option<OrgNumber>,
+        source: SourceKind,
+        refusal_means_something: bool,
+        missing: &[u16],
+    ) -> Observed<T> {
+        match self {
+            Recorded::Missing => Observed::Missing,
+            Recorded::Answer(t) => Observed::Present(t),
+            Recorded::Bad(why, path) => Observed::Failed(failure_at(unit, source, &path, why)),
+            Recorded::Status(s, _) if missing.contains(&s) => Observed::Missing,
+            Recorded::Status(s @ (401 | 403), path) if refusal_means_something => {
+                Observed::Refused(failure_at(unit, source, &path, status_reason(s)))
+            }
+            Recorded::Status(s, path) => {
+                Observed::Failed(failure_at(unit, source, &path, status_reason(s)))
+            }
+        }
+    }
+}
+
+/// The line a serde_json error names (`... at line 3 column 5`), if any.
+fn line_in(reason: &str) -> Option<u32> {
+    let rest = &reason[reason.rfind(" at line ")? + " at line ".len()..];
+    rest.split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+        .filter(|&l| l > 0)
+}
+
+/// The file name of a party's rights answer, if its id can name a file (a UUID can).
+fn party_file_name(party: &str) -> Option<String> {
+    let ok = !party.is_empty()
+        && party.len() <= 64
+        && party
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then(|| format!("{party}.json"))
 }
 
 impl SnapshotDir {
@@ -93,63 +241,173 @@ impl SnapshotDir {
 
     /// Loads everything about `org` into `snapshot`; returns the unit's main unit, if any.
     fn load_unit(&self, org: OrgNumber, snapshot: &mut Snapshot) -> Option<OrgNumber> {
-        fn failure<T>(
-            org: OrgNumber,
-            source: SourceKind,
-            path: &Path,
-            reason: String,
-        ) -> Observed<T> {
-            Observed::Failed(Arc::new(SourceFailure {
-                unit: Some(org),
-                source,
-                location: Arc::from(path.display().to_string()),
-                reason: Arc::from(reason),
-            }))
-        }
         let ev = snapshot.unit_mut(org);
-
-        let main_path = self.file(UNITS, org);
-        let sub_path = self.file(SUB_UNITS, org);
-        ev.unit = match read_json::<RawBrregUnit>(&main_path) {
-            Some(r) => match r.and_then(|u| u.into_unit(org, Register::Enheter)) {
-                Ok(u) => Observed::Present(u),
-                Err(why) => failure(org, SourceKind::Unit, &main_path, why),
-            },
-            None => match read_json::<RawBrregUnit>(&sub_path) {
-                Some(r) => match r.and_then(|u| u.into_unit(org, Register::Underenheter)) {
-                    Ok(u) => Observed::Present(u),
-                    Err(why) => failure(org, SourceKind::Unit, &sub_path, why),
-                },
+        let unit = |register| json(move |u: RawBrregUnit| u.into_unit(org, register));
+        // 404 in the register of main units: perhaps a sub-unit.
+        ev.unit = match recorded(&self.file(UNITS, org), unit(Register::Enheter)) {
+            Recorded::Missing | Recorded::Status(404, _) => recorded(
+                &self.file(SUB_UNITS, org),
+                unit(Register::Underenheter),
+            )
+            .observed(Some(org), SourceKind::Unit, false, &[404]),
+            other => other.observed(Some(org), SourceKind::Unit, false, &[]),
+        };
+        ev.roles = recorded(
+            &self.file(ROLES, org),
+            json(|r: RawRoller| Ok(r.into_holders())),
+        )
+        .observed(Some(org), SourceKind::Roles, false, &[404]);
+        ev.connections = recorded(
+            &self.file(CONNECTIONS, org),
+            json(RawConnections::into_holders),
+        )
+        .observed(Some(org), SourceKind::Connections, true, &[]);
+        // A refused connections answer: the unit has not approved reachcheck.
+        if ev.connections.refusal().is_some() {
+            ev.authorized = Some(false);
+        }
+        ev.notification_addresses = recorded(
+            &self.file(NOTIFICATION_ADDRESSES, org),
+            json(|n: RawNotificationAddresses| n.usable(org)),
+        )
+        .observed(Some(org), SourceKind::NotificationAddresses, true, &[404]);
+        // What each resource delegation grants (rule 10).
+        let delegations: Vec<(ResourceId, Arc<str>)> = match &ev.connections {
+            Observed::Present(holders) => holders
+                .iter()
+                .filter_map(|h| h.party.as_ref().map(|p| (h, p)))
+                .flat_map(|(h, party)| {
+                    h.grants.iter().filter_map(move |g| match g {
+                        crate::model::Grant::Resource(r) => Some((r.clone(), Arc::clone(party))),
+                        _ => None,
+                    })
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (resource, party) in delegations {
+            if ev
+                .resource_rights
+                .contains_key(&(resource.clone(), Arc::clone(&party)))
+            {
+                continue;
+            }
+            let got = match party_file_name(&party) {
+                Some(name) => {
+                    let path = self
+                        .root
+                        .join(RESOURCE_RIGHTS)
+                        .join(org.to_string())
+                        .join(resource.as_str())
+                        .join(name);
+                    let r = resource.clone();
+                    recorded(
+                        &path,
+                        json(move |raw: RawResourceRights| raw.into_rights(&r)),
+                    )
+                    .observed(
+                        Some(org),
+                        SourceKind::ResourceRights,
+                        false,
+                        &[],
+                    )
+                }
+                // A party id that cannot name a file has no rights answer.
                 None => Observed::Missing,
-            },
-        };
-
-        let path = self.file(ROLES, org);
-        ev.roles = match read_json::<RawRoller>(&path) {
-            Some(Ok(r)) => Observed::Present(r.into_holders()),
-            Some(Err(why)) => failure(org, SourceKind::Roles, &path, why),
-            None => Observed::Missing,
-        };
-
-        let path = self.file(CONNECTIONS, org);
-        ev.connections = match read_json::<RawConnections>(&path) {
-            Some(r) => match r.and_then(RawConnections::into_holders) {
-                Ok(h) => Observed::Present(h),
-                Err(why) => failure(org, SourceKind::Connections, &path, why),
-            },
-            None => Observed::Missing,
-        };
-
-        let path = self.file(NOTIFICATION_ADDRESSES, org);
-        ev.notification_addresses = match read_json::<RawNotificationAddresses>(&path) {
-            Some(r) => match r.and_then(|n| n.usable(org)) {
-                Ok(n) => Observed::Present(n),
-                Err(why) => failure(org, SourceKind::NotificationAddresses, &path, why),
-            },
-            None => Observed::Missing,
-        };
-
+            };
+            if !matches!(got, Observed::Missing) {
+                ev.resource_rights.insert((resource, party), got);
+            }
+        }
         ev.unit.present().and_then(|u| u.main_unit)
+    }
+
+    /// The registry entries and access lists of `resources` (rule 11), into `snapshot`.
+    fn load_resources(&self, resources: &[ResourceId], snapshot: &mut Snapshot) {
+        for r in resources {
+            let dir = self.root.join(RESOURCE_POLICIES).join(r.as_str());
+            let id = r.clone();
+            let mut metadata = match recorded(
+                &dir.join(RESOURCE_FILE),
+                json(move |raw: RawServiceResource| raw.into_meta(&id)),
+            ) {
+                Recorded::Status(404, path) => Observed::Present(ResourceMeta::NotInAltinn {
+                    location: Arc::from(path.display().to_string()),
+                }),
+                other => other.observed(None, SourceKind::Resource, false, &[]),
+            };
+            // Altinn has no policy for it: the resource is not there either (M8).
+            let policy_status = status_path(&dir.join(POLICY_FILE));
+            if !dir.join(POLICY_FILE).exists()
+                && let Some(Ok(RawStatus { status: 404 })) = read_json::<RawStatus>(&policy_status)
+            {
+                metadata = Observed::Present(ResourceMeta::NotInAltinn {
+                    location: Arc::from(policy_status.display().to_string()),
+                });
+            }
+            let owner = match &metadata {
+                Observed::Present(ResourceMeta::Found {
+                    access_list_mode: AccessListMode::Enabled,
+                    owner,
+                }) => Some(owner.clone()),
+                _ => None,
+            };
+            // Access lists matter only when they gate the resource.
+            let access_lists = match owner {
+                None => Observed::Missing,
+                Some(owner) => {
+                    let id = r.clone();
+                    match recorded(
+                        &dir.join(ACCESS_LISTS_FILE),
+                        json(move |raw: RawAccessLists| raw.into_bound(&id)),
+                    )
+                    .observed(None, SourceKind::AccessLists, false, &[])
+                    {
+                        Observed::Present(bound) => {
+                            Observed::Present(self.members_of(owner.as_deref(), bound))
+                        }
+                        Observed::Missing => Observed::Missing,
+                        Observed::Failed(f) => Observed::Failed(f),
+                        Observed::Refused(f) => Observed::Refused(f),
+                    }
+                }
+            };
+            snapshot.resources.insert(
+                r.clone(),
+                ResourceEvidence {
+                    metadata,
+                    access_lists,
+                },
+            );
+        }
+    }
+
+    /// Reads the members of each bound list of `owner`.
+    fn members_of(&self, owner: Option<&str>, bound: Vec<BoundList>) -> Vec<AccessList> {
+        bound
+            .into_iter()
+            .map(|b| {
+                let members = match owner {
+                    // Whose lists they are is not known: neither are their members.
+                    None => Observed::Missing,
+                    Some(owner) => recorded(
+                        &self
+                            .root
+                            .join(ACCESS_LISTS)
+                            .join(owner)
+                            .join(&b.identifier)
+                            .join(MEMBERS_FILE),
+                        json(RawMembers::into_members),
+                    )
+                    .observed(None, SourceKind::AccessListMembers, false, &[]),
+                };
+                AccessList {
+                    identifier: Arc::from(b.identifier),
+                    actions: b.actions,
+                    members,
+                }
+            })
+            .collect()
     }
 
     /// The policies of `resources` recorded from Altinn's resource registry
@@ -192,8 +450,34 @@ impl SnapshotDir {
             .collect()
     }
 
-    /// Loads the evidence about `recipients` and their main units.
+    /// Loads the evidence about `recipients` and their main units, and about `resources`
+    /// (their registry entries and access lists).
     pub fn load(
+        &self,
+        recipients: impl IntoIterator<Item = OrgNumber>,
+        resources: &[ResourceId],
+    ) -> Result<Snapshot, EvidenceError> {
+        let mut snapshot = self.load_units(recipients)?;
+        self.load_resources(resources, &mut snapshot);
+        Ok(snapshot)
+    }
+
+    /// Everything a sweep takes from the snapshot: [`SnapshotDir::load`], and the
+    /// policies Altinn enforced for `resources` where they were recorded.
+    pub fn gathered(
+        &self,
+        recipients: impl IntoIterator<Item = OrgNumber>,
+        resources: &[ResourceId],
+    ) -> Result<super::Gathered, EvidenceError> {
+        Ok(super::Gathered {
+            snapshot: self.load(recipients, resources)?,
+            policies: self.resource_policies(resources),
+            requests: 0,
+        })
+    }
+
+    /// Loads the evidence about `recipients` and their main units.
+    fn load_units(
         &self,
         recipients: impl IntoIterator<Item = OrgNumber>,
     ) -> Result<Snapshot, EvidenceError> {
@@ -216,10 +500,15 @@ impl SnapshotDir {
         Ok(snapshot)
     }
 
-    /// Loads every unit that has any file in the snapshot, and reports every problem:
-    /// malformed files (errors) and file names that are not organisation numbers
-    /// (warnings). For `validate`.
-    pub fn load_all(&self) -> Result<(Snapshot, Vec<Problem>), EvidenceError> {
+    /// Loads every unit that has any file in the snapshot, and every resource that has a
+    /// directory in it or is one of `resources`, and reports every problem: malformed
+    /// files and recorded statuses that cannot be read (errors), file names that are not
+    /// organisation numbers, rights answers no delegation asks for, and resources without
+    /// a registry entry (warnings). For `validate`.
+    pub fn load_all(
+        &self,
+        resources: &[ResourceId],
+    ) -> Result<(Snapshot, Vec<Problem>), EvidenceError> {
         let taken_at = self.taken_at()?;
         let mut problems = Vec::new();
         let mut orgs = Vec::new();
@@ -232,6 +521,7 @@ impl SnapshotDir {
             paths.sort();
             for path in paths {
                 let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                let name = name.strip_suffix(STATUS_SUFFIX).unwrap_or(name);
                 match name.strip_suffix(".json").map(OrgNumber::parse) {
                     Some(Ok(org)) => orgs.push(org),
                     Some(Err(e)) => problems.push(Problem::warning(
@@ -249,16 +539,111 @@ impl SnapshotDir {
         }
         orgs.sort_unstable();
         orgs.dedup();
-        let mut snapshot = self.load(orgs)?;
+        let mut all: Vec<ResourceId> = resources.to_vec();
+        if let Ok(entries) = std::fs::read_dir(self.root.join(RESOURCE_POLICIES)) {
+            for e in entries.filter_map(Result::ok) {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if !e.path().is_dir()
+                    || self.root.join(RESOURCE_POLICIES).join(&name) == self.root.join(ACCESS_LISTS)
+                {
+                    continue;
+                }
+                match ResourceId::parse(&name) {
+                    Ok(id) => all.push(id),
+                    Err(e) => problems.push(Problem::warning(
+                        &self.root.join(RESOURCE_POLICIES).join(&name),
+                        None,
+                        format!("ignored: the directory name should be a resource id: {e}"),
+                    )),
+                }
+            }
+        }
+        all.sort();
+        all.dedup();
+        let mut snapshot = self.load(orgs, &all)?;
         snapshot.taken_at = taken_at;
         for f in snapshot.failures() {
             problems.push(Problem::error(
                 Path::new(&*f.location),
-                None,
+                line_in(&f.reason),
                 f.reason.to_string(),
             ));
         }
+        for r in resources {
+            let meta = snapshot.resource(r).map(|e| &e.metadata);
+            if matches!(meta, None | Some(Observed::Missing)) {
+                problems.push(Problem::warning(
+                    &self.root.join(RESOURCE_POLICIES).join(r.as_str()).join(RESOURCE_FILE),
+                    None,
+                    format!(
+                        "no registry entry for resource `{r}`: routes of its message types cannot be proven readable (record `GET /resourceregistry/api/v1/resource/{r}`)"
+                    ),
+                ));
+            }
+        }
+        problems.extend(self.stray_rights(&snapshot));
         Ok((snapshot, problems))
+    }
+
+    /// Rights answers that no delegation in the connections asks for (warnings): a
+    /// misplaced file proves nothing.
+    fn stray_rights(&self, snapshot: &Snapshot) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let Ok(units) = std::fs::read_dir(self.root.join(RESOURCE_RIGHTS)) else {
+            return out;
+        };
+        let mut files: Vec<PathBuf> = Vec::new();
+        for unit in units.filter_map(Result::ok) {
+            for resource in std::fs::read_dir(unit.path())
+                .into_iter()
+                .flatten()
+                .filter_map(Result::ok)
+            {
+                for f in std::fs::read_dir(resource.path())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Result::ok)
+                {
+                    files.push(f.path());
+                }
+            }
+        }
+        files.sort();
+        for path in files {
+            let rel = path
+                .strip_prefix(self.root.join(RESOURCE_RIGHTS))
+                .unwrap_or(&path);
+            let parts: Vec<String> = rel
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            let [unit, resource, file] = parts.as_slice() else {
+                continue;
+            };
+            let party = file
+                .strip_suffix(STATUS_SUFFIX)
+                .unwrap_or(file)
+                .strip_suffix(".json")
+                .unwrap_or(file);
+            let asked = OrgNumber::parse(unit)
+                .ok()
+                .and_then(|u| snapshot.unit(u))
+                .is_some_and(|ev| {
+                    ev.resource_rights
+                        .keys()
+                        .any(|(r, p)| r.as_str() == resource && &**p == party)
+                });
+            if !asked {
+                out.push(Problem::warning(
+                    &path,
+                    None,
+                    format!(
+                        "ignored: no delegation of `{resource}` to party `{party}` in the connections of `{unit}` asks for this rights answer"
+                    ),
+                ));
+            }
+        }
+        out
     }
 }
 
@@ -268,11 +653,7 @@ impl EvidenceSource for SnapshotDir {
         recipients: &[OrgNumber],
         resources: &[crate::model::ResourceId],
     ) -> Result<super::Gathered, EvidenceError> {
-        Ok(super::Gathered {
-            snapshot: self.load(recipients.iter().copied())?,
-            policies: self.resource_policies(resources),
-            requests: 0,
-        })
+        self.gathered(recipients.iter().copied(), resources)
     }
 }
 
@@ -321,7 +702,7 @@ mod tests {
             ),
         );
         let snap = SnapshotDir::new(root)
-            .load([OrgNumber::parse(BARNEVERN).unwrap()])
+            .load([OrgNumber::parse(BARNEVERN).unwrap()], &[])
             .unwrap();
         let sub = snap.unit(OrgNumber::parse(BARNEVERN).unwrap()).unwrap();
         let unit = sub.unit.present().unwrap();
@@ -385,7 +766,7 @@ mod tests {
         );
         write(root, &format!("{ROLES}/notes.txt"), "x");
         write(root, &format!("{ROLES}/123.json"), "{}");
-        let (snap, problems) = SnapshotDir::new(root).load_all().unwrap();
+        let (snap, problems) = SnapshotDir::new(root).load_all(&[]).unwrap();
         assert_eq!(snap.units.len(), 1);
         let msgs: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(msgs.len(), 3, "{msgs:?}");
@@ -395,7 +776,7 @@ mod tests {
         ));
         assert!(
             msgs[2].contains(&format!(
-                "{KOMMUNE}.json`: malformed JSON: invalid type: integer `7`"
+                "{KOMMUNE}.json`: line 1: malformed JSON: invalid type: integer `7`"
             )),
             "{msgs:?}"
         );

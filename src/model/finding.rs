@@ -66,11 +66,19 @@ pub enum FindingCode {
     PolicyDrift,
     /// The route was not in the sweep whose results answer a pre-send check.
     NotSwept,
+    /// Access lists gate a resource and the recipient is on none that allows `read` (rule 11).
+    NotOnAccessList,
+    /// Connections list no person while Enhetsregisteret names living key-role holders (rule 13).
+    EvidenceInconsistent,
+    /// Notification addresses exist that this caller may not read (rule 14).
+    NotificationUnverified,
+    /// Altinn answered 404 for a resource or its policy: it does not exist there.
+    ResourceNotInAltinn,
 }
 
 impl FindingCode {
-    /// Every code, in the order findings are reported.
-    pub const ALL: [FindingCode; 12] = [
+    /// Every code, in the order findings are reported (new codes are appended).
+    pub const ALL: [FindingCode; 16] = [
         FindingCode::RecipientDeleted,
         FindingCode::NoReader,
         FindingCode::NoData,
@@ -83,6 +91,10 @@ impl FindingCode {
         FindingCode::NotAuthorized,
         FindingCode::PolicyDrift,
         FindingCode::NotSwept,
+        FindingCode::NotOnAccessList,
+        FindingCode::EvidenceInconsistent,
+        FindingCode::NotificationUnverified,
+        FindingCode::ResourceNotInAltinn,
     ];
 
     /// The contract name, e.g. `no_reader`.
@@ -100,13 +112,23 @@ impl FindingCode {
             FindingCode::NotAuthorized => "not_authorized",
             FindingCode::PolicyDrift => "policy_drift",
             FindingCode::NotSwept => "not_swept",
+            FindingCode::NotOnAccessList => "not_on_access_list",
+            FindingCode::EvidenceInconsistent => "evidence_inconsistent",
+            FindingCode::NotificationUnverified => "notification_unverified",
+            FindingCode::ResourceNotInAltinn => "resource_not_in_altinn",
         }
     }
 
     /// The fixed severity of this code.
     pub fn severity(self) -> Severity {
         match self {
-            FindingCode::RecipientDeleted | FindingCode::NoReader => Severity::Critical,
+            FindingCode::RecipientDeleted
+            | FindingCode::NoReader
+            | FindingCode::NotOnAccessList => Severity::Critical,
+            FindingCode::EvidenceInconsistent | FindingCode::ResourceNotInAltinn => {
+                Severity::Warning
+            }
+            FindingCode::NotificationUnverified => Severity::Info,
             FindingCode::NoData
             | FindingCode::TooFewReaders
             | FindingCode::NoNotificationAddress
@@ -146,6 +168,14 @@ pub enum SourceKind {
     NotificationAddresses,
     /// A resource's policy in Altinn's resource registry.
     ResourcePolicy,
+    /// What one resource delegation grants (`connections/resources/rights`).
+    ResourceRights,
+    /// A resource's entry in Altinn's resource registry (`accessListMode`, owner).
+    Resource,
+    /// The resource owner's access lists bound to a resource.
+    AccessLists,
+    /// The members of one access list.
+    AccessListMembers,
 }
 
 impl fmt::Display for SourceKind {
@@ -156,6 +186,10 @@ impl fmt::Display for SourceKind {
             SourceKind::Connections => "Altinn connections",
             SourceKind::NotificationAddresses => "notification addresses",
             SourceKind::ResourcePolicy => "resource-registry policy",
+            SourceKind::ResourceRights => "resource rights",
+            SourceKind::Resource => "resource-registry entry",
+            SourceKind::AccessLists => "access lists",
+            SourceKind::AccessListMembers => "access-list members",
         })
     }
 }
@@ -180,6 +214,37 @@ impl fmt::Display for SourceFailure {
     }
 }
 
+/// A piece of evidence that would help decide a route and is not there: which source,
+/// and about what.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Gap {
+    /// Which source.
+    pub source: SourceKind,
+    /// The unit it is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<OrgNumber>,
+    /// The resource it is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceId>,
+    /// The rightholder (party UUID) it is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party: Option<Arc<str>>,
+    /// The access list it is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<Arc<str>>,
+}
+
+/// Access lists gate a resource and the recipient is on none of those that allow `read`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct AccessListGate {
+    /// The resource.
+    pub resource: ResourceId,
+    /// The lists' owner (org code), whom to ask.
+    pub owner: Option<Arc<str>>,
+    /// The bound lists that allow `read` (empty: no list allows it).
+    pub lists: Vec<Arc<str>>,
+}
+
 /// A coded problem on a route, with the facts needed to explain it.
 ///
 /// Serialised (for the store and the HTTP API) as an object tagged by `code`, with the
@@ -202,6 +267,10 @@ pub enum Finding {
         recipient_connections: bool,
         /// Connections are missing for the recipient's main unit (which one).
         main_unit_connections: Option<OrgNumber>,
+        /// Other evidence that is missing (rights of delegations, resource entries,
+        /// access lists).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gaps: Option<Arc<[Gap]>>,
     },
     /// Fewer readers than required.
     TooFewReaders {
@@ -242,6 +311,29 @@ pub enum Finding {
     /// The route was not among those judged by the sweep the answer comes from (a
     /// pre-send check answered from the store), so nothing about it is known.
     NotSwept,
+    /// The recipient is on no access list that lets it be sent `read` access to the
+    /// resource: Altinn denies every reader (rule 11).
+    NotOnAccessList(Arc<AccessListGate>),
+    /// This unit's connections list no person while Enhetsregisteret names living
+    /// key-role holders: they are not complete evidence (rule 13).
+    EvidenceInconsistent {
+        /// The unit.
+        unit: OrgNumber,
+        /// Living key-role holders Enhetsregisteret names.
+        key_role_holders: u32,
+    },
+    /// This unit's notification addresses could not be read by reachcheck (rule 14).
+    NotificationUnverified {
+        /// The unit.
+        unit: OrgNumber,
+    },
+    /// Altinn answered 404 for the resource or its policy.
+    ResourceNotInAltinn {
+        /// The resource.
+        resource: ResourceId,
+        /// Where the 404 came from.
+        location: Arc<str>,
+    },
 }
 
 /// How Altinn's policy for a resource differs from the local copy, in who may read.
@@ -273,6 +365,10 @@ impl Finding {
             Finding::NotAuthorized { .. } => FindingCode::NotAuthorized,
             Finding::PolicyDrift(_) => FindingCode::PolicyDrift,
             Finding::NotSwept => FindingCode::NotSwept,
+            Finding::NotOnAccessList(_) => FindingCode::NotOnAccessList,
+            Finding::EvidenceInconsistent { .. } => FindingCode::EvidenceInconsistent,
+            Finding::NotificationUnverified { .. } => FindingCode::NotificationUnverified,
+            Finding::ResourceNotInAltinn { .. } => FindingCode::ResourceNotInAltinn,
         }
     }
 
@@ -310,6 +406,19 @@ mod tests {
                 no_record: false,
                 recipient_connections: true,
                 main_unit_connections: Some(org),
+                gaps: None,
+            },
+            Finding::NoData {
+                no_record: false,
+                recipient_connections: false,
+                main_unit_connections: None,
+                gaps: Some(Arc::from([Gap {
+                    source: SourceKind::ResourceRights,
+                    unit: Some(org),
+                    resource: Some(ResourceId::parse("r1").unwrap()),
+                    party: Some("00000000-0000-4000-8000-000000000001".into()),
+                    list: None,
+                }])),
             },
             Finding::TooFewReaders { readers: 1, min: 2 },
             Finding::NoNotificationAddress,
@@ -335,6 +444,20 @@ mod tests {
                 removed: vec![],
             })),
             Finding::NotSwept,
+            Finding::NotOnAccessList(Arc::new(AccessListGate {
+                resource: ResourceId::parse("r1").unwrap(),
+                owner: Some("politiet".into()),
+                lists: vec!["godkjente-kommuner".into()],
+            })),
+            Finding::EvidenceInconsistent {
+                unit: org,
+                key_role_holders: 1,
+            },
+            Finding::NotificationUnverified { unit: org },
+            Finding::ResourceNotInAltinn {
+                resource: ResourceId::parse("r1").unwrap(),
+                location: "x/resource.json.status.json".into(),
+            },
         ];
         for f in all {
             let json = serde_json::to_value(&f).unwrap();

@@ -5,36 +5,81 @@ use std::sync::Arc;
 
 use super::ResourceId;
 
-/// A grant code, lower-cased at the boundary: Altinn codes compare case-insensitively.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Code(Arc<str>);
+/// A grant code. It compares, hashes and prints lower-cased (Altinn's
+/// `string-equal-ignore-case`), and keeps the spelling its source gave it
+/// ([`Code::spelled`]) for `string-equal`, which Altinn compares exactly (DESIGN rule 12).
+#[derive(Clone)]
+pub struct Code {
+    folded: Arc<str>,
+    /// The source's spelling, only when it differs from `folded`.
+    spelled: Option<Arc<str>>,
+}
 
 impl Code {
-    /// Trims and lower-cases `s`.
+    /// Trims `s`; compares as its lower case, remembers its spelling.
     pub fn new(s: &str) -> Self {
         let s = s.trim();
         if s.bytes().any(|b| b.is_ascii_uppercase()) || !s.is_ascii() {
-            Code(Arc::from(s.to_lowercase()))
+            let folded = s.to_lowercase();
+            let spelled = (folded != s).then(|| Arc::from(s));
+            Code {
+                folded: Arc::from(folded),
+                spelled,
+            }
         } else {
-            Code(Arc::from(s))
+            Code {
+                folded: Arc::from(s),
+                spelled: None,
+            }
         }
     }
 
-    /// The code as text (lower case).
+    /// The code as compared (lower case).
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.folded
+    }
+
+    /// The code as its source spelled it (trimmed).
+    pub fn spelled(&self) -> &str {
+        self.spelled.as_deref().unwrap_or(&self.folded)
+    }
+}
+
+impl PartialEq for Code {
+    fn eq(&self, other: &Self) -> bool {
+        self.folded == other.folded
+    }
+}
+
+impl Eq for Code {}
+
+impl std::hash::Hash for Code {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.folded.hash(state);
+    }
+}
+
+impl PartialOrd for Code {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Code {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.folded.cmp(&other.folded)
     }
 }
 
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.folded)
     }
 }
 
 impl fmt::Debug for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(&*self.folded, f)
     }
 }
 
@@ -68,7 +113,14 @@ impl Grant {
     pub fn from_urn(urn: &str) -> Grant {
         let urn = urn.trim();
         let lower = urn.to_ascii_lowercase();
-        let rest = |prefix: &str| lower.strip_prefix(prefix).filter(|r| !r.is_empty());
+        // The code in its source's spelling: prefixes are ASCII, so the lower-cased URN's
+        // prefix has the same length as the original's.
+        let rest = |prefix: &str| {
+            lower
+                .starts_with(prefix)
+                .then(|| &urn[prefix.len()..])
+                .filter(|r| !r.is_empty())
+        };
         if let Some(code) = rest(ROLECODE) {
             Grant::RoleCode(Code::new(code))
         } else if let Some(code) = rest(EXTERNAL_CCR) {
@@ -84,6 +136,18 @@ impl Grant {
             }
         } else {
             Grant::Other(Code::new(urn))
+        }
+    }
+
+    /// The code as its source spelled it, for exact (`string-equal`) comparison.
+    pub fn spelled(&self) -> &str {
+        match self {
+            Grant::RoleCode(c)
+            | Grant::ExternalRole(c)
+            | Grant::AccessPackage(c)
+            | Grant::AltinnRole(c)
+            | Grant::Other(c) => c.spelled(),
+            Grant::Resource(r) => r.as_str(),
         }
     }
 
@@ -117,6 +181,21 @@ impl fmt::Display for Grant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_compare_folded_and_remember_their_spelling() {
+        let g = Grant::from_urn("URN:ALTINN:ROLECODE:DAGL");
+        assert_eq!(g, Grant::from_urn("urn:altinn:rolecode:dagl"));
+        assert_eq!(g.spelled(), "DAGL");
+        assert_eq!(g.code(), "dagl");
+        assert_eq!(
+            Grant::from_urn("urn:altinn:rolecode:dagl").spelled(),
+            "dagl"
+        );
+        let mut set = std::collections::HashSet::new();
+        set.insert(Code::new("A0286"));
+        assert!(set.contains(&Code::new("a0286")));
+    }
 
     #[test]
     fn urns_parse_case_insensitively_and_print_canonically() {

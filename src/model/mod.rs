@@ -11,7 +11,9 @@ mod org_number;
 mod route;
 mod unit;
 
-pub use finding::{Finding, FindingCode, PolicyDrift, Severity, SourceFailure, SourceKind};
+pub use finding::{
+    AccessListGate, Finding, FindingCode, Gap, PolicyDrift, Severity, SourceFailure, SourceKind,
+};
 pub use grant::{Code, Grant};
 pub use ids::{IdError, MessageTypeId, ResourceId};
 pub use org_number::{OrgNumber, OrgNumberError};

@@ -10,6 +10,7 @@
 //! without ever claiming `not_readable` on a guess.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
@@ -24,11 +25,23 @@ use crate::problem::Problem;
 /// Index of an interned grant.
 pub type AtomId = u32;
 
+/// The exact atoms of one grant: each spelling a policy compares it in, and its atom.
+type Spellings = SmallVec<[(Arc<str>, AtomId); 1]>;
+
 /// Grants that matter to some policy (or to delegation), interned to small integers.
+///
+/// Most atoms are grants as Altinn compares them under `string-equal-ignore-case` (codes
+/// lower-cased). A policy that compares a subject attribute with `string-equal` needs the
+/// grant in one exact spelling: that is an *exact atom*, held only by someone whose
+/// evidence spells the grant exactly so (DESIGN rule 12).
 #[derive(Clone, Debug, Default)]
 pub struct AtomTable {
     ids: FxHashMap<Grant, AtomId>,
+    /// Exact atoms by grant (as compared) and spelling.
+    exact: FxHashMap<Grant, Spellings>,
     grants: Vec<Grant>,
+    /// The spelling of each exact atom (`None` for a case-insensitive one).
+    spellings: Vec<Option<Arc<str>>>,
 }
 
 impl AtomTable {
@@ -40,6 +53,23 @@ impl AtomTable {
         let id = AtomId::try_from(self.grants.len()).unwrap_or(AtomId::MAX);
         self.ids.insert(grant.clone(), id);
         self.grants.push(grant);
+        self.spellings.push(None);
+        id
+    }
+
+    /// The id of `grant` spelled exactly `spelled`, adding it if new.
+    pub fn intern_exact(&mut self, grant: Grant, spelled: &str) -> AtomId {
+        if let Some(id) = self.get_exact(&grant, spelled) {
+            return id;
+        }
+        let id = AtomId::try_from(self.grants.len()).unwrap_or(AtomId::MAX);
+        let spelled: Arc<str> = Arc::from(spelled);
+        self.exact
+            .entry(grant.clone())
+            .or_default()
+            .push((Arc::clone(&spelled), id));
+        self.grants.push(grant);
+        self.spellings.push(Some(spelled));
         id
     }
 
@@ -48,9 +78,41 @@ impl AtomTable {
         self.ids.get(grant).copied()
     }
 
-    /// The grant behind an id.
+    /// The id of `grant` spelled exactly `spelled`, if a policy compares it exactly.
+    pub fn get_exact(&self, grant: &Grant, spelled: &str) -> Option<AtomId> {
+        self.exact
+            .get(grant)?
+            .iter()
+            .find(|(s, _)| &**s == spelled)
+            .map(|(_, id)| *id)
+    }
+
+    /// Whether some policy compares a grant exactly (`string-equal`).
+    pub fn has_exact(&self) -> bool {
+        !self.exact.is_empty()
+    }
+
+    /// The grant behind an id (as compared: lower-cased codes).
     pub fn grant(&self, id: AtomId) -> &Grant {
         &self.grants[id as usize]
+    }
+
+    /// The exact spelling an atom needs, if it is an exact atom.
+    pub fn spelling(&self, id: AtomId) -> Option<&str> {
+        self.spellings[id as usize].as_deref()
+    }
+
+    /// The atom as text: its URN, and for an exact atom the spelling it needs.
+    pub fn describe(&self, id: AtomId) -> String {
+        let g = self.grant(id);
+        match self.spelling(id) {
+            Some(s) => {
+                let urn = g.to_string();
+                let prefix = urn.len().saturating_sub(g.code().len());
+                format!("{}{s} (exact case)", &urn[..prefix])
+            }
+            None => g.to_string(),
+        }
     }
 
     /// How many grants are interned.
@@ -102,6 +164,11 @@ impl AtomSet {
     /// Whether the set shares an atom with `atoms`.
     pub fn intersects(&self, atoms: &[AtomId]) -> bool {
         atoms.iter().any(|&a| self.contains(a))
+    }
+
+    /// Whether the set holds no atom.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|w| *w == 0)
     }
 
     /// Removes every atom.
@@ -187,6 +254,12 @@ enum Lit {
     True,
     False,
     Atom(AtomId),
+    /// `string-equal` on a subject attribute (rule 12): the grant spelled exactly
+    /// (`exact`), or, uncertain, the grant matching only when case is ignored (`folded`).
+    Exact {
+        exact: AtomId,
+        folded: AtomId,
+    },
     Uncertain(String),
 }
 
@@ -264,9 +337,26 @@ fn literal(m: &Match, resource: &ResourceId, rules: &GrantRules, atoms: &mut Ato
                 Some(SubjectAttribute::Never) => return Lit::False,
                 None => return Lit::Uncertain(format!("subject attribute `{attr}`")),
             };
-            Lit::Atom(atoms.intern(grant))
+            match m.function {
+                // Altinn compares `string-equal` exactly: the value as written (rule 12).
+                MatchFunction::StringEqual => Lit::Exact {
+                    exact: atoms.intern_exact(grant.clone(), m.value.trim()),
+                    folded: atoms.intern(grant),
+                },
+                _ => Lit::Atom(atoms.intern(grant)),
+            }
         }
         Category::Other(c) => Lit::Uncertain(format!("attribute `{attr}` in category `{c}`")),
+    }
+}
+
+/// Why a clause is uncertain, given two reasons: a stated reason wins over an unstated one
+/// (`""`, a case-only match under `string-equal`, which is not the policy's fault).
+fn why_of(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) if a.is_empty() => Some(b),
+        (Some(a), _) => Some(a),
+        (None, b) => b,
     }
 }
 
@@ -285,25 +375,50 @@ fn dnf(
         for any_of in &target.any_of {
             let mut options: Vec<Partial> = Vec::new();
             'all_of: for all_of in &any_of.all_of {
-                let mut p = Partial {
+                // Usually one partial; an exact match doubles them (exact or case-only).
+                let mut ps: SmallVec<[Partial; 1]> = SmallVec::new();
+                ps.push(Partial {
                     atoms: Clause::new(),
                     uncertain: None,
-                };
+                });
                 for m in &all_of.matches {
                     match literal(m, resource, rules, atoms) {
                         Lit::True => {}
                         Lit::False => continue 'all_of,
                         Lit::Atom(a) => {
-                            if !p.atoms.contains(&a) {
-                                p.atoms.push(a);
+                            for p in &mut ps {
+                                if !p.atoms.contains(&a) {
+                                    p.atoms.push(a);
+                                }
+                            }
+                        }
+                        Lit::Exact { exact, folded } => {
+                            let mut case_only = ps.clone();
+                            for p in &mut ps {
+                                if !p.atoms.contains(&exact) {
+                                    p.atoms.push(exact);
+                                }
+                            }
+                            for p in &mut case_only {
+                                if !p.atoms.contains(&folded) {
+                                    p.atoms.push(folded);
+                                }
+                                // Uncertain, but not a policy problem worth a warning.
+                                p.uncertain.get_or_insert_with(String::new);
+                            }
+                            ps.extend(case_only);
+                            if ps.len() > MAX_CLAUSES {
+                                return Err(());
                             }
                         }
                         Lit::Uncertain(why) => {
-                            p.uncertain.get_or_insert(why);
+                            for p in &mut ps {
+                                p.uncertain = why_of(p.uncertain.take(), Some(why.clone()));
+                            }
                         }
                     }
                 }
-                options.push(p);
+                options.extend(ps);
             }
             if options.is_empty() {
                 return Ok(Vec::new());
@@ -319,7 +434,7 @@ fn dnf(
                     }
                     next.push(Partial {
                         atoms: atoms_ab,
-                        uncertain: a.uncertain.clone().or_else(|| b.uncertain.clone()),
+                        uncertain: why_of(a.uncertain.clone(), b.uncertain.clone()),
                     });
                 }
             }
@@ -366,9 +481,10 @@ pub(crate) fn compile_policy(
         }
         let mut warned = false;
         for p in clauses {
-            let why = p
-                .uncertain
-                .or_else(|| rule.has_condition.then(|| "a `Condition`".into()));
+            let why = why_of(
+                p.uncertain,
+                rule.has_condition.then(|| "a `Condition`".into()),
+            );
             let list = match (rule.effect, why.is_some()) {
                 (Effect::Permit, false) => &mut out.permit,
                 (Effect::Permit, true) => &mut out.permit_uncertain,

@@ -76,6 +76,9 @@ pub struct GrantRules {
     /// Grants whose holders can delegate access.
     pub delegation: Vec<Grant>,
     names: FxHashMap<Grant, GrantName>,
+    /// Per ER role index: whether it is a key role, whose holders Altinn's connections
+    /// always list (rule 13).
+    key_roles: Vec<bool>,
 }
 
 #[derive(Deserialize)]
@@ -93,6 +96,19 @@ struct RawGrants {
     delegation: Option<RawGrantList>,
     #[serde(default)]
     grant_name: Vec<Spanned<RawGrantName>>,
+    key_roles: Option<RawKeyRoles>,
+}
+
+/// `[key_roles]`: the ER roles whose holders are key-role holders (DESIGN rules 3, 13).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeyRoles {
+    roles: Vec<Spanned<String>>,
+    #[allow(
+        dead_code,
+        reason = "documentation for people; required so every rule cites its source"
+    )]
+    source: String,
 }
 
 #[derive(Deserialize)]
@@ -360,10 +376,36 @@ impl GrantRules {
             }
         }
 
+        // Without `[key_roles]`, the roles with automatic grants are the key roles.
+        let mut key_roles = vec![false; er_roles.len()];
+        match &raw.key_roles {
+            Some(k) => {
+                for role in &k.roles {
+                    match by_code.get(&Code::new(role.get_ref())) {
+                        Some(&idx) => key_roles[idx] = true,
+                        None => problems.push(Problem::error(
+                            file,
+                            line(role.span()),
+                            format!(
+                                "role `{}` is not in the `[[er_role]]` table: add it there first",
+                                role.get_ref()
+                            ),
+                        )),
+                    }
+                }
+            }
+            None => {
+                for (idx, grants) in automatic.iter().enumerate() {
+                    key_roles[idx] = !grants.is_empty();
+                }
+            }
+        }
+
         if problems.len() > before {
             return None;
         }
         Some(GrantRules {
+            key_roles,
             subject_attributes,
             er_roles,
             by_code,
@@ -399,9 +441,12 @@ impl GrantRules {
     /// code, whatever code the source used.
     pub fn canonical(&self, grant: &Grant) -> Grant {
         match grant {
+            // Already the Altinn 3 code: kept in the spelling its source gave it (rule 12).
             Grant::ExternalRole(c) => match self.by_code.get(c) {
-                Some(&i) => Grant::ExternalRole(self.er_roles[i].ccr.clone()),
-                None => grant.clone(),
+                Some(&i) if self.er_roles[i].ccr != *c => {
+                    Grant::ExternalRole(self.er_roles[i].ccr.clone())
+                }
+                _ => grant.clone(),
             },
             _ => grant.clone(),
         }
@@ -429,6 +474,16 @@ impl GrantRules {
                 f(g.clone(), Provenance::Automatic(r));
             }
         }
+    }
+
+    /// Whether `grant` is a key role (an ER role in `[key_roles]`, by any of its codes).
+    pub fn is_key_role(&self, grant: &Grant) -> bool {
+        let role = match grant {
+            Grant::ExternalRole(c) => self.by_code.get(c),
+            Grant::RoleCode(c) => self.by_legacy.get(c),
+            _ => None,
+        };
+        role.is_some_and(|&i| self.key_roles[i])
     }
 
     /// Whether grants at a main unit apply at a unit of this organisation form.

@@ -243,6 +243,10 @@ impl Lang {
             (Lang::Nb, FindingCode::NotAuthorized) => "ikke godkjent systembruker",
             (Lang::Nb, FindingCode::PolicyDrift) => "policy avviker fra Altinn",
             (Lang::Nb, FindingCode::NotSwept) => "ikke sveipet",
+            (Lang::Nb, FindingCode::NotOnAccessList) => "ikke på tilgangslisten",
+            (Lang::Nb, FindingCode::EvidenceInconsistent) => "motstridende tilgangsdata",
+            (Lang::Nb, FindingCode::NotificationUnverified) => "varsling ikke kontrollert",
+            (Lang::Nb, FindingCode::ResourceNotInAltinn) => "ressursen finnes ikke i Altinn",
             (Lang::En, FindingCode::RecipientDeleted) => "recipient deleted",
             (Lang::En, FindingCode::NoReader) => "nobody can read",
             (Lang::En, FindingCode::NoData) => "access data missing",
@@ -255,6 +259,10 @@ impl Lang {
             (Lang::En, FindingCode::NotAuthorized) => "system user not approved",
             (Lang::En, FindingCode::PolicyDrift) => "policy differs from Altinn's",
             (Lang::En, FindingCode::NotSwept) => "not swept",
+            (Lang::En, FindingCode::NotOnAccessList) => "not on the access list",
+            (Lang::En, FindingCode::EvidenceInconsistent) => "contradictory access data",
+            (Lang::En, FindingCode::NotificationUnverified) => "notification not verified",
+            (Lang::En, FindingCode::ResourceNotInAltinn) => "resource not in Altinn",
         }
     }
 }

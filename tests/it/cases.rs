@@ -4,11 +4,10 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use reachcheck::engine::DEFAULT_MAX_DATA_AGE;
 use reachcheck::settings::{parse_age, parse_time};
-use reachcheck::{Engine, Policies, RoutingTable, SnapshotDir, evaluate};
+use reachcheck::{Policies, RoutingTable, SnapshotDir};
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -84,18 +83,21 @@ fn run_case(dir: &Path) -> String {
         Ok(r) => r,
         Err(e) => return format!("routes do not load:\n{e}\n"),
     };
-    let snapshot =
-        match SnapshotDir::new(dir.join("snapshot")).load(routes.routes().map(|r| r.recipient)) {
-            Ok(s) => s,
-            Err(e) => return format!("snapshot does not load: {e}\n"),
-        };
+    // The same pass `check` makes: the snapshot's evidence, the policies Altinn enforced
+    // where it recorded them, every route judged.
+    let gathered = match SnapshotDir::new(dir.join("snapshot")).gathered(
+        routes.routes().map(|r| r.recipient),
+        &policies.resource_ids(),
+    ) {
+        Ok(g) => g,
+        Err(e) => return format!("snapshot does not load: {e}\n"),
+    };
     let now = parse_time(&case.now).unwrap();
     let max_age = case
         .max_data_age
         .as_deref()
         .map_or(DEFAULT_MAX_DATA_AGE, |a| parse_age(a).unwrap());
-    let engine = Engine::new(Arc::new(policies), Arc::new(snapshot), max_age);
-    let evaluation = evaluate(&engine, &routes, now);
+    let evaluation = reachcheck::sweep::judge(gathered, policies, &routes, now, max_age).evaluation;
 
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)

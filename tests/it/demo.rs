@@ -4,13 +4,11 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use reachcheck::engine::DEFAULT_MAX_DATA_AGE;
 use reachcheck::settings::parse_time;
 use reachcheck::{
-    Engine, EvidenceTier, FindingCode, OrgNumber, Policies, RoutingTable, SnapshotDir, Verdict,
-    evaluate,
+    EvidenceTier, FindingCode, OrgNumber, Policies, RoutingTable, SnapshotDir, Verdict,
 };
 
 #[path = "../../examples/demo/generate.rs"]
@@ -123,15 +121,20 @@ fn the_demo_snapshot_holds_no_national_identity_number() {
 fn the_demo_shows_every_verdict_and_the_findings_its_readme_promises() {
     let policies = Policies::load(&root().join("policies")).unwrap();
     let routes = RoutingTable::load(&demo().join("routes.csv"), &policies).unwrap();
-    let snapshot = SnapshotDir::new(demo().join("snapshot"))
-        .load(routes.routes().map(|r| r.recipient))
+    let gathered = SnapshotDir::new(demo().join("snapshot"))
+        .gathered(
+            routes.routes().map(|r| r.recipient),
+            &policies.resource_ids(),
+        )
         .unwrap();
-    let engine = Engine::new(Arc::new(policies), Arc::new(snapshot), DEFAULT_MAX_DATA_AGE);
-    let evaluation = evaluate(
-        &engine,
+    let pass = reachcheck::sweep::judge(
+        gathered,
+        policies,
         &routes,
         parse_time("2026-11-21T06:00:00Z").unwrap(),
+        DEFAULT_MAX_DATA_AGE,
     );
+    let evaluation = pass.evaluation;
 
     // The totals examples/demo/README.md states.
     let s = evaluation.summary();

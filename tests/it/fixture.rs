@@ -55,6 +55,21 @@ pub(crate) fn roles(holders: &[(&str, &str, &str)]) -> Value {
     json!({"rollegrupper": [{"type": {"kode": "X"}, "roller": roller}]})
 }
 
+/// The resources of the project's policies (`policies/message-types.toml`).
+pub(crate) const RESOURCES: [&str; 4] = [
+    "politi-bekymringsmelding",
+    "politi-ordinaer-post",
+    "politi-straffesak-filvedlegg",
+    "politi-straffesak-forsendelse",
+];
+
+/// A resource-registry entry without access lists.
+pub(crate) fn resource(id: &str) -> Value {
+    json!({"identifier": id, "title": {"nb": id}, "resourceType": "CorrespondenceService",
+           "accessListMode": "Disabled",
+           "hasCompetentAuthority": {"organization": SENDER, "orgcode": "politiet", "name": {"nb": "Politiet"}}})
+}
+
 pub(crate) fn addresses(org: &str, n: usize) -> Value {
     let list: Vec<Value> = (0..n)
         .map(|i| json!({"notificationAddressId": i, "email": format!("post{i}@example.no"), "countryCode": null, "phone": null}))
@@ -117,6 +132,12 @@ impl World {
             &s.join(format!("enhetsregisteret/roller/{ER_ONLY}.json")),
             &roles(&[("DAGL", "Anne", "Berg")]),
         );
+        for r in RESOURCES {
+            write(
+                &s.join(format!("resourceregistry/{r}/resource.json")),
+                &resource(r),
+            );
+        }
         w.set_routes(routes);
         w
     }

@@ -428,7 +428,12 @@ fn judge(engine: &Engine, routes: &RoutingTable, now: jiff::Timestamp) -> Judged
 
 fn snapshot_judgement(policies: &Policies, routes: &RoutingTable, snapshot_dir: &Path) -> Judged {
     let dir = SnapshotDir::new(snapshot_dir);
-    let snapshot = dir.load(routes.routes().map(|r| r.recipient)).unwrap();
+    let snapshot = dir
+        .load(
+            routes.routes().map(|r| r.recipient),
+            &policies.resource_ids(),
+        )
+        .unwrap();
     let now = snapshot.taken_at;
     let policies = apply_remote_policies(
         policies.clone(),

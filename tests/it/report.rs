@@ -76,6 +76,7 @@ fn no_data() -> Finding {
         no_record: false,
         recipient_connections: true,
         main_unit_connections: None,
+        gaps: None,
     }
 }
 

@@ -34,7 +34,7 @@ fn world_engine(w: &World) -> (Engine, RoutingTable) {
     let p = policies();
     let routes = RoutingTable::load(&w.routes(), &p).unwrap();
     let snap = SnapshotDir::new(w.snapshot())
-        .load(routes.routes().map(|r| r.recipient))
+        .load(routes.routes().map(|r| r.recipient), &p.resource_ids())
         .unwrap();
     (Engine::new(p, Arc::new(snap), DEFAULT_MAX_DATA_AGE), routes)
 }
