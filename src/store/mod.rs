@@ -11,6 +11,7 @@
 //! per task that writes (sweeps, audit) and SQLite's WAL serialises the writers.
 
 mod answers;
+mod codec;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,10 @@ use serde::Serialize;
 use crate::engine::Evaluation;
 use crate::model::{
     EvidenceTier, Finding, FindingCode, MessageTypeId, OrgNumber, Route, Severity, Verdict,
+};
+use codec::{
+    corrupt, findings_json, message_type, opt_time, org, parse_severity, parse_tier, parse_verdict,
+    stamp, tier_str, time, verdict_str,
 };
 
 /// A sweep's id (ascending in time).
@@ -374,90 +379,6 @@ pub struct Store {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store").field("path", &self.path).finish()
-    }
-}
-
-fn verdict_str(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Readable => "readable",
-        Verdict::NotReadable => "not_readable",
-        Verdict::Unknown => "unknown",
-    }
-}
-
-fn parse_verdict(s: &str) -> Option<Verdict> {
-    Some(match s {
-        "readable" => Verdict::Readable,
-        "not_readable" => Verdict::NotReadable,
-        "unknown" => Verdict::Unknown,
-        _ => return None,
-    })
-}
-
-fn tier_str(t: EvidenceTier) -> &'static str {
-    match t {
-        EvidenceTier::Connections => "connections",
-        EvidenceTier::Er => "er",
-    }
-}
-
-fn parse_tier(s: &str) -> Option<EvidenceTier> {
-    Some(match s {
-        "connections" => EvidenceTier::Connections,
-        "er" => EvidenceTier::Er,
-        _ => return None,
-    })
-}
-
-fn parse_severity(s: &str) -> Option<Severity> {
-    Some(match s {
-        "info" => Severity::Info,
-        "warning" => Severity::Warning,
-        "critical" => Severity::Critical,
-        _ => return None,
-    })
-}
-
-/// A row that does not hold what this build wrote: the file was edited or is not ours.
-fn corrupt(what: &str, value: impl std::fmt::Display) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        0,
-        rusqlite::types::Type::Text,
-        format!("unexpected {what} `{value}`").into(),
-    )
-}
-
-/// A time as stored: RFC 3339 in UTC, whole seconds (sorts as text, reads as time).
-fn stamp(t: Timestamp) -> String {
-    Timestamp::from_second(t.as_second())
-        .unwrap_or(t)
-        .to_string()
-}
-
-fn time(s: &str) -> rusqlite::Result<Timestamp> {
-    s.parse().map_err(|_| corrupt("time", s))
-}
-
-fn opt_time(s: Option<String>) -> rusqlite::Result<Option<Timestamp>> {
-    s.as_deref().map(time).transpose()
-}
-
-fn org(n: i64) -> rusqlite::Result<OrgNumber> {
-    u32::try_from(n)
-        .ok()
-        .and_then(OrgNumber::from_u32)
-        .ok_or_else(|| corrupt("organisation number", n))
-}
-
-fn message_type(s: &str) -> rusqlite::Result<MessageTypeId> {
-    MessageTypeId::parse(s).map_err(|_| corrupt("message type", s))
-}
-
-fn findings_json(findings: &[Finding]) -> Option<String> {
-    if findings.is_empty() {
-        None
-    } else {
-        serde_json::to_string(findings).ok()
     }
 }
 
