@@ -11,6 +11,7 @@
 //! per task that writes (sweeps, audit) and SQLite's WAL serialises the writers.
 
 mod answers;
+mod audit;
 mod codec;
 mod schema;
 mod suppressions;
@@ -33,6 +34,7 @@ use codec::{
     stamp, tier_str, time, verdict_str,
 };
 
+pub use audit::AuditEntry;
 pub use suppressions::{NewSuppression, Suppression};
 
 /// A sweep's id (ascending in time).
@@ -261,21 +263,6 @@ pub struct FindingFilter {
     pub severity: Option<Severity>,
     /// At most this many (newest first).
     pub limit: u32,
-}
-
-/// A pre-send check answered, for the audit table.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AuditEntry {
-    /// When.
-    pub at: Timestamp,
-    /// Who asked (the API token's name).
-    pub caller: Arc<str>,
-    /// The route asked about.
-    pub route: Route,
-    /// The answer.
-    pub verdict: Verdict,
-    /// Readers in the answer.
-    pub readers: u32,
 }
 
 /// What pruning removed.
@@ -732,45 +719,6 @@ impl Store {
                 f
             })
             .collect())
-    }
-
-    /// Appends pre-send checks to the audit table, in one transaction.
-    pub fn audit(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError> {
-        let path = self.path.display().to_string();
-        let wrap = |e: rusqlite::Error| StoreError {
-            path: path.clone(),
-            reason: e.to_string(),
-        };
-        let tx = self.conn.transaction().map_err(wrap)?;
-        {
-            let mut st = tx
-                .prepare_cached(
-                    "INSERT INTO audit (at, caller, sender, message_type, recipient, verdict, readers)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(wrap)?;
-            for e in entries {
-                st.execute(params![
-                    stamp(e.at),
-                    &*e.caller,
-                    e.route.sender.get(),
-                    e.route.message_type.as_str(),
-                    e.route.recipient.get(),
-                    verdict_str(e.verdict),
-                    e.readers
-                ])
-                .map_err(wrap)?;
-            }
-        }
-        tx.commit().map_err(wrap)
-    }
-
-    /// Audit rows, for tests and reports.
-    pub fn audit_count(&self) -> Result<u64, StoreError> {
-        self.conn
-            .query_row("SELECT count(*) FROM audit", [], |r| r.get::<_, i64>(0))
-            .map(|n| n.max(0) as u64)
-            .map_err(|e| self.err(e))
     }
 
     /// Forgets sweeps that ended before `before` (never the latest `ok` one, nor one a
