@@ -8,10 +8,12 @@
 //! suppressions (`suppressions.rs`: read here only to say whether a finding is covered).
 
 use jiff::Timestamp;
+use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use super::codec::{corrupt, message_type, opt_time, org, parse_severity, time};
-use super::{Store, StoreError, SweepId};
+use super::{Store, StoreError, Suppression, SweepId};
 use crate::model::{Finding, FindingCode, MessageTypeId, OrgNumber, Route, Severity};
 
 /// Where a finding is in its life.
@@ -27,7 +29,7 @@ pub enum FindingState {
 }
 
 impl FindingState {
-    pub(super) fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             FindingState::Open => "open",
             FindingState::Resolved => "resolved",
@@ -60,7 +62,7 @@ pub enum Change {
 }
 
 impl Change {
-    pub(super) fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             Change::Opened => "opened",
             Change::Resolved => "resolved",
@@ -256,5 +258,235 @@ impl Store {
                 f
             })
             .collect())
+    }
+}
+
+/// The finding half of recording a sweep, inside its transaction: loaded with the open
+/// findings when the transaction starts, told each judged route's findings in the same
+/// pass that writes its verdict ([`saw`](Self::saw)), and [`finish`](Self::finish)ed to end
+/// the open findings no longer seen.
+pub(super) struct FindingLedger<'a> {
+    tx: &'a Connection,
+    sweep: SweepId,
+    /// When the sweep finished, as stored.
+    now: &'a str,
+    finished_at: Timestamp,
+    /// The active suppressions, to mark the changes they cover.
+    suppressions: &'a [&'a Suppression],
+    /// Open findings, by (route id, code): their id and detail.
+    open: FxHashMap<(i64, FindingCode), (i64, String)>,
+    /// Open findings whose code this version does not know (id, route id): they end.
+    strays: Vec<(i64, i64)>,
+    /// Ids of the findings seen in this sweep.
+    still_open: FxHashSet<i64>,
+    find: CachedStatement<'a>,
+    insert: CachedStatement<'a>,
+    reopen: CachedStatement<'a>,
+    update_detail: CachedStatement<'a>,
+    event: CachedStatement<'a>,
+    /// What this sweep did to findings, in order.
+    changes: Vec<FindingChange>,
+    /// Findings on the routes judged, by code.
+    by_code: ByCode,
+}
+
+/// Findings counted by code, in the order the codes were first met.
+type ByCode = Vec<(FindingCode, u64)>;
+
+impl<'a> FindingLedger<'a> {
+    /// Reads the open findings, for sweep `sweep` that finished at `finished_at` (`now` as
+    /// stored).
+    pub(super) fn load(
+        tx: &'a Connection,
+        sweep: SweepId,
+        now: &'a str,
+        finished_at: Timestamp,
+        suppressions: &'a [&'a Suppression],
+    ) -> rusqlite::Result<Self> {
+        // Open findings, by (route id, code); codes this version does not know are resolved.
+        let mut open: FxHashMap<(i64, FindingCode), (i64, String)> = FxHashMap::default();
+        let mut strays: Vec<(i64, i64)> = Vec::new();
+        {
+            let mut st =
+                tx.prepare("SELECT id, route_id, code, detail FROM findings WHERE state = 'open'")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                match FindingCode::from_name(r.get_ref(2)?.as_str()?) {
+                    Some(code) => {
+                        open.insert((r.get(1)?, code), (r.get(0)?, r.get(3)?));
+                    }
+                    None => strays.push((r.get(0)?, r.get(1)?)),
+                }
+            }
+        }
+        Ok(FindingLedger {
+            tx,
+            sweep,
+            now,
+            finished_at,
+            suppressions,
+            open,
+            strays,
+            still_open: FxHashSet::default(),
+            find: tx
+                .prepare_cached("SELECT id, state FROM findings WHERE route_id = ?1 AND code = ?2")?,
+            insert: tx.prepare_cached(
+                "INSERT INTO findings (route_id, code, severity, state, first_seen_at, first_sweep, last_seen_at, last_sweep, detail)
+                 VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?4, ?5, ?6)",
+            )?,
+            reopen: tx.prepare_cached(
+                "UPDATE findings SET state = 'open', reopened = reopened + 1, reopened_at = ?2, resolved_at = NULL, detail = ?3 WHERE id = ?1",
+            )?,
+            update_detail: tx.prepare_cached("UPDATE findings SET detail = ?2 WHERE id = ?1")?,
+            event: tx.prepare_cached(
+                "INSERT INTO finding_events (finding_id, sweep_id, at, event) VALUES (?1, ?2, ?3, ?4)",
+            )?,
+            changes: Vec::new(),
+            by_code: Vec::new(),
+        })
+    }
+
+    /// Route `route` (id `route_id`) was judged with `findings`, `details` holding each
+    /// one's JSON: counts them by code, keeps the open ones open with their latest detail,
+    /// opens the new ones and reopens the resolved ones.
+    pub(super) fn saw(
+        &mut self,
+        route_id: i64,
+        route: &Route,
+        findings: &[Finding],
+        details: &[String],
+    ) -> rusqlite::Result<()> {
+        for (f, detail) in findings.iter().zip(details) {
+            let code = f.code();
+            match self.by_code.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, n)) => *n += 1,
+                None => self.by_code.push((code, 1)),
+            }
+            let change = match self.open.get(&(route_id, code)) {
+                Some((fid, old)) => {
+                    self.still_open.insert(*fid);
+                    if old != detail {
+                        self.update_detail.execute(params![fid, detail])?;
+                    }
+                    None
+                }
+                None => {
+                    let existing: Option<(i64, String)> = self
+                        .find
+                        .query_row(params![route_id, code.as_str()], |r| {
+                            Ok((r.get(0)?, r.get(1)?))
+                        })
+                        .optional()?;
+                    let (fid, change) = match existing {
+                        Some((fid, _)) => {
+                            self.reopen.execute(params![fid, self.now, detail])?;
+                            (fid, Change::Reopened)
+                        }
+                        None => {
+                            self.insert.execute(params![
+                                route_id,
+                                code.as_str(),
+                                code.severity().as_str(),
+                                self.now,
+                                self.sweep,
+                                detail
+                            ])?;
+                            (self.tx.last_insert_rowid(), Change::Opened)
+                        }
+                    };
+                    self.still_open.insert(fid);
+                    self.open.insert((route_id, code), (fid, detail.clone()));
+                    self.event
+                        .execute(params![fid, self.sweep, self.now, change.as_str()])?;
+                    Some(change)
+                }
+            };
+            if let Some(change) = change {
+                let suppressed = self.covered(route, code);
+                self.changes.push(FindingChange {
+                    route: route.clone(),
+                    code,
+                    change,
+                    suppressed,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the open findings not seen in this sweep — resolved where their route was
+    /// judged (its id is in `seen_routes`), retired with their route where not — and marks
+    /// the open ones seen now. `route_ids` (by sender, number of the message type in
+    /// `types`, recipient) names the routes of the findings that end.
+    ///
+    /// Returns what the sweep did to findings, in order, and the findings counted by code.
+    pub(super) fn finish(
+        mut self,
+        seen_routes: &FxHashSet<i64>,
+        route_ids: &FxHashMap<(u32, u16, u32), i64>,
+        types: &[String],
+    ) -> rusqlite::Result<(Vec<FindingChange>, ByCode)> {
+        // Open findings not seen now: resolved, or retired with their route.
+        let gone: Vec<(i64, i64, Option<FindingCode>)> = self
+            .open
+            .iter()
+            .filter(|(_, (fid, _))| !self.still_open.contains(fid))
+            .map(|((route_id, code), (fid, _))| (*fid, *route_id, Some(*code)))
+            .chain(
+                self.strays
+                    .iter()
+                    .map(|&(fid, route_id)| (fid, route_id, None)),
+            )
+            .collect();
+        // Routes by id, to name the routes of ended findings; most sweeps end none.
+        let by_id: FxHashMap<i64, (u32, u16, u32)> = if gone.is_empty() {
+            FxHashMap::default()
+        } else {
+            route_ids.iter().map(|(k, &v)| (v, *k)).collect()
+        };
+        let mut end_finding = self
+            .tx
+            .prepare_cached("UPDATE findings SET state = ?2, resolved_at = ?3 WHERE id = ?1")?;
+        for (fid, route_id, code) in gone {
+            let change = if seen_routes.contains(&route_id) {
+                Change::Resolved
+            } else {
+                Change::Retired
+            };
+            let state = if change == Change::Resolved {
+                FindingState::Resolved
+            } else {
+                FindingState::Retired
+            };
+            end_finding.execute(params![fid, state.as_str(), self.now])?;
+            self.event
+                .execute(params![fid, self.sweep, self.now, change.as_str()])?;
+            if let (Some(&(s, t, rcp)), Some(code)) = (by_id.get(&route_id), code) {
+                let route = Route::new(
+                    org(i64::from(s))?,
+                    message_type(&types[usize::from(t)])?,
+                    org(i64::from(rcp))?,
+                );
+                let suppressed = self.covered(&route, code);
+                self.changes.push(FindingChange {
+                    route,
+                    code,
+                    change,
+                    suppressed,
+                });
+            }
+        }
+        self.tx.execute(
+            "UPDATE findings SET last_seen_at = ?1, last_sweep = ?2 WHERE state = 'open'",
+            params![self.now, self.sweep],
+        )?;
+        Ok((self.changes, self.by_code))
+    }
+
+    /// Whether an active suppression covers `code` on `route`.
+    fn covered(&self, route: &Route, code: FindingCode) -> bool {
+        self.suppressions
+            .iter()
+            .any(|s| s.covers(route, code, self.finished_at))
     }
 }

@@ -33,6 +33,7 @@ use codec::{
     corrupt, findings_json, message_type, opt_time, org, parse_tier, parse_verdict, stamp,
     tier_str, time, verdict_str,
 };
+use findings::FindingLedger;
 
 pub use audit::AuditEntry;
 pub use findings::{
@@ -540,8 +541,9 @@ impl TypeNumbers {
         }
     }
 
-    fn name(&self, n: u16) -> &str {
-        &self.0[usize::from(n)]
+    /// The names, by number.
+    fn names(&self) -> &[String] {
+        &self.0
     }
 }
 
@@ -620,22 +622,8 @@ fn record(
             );
         }
     }
-    // Open findings, by (route id, code); codes this version does not know are resolved.
-    let mut open: FxHashMap<(i64, FindingCode), (i64, String)> = FxHashMap::default();
-    let mut strays: Vec<(i64, i64)> = Vec::new();
-    {
-        let mut st =
-            tx.prepare("SELECT id, route_id, code, detail FROM findings WHERE state = 'open'")?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            match FindingCode::from_name(r.get_ref(2)?.as_str()?) {
-                Some(code) => {
-                    open.insert((r.get(1)?, code), (r.get(0)?, r.get(3)?));
-                }
-                None => strays.push((r.get(0)?, r.get(1)?)),
-            }
-        }
-    }
+    // Open findings, and how they move along in this sweep.
+    let mut findings = FindingLedger::load(tx, id, &now, finished_at, suppressions)?;
 
     let mut insert_route = tx.prepare_cached(
         "INSERT INTO routes (sender, message_type, recipient) VALUES (?1, ?2, ?3)",
@@ -645,32 +633,13 @@ fn record(
     let mut insert_verdict = tx.prepare_cached(
         "INSERT INTO verdicts (route_id, since, verdict, readers, tier, findings) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    let mut find_finding =
-        tx.prepare_cached("SELECT id, state FROM findings WHERE route_id = ?1 AND code = ?2")?;
-    let mut insert_finding = tx.prepare_cached(
-        "INSERT INTO findings (route_id, code, severity, state, first_seen_at, first_sweep, last_seen_at, last_sweep, detail)
-         VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?4, ?5, ?6)",
-    )?;
-    let mut reopen_finding = tx.prepare_cached(
-        "UPDATE findings SET state = 'open', reopened = reopened + 1, reopened_at = ?2, resolved_at = NULL, detail = ?3 WHERE id = ?1",
-    )?;
-    let mut update_detail = tx.prepare_cached("UPDATE findings SET detail = ?2 WHERE id = ?1")?;
-    let mut event = tx.prepare_cached(
-        "INSERT INTO finding_events (finding_id, sweep_id, at, event) VALUES (?1, ?2, ?3, ?4)",
-    )?;
 
     let mut outcome = SweepOutcome::default();
-    let covered = |route: &Route, code: FindingCode| {
-        suppressions
-            .iter()
-            .any(|s| s.covers(route, code, finished_at))
-    };
     // Per assessment, computed once: the JSON of its findings list, that list's number among
     // the stored texts (if it is one of them), and the JSON of each finding.
     let mut texts: Vec<Option<AssessmentTexts>> = vec![None; evaluation.assessments.len()];
     let mut seen_routes: rustc_hash::FxHashSet<i64> = rustc_hash::FxHashSet::default();
     let mut blob = answers::Encoder::default();
-    let mut still_open: rustc_hash::FxHashSet<i64> = rustc_hash::FxHashSet::default();
     for (r, a) in evaluation.iter() {
         let route = &r.route;
         outcome.counts.routes += 1;
@@ -731,58 +700,7 @@ fn record(
             ])?;
             outcome.changed += 1;
         }
-        for (f, detail) in a.findings().iter().zip(&t.each) {
-            let code = f.code();
-            match outcome.by_code.iter_mut().find(|(c, _)| *c == code) {
-                Some((_, n)) => *n += 1,
-                None => outcome.by_code.push((code, 1)),
-            }
-            let change = match open.get(&(route_id, code)) {
-                Some((fid, old)) => {
-                    still_open.insert(*fid);
-                    if old != detail {
-                        update_detail.execute(params![fid, detail])?;
-                    }
-                    None
-                }
-                None => {
-                    let existing: Option<(i64, String)> = find_finding
-                        .query_row(params![route_id, code.as_str()], |r| {
-                            Ok((r.get(0)?, r.get(1)?))
-                        })
-                        .optional()?;
-                    let (fid, change) = match existing {
-                        Some((fid, _)) => {
-                            reopen_finding.execute(params![fid, now, detail])?;
-                            (fid, Change::Reopened)
-                        }
-                        None => {
-                            insert_finding.execute(params![
-                                route_id,
-                                code.as_str(),
-                                code.severity().as_str(),
-                                now,
-                                id,
-                                detail
-                            ])?;
-                            (tx.last_insert_rowid(), Change::Opened)
-                        }
-                    };
-                    still_open.insert(fid);
-                    open.insert((route_id, code), (fid, detail.clone()));
-                    event.execute(params![fid, id, now, change.as_str()])?;
-                    Some(change)
-                }
-            };
-            if let Some(change) = change {
-                outcome.changes.push(FindingChange {
-                    route: route.clone(),
-                    code,
-                    change,
-                    suppressed: covered(route, code),
-                });
-            }
-        }
+        findings.saw(route_id, route, a.findings(), &t.each)?;
     }
     // Routes no longer in the table: their verdict ends here.
     for route_id in current.keys() {
@@ -791,56 +709,12 @@ fn record(
             outcome.changed += 1;
         }
     }
-    // Open findings not seen now: resolved, or retired with their route.
-    let gone: Vec<(i64, i64, Option<FindingCode>)> = open
-        .iter()
-        .filter(|(_, (fid, _))| !still_open.contains(fid))
-        .map(|((route_id, code), (fid, _))| (*fid, *route_id, Some(*code)))
-        .chain(strays.iter().map(|&(fid, route_id)| (fid, route_id, None)))
-        .collect();
-    // Routes by id, to name the routes of ended findings; most sweeps end none.
-    let by_id: FxHashMap<i64, (u32, u16, u32)> = if gone.is_empty() {
-        FxHashMap::default()
-    } else {
-        route_ids.iter().map(|(k, &v)| (v, *k)).collect()
-    };
-    let mut end_finding =
-        tx.prepare_cached("UPDATE findings SET state = ?2, resolved_at = ?3 WHERE id = ?1")?;
-    for (fid, route_id, code) in gone {
-        let change = if seen_routes.contains(&route_id) {
-            Change::Resolved
-        } else {
-            Change::Retired
-        };
-        let state = if change == Change::Resolved {
-            FindingState::Resolved
-        } else {
-            FindingState::Retired
-        };
-        end_finding.execute(params![fid, state.as_str(), now])?;
-        event.execute(params![fid, id, now, change.as_str()])?;
-        if let (Some(&(s, t, rcp)), Some(code)) = (by_id.get(&route_id), code) {
-            let route = Route::new(
-                org(i64::from(s))?,
-                message_type(types.name(t))?,
-                org(i64::from(rcp))?,
-            );
-            let suppressed = covered(&route, code);
-            outcome.changes.push(FindingChange {
-                route,
-                code,
-                change,
-                suppressed,
-            });
-        }
-    }
+    // Open findings not seen now end; those seen are marked seen now.
+    (outcome.changes, outcome.by_code) =
+        findings.finish(&seen_routes, &route_ids, types.names())?;
     tx.execute(
         "INSERT OR REPLACE INTO answers (id, sweep, body) VALUES (1, ?1, ?2)",
         params![id, blob.finish()],
-    )?;
-    tx.execute(
-        "UPDATE findings SET last_seen_at = ?1, last_sweep = ?2 WHERE state = 'open'",
-        params![now, id],
     )?;
     tx.execute(
         "UPDATE sweeps SET status = 'ok', finished_at = ?2, taken_at = ?3, routes = ?4, readable = ?5,
