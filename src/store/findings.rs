@@ -1,11 +1,14 @@
 //! Findings and their lifecycle. A finding is one (route, code): opened when first seen,
 //! open while seen, resolved when a sweep no longer sees it on a route still routed,
 //! reopened when it comes back, retired when its route leaves the routing table; each step
-//! is a finding event of that sweep. Listing findings and events for the API and reports.
+//! is a finding event of that sweep. [`FindingLedger`] moves findings along inside the
+//! transaction that records a sweep, fed route by route from its single pass; the queries
+//! list findings and events for the API and reports.
 //!
 //! Owns the `findings` and `finding_events` tables. Does not own the routes, the verdict
-//! history or the sweep row (`sweeps.rs`, whose transaction records a sweep), nor
-//! suppressions (`suppressions.rs`: read here only to say whether a finding is covered).
+//! history, the sweep row or the transaction (`sweeps.rs` drives it and hands each route's
+//! findings in), nor suppressions (`suppressions.rs`: read here only to say whether a
+//! finding is covered).
 
 use jiff::Timestamp;
 use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
