@@ -1,0 +1,71 @@
+//! The audit trail of pre-send checks: a row per check answered (when, who asked, the
+//! route, the answer), appended in batches by the daemon's audit writer.
+//!
+//! Owns the `audit` table's writes and its count. Does not own the answers (the verifier
+//! gives them, from the latest sweep) nor forgetting old rows (`retention.rs`, together
+//! with the rest of the history).
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use rusqlite::params;
+
+use super::codec::{stamp, verdict_str};
+use super::{Store, StoreError};
+use crate::model::{Route, Verdict};
+
+/// A pre-send check answered, for the audit table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEntry {
+    /// When.
+    pub at: Timestamp,
+    /// Who asked (the API token's name).
+    pub caller: Arc<str>,
+    /// The route asked about.
+    pub route: Route,
+    /// The answer.
+    pub verdict: Verdict,
+    /// Readers in the answer.
+    pub readers: u32,
+}
+
+impl Store {
+    /// Appends pre-send checks to the audit table, in one transaction.
+    pub fn audit(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        let path = self.path.display().to_string();
+        let wrap = |e: rusqlite::Error| StoreError {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT INTO audit (at, caller, sender, message_type, recipient, verdict, readers)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(wrap)?;
+            for e in entries {
+                st.execute(params![
+                    stamp(e.at),
+                    &*e.caller,
+                    e.route.sender.get(),
+                    e.route.message_type.as_str(),
+                    e.route.recipient.get(),
+                    verdict_str(e.verdict),
+                    e.readers
+                ])
+                .map_err(wrap)?;
+            }
+        }
+        tx.commit().map_err(wrap)
+    }
+
+    /// Audit rows, for tests and reports.
+    pub fn audit_count(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM audit", [], |r| r.get::<_, i64>(0))
+            .map(|n| n.max(0) as u64)
+            .map_err(|e| self.err(e))
+    }
+}

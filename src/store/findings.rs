@@ -1,0 +1,495 @@
+//! Findings and their lifecycle. A finding is one (route, code): opened when first seen,
+//! open while seen, resolved when a sweep no longer sees it on a route still routed,
+//! reopened when it comes back, retired when its route leaves the routing table; each step
+//! is a finding event of that sweep. [`FindingLedger`] moves findings along inside the
+//! transaction that records a sweep, fed route by route from its single pass; the queries
+//! list findings and events for the API and reports.
+//!
+//! Owns the `findings` and `finding_events` tables. Does not own the routes, the verdict
+//! history, the sweep row or the transaction (`sweeps.rs` drives it and hands each route's
+//! findings in), nor suppressions (`suppressions.rs`: read here only to say whether a
+//! finding is covered).
+
+use jiff::Timestamp;
+use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::Serialize;
+
+use super::codec::{corrupt, message_type, opt_time, org, parse_severity, time};
+use super::{Store, StoreError, Suppression, SweepId};
+use crate::model::{Finding, FindingCode, MessageTypeId, OrgNumber, Route, Severity};
+
+/// Where a finding is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingState {
+    /// Seen in the latest sweep.
+    Open,
+    /// Gone in a later sweep while the route was still routed.
+    Resolved,
+    /// The route left the routing table while the finding was open.
+    Retired,
+}
+
+impl FindingState {
+    fn as_str(self) -> &'static str {
+        match self {
+            FindingState::Open => "open",
+            FindingState::Resolved => "resolved",
+            FindingState::Retired => "retired",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "open" => FindingState::Open,
+            "resolved" => FindingState::Resolved,
+            "retired" => FindingState::Retired,
+            _ => return None,
+        })
+    }
+}
+
+/// What a sweep did to a finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Seen for the first time.
+    Opened,
+    /// No longer seen.
+    Resolved,
+    /// Seen again after being resolved.
+    Reopened,
+    /// Its route left the routing table.
+    Retired,
+}
+
+impl Change {
+    fn as_str(self) -> &'static str {
+        match self {
+            Change::Opened => "opened",
+            Change::Resolved => "resolved",
+            Change::Reopened => "reopened",
+            Change::Retired => "retired",
+        }
+    }
+}
+
+/// A finding that changed in a sweep.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FindingChange {
+    /// The route.
+    pub route: Route,
+    /// The finding's code.
+    pub code: FindingCode,
+    /// What happened.
+    pub change: Change,
+    /// An active suppression covers it (alerts leave it out).
+    pub suppressed: bool,
+}
+
+/// A finding with its lifecycle, as `GET /v1/findings` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FindingRecord {
+    /// Its id.
+    pub id: i64,
+    /// The route.
+    #[serde(flatten)]
+    pub route: Route,
+    /// Its code.
+    pub code: FindingCode,
+    /// Its severity.
+    pub severity: Severity,
+    /// Where it is in its life.
+    pub state: FindingState,
+    /// First seen.
+    pub first_seen_at: Timestamp,
+    /// Last seen.
+    pub last_seen_at: Timestamp,
+    /// When it was resolved (or retired), if it is.
+    pub resolved_at: Option<Timestamp>,
+    /// How often it came back after being resolved.
+    pub reopened: u32,
+    /// The suppression covering it now, if any.
+    pub suppressed_by: Option<i64>,
+    /// The latest finding with its facts.
+    pub detail: Finding,
+}
+
+/// Which findings to list.
+#[derive(Clone, Debug, Default)]
+pub struct FindingFilter {
+    /// Only this sender.
+    pub sender: Option<OrgNumber>,
+    /// Only this recipient.
+    pub recipient: Option<OrgNumber>,
+    /// Only this message type.
+    pub message_type: Option<MessageTypeId>,
+    /// Only in this state.
+    pub state: Option<FindingState>,
+    /// Only of this severity.
+    pub severity: Option<Severity>,
+    /// At most this many (newest first).
+    pub limit: u32,
+}
+
+/// What happened to a finding in a sweep.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FindingEvent {
+    /// The finding's id.
+    pub finding: i64,
+    /// The sweep.
+    pub sweep: SweepId,
+    /// When.
+    pub at: Timestamp,
+    /// What.
+    pub change: Change,
+}
+
+impl Store {
+    /// Every finding with its lifecycle, oldest first.
+    pub fn all_findings(&self, now: Timestamp) -> Result<Vec<FindingRecord>, StoreError> {
+        let mut out = self.findings(
+            &FindingFilter {
+                limit: u32::MAX,
+                ..FindingFilter::default()
+            },
+            now,
+        )?;
+        out.sort_by_key(|f| f.id);
+        Ok(out)
+    }
+
+    /// Every finding event (opened, resolved, reopened, retired), in order.
+    pub fn finding_events(&self) -> Result<Vec<FindingEvent>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT finding_id, sweep_id, at, event FROM finding_events ORDER BY rowid")
+            .map_err(|e| self.err(e))?;
+        st.query_map([], |r| {
+            let event: String = r.get(3)?;
+            Ok(FindingEvent {
+                finding: r.get(0)?,
+                sweep: r.get(1)?,
+                at: time(&r.get::<_, String>(2)?)?,
+                change: match event.as_str() {
+                    "opened" => Change::Opened,
+                    "resolved" => Change::Resolved,
+                    "reopened" => Change::Reopened,
+                    "retired" => Change::Retired,
+                    _ => return Err(corrupt("finding event", &event)),
+                },
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.err(e))
+    }
+
+    /// Findings with their lifecycle, newest first, filtered.
+    pub fn findings(
+        &self,
+        filter: &FindingFilter,
+        now: Timestamp,
+    ) -> Result<Vec<FindingRecord>, StoreError> {
+        let mut sql = String::from(
+            "SELECT f.id, r.sender, r.message_type, r.recipient, f.code, f.severity, f.state,
+                    f.first_seen_at, f.last_seen_at, f.resolved_at, f.reopened, f.detail
+             FROM findings f JOIN routes r ON r.id = f.route_id WHERE 1 = 1",
+        );
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if let Some(s) = filter.sender {
+            sql.push_str(" AND r.sender = ?");
+            args.push(Box::new(s.get()));
+        }
+        if let Some(s) = filter.recipient {
+            sql.push_str(" AND r.recipient = ?");
+            args.push(Box::new(s.get()));
+        }
+        if let Some(t) = &filter.message_type {
+            sql.push_str(" AND r.message_type = ?");
+            args.push(Box::new(t.to_string()));
+        }
+        if let Some(s) = filter.state {
+            sql.push_str(" AND f.state = ?");
+            args.push(Box::new(s.as_str()));
+        }
+        if let Some(s) = filter.severity {
+            sql.push_str(" AND f.severity = ?");
+            args.push(Box::new(s.as_str()));
+        }
+        sql.push_str(" ORDER BY f.last_seen_at DESC, f.id DESC LIMIT ?");
+        args.push(Box::new(filter.limit));
+        let suppressions = self.suppressions()?;
+        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                let code: String = r.get(4)?;
+                let severity: String = r.get(5)?;
+                let state: String = r.get(6)?;
+                let detail: String = r.get(11)?;
+                Ok(FindingRecord {
+                    id: r.get(0)?,
+                    route: Route::new(
+                        org(r.get(1)?)?,
+                        message_type(&r.get::<_, String>(2)?)?,
+                        org(r.get(3)?)?,
+                    ),
+                    code: FindingCode::from_name(&code)
+                        .ok_or_else(|| corrupt("finding code", &code))?,
+                    severity: parse_severity(&severity)
+                        .ok_or_else(|| corrupt("severity", &severity))?,
+                    state: FindingState::parse(&state)
+                        .ok_or_else(|| corrupt("finding state", &state))?,
+                    first_seen_at: time(&r.get::<_, String>(7)?)?,
+                    last_seen_at: time(&r.get::<_, String>(8)?)?,
+                    resolved_at: opt_time(r.get(9)?)?,
+                    reopened: r.get(10)?,
+                    suppressed_by: None,
+                    detail: serde_json::from_str(&detail)
+                        .map_err(|_| corrupt("finding", &detail))?,
+                })
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|mut f| {
+                f.suppressed_by = suppressions
+                    .iter()
+                    .find(|s| s.covers(&f.route, f.code, now))
+                    .map(|s| s.id);
+                f
+            })
+            .collect())
+    }
+}
+
+/// The finding half of recording a sweep, inside its transaction: loaded with the open
+/// findings when the transaction starts, told each judged route's findings in the same
+/// pass that writes its verdict ([`saw`](Self::saw)), and [`finish`](Self::finish)ed to end
+/// the open findings no longer seen.
+pub(super) struct FindingLedger<'a> {
+    tx: &'a Connection,
+    sweep: SweepId,
+    /// When the sweep finished, as stored.
+    now: &'a str,
+    finished_at: Timestamp,
+    /// The active suppressions, to mark the changes they cover.
+    suppressions: &'a [&'a Suppression],
+    /// Open findings, by (route id, code): their id and detail.
+    open: FxHashMap<(i64, FindingCode), (i64, String)>,
+    /// Open findings whose code this version does not know (id, route id): they end.
+    strays: Vec<(i64, i64)>,
+    /// Ids of the findings seen in this sweep.
+    still_open: FxHashSet<i64>,
+    find: CachedStatement<'a>,
+    insert: CachedStatement<'a>,
+    reopen: CachedStatement<'a>,
+    update_detail: CachedStatement<'a>,
+    event: CachedStatement<'a>,
+    /// What this sweep did to findings, in order.
+    changes: Vec<FindingChange>,
+    /// Findings on the routes judged, by code.
+    by_code: ByCode,
+}
+
+/// Findings counted by code, in the order the codes were first met.
+type ByCode = Vec<(FindingCode, u64)>;
+
+impl<'a> FindingLedger<'a> {
+    /// Reads the open findings, for sweep `sweep` that finished at `finished_at` (`now` as
+    /// stored).
+    pub(super) fn load(
+        tx: &'a Connection,
+        sweep: SweepId,
+        now: &'a str,
+        finished_at: Timestamp,
+        suppressions: &'a [&'a Suppression],
+    ) -> rusqlite::Result<Self> {
+        // Open findings, by (route id, code); codes this version does not know are resolved.
+        let mut open: FxHashMap<(i64, FindingCode), (i64, String)> = FxHashMap::default();
+        let mut strays: Vec<(i64, i64)> = Vec::new();
+        {
+            let mut st =
+                tx.prepare("SELECT id, route_id, code, detail FROM findings WHERE state = 'open'")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                match FindingCode::from_name(r.get_ref(2)?.as_str()?) {
+                    Some(code) => {
+                        open.insert((r.get(1)?, code), (r.get(0)?, r.get(3)?));
+                    }
+                    None => strays.push((r.get(0)?, r.get(1)?)),
+                }
+            }
+        }
+        Ok(FindingLedger {
+            tx,
+            sweep,
+            now,
+            finished_at,
+            suppressions,
+            open,
+            strays,
+            still_open: FxHashSet::default(),
+            find: tx
+                .prepare_cached("SELECT id, state FROM findings WHERE route_id = ?1 AND code = ?2")?,
+            insert: tx.prepare_cached(
+                "INSERT INTO findings (route_id, code, severity, state, first_seen_at, first_sweep, last_seen_at, last_sweep, detail)
+                 VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?4, ?5, ?6)",
+            )?,
+            reopen: tx.prepare_cached(
+                "UPDATE findings SET state = 'open', reopened = reopened + 1, reopened_at = ?2, resolved_at = NULL, detail = ?3 WHERE id = ?1",
+            )?,
+            update_detail: tx.prepare_cached("UPDATE findings SET detail = ?2 WHERE id = ?1")?,
+            event: tx.prepare_cached(
+                "INSERT INTO finding_events (finding_id, sweep_id, at, event) VALUES (?1, ?2, ?3, ?4)",
+            )?,
+            changes: Vec::new(),
+            by_code: Vec::new(),
+        })
+    }
+
+    /// Route `route` (id `route_id`) was judged with `findings`, `details` holding each
+    /// one's JSON: counts them by code, keeps the open ones open with their latest detail,
+    /// opens the new ones and reopens the resolved ones.
+    pub(super) fn saw(
+        &mut self,
+        route_id: i64,
+        route: &Route,
+        findings: &[Finding],
+        details: &[String],
+    ) -> rusqlite::Result<()> {
+        for (f, detail) in findings.iter().zip(details) {
+            let code = f.code();
+            match self.by_code.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, n)) => *n += 1,
+                None => self.by_code.push((code, 1)),
+            }
+            let change = match self.open.get(&(route_id, code)) {
+                Some((fid, old)) => {
+                    self.still_open.insert(*fid);
+                    if old != detail {
+                        self.update_detail.execute(params![fid, detail])?;
+                    }
+                    None
+                }
+                None => {
+                    let existing: Option<(i64, String)> = self
+                        .find
+                        .query_row(params![route_id, code.as_str()], |r| {
+                            Ok((r.get(0)?, r.get(1)?))
+                        })
+                        .optional()?;
+                    let (fid, change) = match existing {
+                        Some((fid, _)) => {
+                            self.reopen.execute(params![fid, self.now, detail])?;
+                            (fid, Change::Reopened)
+                        }
+                        None => {
+                            self.insert.execute(params![
+                                route_id,
+                                code.as_str(),
+                                code.severity().as_str(),
+                                self.now,
+                                self.sweep,
+                                detail
+                            ])?;
+                            (self.tx.last_insert_rowid(), Change::Opened)
+                        }
+                    };
+                    self.still_open.insert(fid);
+                    self.open.insert((route_id, code), (fid, detail.clone()));
+                    self.event
+                        .execute(params![fid, self.sweep, self.now, change.as_str()])?;
+                    Some(change)
+                }
+            };
+            if let Some(change) = change {
+                let suppressed = self.covered(route, code);
+                self.changes.push(FindingChange {
+                    route: route.clone(),
+                    code,
+                    change,
+                    suppressed,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the open findings not seen in this sweep — resolved where their route was
+    /// judged (its id is in `seen_routes`), retired with their route where not — and marks
+    /// the open ones seen now. `route_ids` (by sender, number of the message type in
+    /// `types`, recipient) names the routes of the findings that end.
+    ///
+    /// Returns what the sweep did to findings, in order, and the findings counted by code.
+    pub(super) fn finish(
+        mut self,
+        seen_routes: &FxHashSet<i64>,
+        route_ids: &FxHashMap<(u32, u16, u32), i64>,
+        types: &[String],
+    ) -> rusqlite::Result<(Vec<FindingChange>, ByCode)> {
+        // Open findings not seen now: resolved, or retired with their route.
+        let gone: Vec<(i64, i64, Option<FindingCode>)> = self
+            .open
+            .iter()
+            .filter(|(_, (fid, _))| !self.still_open.contains(fid))
+            .map(|((route_id, code), (fid, _))| (*fid, *route_id, Some(*code)))
+            .chain(
+                self.strays
+                    .iter()
+                    .map(|&(fid, route_id)| (fid, route_id, None)),
+            )
+            .collect();
+        // Routes by id, to name the routes of ended findings; most sweeps end none.
+        let by_id: FxHashMap<i64, (u32, u16, u32)> = if gone.is_empty() {
+            FxHashMap::default()
+        } else {
+            route_ids.iter().map(|(k, &v)| (v, *k)).collect()
+        };
+        let mut end_finding = self
+            .tx
+            .prepare_cached("UPDATE findings SET state = ?2, resolved_at = ?3 WHERE id = ?1")?;
+        for (fid, route_id, code) in gone {
+            let change = if seen_routes.contains(&route_id) {
+                Change::Resolved
+            } else {
+                Change::Retired
+            };
+            let state = if change == Change::Resolved {
+                FindingState::Resolved
+            } else {
+                FindingState::Retired
+            };
+            end_finding.execute(params![fid, state.as_str(), self.now])?;
+            self.event
+                .execute(params![fid, self.sweep, self.now, change.as_str()])?;
+            if let (Some(&(s, t, rcp)), Some(code)) = (by_id.get(&route_id), code) {
+                let route = Route::new(
+                    org(i64::from(s))?,
+                    message_type(&types[usize::from(t)])?,
+                    org(i64::from(rcp))?,
+                );
+                let suppressed = self.covered(&route, code);
+                self.changes.push(FindingChange {
+                    route,
+                    code,
+                    change,
+                    suppressed,
+                });
+            }
+        }
+        self.tx.execute(
+            "UPDATE findings SET last_seen_at = ?1, last_sweep = ?2 WHERE state = 'open'",
+            params![self.now, self.sweep],
+        )?;
+        Ok((self.changes, self.by_code))
+    }
+
+    /// Whether an active suppression covers `code` on `route`.
+    fn covered(&self, route: &Route, code: FindingCode) -> bool {
+        self.suppressions
+            .iter()
+            .any(|s| s.covers(route, code, self.finished_at))
+    }
+}

@@ -1,0 +1,677 @@
+//! Sweeps and the verdict history. A sweep is a row (running, then ok, failed or aborted);
+//! every route ever judged has a row in `routes`; each route's verdict is kept as changes
+//! only, a `verdicts` row holding from the sweep that wrote it (`since`) until the one that
+//! replaced or ended it (`until`). [`Store::record_sweep`] is the one transaction that
+//! records a sweep: one pass over the evaluation writes new routes, changed verdicts and
+//! the answers blob (`answers.rs`) and hands each route's findings to the finding ledger
+//! (`findings.rs`); then the sweep is marked `ok` with its counts. Reading back: the latest
+//! answers, the verdicts as of any sweep, the sweeps themselves.
+//!
+//! Owns the `sweeps`, `routes`, `verdicts` and `answers` tables (the blob's format is
+//! `answers.rs`; forgetting old rows is `retention.rs`). Does not own the finding lifecycle
+//! (`findings.rs` writes `findings` and `finding_events` inside the same transaction), nor
+//! suppressions (read once per sweep and passed to the ledger), nor judging (the engine
+//! did).
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use super::codec::{
+    corrupt, findings_json, message_type, opt_time, org, parse_tier, parse_verdict, stamp,
+    tier_str, time, verdict_str,
+};
+use super::findings::{FindingChange, FindingLedger};
+use super::{Store, StoreError, Suppression, answers};
+use crate::engine::Evaluation;
+use crate::model::{EvidenceTier, Finding, FindingCode, MessageTypeId, OrgNumber, Route, Verdict};
+
+/// A sweep's id (ascending in time).
+pub type SweepId = i64;
+
+/// How a sweep ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepStatus {
+    /// Still running (or the process died during it; see [`Store::open`]).
+    Running,
+    /// Judged and recorded.
+    Ok,
+    /// Could not gather evidence or judge.
+    Failed,
+    /// The process ended during the sweep; nothing of it was recorded.
+    Aborted,
+}
+
+impl SweepStatus {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "running" => SweepStatus::Running,
+            "ok" => SweepStatus::Ok,
+            "failed" => SweepStatus::Failed,
+            "aborted" => SweepStatus::Aborted,
+            _ => return None,
+        })
+    }
+}
+
+/// One sweep as recorded.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SweepRecord {
+    /// Its id.
+    pub id: SweepId,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When it ended, if it did.
+    pub finished_at: Option<Timestamp>,
+    /// Where the evidence came from.
+    pub source: String,
+    /// How it ended.
+    pub status: SweepStatus,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// When its evidence was taken.
+    pub taken_at: Option<Timestamp>,
+    /// Routes judged, and by verdict (for a sweep that ended `ok`).
+    pub counts: Option<VerdictCounts>,
+    /// Verdict rows written: routes whose verdict changed, appeared or went away.
+    pub changed: Option<u64>,
+}
+
+/// Routes by verdict.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct VerdictCounts {
+    /// All routes.
+    pub routes: u64,
+    /// `readable`.
+    pub readable: u64,
+    /// `not_readable`.
+    pub not_readable: u64,
+    /// `unknown`.
+    pub unknown: u64,
+}
+
+/// A route's current verdict, as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredVerdict {
+    /// The route.
+    pub route: Route,
+    /// Its verdict.
+    pub verdict: Verdict,
+    /// Readers found.
+    pub readers: u32,
+    /// Whether the evidence was complete.
+    pub tier: EvidenceTier,
+    /// The findings.
+    pub findings: Arc<[Finding]>,
+}
+
+/// The latest successful sweep and its verdicts.
+#[derive(Clone, Debug)]
+pub struct Latest {
+    /// The sweep.
+    pub sweep: SweepRecord,
+    /// When its evidence was taken.
+    pub taken_at: Timestamp,
+    /// Every route's verdict.
+    pub verdicts: Vec<StoredVerdict>,
+}
+
+/// What recording a sweep did.
+#[derive(Clone, Debug, Default)]
+pub struct SweepOutcome {
+    /// Routes by verdict.
+    pub counts: VerdictCounts,
+    /// Verdict rows written.
+    pub changed: u64,
+    /// Findings opened, resolved, reopened or retired.
+    pub changes: Vec<FindingChange>,
+    /// Findings on the routes judged, by code.
+    pub by_code: Vec<(FindingCode, u64)>,
+}
+
+const SWEEP_COLUMNS: &str = "id, started_at, finished_at, source, status, error, taken_at, routes, readable, not_readable, unknown, changed";
+
+fn sweep_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SweepRecord> {
+    let status: String = r.get(4)?;
+    let routes: Option<i64> = r.get(7)?;
+    let count = |i: usize| -> rusqlite::Result<u64> {
+        Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
+    };
+    Ok(SweepRecord {
+        id: r.get(0)?,
+        started_at: time(&r.get::<_, String>(1)?)?,
+        finished_at: opt_time(r.get(2)?)?,
+        source: r.get(3)?,
+        status: SweepStatus::parse(&status).ok_or_else(|| corrupt("sweep status", &status))?,
+        error: r.get(5)?,
+        taken_at: opt_time(r.get(6)?)?,
+        counts: match routes {
+            Some(n) => Some(VerdictCounts {
+                routes: n.max(0) as u64,
+                readable: count(8)?,
+                not_readable: count(9)?,
+                unknown: count(10)?,
+            }),
+            None => None,
+        },
+        changed: r.get::<_, Option<i64>>(11)?.map(|n| n.max(0) as u64),
+    })
+}
+
+impl Store {
+    /// Records that a sweep started.
+    pub fn begin_sweep(
+        &mut self,
+        started_at: Timestamp,
+        source: &str,
+    ) -> Result<SweepId, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO sweeps (started_at, source, status) VALUES (?1, ?2, 'running')",
+                params![stamp(started_at), source],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records that a sweep failed; nothing else of it is kept.
+    pub fn fail_sweep(
+        &mut self,
+        id: SweepId,
+        at: Timestamp,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE sweeps SET status = 'failed', finished_at = ?2, error = ?3 WHERE id = ?1",
+                params![id, stamp(at), reason],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Records sweep `id`'s verdicts (only those that changed), moves each finding along
+    /// its lifecycle, and marks the sweep `ok` — all in one transaction.
+    pub fn record_sweep(
+        &mut self,
+        id: SweepId,
+        finished_at: Timestamp,
+        taken_at: Timestamp,
+        evaluation: &Evaluation,
+    ) -> Result<SweepOutcome, StoreError> {
+        let suppressions = self.suppressions()?;
+        let active: Vec<&Suppression> = suppressions
+            .iter()
+            .filter(|s| s.expires_at > finished_at)
+            .collect();
+        let tx = self.conn.transaction().map_err(|e| StoreError {
+            path: self.path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let outcome = record(&tx, id, finished_at, taken_at, evaluation, &active);
+        let outcome = outcome.and_then(|o| tx.commit().map(|()| o));
+        outcome.map_err(|e| self.err(e))
+    }
+
+    /// The latest sweep, whatever its status.
+    pub fn last_sweep(&self) -> Result<Option<SweepRecord>, StoreError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {SWEEP_COLUMNS} FROM sweeps ORDER BY id DESC LIMIT 1"),
+                [],
+                sweep_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Sweeps, newest first.
+    pub fn sweeps(&self, limit: u32) -> Result<Vec<SweepRecord>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {SWEEP_COLUMNS} FROM sweeps ORDER BY id DESC LIMIT ?1"
+            ))
+            .map_err(|e| self.err(e))?;
+        st.query_map([limit], sweep_row)
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))
+    }
+
+    /// The latest sweep that ended `ok`, with every route's current verdict; `None` before
+    /// the first.
+    pub fn latest(&self) -> Result<Option<Latest>, StoreError> {
+        let sweep = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {SWEEP_COLUMNS} FROM sweeps WHERE status = 'ok' ORDER BY id DESC LIMIT 1"
+                ),
+                [],
+                sweep_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let Some(sweep) = sweep else {
+            return Ok(None);
+        };
+        let taken_at = sweep.taken_at.unwrap_or(sweep.started_at);
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT body FROM answers WHERE id = 1 AND sweep = ?1",
+                [sweep.id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let verdicts = match blob.as_deref().map(answers::decode) {
+            Some(Some(v)) => v,
+            found => {
+                if found.is_some() {
+                    tracing::warn!("the stored answers do not decode: reading the history");
+                }
+                self.current_verdicts().map_err(|e| self.err(e))?
+            }
+        };
+        Ok(Some(Latest {
+            sweep,
+            taken_at,
+            verdicts,
+        }))
+    }
+
+    fn current_verdicts(&self) -> rusqlite::Result<Vec<StoredVerdict>> {
+        // Two sequential scans joined in memory: SQLite's own join seeks both tables once
+        // per row, which for a million routes is most of the start-up time.
+        let mut types: Vec<MessageTypeId> = Vec::new();
+        let mut routes: Vec<Option<(OrgNumber, u32, OrgNumber)>> = Vec::new();
+        {
+            let mut st = self
+                .conn
+                .prepare("SELECT id, sender, message_type, recipient FROM routes ORDER BY id")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let id = usize::try_from(r.get::<_, i64>(0)?)
+                    .map_err(|_| corrupt("route id", "negative"))?;
+                let t = r.get_ref(2)?.as_str()?;
+                let ti = match types.iter().position(|x| x.as_str() == t) {
+                    Some(i) => i,
+                    None => {
+                        types.push(message_type(t)?);
+                        types.len() - 1
+                    }
+                };
+                if routes.len() <= id {
+                    routes.resize(id + 1, None);
+                }
+                routes[id] = Some((org(r.get(1)?)?, ti as u32, org(r.get(3)?)?));
+            }
+        }
+        // `+until`: a scan of the table in key order, not a walk of the `until` index with
+        // a seek into the table for every row (four times slower).
+        let mut st = self.conn.prepare(
+            "SELECT route_id, verdict, readers, tier, findings FROM verdicts
+             WHERE +until IS NULL",
+        )?;
+        let mut rows = st.query([])?;
+        let mut out = Vec::with_capacity(routes.len());
+        let mut findings = FindingsCache::default();
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            let Some(Some((sender, t, recipient))) =
+                usize::try_from(id).ok().and_then(|i| routes.get(i))
+            else {
+                return Err(corrupt("route id", id));
+            };
+            out.push(StoredVerdict {
+                route: Route::new(*sender, types[*t as usize].clone(), *recipient),
+                verdict: parse_verdict(r.get_ref(1)?.as_str()?)
+                    .ok_or_else(|| corrupt("verdict", "?"))?,
+                readers: r.get(2)?,
+                tier: parse_tier(r.get_ref(3)?.as_str()?)
+                    .ok_or_else(|| corrupt("evidence tier", "?"))?,
+                findings: findings.get(r.get_ref(4)?.as_str_or_null()?)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every route's verdict as sweep `sweep` left it (from the change history), in the
+    /// order routes were first judged.
+    pub fn verdicts_at(&self, sweep: SweepId) -> Result<Vec<StoredVerdict>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<StoredVerdict>> {
+            let mut st = self.conn.prepare(
+                "SELECT r.sender, r.message_type, r.recipient, v.verdict, v.readers, v.tier, v.findings
+                 FROM verdicts v JOIN routes r ON r.id = v.route_id
+                 WHERE v.since <= ?1 AND (v.until IS NULL OR v.until > ?1) ORDER BY v.route_id",
+            )?;
+            read_verdicts(st.query([sweep])?)
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    /// Sweeps that ended `ok` at `from` or later and before `to`, oldest first.
+    pub fn ok_sweeps_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<SweepRecord>, StoreError> {
+        // RFC 3339 in UTC with `Z` sorts as time; compare parsed values to be safe.
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {SWEEP_COLUMNS} FROM sweeps WHERE status = 'ok' ORDER BY id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let all: Vec<SweepRecord> = st
+            .query_map([], sweep_row)
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))?;
+        Ok(all
+            .into_iter()
+            .filter(|s| s.finished_at.is_some_and(|t| t >= from && t < to))
+            .collect())
+    }
+
+    /// Whether any route from `sender` was ever judged.
+    pub fn has_sender(&self, sender: OrgNumber) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM routes WHERE sender = ?1)",
+                [sender.get()],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// The verdict of `route` as of sweep `sweep` (from the change history).
+    pub fn verdict_at(&self, route: &Route, sweep: SweepId) -> Result<Option<Verdict>, StoreError> {
+        let v: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT v.verdict FROM verdicts v JOIN routes r ON r.id = v.route_id
+                 WHERE r.sender = ?1 AND r.message_type = ?2 AND r.recipient = ?3
+                   AND v.since <= ?4 AND (v.until IS NULL OR v.until > ?4)",
+                params![
+                    route.sender.get(),
+                    route.message_type.as_str(),
+                    route.recipient.get(),
+                    sweep
+                ],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(v.as_deref().and_then(parse_verdict))
+    }
+
+    /// Rows in the verdict history (all sweeps), for tests and reports.
+    pub fn verdict_rows(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM verdicts", [], |r| r.get::<_, i64>(0))
+            .map(|n| n.max(0) as u64)
+            .map_err(|e| self.err(e))
+    }
+}
+
+/// Message types numbered as first met while recording a sweep.
+#[derive(Default)]
+struct TypeNumbers(Vec<String>);
+
+impl TypeNumbers {
+    fn number(&mut self, name: &str) -> u16 {
+        match self.0.iter().position(|t| t == name) {
+            Some(i) => i as u16,
+            None => {
+                self.0.push(name.to_owned());
+                (self.0.len() - 1) as u16
+            }
+        }
+    }
+
+    /// The names, by number.
+    fn names(&self) -> &[String] {
+        &self.0
+    }
+}
+
+/// A route's current verdict as stored; `None` where the stored value is not one this
+/// version knows.
+struct CurrentVerdict {
+    verdict: Option<Verdict>,
+    readers: u32,
+    tier: Option<EvidenceTier>,
+    /// The number of its findings list among the stored texts.
+    text: Option<u32>,
+}
+
+/// An assessment's texts, computed once however many routes share it.
+#[derive(Clone)]
+struct AssessmentTexts {
+    list: Option<String>,
+    number: Option<u32>,
+    each: Vec<String>,
+}
+
+/// The body of [`Store::record_sweep`], inside its transaction.
+fn record(
+    tx: &rusqlite::Transaction<'_>,
+    id: SweepId,
+    finished_at: Timestamp,
+    taken_at: Timestamp,
+    evaluation: &Evaluation,
+    suppressions: &[&Suppression],
+) -> rusqlite::Result<SweepOutcome> {
+    let now = stamp(finished_at);
+    // What the store holds now, read into compact maps: message types and finding texts are
+    // numbered rather than kept as a string per row (a million routes share a handful of
+    // types and a few thousand finding lists), which keeps reading and dropping these maps
+    // cheap; the write lock is held for as short a time as it can be.
+    let mut types = TypeNumbers::default();
+    let mut route_ids: FxHashMap<(u32, u16, u32), i64> = FxHashMap::default();
+    {
+        let mut st = tx.prepare("SELECT id, sender, message_type, recipient FROM routes")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let t = types.number(r.get_ref(2)?.as_str()?);
+            route_ids.insert((r.get(1)?, t, r.get(3)?), r.get(0)?);
+        }
+    }
+    // Current verdicts, by route id; texts of finding lists numbered in `texts_seen`.
+    let mut texts_seen: FxHashMap<String, u32> = FxHashMap::default();
+    let mut current: FxHashMap<i64, CurrentVerdict> = FxHashMap::default();
+    {
+        let mut st = tx.prepare(
+            "SELECT route_id, verdict, readers, tier, findings FROM verdicts WHERE until IS NULL",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let text = r
+                .get_ref(4)?
+                .as_str_or_null()?
+                .map(|t| match texts_seen.get(t) {
+                    Some(&n) => n,
+                    None => {
+                        let n = texts_seen.len() as u32;
+                        texts_seen.insert(t.to_owned(), n);
+                        n
+                    }
+                });
+            current.insert(
+                r.get(0)?,
+                CurrentVerdict {
+                    // A value this version cannot read never equals a new verdict, so the
+                    // row is replaced.
+                    verdict: parse_verdict(r.get_ref(1)?.as_str()?),
+                    readers: r.get(2)?,
+                    tier: parse_tier(r.get_ref(3)?.as_str()?),
+                    text,
+                },
+            );
+        }
+    }
+    // Open findings, and how they move along in this sweep.
+    let mut findings = FindingLedger::load(tx, id, &now, finished_at, suppressions)?;
+
+    let mut insert_route = tx.prepare_cached(
+        "INSERT INTO routes (sender, message_type, recipient) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut close_verdict =
+        tx.prepare_cached("UPDATE verdicts SET until = ?2 WHERE route_id = ?1 AND until IS NULL")?;
+    let mut insert_verdict = tx.prepare_cached(
+        "INSERT INTO verdicts (route_id, since, verdict, readers, tier, findings) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+
+    let mut outcome = SweepOutcome::default();
+    // Per assessment, computed once: the JSON of its findings list, that list's number among
+    // the stored texts (if it is one of them), and the JSON of each finding.
+    let mut texts: Vec<Option<AssessmentTexts>> = vec![None; evaluation.assessments.len()];
+    let mut seen_routes: rustc_hash::FxHashSet<i64> = rustc_hash::FxHashSet::default();
+    let mut blob = answers::Encoder::default();
+    for (r, a) in evaluation.iter() {
+        let route = &r.route;
+        outcome.counts.routes += 1;
+        match a.verdict {
+            Verdict::Readable => outcome.counts.readable += 1,
+            Verdict::NotReadable => outcome.counts.not_readable += 1,
+            Verdict::Unknown => outcome.counts.unknown += 1,
+        }
+        let key = (
+            route.sender.get(),
+            types.number(route.message_type.as_str()),
+            route.recipient.get(),
+        );
+        let route_id = match route_ids.get(&key) {
+            Some(&rid) => rid,
+            None => {
+                insert_route.execute(params![key.0, route.message_type.as_str(), key.2])?;
+                let rid = tx.last_insert_rowid();
+                route_ids.insert(key, rid);
+                rid
+            }
+        };
+        if !seen_routes.insert(route_id) {
+            continue; // the same route twice in the table: judged the same
+        }
+        let t = texts[r.assessment as usize].get_or_insert_with(|| {
+            let list = findings_json(a.findings());
+            let number = list.as_deref().and_then(|l| texts_seen.get(l).copied());
+            let each = a
+                .findings()
+                .iter()
+                .map(|f| serde_json::to_string(f).unwrap_or_default())
+                .collect();
+            AssessmentTexts { list, number, each }
+        });
+        blob.push(route, a.verdict, a.tier, a.readers, t.list.as_deref());
+        let same = current.get(&route_id).is_some_and(|c| {
+            c.verdict == Some(a.verdict)
+                && c.readers == a.readers
+                && c.tier == Some(a.tier)
+                && match (c.text, &t.list) {
+                    (None, None) => true,
+                    (Some(n), Some(_)) => t.number == Some(n),
+                    _ => false,
+                }
+        });
+        if !same {
+            if current.contains_key(&route_id) {
+                close_verdict.execute(params![route_id, id])?;
+            }
+            insert_verdict.execute(params![
+                route_id,
+                id,
+                verdict_str(a.verdict),
+                a.readers,
+                tier_str(a.tier),
+                t.list
+            ])?;
+            outcome.changed += 1;
+        }
+        findings.saw(route_id, route, a.findings(), &t.each)?;
+    }
+    // Routes no longer in the table: their verdict ends here.
+    for route_id in current.keys() {
+        if !seen_routes.contains(route_id) {
+            close_verdict.execute(params![route_id, id])?;
+            outcome.changed += 1;
+        }
+    }
+    // Open findings not seen now end; those seen are marked seen now.
+    (outcome.changes, outcome.by_code) =
+        findings.finish(&seen_routes, &route_ids, types.names())?;
+    tx.execute(
+        "INSERT OR REPLACE INTO answers (id, sweep, body) VALUES (1, ?1, ?2)",
+        params![id, blob.finish()],
+    )?;
+    tx.execute(
+        "UPDATE sweeps SET status = 'ok', finished_at = ?2, taken_at = ?3, routes = ?4, readable = ?5,
+                           not_readable = ?6, unknown = ?7, changed = ?8
+         WHERE id = ?1",
+        params![
+            id,
+            now,
+            stamp(taken_at),
+            outcome.counts.routes as i64,
+            outcome.counts.readable as i64,
+            outcome.counts.not_readable as i64,
+            outcome.counts.unknown as i64,
+            outcome.changed as i64
+        ],
+    )?;
+    Ok(outcome)
+}
+
+/// Findings texts parsed once each: many routes share identical findings.
+#[derive(Default)]
+struct FindingsCache {
+    parsed: FxHashMap<String, Arc<[Finding]>>,
+    none: Option<Arc<[Finding]>>,
+}
+
+impl FindingsCache {
+    fn get(&mut self, text: Option<&str>) -> rusqlite::Result<Arc<[Finding]>> {
+        let Some(text) = text else {
+            return Ok(Arc::clone(self.none.get_or_insert_with(|| Arc::from([]))));
+        };
+        if let Some(f) = self.parsed.get(text) {
+            return Ok(Arc::clone(f));
+        }
+        let f: Vec<Finding> = serde_json::from_str(text).map_err(|_| corrupt("findings", text))?;
+        let f: Arc<[Finding]> = f.into();
+        self.parsed.insert(text.to_owned(), Arc::clone(&f));
+        Ok(f)
+    }
+}
+
+fn read_verdicts(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<StoredVerdict>> {
+    let mut out = Vec::new();
+    let mut types: FxHashMap<String, MessageTypeId> = FxHashMap::default();
+    let mut findings = FindingsCache::default();
+    while let Some(r) = rows.next()? {
+        let t = r.get_ref(1)?.as_str()?;
+        let message_type = match types.get(t) {
+            Some(m) => m.clone(),
+            None => {
+                let m = message_type(t)?;
+                types.insert(t.to_owned(), m.clone());
+                m
+            }
+        };
+        let verdict = r.get_ref(3)?.as_str()?;
+        let tier = r.get_ref(5)?.as_str()?;
+        out.push(StoredVerdict {
+            route: Route::new(org(r.get(0)?)?, message_type, org(r.get(2)?)?),
+            verdict: parse_verdict(verdict).ok_or_else(|| corrupt("verdict", verdict))?,
+            readers: r.get(4)?,
+            tier: parse_tier(tier).ok_or_else(|| corrupt("evidence tier", tier))?,
+            findings: findings.get(r.get_ref(6)?.as_str_or_null()?)?,
+        });
+    }
+    Ok(out)
+}
