@@ -18,7 +18,6 @@
 //! | [`evidence`] | evidence about recipients behind one trait ([`EvidenceSource`]): the recorded [`SnapshotDir`] and the live APIs ([`evidence::live::LiveSource`]) |
 //! | [`http`] | HTTP discipline for every upstream: rate limits, bounded concurrency, timeouts, retries |
 //! | [`auth`] | Maskinporten's JWT grant, Altinn's token exchange, the token cache |
-//! | [`sim`] | `altinn-sim`, the local stand-in for Maskinporten, Altinn and Brønnøysund |
 //! | [`engine`] | pure evaluation of DESIGN.md's rules 2-9 ([`Engine`], [`evaluate`]) and explanations |
 //! | [`verifier`] | the pre-send check held in memory ([`Verifier`]) |
 //! | [`store`] | the SQLite history: sweeps, verdict changes, finding lifecycles, suppressions, audit ([`store::Store`]) |
@@ -50,7 +49,6 @@ pub mod problem;
 pub mod report;
 pub mod routing;
 pub mod settings;
-pub mod sim;
 pub mod store;
 pub mod verifier;
 

@@ -1,6 +1,6 @@
 //! `altinn-sim`: serves a snapshot directory at the real paths of Maskinporten, Altinn and
-//! Enhetsregisteret, for testing reachcheck's live sources without the internet. See
-//! `reachcheck::sim`.
+//! Enhetsregisteret, for testing reachcheck's live sources without the internet. A binary of
+//! its own, not part of the library; the stand-in itself is in `server.rs`.
 
 use std::io::Write as _;
 use std::num::NonZeroU32;
@@ -9,7 +9,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use reachcheck::sim::{self, Faults, SimOptions};
+
+mod server;
+
+use server::{Faults, SimOptions};
 
 /// A local stand-in for Maskinporten, Altinn and Brønnøysund that serves a snapshot
 /// directory over HTTP at the real API paths.
@@ -97,7 +100,7 @@ fn main() -> ExitCode {
         };
         let mut public_key_pem = public_key_pem;
         if let Some(config) = &args.write_config {
-            let (private, public) = match sim::generate_key_pair() {
+            let (private, public) = match server::generate_key_pair() {
                 Ok(k) => k,
                 Err(e) => return fail(&format!("cannot generate a key pair: {e}")),
             };
@@ -109,7 +112,7 @@ fn main() -> ExitCode {
             if let Err(e) = write_private(&key_file, &private) {
                 return fail(&format!("`{}`: {e}", key_file.display()));
             }
-            if let Err(e) = std::fs::write(config, sim::live_config(&base, &key_name)) {
+            if let Err(e) = std::fs::write(config, server::live_config(&base, &key_name)) {
                 return fail(&format!("`{}` (--write-config): {e}", config.display()));
             }
             if args.client_public_key.is_none() {
@@ -123,11 +126,11 @@ fn main() -> ExitCode {
             rate_limit: args.rate_limit,
             seed: args.seed,
             public_key_pem,
-            client_id: sim::CLIENT_ID.to_owned(),
-            key_id: sim::KEY_ID.to_owned(),
+            client_id: server::CLIENT_ID.to_owned(),
+            key_id: server::KEY_ID.to_owned(),
             token_lifetime: args.token_lifetime,
         };
-        let running = match sim::serve(opts, listener) {
+        let running = match server::serve(opts, listener) {
             Ok(r) => r,
             Err(e) => return fail(&e.to_string()),
         };

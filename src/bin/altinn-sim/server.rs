@@ -33,15 +33,15 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::evidence::{CONNECTIONS, NOTIFICATION_ADDRESSES, ROLES, SUB_UNITS, UNITS};
-use crate::model::OrgNumber;
+use reachcheck::evidence::{CONNECTIONS, NOTIFICATION_ADDRESSES, ROLES, SUB_UNITS, UNITS};
+use reachcheck::model::OrgNumber;
 
 /// The client id the stand-in accepts unless told otherwise.
-pub const CLIENT_ID: &str = "reachcheck-altinn-sim";
+pub(crate) const CLIENT_ID: &str = "reachcheck-altinn-sim";
 /// The key id the stand-in accepts unless told otherwise.
-pub const KEY_ID: &str = "altinn-sim-key-1";
+pub(crate) const KEY_ID: &str = "altinn-sim-key-1";
 /// Scopes the stand-in's Maskinporten knows.
-pub const SCOPES: [&str; 4] = [
+pub(crate) const SCOPES: [&str; 4] = [
     "altinn:accessmanagement/authorizedparties",
     "altinn:accessmanagement/enduser:connections:toothers.read",
     "altinn:portal/enduser",
@@ -58,7 +58,7 @@ const CLAIMS: [&str; 7] = [
     "authorization_details",
 ];
 /// The endpoints, as counted in `/_sim/requests` and named in `only=`.
-pub const ENDPOINTS: [&str; 9] = [
+pub(crate) const ENDPOINTS: [&str; 9] = [
     "maskinporten/token",
     "altinn/exchange",
     "altinn/authorizedparties",
@@ -74,19 +74,19 @@ const PAGE: usize = 100;
 
 /// Fault probabilities, each in [0, 1], on every endpoint or only one.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Faults {
+pub(crate) struct Faults {
     /// Answer 503.
-    pub server_error: f64,
+    pub(crate) server_error: f64,
     /// Answer 429 with `Retry-After`.
-    pub too_many: f64,
+    pub(crate) too_many: f64,
     /// Never answer (the client times out).
-    pub timeout: f64,
+    pub(crate) timeout: f64,
     /// Answer 200 with a body cut in half.
-    pub malformed: f64,
+    pub(crate) malformed: f64,
     /// Refuse a token request (Maskinporten or exchange).
-    pub token: f64,
+    pub(crate) token: f64,
     /// Inject only on this endpoint (as `/_sim/requests` names them, e.g. `brreg/roller`).
-    pub only: Option<String>,
+    pub(crate) only: Option<String>,
 }
 
 impl std::str::FromStr for Faults {
@@ -136,38 +136,38 @@ impl std::str::FromStr for Faults {
 
 /// How the stand-in behaves.
 #[derive(Clone, Debug)]
-pub struct SimOptions {
+pub(crate) struct SimOptions {
     /// The snapshot directory served.
-    pub snapshot: PathBuf,
+    pub(crate) snapshot: PathBuf,
     /// Added to every answer.
-    pub latency: Duration,
+    pub(crate) latency: Duration,
     /// Injected faults.
-    pub faults: Faults,
+    pub(crate) faults: Faults,
     /// Requests per second before answering 429.
-    pub rate_limit: Option<NonZeroU32>,
+    pub(crate) rate_limit: Option<NonZeroU32>,
     /// Seed of the fault decisions.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// The client's public key (PEM).
-    pub public_key_pem: Vec<u8>,
+    pub(crate) public_key_pem: Vec<u8>,
     /// The accepted client id.
-    pub client_id: String,
+    pub(crate) client_id: String,
     /// The accepted key id.
-    pub key_id: String,
+    pub(crate) key_id: String,
     /// Lifetime of Maskinporten tokens, seconds.
-    pub token_lifetime: u64,
+    pub(crate) token_lifetime: u64,
 }
 
 /// A grant as the stand-in saw it.
 #[derive(Clone, Debug, serde::Serialize)]
-pub struct SeenGrant {
+pub(crate) struct SeenGrant {
     /// The JWT header.
-    pub header: Value,
+    pub(crate) header: Value,
     /// The claims.
-    pub claims: Value,
+    pub(crate) claims: Value,
     /// Whether it was accepted.
-    pub accepted: bool,
+    pub(crate) accepted: bool,
     /// Why not, if refused.
-    pub refused: Option<String>,
+    pub(crate) refused: Option<String>,
 }
 
 struct Sim {
@@ -188,7 +188,7 @@ struct Sim {
 }
 
 /// The party UUID the stand-in gives a unit.
-pub fn party_uuid(org: OrgNumber) -> String {
+pub(crate) fn party_uuid(org: OrgNumber) -> String {
     format!("00000000-0000-4000-8000-{:012}", org.get())
 }
 
@@ -216,7 +216,7 @@ fn load_files(root: &Path) -> std::io::Result<HashMap<String, Vec<u8>>> {
 
 /// Why the stand-in cannot start.
 #[derive(Debug, thiserror::Error)]
-pub enum SimError {
+pub(crate) enum SimError {
     /// The snapshot cannot be read.
     #[error("`{0}`: cannot read the snapshot directory: {1}")]
     Snapshot(PathBuf, std::io::Error),
@@ -254,7 +254,7 @@ impl Sim {
                 .map(str::to_owned);
             parties.insert(org, (party_uuid(org), name, kind));
         }
-        crate::auth::install_crypto();
+        reachcheck::auth::install_crypto();
         let key = DecodingKey::from_rsa_pem(&opts.public_key_pem)
             .map_err(|e| SimError::Key(e.to_string()))?;
         let limiter = opts
@@ -450,7 +450,7 @@ struct TokenForm {
 }
 
 async fn token(State(sim): State<Arc<Sim>>, Form(form): Form<TokenForm>) -> Response {
-    if form.grant_type.as_deref() != Some(crate::auth::JWT_BEARER) {
+    if form.grant_type.as_deref() != Some(reachcheck::auth::JWT_BEARER) {
         return oauth_error(
             "unsupported_grant_type",
             "grant_type must be urn:ietf:params:oauth:grant-type:jwt-bearer",
@@ -526,7 +526,7 @@ fn check_grant(
         claims["iat"].as_i64().unwrap_or(0),
         claims["exp"].as_i64().unwrap_or(0),
     );
-    if exp - iat > crate::auth::MAX_GRANT_LIFETIME_SECS || exp <= iat {
+    if exp - iat > reachcheck::auth::MAX_GRANT_LIFETIME_SECS || exp <= iat {
         return Err(invalid("exp - iat must be at most 120 seconds"));
     }
     let now = jiff::Timestamp::now().as_second();
@@ -705,18 +705,21 @@ async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
 
 /// A running stand-in.
 #[derive(Debug)]
-pub struct Running {
+pub(crate) struct Running {
     /// `http://HOST:PORT`.
-    pub base_url: String,
+    pub(crate) base_url: String,
     /// Finishes when the server stops.
-    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    pub(crate) task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// Serves `opts` on `listener` until the task is aborted.
 ///
 /// # Errors
 /// The snapshot or key is unusable.
-pub fn serve(opts: SimOptions, listener: tokio::net::TcpListener) -> Result<Running, SimError> {
+pub(crate) fn serve(
+    opts: SimOptions,
+    listener: tokio::net::TcpListener,
+) -> Result<Running, SimError> {
     let addr = listener
         .local_addr()
         .map_err(|e| SimError::Snapshot(opts.snapshot.clone(), e))?;
@@ -766,7 +769,7 @@ pub fn serve(opts: SimOptions, listener: tokio::net::TcpListener) -> Result<Runn
 ///
 /// # Errors
 /// Key generation or encoding failed.
-pub fn generate_key_pair() -> Result<(String, String), String> {
+pub(crate) fn generate_key_pair() -> Result<(String, String), String> {
     use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
     let mut rng = rand08::rngs::OsRng;
     let private = rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(|e| e.to_string())?;
@@ -783,7 +786,7 @@ pub fn generate_key_pair() -> Result<(String, String), String> {
 
 /// The `[live]` configuration that points reachcheck at a stand-in at `base_url`, with the
 /// private key in `key_file` (a path as it should appear in the config).
-pub fn live_config(base_url: &str, key_file: &str) -> String {
+pub(crate) fn live_config(base_url: &str, key_file: &str) -> String {
     format!(
         "# Written by altinn-sim: reachcheck's live sources pointed at a local stand-in.\n\
          # The key is a throwaway test key. Plain http:// is allowed only because of allow_http.\n\
