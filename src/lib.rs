@@ -18,7 +18,6 @@
 //! | [`evidence`] | evidence about recipients behind one trait ([`EvidenceSource`]): the recorded [`SnapshotDir`] and the live APIs ([`evidence::live::LiveSource`]) |
 //! | [`http`] | HTTP discipline for every upstream: rate limits, bounded concurrency, timeouts, retries |
 //! | [`auth`] | Maskinporten's JWT grant, Altinn's token exchange, the token cache |
-//! | [`sim`] | `altinn-sim`, the local stand-in for Maskinporten, Altinn and Brønnøysund |
 //! | [`engine`] | pure evaluation of DESIGN.md's rules 2-9 ([`Engine`], [`evaluate`]) and explanations |
 //! | [`sweep`] | one pass, the same for the command line and the daemon: gather evidence ([`sweep::Source`]), put Altinn's policies in place, evaluate ([`sweep::judge`]) |
 //! | [`verifier`] | the pre-send check held in memory ([`Verifier`]) |
@@ -51,7 +50,6 @@ pub mod problem;
 pub mod report;
 pub mod routing;
 pub mod settings;
-pub mod sim;
 pub mod store;
 pub mod sweep;
 pub mod verifier;

@@ -1,8 +1,11 @@
 //! A small synthetic world written to a temporary directory: the project's policies, a
-//! routing table and a snapshot, for tests that run the binary.
+//! routing table and a snapshot, for tests that run the binary; and the processes that
+//! serve HTTP (`reachcheck serve`, the `altinn-sim` stand-in), started and killed.
 
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -189,4 +192,82 @@ pub(crate) fn stdout(o: &Output) -> String {
 
 pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+/// A running `reachcheck serve` or `altinn-sim`, killed when dropped.
+pub(crate) struct Proc {
+    child: Child,
+    /// `http://HOST:PORT`, from the first line it printed.
+    pub(crate) base: String,
+    log: PathBuf,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proc {
+    /// What it wrote to stderr so far.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends a signal (`nix`, not the `kill` program: a bare machine may not have it).
+    pub(crate) fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        nix::sys::signal::kill(pid, signal).unwrap();
+    }
+
+    /// Waits for the process to end by itself; its exit code.
+    pub(crate) fn wait_exit(&mut self, within: Duration) -> Option<i32> {
+        let until = Instant::now() + within;
+        while Instant::now() < until {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("did not exit within {within:?}:\n{}", self.log());
+    }
+}
+
+/// Starts `cmd` with its stderr in `log` and reads `listening on URL` from its first stdout
+/// line.
+pub(crate) fn start(mut cmd: Command, log: PathBuf) -> Proc {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let base = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "unexpected first line {first:?}; log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        })
+        .to_owned();
+    Proc { child, base, log }
+}
+
+/// Starts the `altinn-sim` binary, from the repository root, on a free loopback port
+/// (`--listen 127.0.0.1:0`) with `args`; its stderr goes to `log`. Tests never run the
+/// stand-in in-process: it is a binary, not part of the library.
+pub(crate) fn altinn_sim(args: &[&str], log: PathBuf) -> Proc {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_altinn-sim"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args);
+    start(cmd, log)
 }

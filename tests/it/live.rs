@@ -6,45 +6,53 @@
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reachcheck::auth::{Auth, AuthError, AuthSettings};
 use reachcheck::engine::DEFAULT_MAX_DATA_AGE;
 use reachcheck::evidence::live::{LiveEndpoints, LiveSource};
 use reachcheck::http::{Http, HttpSettings};
-use reachcheck::sim::{self, Faults, SimOptions};
 use reachcheck::sweep::apply_remote_policies;
 use reachcheck::{Engine, OrgNumber, Policies, RoutingTable, SnapshotDir, Verdict, evaluate};
 use serde_json::Value;
 
-/// One RSA key pair for every test (generation is the slow part).
-fn keys() -> &'static (String, String) {
-    static KEYS: OnceLock<(String, String)> = OnceLock::new();
-    KEYS.get_or_init(|| sim::generate_key_pair().unwrap())
-}
+use crate::fixture::{Proc, altinn_sim};
+use crate::keys::{CLIENT_ID, KEY_ID, keys};
+
+/// The endpoints as `altinn-sim` names them in `/_sim/requests` and `--faults only=`.
+///
+/// A copy of the stand-in's own list rather than one read from `/_sim/requests`, which
+/// names only the endpoints asked so far. The copy cannot drift silently: the stand-in
+/// refuses `only=` with a name it does not know, so a stale entry fails the test that uses it.
+const ENDPOINTS: [&str; 9] = [
+    "maskinporten/token",
+    "altinn/exchange",
+    "altinn/authorizedparties",
+    "altinn/connections",
+    "altinn/notificationaddresses",
+    "altinn/resourcepolicy",
+    "brreg/enheter",
+    "brreg/underenheter",
+    "brreg/roller",
+];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A stand-in serving `snapshot`, and a client configured for it.
+/// A stand-in (the `altinn-sim` process) serving `snapshot`, and a client configured for it.
 struct Stand {
-    base: String,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Killed when the stand is dropped (before its directory goes).
+    sim: Proc,
     _dir: tempfile::TempDir,
     key_file: PathBuf,
 }
 
-impl Drop for Stand {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 #[derive(Clone)]
 struct StandOptions {
-    faults: Faults,
+    /// `--faults`, e.g. `5xx=0.2,only=brreg/roller`.
+    faults: String,
     seed: u64,
     rate_limit: Option<u32>,
     latency: Duration,
@@ -54,7 +62,7 @@ struct StandOptions {
 impl Default for StandOptions {
     fn default() -> Self {
         StandOptions {
-            faults: Faults::default(),
+            faults: String::new(),
             seed: 1,
             rate_limit: None,
             latency: Duration::ZERO,
@@ -63,29 +71,43 @@ impl Default for StandOptions {
     }
 }
 
-async fn stand(snapshot: &Path, o: StandOptions) -> Stand {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = sim::serve(
-        SimOptions {
-            snapshot: snapshot.to_path_buf(),
-            latency: o.latency,
-            faults: o.faults,
-            rate_limit: o.rate_limit.and_then(NonZeroU32::new),
-            seed: o.seed,
-            public_key_pem: keys().1.clone().into_bytes(),
-            client_id: sim::CLIENT_ID.to_owned(),
-            key_id: sim::KEY_ID.to_owned(),
-            token_lifetime: o.token_lifetime,
-        },
-        listener,
-    )
-    .unwrap();
+/// Starts `altinn-sim` over `snapshot`, trusting the test key pair's public half.
+fn stand(snapshot: &Path, o: StandOptions) -> Stand {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("client.key.pem");
     std::fs::write(&key_file, &keys().0).unwrap();
+    let public_key = dir.path().join("client.pub.pem");
+    std::fs::write(&public_key, &keys().1).unwrap();
+    let (seed, latency, lifetime) = (
+        o.seed.to_string(),
+        o.latency.as_millis().to_string(),
+        o.token_lifetime.to_string(),
+    );
+    let mut args = vec![
+        "--snapshot",
+        snapshot.to_str().unwrap(),
+        "--client-public-key",
+        public_key.to_str().unwrap(),
+        "--seed",
+        &seed,
+        "--faults",
+        &o.faults,
+        "--latency-ms",
+        &latency,
+        "--token-lifetime",
+        &lifetime,
+    ];
+    // No limit for none or 0, as before the stand-in became a process.
+    let rate = o
+        .rate_limit
+        .and_then(NonZeroU32::new)
+        .map(|n| n.to_string());
+    if let Some(rate) = &rate {
+        args.extend(["--rate-limit", rate]);
+    }
+    let sim = altinn_sim(&args, dir.path().join("altinn-sim.log"));
     Stand {
-        base: running.base_url,
-        task: running.task,
+        sim,
         _dir: dir,
         key_file,
     }
@@ -99,7 +121,7 @@ struct Client {
 
 impl Stand {
     fn url(&self, path: &str) -> reqwest::Url {
-        reqwest::Url::parse(&format!("{}{path}", self.base)).unwrap()
+        reqwest::Url::parse(&format!("{}{path}", self.sim.base)).unwrap()
     }
 
     fn client(&self, http: HttpSettings, altinn_token_lifetime: Duration) -> Client {
@@ -112,10 +134,10 @@ impl Stand {
             http.clone(),
             AuthSettings {
                 token_url: self.url("/token"),
-                audience: format!("{}/", self.base),
-                client_id: sim::CLIENT_ID.to_owned(),
+                audience: format!("{}/", self.sim.base),
+                client_id: CLIENT_ID.to_owned(),
                 key_file: self.key_file.clone(),
-                key_id: Some(sim::KEY_ID.to_owned()),
+                key_id: Some(KEY_ID.to_owned()),
                 x5c: None,
                 exchange_url: Some(self.url("/authentication/api/v1/exchange/maskinporten")),
                 altinn_token_lifetime,
@@ -162,8 +184,7 @@ async fn the_grant_carries_exactly_the_documented_claims_as_the_stand_in_sees_th
     let s = stand(
         &root().join("examples/demo/snapshot"),
         StandOptions::default(),
-    )
-    .await;
+    );
     let c = s.client(fast(), Duration::from_secs(1800));
     let org = OrgNumber::parse("310000019").unwrap();
     c.auth
@@ -176,7 +197,7 @@ async fn the_grant_carries_exactly_the_documented_claims_as_the_stand_in_sees_th
     let g = &grants[0];
     assert_eq!(g["accepted"], true, "{g}");
     assert_eq!(g["header"]["alg"], "RS256");
-    assert_eq!(g["header"]["kid"], sim::KEY_ID);
+    assert_eq!(g["header"]["kid"], KEY_ID);
     let claims = g["claims"].as_object().unwrap();
     let mut names: Vec<&str> = claims.keys().map(String::as_str).collect();
     names.sort_unstable();
@@ -192,8 +213,8 @@ async fn the_grant_carries_exactly_the_documented_claims_as_the_stand_in_sees_th
             "scope"
         ]
     );
-    assert_eq!(claims["aud"], format!("{}/", s.base));
-    assert_eq!(claims["iss"], sim::CLIENT_ID);
+    assert_eq!(claims["aud"], format!("{}/", s.sim.base));
+    assert_eq!(claims["iss"], CLIENT_ID);
     assert_eq!(claims["scope"], "altinn:portal/enduser");
     let (iat, exp) = (
         claims["iat"].as_i64().unwrap(),
@@ -221,8 +242,7 @@ async fn the_stand_in_refuses_what_maskinporten_refuses() {
     let s = stand(
         &root().join("examples/demo/snapshot"),
         StandOptions::default(),
-    )
-    .await;
+    );
     let c = s.client(fast(), Duration::from_secs(1800));
     let http = reqwest::Client::new();
     let post = |assertion: String| {
@@ -300,8 +320,7 @@ async fn tokens_are_cached_per_scope_and_organisation_refreshed_before_expiry_on
     let s = stand(
         &root().join("examples/demo/snapshot"),
         StandOptions::default(),
-    )
-    .await;
+    );
     // Altinn tokens that live 2 s, refreshed 0.5 s before they expire.
     let c = s.client(fast(), Duration::from_secs(2));
     let org = OrgNumber::parse("310000019").unwrap();
@@ -356,8 +375,7 @@ async fn a_429_is_retried_after_the_wait_retry_after_asks_for() {
             rate_limit: Some(2),
             ..StandOptions::default()
         },
-    )
-    .await;
+    );
     let c = s.client(
         HttpSettings {
             attempts: 6,
@@ -476,7 +494,7 @@ fn demo() -> (Policies, RoutingTable, PathBuf) {
 async fn a_live_sweep_of_the_demo_gives_exactly_the_snapshot_verdicts() {
     let (policies, routes, dir) = demo();
     let want = snapshot_judgement(&policies, &routes, &dir);
-    let s = stand(&dir, StandOptions::default()).await;
+    let s = stand(&dir, StandOptions::default());
     let c = s.client(fast(), Duration::from_secs(1800));
     let (got, requests) = live_judgement(&policies, &routes, &c).await;
     assert_eq!(got.len(), want.len());
@@ -525,7 +543,7 @@ async fn a_live_sweep_of_every_independent_case_gives_exactly_the_snapshot_verdi
         let policies = Policies::load_with_grants(&policies_dir, &grants).unwrap();
         let routes = RoutingTable::load(&dir.join("routes.csv"), &policies).unwrap();
         let want = snapshot_judgement(&policies, &routes, &dir.join("snapshot"));
-        let s = stand(&dir.join("snapshot"), StandOptions::default()).await;
+        let s = stand(&dir.join("snapshot"), StandOptions::default());
         let c = s.client(fast(), Duration::from_secs(1800));
         let (got, _) = live_judgement(&policies, &routes, &c).await;
         for (w, g) in want.iter().zip(&got) {
@@ -575,12 +593,11 @@ async fn under_faults(
     let s = stand(
         dir,
         StandOptions {
-            faults: spec.parse().unwrap(),
+            faults: spec.to_owned(),
             seed,
             ..StandOptions::default()
         },
-    )
-    .await;
+    );
     let c = s.client(
         HttpSettings {
             timeout: Duration::from_millis(300),
@@ -636,11 +653,10 @@ async fn a_refused_token_leaves_every_altinn_source_failed_and_named() {
     let s = stand(
         &dir,
         StandOptions {
-            faults: "token=1".parse().unwrap(),
+            faults: "token=1".to_owned(),
             ..StandOptions::default()
         },
-    )
-    .await;
+    );
     let c = s.client(fast(), Duration::from_secs(1800));
     let (got, _) = live_judgement(&policies, &routes, &c).await;
     let not_unknown: Vec<_> = got
@@ -689,7 +705,7 @@ async fn a_policy_altinn_enforces_differently_is_used_and_named_as_policy_drift(
     std::fs::create_dir_all(&policy_dir).unwrap();
     std::fs::write(policy_dir.join("policy.xml"), &altinns).unwrap();
 
-    let s = stand(dir.path(), StandOptions::default()).await;
+    let s = stand(dir.path(), StandOptions::default());
     let c = s.client(fast(), Duration::from_secs(1800));
     let source = LiveSource::new(c.http.clone(), Arc::clone(&c.auth), c.endpoints.clone());
     let recipients: Vec<OrgNumber> = routes.routes().map(|r| r.recipient).collect();
@@ -789,7 +805,7 @@ async fn every_kind_of_fault_on_every_endpoint_moves_verdicts_only_to_unknown() 
     .unwrap();
     let clean = clean_verdicts(&policies, &routes, dir.path());
     let mut report = String::new();
-    for endpoint in sim::ENDPOINTS {
+    for endpoint in ENDPOINTS {
         let token_endpoint = matches!(endpoint, "maskinporten/token" | "altinn/exchange");
         for kind in ["5xx", "429", "timeout", "malformed", "token"] {
             if kind == "token" && !token_endpoint {
@@ -812,37 +828,22 @@ async fn every_kind_of_fault_on_every_endpoint_moves_verdicts_only_to_unknown() 
     assert!(report.is_empty(), "{report}");
 }
 
-/// Starts the `altinn-sim` binary; returns it and the first line it printed.
-fn spawn_sim(args: &[&str]) -> (std::process::Child, String) {
-    use std::io::BufRead as _;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_altinn-sim"))
-        .args(args)
-        .current_dir(root())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (child, line)
-}
-
 #[test]
 fn the_binaries_agree_check_through_altinn_sim_equals_check_on_the_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("sim.toml");
     let config_arg = config.to_str().unwrap();
-    let (mut sim, first) = spawn_sim(&[
-        "--snapshot",
-        "examples/demo/snapshot",
-        "--write-config",
-        config_arg,
-    ]);
-    assert!(
-        first.starts_with("listening on http://127.0.0.1:"),
-        "{first}"
+    let sim = altinn_sim(
+        &[
+            "--snapshot",
+            "examples/demo/snapshot",
+            "--write-config",
+            config_arg,
+        ],
+        dir.path().join("altinn-sim.log"),
     );
+    // The first line was `listening on http://127.0.0.1:PORT`.
+    assert!(sim.base.starts_with("http://127.0.0.1:"), "{}", sim.base);
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(
         text.contains("allow_http = true") && text.contains("key_file = \"sim.toml.key.pem\""),
@@ -895,8 +896,7 @@ fn the_binaries_agree_check_through_altinn_sim_equals_check_on_the_snapshot() {
         &common,
     ]
     .concat());
-    let _ = sim.kill();
-    let _ = sim.wait();
+    drop(sim);
     assert_eq!(
         live.status.code(),
         Some(1),
@@ -919,12 +919,15 @@ fn a_token_maskinporten_refuses_stops_check_with_one_sentence_naming_upstream_st
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("sim.toml");
     let config_arg = config.to_str().unwrap();
-    let (mut sim, _) = spawn_sim(&[
-        "--snapshot",
-        "examples/demo/snapshot",
-        "--write-config",
-        config_arg,
-    ]);
+    let sim = altinn_sim(
+        &[
+            "--snapshot",
+            "examples/demo/snapshot",
+            "--write-config",
+            config_arg,
+        ],
+        dir.path().join("altinn-sim.log"),
+    );
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, format!("{text}scope = \"altinn:no-such/scope\"\n")).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
@@ -940,8 +943,7 @@ fn a_token_maskinporten_refuses_stops_check_with_one_sentence_naming_upstream_st
         .current_dir(root())
         .output()
         .unwrap();
-    let _ = sim.kill();
-    let _ = sim.wait();
+    drop(sim);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(out.stdout.is_empty());
@@ -970,7 +972,7 @@ async fn through_the_trait<S: reachcheck::EvidenceSource>(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_sources_stand_behind_one_trait_and_gather_the_same_units() {
     let (policies, routes, dir) = demo();
-    let s = stand(&dir, StandOptions::default()).await;
+    let s = stand(&dir, StandOptions::default());
     let c = s.client(fast(), Duration::from_secs(1800));
     let live = LiveSource::new(c.http.clone(), Arc::clone(&c.auth), c.endpoints.clone());
     let from_live = through_the_trait(&live, &policies, &routes).await;

@@ -12,6 +12,7 @@ mod daemon;
 mod demo;
 mod errors;
 mod fixture;
+mod keys;
 mod live;
 mod properties;
 mod report;

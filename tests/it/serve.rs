@@ -2,92 +2,30 @@
 //! to `check` and `precheck`, tokens, bad requests, metrics, findings), SIGHUP with a broken
 //! policy, SIGTERM, and SIGKILL in the middle of a sweep followed by a restart.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reachcheck::store::{Store, SweepStatus};
 use serde_json::{Value, json};
 
 use crate::daemon::TOKEN;
+use crate::fixture::{Proc, altinn_sim, start};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A running `reachcheck serve` (or `altinn-sim`), killed when dropped.
-struct Proc {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Proc {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Sends a signal (`nix`, not the `kill` program: a bare machine may not have it).
-    fn signal(&self, signal: nix::sys::signal::Signal) {
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
-        nix::sys::signal::kill(pid, signal).unwrap();
-    }
-
-    /// Waits for the process to end by itself; its exit code.
-    fn wait_exit(&mut self, within: Duration) -> Option<i32> {
-        let until = Instant::now() + within;
-        while Instant::now() < until {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s.code();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("did not exit within {within:?}:\n{}", self.log());
-    }
-}
-
-/// Starts `program` with `args` and reads `listening on URL` from its first stdout line.
-fn start(program: &str, dir: &Path, args: &[&str], log: PathBuf) -> Proc {
-    let mut child = Command::new(program)
-        .current_dir(dir)
+/// Starts `reachcheck serve` in `dir` on a free loopback port with `args`.
+fn serve(dir: &Path, args: &[&str], log: PathBuf) -> Proc {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reachcheck"));
+    cmd.current_dir(dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
         .env("REACHCHECK_API_TOKENS", format!("tests:{TOKEN}"))
         .env("REACHCHECK_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let base = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| {
-            let _ = child.kill();
-            panic!(
-                "unexpected first line {first:?}; log:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            )
-        })
-        .to_owned();
-    Proc { child, base, log }
-}
-
-fn serve(dir: &Path, args: &[&str], log: PathBuf) -> Proc {
-    let mut all = vec!["serve", "--listen", "127.0.0.1:0"];
-    all.extend_from_slice(args);
-    start(env!("CARGO_BIN_EXE_reachcheck"), dir, &all, log)
+        .env("NO_COLOR", "1");
+    start(cmd, log)
 }
 
 fn client() -> reqwest::Client {
@@ -429,14 +367,10 @@ async fn serve_answers_like_check_and_precheck_holds_auth_and_reloads_safely() {
 /// Starts `altinn-sim` over the demo; appends `extra` to the `[live]` config it writes.
 fn sim(dir: &Path, name: &str, latency_ms: u32, extra: &str) -> (Proc, PathBuf) {
     let config = dir.join(format!("{name}.toml"));
-    let p = start(
-        env!("CARGO_BIN_EXE_altinn-sim"),
-        &root(),
+    let p = altinn_sim(
         &[
             "--snapshot",
             "examples/demo/snapshot",
-            "--listen",
-            "127.0.0.1:0",
             "--write-config",
             config.to_str().unwrap(),
             "--latency-ms",

@@ -1,15 +1,47 @@
-//! `altinn-sim`: serves a snapshot directory at the real paths of Maskinporten, Altinn and
-//! Enhetsregisteret, for testing reachcheck's live sources without the internet. See
-//! `reachcheck::sim`.
+//! `altinn-sim`: a local stand-in that serves a snapshot directory over HTTP at the real
+//! paths of Maskinporten, Altinn (token exchange, authorized parties, connections, profile,
+//! resource registry) and Enhetsregisteret, so that the live path is tested for real without
+//! the internet. It is a binary of its own, not part of the library: tests and benches start
+//! it as a process (`--listen 127.0.0.1:0`, then read the port from the first line on
+//! stdout). It uses only the library's public items (the snapshot layout, `OrgNumber`, the
+//! grant's constants).
+//!
+//! It checks what the real services check: the Maskinporten grant's signature against the
+//! client's public key, `aud`, `iss`, `exp - iat <= 120`, a `jti` never seen before, known
+//! scopes and no unknown claims (answering with Maskinporten's error shape); Altinn endpoints
+//! need an Altinn token from the exchange. Every unit with a connections file has approved the
+//! system user. Latency, faults (5xx, 429, timeouts, malformed bodies, token refusals) and a
+//! rate limit can be injected; fault decisions are a pure function of the seed and the request
+//! (method, path, query, how many times it was asked), so a run is deterministic for a seed
+//! whatever the order requests arrive in.
+//!
+//! `/_sim/grants` lists the grants' headers and claims as the stand-in saw them and
+//! `/_sim/requests` counts requests by endpoint, for tests and benchmarks.
+//!
+//! | module | owns |
+//! |---|---|
+//! | `main.rs` | the command line |
+//! | `server.rs` | the snapshot's files, the shared state, the routes, the data endpoints |
+//! | `grant.rs` | Maskinporten's grant checks and Altinn's token exchange |
+//! | `faults.rs` | counting, latency, the rate limit and injected faults, per request |
+//! | `config.rs` | `--write-config`: a test key pair and the `[live]` config |
 
 use std::io::Write as _;
 use std::num::NonZeroU32;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use reachcheck::sim::{self, Faults, SimOptions};
+
+mod config;
+mod faults;
+mod grant;
+mod server;
+
+use config::{generate_key_pair, key_file_for, live_config, write_private};
+use faults::Faults;
+use server::SimOptions;
 
 /// A local stand-in for Maskinporten, Altinn and Brønnøysund that serves a snapshot
 /// directory over HTTP at the real API paths.
@@ -59,15 +91,6 @@ fn fail(msg: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn key_file_for(config: &Path) -> PathBuf {
-    let mut name = config
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".key.pem");
-    config.with_file_name(name)
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
     let public_key_pem = match (&args.write_config, &args.client_public_key) {
@@ -97,7 +120,7 @@ fn main() -> ExitCode {
         };
         let mut public_key_pem = public_key_pem;
         if let Some(config) = &args.write_config {
-            let (private, public) = match sim::generate_key_pair() {
+            let (private, public) = match generate_key_pair() {
                 Ok(k) => k,
                 Err(e) => return fail(&format!("cannot generate a key pair: {e}")),
             };
@@ -109,7 +132,7 @@ fn main() -> ExitCode {
             if let Err(e) = write_private(&key_file, &private) {
                 return fail(&format!("`{}`: {e}", key_file.display()));
             }
-            if let Err(e) = std::fs::write(config, sim::live_config(&base, &key_name)) {
+            if let Err(e) = std::fs::write(config, live_config(&base, &key_name)) {
                 return fail(&format!("`{}` (--write-config): {e}", config.display()));
             }
             if args.client_public_key.is_none() {
@@ -123,11 +146,11 @@ fn main() -> ExitCode {
             rate_limit: args.rate_limit,
             seed: args.seed,
             public_key_pem,
-            client_id: sim::CLIENT_ID.to_owned(),
-            key_id: sim::KEY_ID.to_owned(),
+            client_id: grant::CLIENT_ID.to_owned(),
+            key_id: grant::KEY_ID.to_owned(),
             token_lifetime: args.token_lifetime,
         };
-        let running = match sim::serve(opts, listener) {
+        let running = match server::serve(opts, listener) {
             Ok(r) => r,
             Err(e) => return fail(&e.to_string()),
         };
@@ -145,18 +168,4 @@ fn main() -> ExitCode {
             _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
         }
     })
-}
-
-/// Writes the private key readable by the owner only.
-fn write_private(path: &Path, pem: &str) -> std::io::Result<()> {
-    use std::fs::OpenOptions;
-    let mut opts = OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
-    f.write_all(pem.as_bytes())
 }

@@ -1,0 +1,68 @@
+//! `--write-config`: a fresh test key pair and the reachcheck configuration that points
+//! every live base URL at the stand-in.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::grant::{CLIENT_ID, KEY_ID};
+
+/// A fresh RSA key pair for a test client: (private PKCS#8 PEM, public PEM).
+///
+/// # Errors
+/// Key generation or encoding failed.
+pub(crate) fn generate_key_pair() -> Result<(String, String), String> {
+    use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+    let mut rng = rand08::rngs::OsRng;
+    let private = rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(|e| e.to_string())?;
+    let public = rsa::RsaPublicKey::from(&private);
+    let private_pem = private
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| e.to_string())?
+        .to_string();
+    let public_pem = public
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| e.to_string())?;
+    Ok((private_pem, public_pem))
+}
+
+/// The `[live]` configuration that points reachcheck at a stand-in at `base_url`, with the
+/// private key in `key_file` (a path as it should appear in the config).
+pub(crate) fn live_config(base_url: &str, key_file: &str) -> String {
+    format!(
+        "# Written by altinn-sim: reachcheck's live sources pointed at a local stand-in.\n\
+         # The key is a throwaway test key. Plain http:// is allowed only because of allow_http.\n\
+         [live]\n\
+         allow_http = true\n\
+         altinn_url = \"{base_url}\"\n\
+         brreg_url = \"{base_url}\"\n\
+         maskinporten_token_url = \"{base_url}/token\"\n\
+         maskinporten_audience = \"{base_url}/\"\n\
+         client_id = \"{CLIENT_ID}\"\n\
+         key_file = \"{key_file}\"\n\
+         key_id = \"{KEY_ID}\"\n"
+    )
+}
+
+/// Where the private key goes: beside `config`, named `FILE.key.pem`.
+pub(crate) fn key_file_for(config: &Path) -> PathBuf {
+    let mut name = config
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".key.pem");
+    config.with_file_name(name)
+}
+
+/// Writes the private key readable by the owner only.
+pub(crate) fn write_private(path: &Path, pem: &str) -> std::io::Result<()> {
+    use std::fs::OpenOptions;
+    let mut opts = OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(pem.as_bytes())
+}

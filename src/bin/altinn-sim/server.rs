@@ -1,0 +1,363 @@
+//! The HTTP server: the snapshot's files loaded once, the shared state, the routes at the
+//! real APIs' paths and the handlers of Altinn's and Enhetsregisteret's data endpoints.
+//! Maskinporten and the exchange are in `grant.rs`; what every request passes through
+//! (counting, latency, the rate limit, faults) is in `faults.rs`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use jsonwebtoken::DecodingKey;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use reachcheck::evidence::{CONNECTIONS, NOTIFICATION_ADDRESSES, ROLES, SUB_UNITS, UNITS};
+use reachcheck::model::OrgNumber;
+
+use crate::faults::{Faults, discipline};
+use crate::grant::{SeenGrant, altinn_auth, exchange, token};
+
+/// Authorized parties per page.
+const PAGE: usize = 100;
+
+/// How the stand-in behaves.
+#[derive(Clone, Debug)]
+pub(crate) struct SimOptions {
+    /// The snapshot directory served.
+    pub(crate) snapshot: PathBuf,
+    /// Added to every answer.
+    pub(crate) latency: Duration,
+    /// Injected faults.
+    pub(crate) faults: Faults,
+    /// Requests per second before answering 429.
+    pub(crate) rate_limit: Option<NonZeroU32>,
+    /// Seed of the fault decisions.
+    pub(crate) seed: u64,
+    /// The client's public key (PEM).
+    pub(crate) public_key_pem: Vec<u8>,
+    /// The accepted client id.
+    pub(crate) client_id: String,
+    /// The accepted key id.
+    pub(crate) key_id: String,
+    /// Lifetime of Maskinporten tokens, seconds.
+    pub(crate) token_lifetime: u64,
+}
+
+/// The stand-in's state, shared by every handler.
+pub(crate) struct Sim {
+    pub(crate) opts: SimOptions,
+    pub(crate) issuer: String,
+    files: HashMap<String, Vec<u8>>,
+    /// Organisation number → (party uuid, name, unit type), for units that approved.
+    parties: BTreeMap<OrgNumber, (String, Option<String>, Option<String>)>,
+    pub(crate) key: DecodingKey,
+    pub(crate) jti: Mutex<HashSet<String>>,
+    pub(crate) mp_tokens: Mutex<HashSet<String>>,
+    pub(crate) altinn_tokens: Mutex<HashSet<String>>,
+    pub(crate) grants: Mutex<Vec<SeenGrant>>,
+    pub(crate) asked: Mutex<HashMap<String, u64>>,
+    pub(crate) counts: Mutex<BTreeMap<String, u64>>,
+    pub(crate) limiter: Option<DefaultDirectRateLimiter>,
+    pub(crate) serial: std::sync::atomic::AtomicU64,
+}
+
+/// The party UUID the stand-in gives a unit.
+pub(crate) fn party_uuid(org: OrgNumber) -> String {
+    format!("00000000-0000-4000-8000-{:012}", org.get())
+}
+
+fn org_of_party(uuid: &str) -> Option<OrgNumber> {
+    let tail = uuid.strip_prefix("00000000-0000-4000-8000-")?;
+    OrgNumber::parse(tail.trim_start_matches('0')).ok()
+}
+
+fn load_files(root: &Path) -> std::io::Result<HashMap<String, Vec<u8>>> {
+    let mut out = HashMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(rel) = path.strip_prefix(root) {
+                let rel = rel.to_string_lossy().replace('\\', "/");
+                out.insert(rel, std::fs::read(&path)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Why the stand-in cannot start.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SimError {
+    /// The snapshot cannot be read.
+    #[error("`{0}`: cannot read the snapshot directory: {1}")]
+    Snapshot(PathBuf, std::io::Error),
+    /// The public key is unusable.
+    #[error("the client's public key is not an RSA public key in PEM format: {0}")]
+    Key(String),
+}
+
+impl Sim {
+    fn new(opts: SimOptions, issuer: String) -> Result<Sim, SimError> {
+        let files =
+            load_files(&opts.snapshot).map_err(|e| SimError::Snapshot(opts.snapshot.clone(), e))?;
+        let mut parties = BTreeMap::new();
+        for rel in files.keys() {
+            let Some(name) = rel
+                .strip_prefix(&format!("{CONNECTIONS}/"))
+                .and_then(|n| n.strip_suffix(".json"))
+            else {
+                continue;
+            };
+            let Ok(org) = OrgNumber::parse(name) else {
+                continue;
+            };
+            let unit = files
+                .get(&format!("{UNITS}/{org}.json"))
+                .or_else(|| files.get(&format!("{SUB_UNITS}/{org}.json")))
+                .and_then(|b| serde_json::from_slice::<Value>(b).ok());
+            let name = unit
+                .as_ref()
+                .and_then(|u| u["navn"].as_str())
+                .map(str::to_owned);
+            let kind = unit
+                .as_ref()
+                .and_then(|u| u["organisasjonsform"]["kode"].as_str())
+                .map(str::to_owned);
+            parties.insert(org, (party_uuid(org), name, kind));
+        }
+        reachcheck::auth::install_crypto();
+        let key = DecodingKey::from_rsa_pem(&opts.public_key_pem)
+            .map_err(|e| SimError::Key(e.to_string()))?;
+        let limiter = opts
+            .rate_limit
+            .map(|n| RateLimiter::direct(Quota::per_second(n)));
+        Ok(Sim {
+            issuer,
+            files,
+            parties,
+            key,
+            jti: Mutex::default(),
+            mp_tokens: Mutex::default(),
+            altinn_tokens: Mutex::default(),
+            grants: Mutex::default(),
+            asked: Mutex::default(),
+            counts: Mutex::default(),
+            limiter,
+            serial: std::sync::atomic::AtomicU64::new(1),
+            opts,
+        })
+    }
+
+    fn file(&self, rel: &str) -> Option<&[u8]> {
+        self.files.get(rel).map(Vec::as_slice)
+    }
+}
+
+/// Locks `m`, whether or not a panicking holder poisoned it.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+fn json_file(bytes: Option<&[u8]>) -> Response {
+    match bytes {
+        Some(b) => ([(header::CONTENT_TYPE, "application/json")], b.to_vec()).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"title": "Not Found", "status": 404})),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<usize>,
+}
+
+async fn authorized_parties(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    if !altinn_auth(&sim, &headers) {
+        return (StatusCode::UNAUTHORIZED, "").into_response();
+    }
+    let page = q.page.unwrap_or(1).max(1);
+    let all: Vec<Value> = sim
+        .parties
+        .iter()
+        .map(|(org, (uuid, name, kind))| {
+            json!({
+                "partyUuid": uuid, "name": name, "organizationNumber": org.to_string(),
+                "type": "Organization", "unitType": kind, "isDeleted": false,
+                "onlyHierarchyElementWithNoAccess": false, "authorizedResources": [],
+                "authorizedRoles": [], "subunits": []
+            })
+        })
+        .collect();
+    let data: Vec<&Value> = all.iter().skip((page - 1) * PAGE).take(PAGE).collect();
+    let next = (page * PAGE < all.len()).then(|| {
+        format!(
+            "/accessmanagement/api/v1/enduser/authorizedparties?includeSubParties=true&page={}",
+            page + 1
+        )
+    });
+    Json(json!({"links": {"next": next}, "data": data})).into_response()
+}
+
+#[derive(Deserialize)]
+struct ConnQuery {
+    party: Option<String>,
+    from: Option<String>,
+}
+
+async fn connections(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    Query(q): Query<ConnQuery>,
+) -> Response {
+    if !altinn_auth(&sim, &headers) {
+        return (StatusCode::UNAUTHORIZED, "").into_response();
+    }
+    let (Some(party), Some(from)) = (q.party, q.from) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"title": "party and from are required"})),
+        )
+            .into_response();
+    };
+    if party != from {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"title": "party must equal from"})),
+        )
+            .into_response();
+    }
+    match org_of_party(&party).filter(|o| sim.parties.contains_key(o)) {
+        Some(org) => json_file(sim.file(&format!("{CONNECTIONS}/{org}.json"))),
+        None => (StatusCode::FORBIDDEN, "").into_response(),
+    }
+}
+
+async fn brreg_unit(State(sim): State<Arc<Sim>>, UrlPath(org): UrlPath<String>) -> Response {
+    json_file(sim.file(&format!("{UNITS}/{org}.json")))
+}
+
+async fn brreg_sub_unit(State(sim): State<Arc<Sim>>, UrlPath(org): UrlPath<String>) -> Response {
+    json_file(sim.file(&format!("{SUB_UNITS}/{org}.json")))
+}
+
+async fn brreg_roles(State(sim): State<Arc<Sim>>, UrlPath(org): UrlPath<String>) -> Response {
+    json_file(sim.file(&format!("{ROLES}/{org}.json")))
+}
+
+async fn notification_addresses(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    UrlPath(org): UrlPath<String>,
+) -> Response {
+    if !altinn_auth(&sim, &headers) {
+        return (StatusCode::UNAUTHORIZED, "").into_response();
+    }
+    json_file(sim.file(&format!("{NOTIFICATION_ADDRESSES}/{org}.json")))
+}
+
+async fn resource_policy(State(sim): State<Arc<Sim>>, UrlPath(id): UrlPath<String>) -> Response {
+    match sim.file(&format!("resourceregistry/{id}/policy.xml")) {
+        Some(b) => ([(header::CONTENT_TYPE, "text/xml")], b.to_vec()).into_response(),
+        None => (StatusCode::NOT_FOUND, "Unable to find requested policy").into_response(),
+    }
+}
+
+async fn seen_grants(State(sim): State<Arc<Sim>>) -> Response {
+    Json(lock(&sim.grants).clone()).into_response()
+}
+
+async fn request_counts(State(sim): State<Arc<Sim>>) -> Response {
+    Json(lock(&sim.counts).clone()).into_response()
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"title": "Not Found", "status": 404, "detail": format!("{method} {} is not served by altinn-sim", uri.path())})),
+    )
+        .into_response()
+}
+
+/// A running stand-in.
+#[derive(Debug)]
+pub(crate) struct Running {
+    /// `http://HOST:PORT`.
+    pub(crate) base_url: String,
+    /// Finishes when the server stops.
+    pub(crate) task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Serves `opts` on `listener` until the task is aborted.
+///
+/// # Errors
+/// The snapshot or key is unusable.
+pub(crate) fn serve(
+    opts: SimOptions,
+    listener: tokio::net::TcpListener,
+) -> Result<Running, SimError> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| SimError::Snapshot(opts.snapshot.clone(), e))?;
+    let base_url = format!("http://{addr}");
+    let sim = Arc::new(Sim::new(opts, format!("{base_url}/"))?);
+    let app = Router::new()
+        .route("/token", post(token))
+        .route(
+            "/authentication/api/v1/exchange/maskinporten",
+            get(exchange),
+        )
+        .route(
+            "/accessmanagement/api/v1/enduser/authorizedparties",
+            get(authorized_parties),
+        )
+        .route(
+            "/accessmanagement/api/v1/enduser/connections",
+            get(connections),
+        )
+        .route("/enhetsregisteret/api/enheter/{org}", get(brreg_unit))
+        .route(
+            "/enhetsregisteret/api/enheter/{org}/roller",
+            get(brreg_roles),
+        )
+        .route(
+            "/enhetsregisteret/api/underenheter/{org}",
+            get(brreg_sub_unit),
+        )
+        .route(
+            "/profile/api/v1/organizations/{org}/notificationaddresses/mandatory",
+            get(notification_addresses),
+        )
+        .route(
+            "/resourceregistry/api/v1/resource/{id}/policy",
+            get(resource_policy),
+        )
+        .route("/_sim/grants", get(seen_grants))
+        .route("/_sim/requests", get(request_counts))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(Arc::clone(&sim), discipline))
+        .with_state(sim);
+    let task = tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(Running { base_url, task })
+}
