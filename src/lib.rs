@@ -8,17 +8,20 @@
 //!
 //! ## Map of the crate
 //!
-//! Data flows one way: sources → snapshot → engine → verdicts → output / verifier.
+//! Data flows one way: sources → snapshot → engine → verdicts → store / verifier / output /
+//! reports / alerts. One pass of it is a [`sweep`], the same for the command line and the
+//! daemon. The local stand-in for Altinn (`altinn-sim`) is a binary of its own
+//! (`src/bin/altinn-sim/`), not part of the library.
 //!
 //! | module | owns |
 //! |---|---|
 //! | [`model`] | domain types, checked at the boundary: [`OrgNumber`], [`Grant`], [`Route`], [`Verdict`], [`Finding`], ... |
 //! | [`policy`] | message types, XACML resource policies and Altinn's automatic grants, loaded and compiled ([`Policies`]) |
 //! | [`routing`] | the routing table CSV ([`RoutingTable`]) |
-//! | [`evidence`] | evidence about recipients behind one trait ([`EvidenceSource`]): the recorded [`SnapshotDir`] and the live APIs ([`evidence::live::LiveSource`]) |
+//! | [`evidence`] | evidence about recipients and resources behind one trait ([`EvidenceSource`]): the recorded [`SnapshotDir`] and the live APIs ([`evidence::live::LiveSource`]) |
 //! | [`http`] | HTTP discipline for every upstream: rate limits, bounded concurrency, timeouts, retries |
 //! | [`auth`] | Maskinporten's JWT grant, Altinn's token exchange, the token cache |
-//! | [`engine`] | pure evaluation of DESIGN.md's rules 2-9 ([`Engine`], [`evaluate`]) and explanations |
+//! | [`engine`] | pure evaluation of DESIGN.md's rules 2-14 ([`Engine`], [`evaluate`]) and explanations |
 //! | [`sweep`] | one pass, the same for the command line and the daemon: gather evidence ([`sweep::Source`]), put Altinn's policies in place, evaluate ([`sweep::judge`]) |
 //! | [`verifier`] | the pre-send check held in memory ([`Verifier`]) |
 //! | [`store`] | the SQLite history: sweeps, verdict changes, finding lifecycles, suppressions, audit ([`store::Store`]) |
@@ -29,7 +32,7 @@
 //! | [`metrics`] | the daemon's Prometheus metrics |
 //! | [`output`] | table, JSON, CSV and Markdown renderings |
 //! | [`settings`] | the configuration file and its defaults |
-//! | [`cli`] | the command line: `check`, `precheck`, `validate` |
+//! | [`cli`] | the command line (`check`, `precheck`, `validate`, `serve`, `report`); only the binary uses it |
 //! | [`problem`] | input problems with file and line, reported all at once |
 //!
 //! The engine never does I/O and never reads the clock; sources never judge.
