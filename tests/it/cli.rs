@@ -280,7 +280,7 @@ fn a_malformed_evidence_file_makes_its_unit_unknown_and_is_named() {
     let o = w.run(&["validate"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains(&format!("connections/{GOOD}.json`: malformed JSON")),
+        stderr(&o).contains(&format!("connections/{GOOD}.json`: line 1: malformed JSON")),
         "{}",
         stderr(&o)
     );
