@@ -50,6 +50,8 @@ fn main() {
         .args([
             "--snapshot",
             "examples/demo/snapshot",
+            "--policies",
+            "policies",
             "--listen",
             "127.0.0.1:0",
         ])

@@ -1,18 +1,25 @@
 //! Live evidence over HTTP: Altinn access management (authorized parties of our system
-//! user, connections), Enhetsregisteret (units, sub-units, roles), Altinn profile
-//! (notification addresses) and the resource registry (the XACML policy Altinn enforces).
+//! user, connections, what each resource delegation grants), Enhetsregisteret (units,
+//! sub-units, roles), Altinn profile (notification addresses) and the resource registry
+//! (each resource's entry, the XACML policy Altinn enforces, the owner's access lists and
+//! their members).
 //!
-//! The same shapes as the snapshot directory are parsed by the same code, so a live sweep of
-//! a stand-in serving a snapshot gives the same evidence as reading that snapshot. Every
-//! failure after retries leaves that source of that unit [`Observed::Failed`], named; the
+//! The same shapes as the snapshot directory are parsed by the same code, and a status means
+//! the same as a recorded `.status.json` ([`status_meaning`]), so a live sweep of a stand-in
+//! serving a snapshot gives the same evidence as reading that snapshot. Every failure after
+//! retries leaves that source of that unit (or resource) [`Observed::Failed`], named; the
 //! sweep goes on for everyone else.
 //!
 //! Requests per unit: its Enhetsregisteret record (one, or two when it is not known whether
 //! it is a main unit or a sub-unit), its roles (main units), its connections (units that
-//! approved our system user) and its notification addresses. Per sweep: one token (grant and
-//! exchange, cached across sweeps), the authorized parties, and one policy per resource.
+//! approved our system user) and its notification addresses; one rights answer per resource
+//! delegation its connections name. Per resource: its entry and policy, and where access
+//! lists gate it, the owner's lists and each bound list's members. Per sweep: the tokens
+//! (cached across sweeps) and the authorized parties.
 
 use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -21,9 +28,14 @@ use oauth2::AccessToken;
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
-use super::raw::{RawBrregUnit, RawConnections, RawNotificationAddresses, RawRoller};
+use super::raw::{
+    RawAccessLists, RawBrregUnit, RawConnections, RawMembers, RawNotificationAddresses,
+    RawResourceRights, RawRoller, RawServiceResource,
+};
 use super::{
-    EvidenceError, EvidenceSource, Gathered, Observed, RemotePolicy, Snapshot, UnitEvidence,
+    AccessList, AccessListMode, DelegatedRights, EvidenceError, EvidenceSource, Gathered, Observed,
+    RemotePolicy, ResourceEvidence, ResourceMeta, Snapshot, StatusMeaning, UnitEvidence,
+    status_meaning,
 };
 use crate::auth::{Auth, AuthError, bearer};
 use crate::http::{Answer, Http, HttpFailure};
@@ -39,6 +51,8 @@ pub struct LiveEndpoints {
     pub brreg: Url,
     /// The scopes asked of Maskinporten for access management and profile (space separated).
     pub scope: String,
+    /// The scope asked of Maskinporten to read the resource owner's access lists.
+    pub access_list_scope: String,
     /// The organisation whose system user reachcheck acts as (`authorization_details`);
     /// `None` asks for a plain Maskinporten token.
     pub system_user_org: Option<OrgNumber>,
@@ -174,7 +188,7 @@ impl LiveSource {
     pub async fn sweep(&self, recipients: &[OrgNumber], resources: &[ResourceId]) -> Gathered {
         let start_requests = self.http.requests();
         let taken_at = Timestamp::now();
-        let policies = self.policies(resources);
+        let registry = self.resources(resources);
         let access = async {
             let token = self
                 .auth
@@ -187,7 +201,7 @@ impl LiveSource {
             };
             (token, parties)
         };
-        let (policies, (token, parties)) = tokio::join!(policies, access);
+        let ((policies, resource_evidence), (token, parties)) = tokio::join!(registry, access);
         let token = Arc::new(token);
         let parties = Arc::new(parties);
 
@@ -195,6 +209,7 @@ impl LiveSource {
             taken_at,
             format!("live: {}, {}", self.endpoints.altinn, self.endpoints.brreg),
         );
+        snapshot.resources = resource_evidence;
         let mut wanted: Vec<OrgNumber> = recipients.to_vec();
         wanted.sort_unstable();
         wanted.dedup();
@@ -246,47 +261,284 @@ impl LiveSource {
         }
     }
 
-    async fn policies(
+    /// Per resource: the policy Altinn enforces, its registry entry and, where access
+    /// lists gate it, the owner's lists bound to it with their members (rule 11).
+    async fn resources(
         &self,
         resources: &[ResourceId],
-    ) -> BTreeMap<ResourceId, Observed<RemotePolicy>> {
+    ) -> (
+        BTreeMap<ResourceId, Observed<RemotePolicy>>,
+        BTreeMap<ResourceId, ResourceEvidence>,
+    ) {
         let mut tasks = tokio::task::JoinSet::new();
         for r in resources {
             let this = self.clone();
             let r = r.clone();
             tasks.spawn(async move {
-                let url = this.url(
-                    &this.endpoints.altinn,
-                    &format!("resourceregistry/api/v1/resource/{}/policy", r.as_str()),
-                );
-                let location = url.to_string();
-                let got = match this.http.get(url, accept("application/xml")).await {
-                    Ok(a) if a.status == StatusCode::NOT_FOUND => Observed::Missing,
-                    Ok(a) if a.status.is_success() => match String::from_utf8(a.body.to_vec()) {
-                        Ok(xml) => Observed::Present(RemotePolicy { location, xml }),
-                        Err(_) => Observed::Failed(failure_of(
-                            None,
-                            SourceKind::ResourcePolicy,
-                            &location,
-                            "the policy is not UTF-8 text",
-                        )),
-                    },
-                    Ok(a) => Observed::Failed(failure_of(
-                        None,
-                        SourceKind::ResourcePolicy,
-                        &location,
-                        &format!("HTTP {}", a.status),
-                    )),
-                    Err(e) => Observed::Failed(http_failure(None, SourceKind::ResourcePolicy, &e)),
+                let (policy, entry) = tokio::join!(this.policy(&r), this.resource_entry(&r));
+                let (policy, metadata) = match (policy, entry) {
+                    // Altinn has no policy for it: the resource is not there either (M8).
+                    (Err(location), Observed::Present(ResourceMeta::Found { .. })) => (
+                        Observed::Missing,
+                        Observed::Present(ResourceMeta::NotInAltinn { location }),
+                    ),
+                    (Err(_), entry) => (Observed::Missing, entry),
+                    (Ok(policy), entry) => (policy, entry),
                 };
-                (r, got)
+                let access_lists = match &metadata {
+                    Observed::Present(ResourceMeta::Found {
+                        access_list_mode: AccessListMode::Enabled,
+                        owner,
+                    }) => this.access_lists(&r, owner.as_deref()).await,
+                    _ => Observed::Missing,
+                };
+                (
+                    r,
+                    policy,
+                    ResourceEvidence {
+                        metadata,
+                        access_lists,
+                    },
+                )
             });
         }
-        let mut out = BTreeMap::new();
-        while let Some(Ok((r, got))) = tasks.join_next().await {
-            out.insert(r, got);
+        let mut policies = BTreeMap::new();
+        let mut evidence = BTreeMap::new();
+        while let Some(Ok((r, policy, ev))) = tasks.join_next().await {
+            policies.insert(r.clone(), policy);
+            evidence.insert(r, ev);
         }
-        out
+        (policies, evidence)
+    }
+
+    /// The policy Altinn enforces for `r`; `Err(location)` when Altinn has none (404).
+    async fn policy(&self, r: &ResourceId) -> Result<Observed<RemotePolicy>, Arc<str>> {
+        let url = self.url(
+            &self.endpoints.altinn,
+            &format!("resourceregistry/api/v1/resource/{}/policy", r.as_str()),
+        );
+        let location = url.to_string();
+        let kind = SourceKind::ResourcePolicy;
+        Ok(match self.http.get(url, accept("application/xml")).await {
+            Ok(a) if a.status.is_success() => match String::from_utf8(a.body.to_vec()) {
+                Ok(xml) => Observed::Present(RemotePolicy { location, xml }),
+                Err(_) => Observed::Failed(failure_of(
+                    None,
+                    kind,
+                    &location,
+                    "the policy is not UTF-8 text",
+                )),
+            },
+            Ok(a) => match status_meaning(kind, a.status.as_u16()) {
+                StatusMeaning::NotInAltinn => return Err(Arc::from(location.as_str())),
+                _ => Observed::Failed(failure_of(
+                    None,
+                    kind,
+                    &location,
+                    &format!("HTTP {}", a.status),
+                )),
+            },
+            Err(e) => Observed::Failed(http_failure(None, kind, &e)),
+        })
+    }
+
+    /// The registry entry of `r` (public, no token).
+    async fn resource_entry(&self, r: &ResourceId) -> Observed<ResourceMeta> {
+        let url = self.url(
+            &self.endpoints.altinn,
+            &format!("resourceregistry/api/v1/resource/{}", r.as_str()),
+        );
+        let kind = SourceKind::Resource;
+        match self.http.get(url, accept("application/json")).await {
+            Ok(a) if a.status.is_success() => decode(None, kind, &a, |b| {
+                serde_json::from_slice::<RawServiceResource>(b)
+                    .map_err(|e| format!("malformed JSON: {e}"))
+                    .and_then(|raw| raw.into_meta(r))
+            }),
+            Ok(a) => match status_meaning(kind, a.status.as_u16()) {
+                StatusMeaning::NotInAltinn => Observed::Present(ResourceMeta::NotInAltinn {
+                    location: Arc::from(location(&a)),
+                }),
+                _ => Observed::Failed(answer_failure(None, kind, &a)),
+            },
+            Err(e) => Observed::Failed(http_failure(None, kind, &e)),
+        }
+    }
+
+    /// The owner's access lists bound to `r`, with their members; read with the token of
+    /// the owner's scope (only the owner may read them).
+    async fn access_lists(&self, r: &ResourceId, owner: Option<&str>) -> Observed<Vec<AccessList>> {
+        let Some(owner) = owner else {
+            // Whose lists they are is not known: neither is membership.
+            return Observed::Missing;
+        };
+        let token = match self
+            .auth
+            .token(&self.endpoints.access_list_scope, None)
+            .await
+        {
+            Ok(t) => t,
+            Err(e) => {
+                return Observed::Failed(failure_of(
+                    None,
+                    SourceKind::AccessLists,
+                    "maskinporten",
+                    &token_failure(&e),
+                ));
+            }
+        };
+        let mut url = self.url(
+            &self.endpoints.altinn,
+            &format!("resourceregistry/api/v1/access-lists/{owner}"),
+        );
+        url.query_pairs_mut()
+            .append_pair("resource", r.as_str())
+            .append_pair("include", "resource-actions");
+        let bound = match self.paged(url, &token, SourceKind::AccessLists).await {
+            Ok(Some(bytes)) => match serde_json::from_slice::<RawAccessLists>(&bytes)
+                .map_err(|e| format!("malformed JSON: {e}"))
+                .and_then(|raw| raw.into_bound(r))
+            {
+                Ok(b) => b,
+                Err(why) => {
+                    return Observed::Failed(failure_of(
+                        None,
+                        SourceKind::AccessLists,
+                        "access lists",
+                        &why,
+                    ));
+                }
+            },
+            Ok(None) => return Observed::Missing,
+            Err(f) => return Observed::Failed(f),
+        };
+        let mut lists = Vec::new();
+        for b in bound {
+            let url = self.url(
+                &self.endpoints.altinn,
+                &format!(
+                    "resourceregistry/api/v1/access-lists/{owner}/{}/members",
+                    b.identifier
+                ),
+            );
+            let kind = SourceKind::AccessListMembers;
+            let members = match self.paged(url, &token, kind).await {
+                Ok(Some(bytes)) => match serde_json::from_slice::<RawMembers>(&bytes)
+                    .map_err(|e| format!("malformed JSON: {e}"))
+                    .and_then(RawMembers::into_members)
+                {
+                    Ok(m) => Observed::Present(m),
+                    Err(why) => {
+                        Observed::Failed(failure_of(None, kind, "access-list members", &why))
+                    }
+                },
+                Ok(None) => Observed::Missing,
+                Err(f) => Observed::Failed(f),
+            };
+            lists.push(AccessList {
+                identifier: Arc::from(b.identifier),
+                actions: b.actions,
+                members,
+            });
+        }
+        Observed::Present(lists)
+    }
+
+    /// Every page of a `{"links": {"next": ...}, "data": [...]}` answer, merged into one;
+    /// `None` when the first answer's status means no data ([`status_meaning`]).
+    async fn paged(
+        &self,
+        mut url: Url,
+        token: &AccessToken,
+        kind: SourceKind,
+    ) -> Result<Option<Vec<u8>>, Arc<SourceFailure>> {
+        let mut data: Vec<serde_json::Value> = Vec::new();
+        for page in 0..10_000 {
+            let a = self
+                .http
+                .get(url.clone(), bearer(token, "application/json"))
+                .await
+                .map_err(|e| http_failure(None, kind, &e))?;
+            if !a.status.is_success() {
+                if page == 0 && status_meaning(kind, a.status.as_u16()) == StatusMeaning::NoData {
+                    return Ok(None);
+                }
+                return Err(answer_failure(None, kind, &a));
+            }
+            let page: RawPage = serde_json::from_slice(&a.body).map_err(|e| {
+                failure_of(None, kind, &location(&a), &format!("malformed JSON: {e}"))
+            })?;
+            data.extend(page.data);
+            match page
+                .links
+                .and_then(|l| l.next)
+                .filter(|n| !n.trim().is_empty())
+            {
+                None => {
+                    let merged = serde_json::json!({"links": {"next": null}, "data": data});
+                    return Ok(Some(merged.to_string().into_bytes()));
+                }
+                Some(n) => {
+                    url = a.url.join(&n).map_err(|_| {
+                        failure_of(None, kind, &location(&a), "`links.next` is not a URL")
+                    })?;
+                }
+            }
+        }
+        Err(failure_of(None, kind, url.path(), "more than 10000 pages"))
+    }
+
+    /// What each resource delegation at `org` grants (rule 10): one rights answer per
+    /// (resource, party) the connections name.
+    async fn rights(
+        &self,
+        org: OrgNumber,
+        token: &AccessToken,
+        unit_party: &str,
+        holders: &[crate::model::Rightholder],
+    ) -> FxHashMap<(ResourceId, Arc<str>), Observed<DelegatedRights>> {
+        let mut wanted: Vec<(ResourceId, Arc<str>)> = holders
+            .iter()
+            .filter_map(|h| h.party.as_ref().map(|p| (h, p)))
+            .flat_map(|(h, party)| {
+                h.grants.iter().filter_map(move |g| match g {
+                    crate::model::Grant::Resource(r) => Some((r.clone(), Arc::clone(party))),
+                    _ => None,
+                })
+            })
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        let asks = wanted.into_iter().map(|(r, party)| async move {
+            let mut url = self.url(
+                &self.endpoints.altinn,
+                "accessmanagement/api/v1/enduser/connections/resources/rights",
+            );
+            url.query_pairs_mut()
+                .append_pair("party", unit_party)
+                .append_pair("from", unit_party)
+                .append_pair("to", &party)
+                .append_pair("resource", r.as_str());
+            let got = self
+                .fetch(
+                    org,
+                    SourceKind::ResourceRights,
+                    url,
+                    bearer(token, "application/json"),
+                    |b| {
+                        serde_json::from_slice::<RawResourceRights>(b)
+                            .map_err(|e| format!("malformed JSON: {e}"))
+                            .and_then(|raw| raw.into_rights(&r))
+                    },
+                )
+                .await;
+            ((r, party), got)
+        });
+        futures_util::future::join_all(asks)
+            .await
+            .into_iter()
+            .filter(|(_, got)| !matches!(got, Observed::Missing))
+            .collect()
     }
 
     async fn authorized_parties(
@@ -364,7 +616,7 @@ impl LiveSource {
             match self.http.get(url.clone(), accept("application/json")).await {
                 Ok(a) if a.status == StatusCode::NOT_FOUND => continue,
                 Ok(a) if a.status.is_success() || a.status == StatusCode::GONE => {
-                    ev.unit = decode(org, SourceKind::Unit, &a, |b| {
+                    ev.unit = decode(Some(org), SourceKind::Unit, &a, |b| {
                         serde_json::from_slice::<RawBrregUnit>(b)
                             .map_err(|e| format!("malformed JSON: {e}"))
                             .and_then(|u| u.into_unit(org, reg))
@@ -408,6 +660,7 @@ impl LiveSource {
                     return (
                         Observed::Failed(shared_failure(org, SourceKind::Connections, why)),
                         None,
+                        FxHashMap::default(),
                     );
                 }
             };
@@ -416,14 +669,21 @@ impl LiveSource {
                     return (
                         Observed::Failed(shared_failure(org, SourceKind::Connections, why)),
                         None,
+                        FxHashMap::default(),
                     );
                 }
                 Ok(p) => match p.get(&org) {
                     Some(p) => p,
-                    None => return (Observed::Missing, Some(false)),
+                    None => return (Observed::Missing, Some(false), FxHashMap::default()),
                 },
             };
-            (self.connections(org, token, &party.uuid).await, Some(true))
+            let connections = self.connections(org, token, &party.uuid).await;
+            // Rule 10: what each resource delegation grants.
+            let rights = match &connections {
+                Observed::Present(holders) => self.rights(org, token, &party.uuid, holders).await,
+                _ => FxHashMap::default(),
+            };
+            (connections, Some(true), rights)
         };
         let addresses = async {
             let token = match token {
@@ -453,16 +713,18 @@ impl LiveSource {
             )
             .await
         };
-        let (roles, (connections, authorized), addresses) =
+        let (roles, (connections, authorized, rights), addresses) =
             tokio::join!(roles, connections, addresses);
         ev.roles = roles;
         ev.connections = connections;
         ev.authorized = authorized;
+        ev.resource_rights = rights;
         ev.notification_addresses = addresses;
         ev
     }
 
-    /// A GET whose 404 means "no data" and whose 2xx body is decoded.
+    /// A GET whose 2xx body is decoded and whose other statuses mean what
+    /// [`status_meaning`] says for `kind`.
     async fn fetch<T>(
         &self,
         org: OrgNumber,
@@ -472,9 +734,14 @@ impl LiveSource {
         parse: impl FnOnce(&[u8]) -> Result<T, String>,
     ) -> Observed<T> {
         match self.http.get(url, headers).await {
-            Ok(a) if a.status == StatusCode::NOT_FOUND => Observed::Missing,
-            Ok(a) if a.status.is_success() => decode(org, kind, &a, parse),
-            Ok(a) => Observed::Failed(status_failure(org, kind, &a)),
+            Ok(a) if a.status.is_success() => decode(Some(org), kind, &a, parse),
+            Ok(a) => match status_meaning(kind, a.status.as_u16()) {
+                StatusMeaning::NoData => Observed::Missing,
+                StatusMeaning::Refused => Observed::Refused(status_failure(org, kind, &a)),
+                StatusMeaning::NotInAltinn | StatusMeaning::Failed => {
+                    Observed::Failed(status_failure(org, kind, &a))
+                }
+            },
             Err(e) => Observed::Failed(http_failure(Some(org), kind, &e)),
         }
     }
@@ -567,15 +834,27 @@ fn accept(what: &'static str) -> reqwest::header::HeaderMap {
 }
 
 fn decode<T>(
-    org: OrgNumber,
+    org: Option<OrgNumber>,
     kind: SourceKind,
     a: &Answer,
     parse: impl FnOnce(&[u8]) -> Result<T, String>,
 ) -> Observed<T> {
     match parse(&a.body) {
         Ok(v) => Observed::Present(v),
-        Err(why) => Observed::Failed(failure_of(Some(org), kind, &location(a), &why)),
+        Err(why) => Observed::Failed(failure_of(org, kind, &location(a), &why)),
     }
+}
+
+fn answer_failure(org: Option<OrgNumber>, kind: SourceKind, a: &Answer) -> Arc<SourceFailure> {
+    failure_of(org, kind, &location(a), &format!("HTTP {}", a.status))
+}
+
+/// A page of a paged answer.
+#[derive(Deserialize)]
+struct RawPage {
+    #[serde(default)]
+    links: Option<RawNext>,
+    data: Vec<serde_json::Value>,
 }
 
 fn location(a: &Answer) -> String {

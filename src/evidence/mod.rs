@@ -1,6 +1,8 @@
-//! Evidence about recipients, behind one trait: a [`Snapshot`] of what each source said
-//! about each unit, gathered by an [`EvidenceSource`] (a recorded snapshot directory
-//! today, the live APIs over HTTP too).
+//! Evidence about recipients and resources, behind one trait: a [`Snapshot`] of what each
+//! source said about each unit (its record, roles, connections, what each resource
+//! delegation grants, notification addresses) and each resource (its registry entry, the
+//! access lists that gate it), gathered by an [`EvidenceSource`] (a recorded snapshot
+//! directory, or the live APIs over HTTP).
 //!
 //! Owns: reading sources into checked domain types, and telling "missing" from "failed".
 //! Does not own: judging. Sources never decide a verdict.
@@ -195,6 +197,41 @@ impl Snapshot {
             .collect();
         out.sort_by(|a, b| a.location.cmp(&b.location));
         out
+    }
+}
+
+/// What a non-2xx answer means for a source: the same for a live answer and for one
+/// recorded in a snapshot's `.status.json`, so that both read it alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusMeaning {
+    /// Nothing known: the source has no such thing (a unit not in a register, no roles).
+    NoData,
+    /// The source refused this caller (401, 403) where that says something: a unit that
+    /// has not approved reachcheck (connections), addresses not open to it (rule 14).
+    Refused,
+    /// Altinn has no such resource (404 on a resource or its policy, M8).
+    NotInAltinn,
+    /// Anything else: a failed source (rule 9).
+    Failed,
+}
+
+/// What `status` means for `source`.
+pub fn status_meaning(source: crate::model::SourceKind, status: u16) -> StatusMeaning {
+    use crate::model::SourceKind as K;
+    match (source, status) {
+        // A rights answer or list that is not there: no answer, as when it was not asked.
+        (
+            K::Unit
+            | K::Roles
+            | K::Connections
+            | K::NotificationAddresses
+            | K::ResourceRights
+            | K::AccessListMembers,
+            404,
+        ) => StatusMeaning::NoData,
+        (K::Connections | K::NotificationAddresses, 401 | 403) => StatusMeaning::Refused,
+        (K::Resource | K::ResourcePolicy, 404) => StatusMeaning::NotInAltinn,
+        _ => StatusMeaning::Failed,
     }
 }
 

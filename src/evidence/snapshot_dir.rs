@@ -14,7 +14,7 @@ use super::raw::{
 };
 use super::{
     AccessList, AccessListMode, EvidenceError, EvidenceSource, Observed, ResourceEvidence,
-    ResourceMeta, Snapshot,
+    ResourceMeta, Snapshot, StatusMeaning, status_meaning,
 };
 use crate::model::{OrgNumber, Register, ResourceId, SourceFailure, SourceKind};
 use crate::problem::{Problem, line_of};
@@ -148,27 +148,22 @@ fn status_reason(status: u16) -> String {
 }
 
 impl<T> Recorded<T> {
-    /// The evidence this record gives: a refusal (401, 403) only where the source says
-    /// something by refusing, any other status a failure; `missing` lists statuses that
-    /// mean "no such thing" (e.g. 404 for a unit).
-    fn observed(
-        self,
-        unit: Option<OrgNumber>,
-        source: SourceKind,
-        refusal_means_something: bool,
-        missing: &[u16],
-    ) -> Observed<T> {
+    /// The evidence this record gives; a recorded status means what it means live
+    /// ([`status_meaning`]). A 404 of a resource (not in Altinn) is read by the caller.
+    fn observed(self, unit: Option<OrgNumber>, source: SourceKind) -> Observed<T> {
         match self {
             Recorded::Missing => Observed::Missing,
             Recorded::Answer(t) => Observed::Present(t),
             Recorded::Bad(why, path) => Observed::Failed(failure_at(unit, source, &path, why)),
-            Recorded::Status(s, _) if missing.contains(&s) => Observed::Missing,
-            Recorded::Status(s @ (401 | 403), path) if refusal_means_something => {
-                Observed::Refused(failure_at(unit, source, &path, status_reason(s)))
-            }
-            Recorded::Status(s, path) => {
-                Observed::Failed(failure_at(unit, source, &path, status_reason(s)))
-            }
+            Recorded::Status(s, path) => match status_meaning(source, s) {
+                StatusMeaning::NoData => Observed::Missing,
+                StatusMeaning::Refused => {
+                    Observed::Refused(failure_at(unit, source, &path, status_reason(s)))
+                }
+                StatusMeaning::NotInAltinn | StatusMeaning::Failed => {
+                    Observed::Failed(failure_at(unit, source, &path, status_reason(s)))
+                }
+            },
         }
     }
 }
@@ -245,23 +240,22 @@ impl SnapshotDir {
         let unit = |register| json(move |u: RawBrregUnit| u.into_unit(org, register));
         // 404 in the register of main units: perhaps a sub-unit.
         ev.unit = match recorded(&self.file(UNITS, org), unit(Register::Enheter)) {
-            Recorded::Missing | Recorded::Status(404, _) => recorded(
-                &self.file(SUB_UNITS, org),
-                unit(Register::Underenheter),
-            )
-            .observed(Some(org), SourceKind::Unit, false, &[404]),
-            other => other.observed(Some(org), SourceKind::Unit, false, &[]),
+            Recorded::Missing | Recorded::Status(404, _) => {
+                recorded(&self.file(SUB_UNITS, org), unit(Register::Underenheter))
+                    .observed(Some(org), SourceKind::Unit)
+            }
+            other => other.observed(Some(org), SourceKind::Unit),
         };
         ev.roles = recorded(
             &self.file(ROLES, org),
             json(|r: RawRoller| Ok(r.into_holders())),
         )
-        .observed(Some(org), SourceKind::Roles, false, &[404]);
+        .observed(Some(org), SourceKind::Roles);
         ev.connections = recorded(
             &self.file(CONNECTIONS, org),
             json(RawConnections::into_holders),
         )
-        .observed(Some(org), SourceKind::Connections, true, &[]);
+        .observed(Some(org), SourceKind::Connections);
         // A refused connections answer: the unit has not approved reachcheck.
         if ev.connections.refusal().is_some() {
             ev.authorized = Some(false);
@@ -270,7 +264,7 @@ impl SnapshotDir {
             &self.file(NOTIFICATION_ADDRESSES, org),
             json(|n: RawNotificationAddresses| n.usable(org)),
         )
-        .observed(Some(org), SourceKind::NotificationAddresses, true, &[404]);
+        .observed(Some(org), SourceKind::NotificationAddresses);
         // What each resource delegation grants (rule 10).
         let delegations: Vec<(ResourceId, Arc<str>)> = match &ev.connections {
             Observed::Present(holders) => holders
@@ -305,12 +299,7 @@ impl SnapshotDir {
                         &path,
                         json(move |raw: RawResourceRights| raw.into_rights(&r)),
                     )
-                    .observed(
-                        Some(org),
-                        SourceKind::ResourceRights,
-                        false,
-                        &[],
-                    )
+                    .observed(Some(org), SourceKind::ResourceRights)
                 }
                 // A party id that cannot name a file has no rights answer.
                 None => Observed::Missing,
@@ -334,7 +323,7 @@ impl SnapshotDir {
                 Recorded::Status(404, path) => Observed::Present(ResourceMeta::NotInAltinn {
                     location: Arc::from(path.display().to_string()),
                 }),
-                other => other.observed(None, SourceKind::Resource, false, &[]),
+                other => other.observed(None, SourceKind::Resource),
             };
             // Altinn has no policy for it: the resource is not there either (M8).
             let policy_status = status_path(&dir.join(POLICY_FILE));
@@ -361,7 +350,7 @@ impl SnapshotDir {
                         &dir.join(ACCESS_LISTS_FILE),
                         json(move |raw: RawAccessLists| raw.into_bound(&id)),
                     )
-                    .observed(None, SourceKind::AccessLists, false, &[])
+                    .observed(None, SourceKind::AccessLists)
                     {
                         Observed::Present(bound) => {
                             Observed::Present(self.members_of(owner.as_deref(), bound))
@@ -399,7 +388,7 @@ impl SnapshotDir {
                             .join(MEMBERS_FILE),
                         json(RawMembers::into_members),
                     )
-                    .observed(None, SourceKind::AccessListMembers, false, &[]),
+                    .observed(None, SourceKind::AccessListMembers),
                 };
                 AccessList {
                     identifier: Arc::from(b.identifier),

@@ -371,6 +371,8 @@ fn sim(dir: &Path, name: &str, latency_ms: u32, extra: &str) -> (Proc, PathBuf) 
         &[
             "--snapshot",
             "examples/demo/snapshot",
+            "--policies",
+            "policies",
             "--write-config",
             config.to_str().unwrap(),
             "--latency-ms",

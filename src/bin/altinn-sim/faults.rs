@@ -19,13 +19,17 @@ use crate::grant::oauth_error;
 use crate::server::{Sim, lock};
 
 /// The endpoints, as counted in `/_sim/requests` and named in `only=`.
-pub(crate) const ENDPOINTS: [&str; 9] = [
+pub(crate) const ENDPOINTS: [&str; 13] = [
     "maskinporten/token",
     "altinn/exchange",
     "altinn/authorizedparties",
     "altinn/connections",
+    "altinn/resourcerights",
     "altinn/notificationaddresses",
     "altinn/resourcepolicy",
+    "altinn/resource",
+    "altinn/accesslists",
+    "altinn/accesslistmembers",
     "brreg/enheter",
     "brreg/underenheter",
     "brreg/roller",
@@ -109,9 +113,17 @@ fn endpoint(path: &str) -> &'static str {
         "/token" => "maskinporten/token",
         p if p.starts_with("/authentication/") => "altinn/exchange",
         p if p.ends_with("/authorizedparties") => "altinn/authorizedparties",
+        p if p.ends_with("/resources/rights") => "altinn/resourcerights",
         p if p.starts_with("/accessmanagement/") => "altinn/connections",
         p if p.starts_with("/profile/") => "altinn/notificationaddresses",
-        p if p.starts_with("/resourceregistry/") => "altinn/resourcepolicy",
+        p if p.starts_with("/resourceregistry/") && p.ends_with("/policy") => {
+            "altinn/resourcepolicy"
+        }
+        p if p.starts_with("/resourceregistry/api/v1/access-lists/") && p.ends_with("/members") => {
+            "altinn/accesslistmembers"
+        }
+        p if p.starts_with("/resourceregistry/api/v1/access-lists/") => "altinn/accesslists",
+        p if p.starts_with("/resourceregistry/") => "altinn/resource",
         p if p.ends_with("/roller") => "brreg/roller",
         p if p.starts_with("/enhetsregisteret/api/underenheter") => "brreg/underenheter",
         p if p.starts_with("/enhetsregisteret/") => "brreg/enheter",

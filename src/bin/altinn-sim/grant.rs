@@ -23,10 +23,11 @@ pub(crate) const CLIENT_ID: &str = "reachcheck-altinn-sim";
 /// The key id the stand-in accepts unless told otherwise.
 pub(crate) const KEY_ID: &str = "altinn-sim-key-1";
 /// Scopes the stand-in's Maskinporten knows.
-pub(crate) const SCOPES: [&str; 4] = [
+pub(crate) const SCOPES: [&str; 5] = [
     "altinn:accessmanagement/authorizedparties",
     "altinn:accessmanagement/enduser:connections:toothers.read",
     "altinn:portal/enduser",
+    "altinn:resourceregistry/accesslist.read",
     "altinn:resourceregistry/resource.read",
 ];
 /// The claims a grant may carry.
@@ -78,7 +79,7 @@ pub(crate) fn oauth_error(error: &str, description: &str) -> Response {
         .into_response()
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?
         .to_str()

@@ -37,6 +37,7 @@ use clap::Parser;
 mod config;
 mod faults;
 mod grant;
+mod registry;
 mod server;
 
 use config::{generate_key_pair, key_file_for, live_config, write_private};
@@ -84,6 +85,10 @@ struct Args {
     /// Lifetime of the Maskinporten tokens it issues, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 599)]
     token_lifetime: u64,
+    /// Policies Altinn enforces for resources whose policy the snapshot did not record
+    /// (`DIR/<resource-id>.xml`, e.g. `policies`); without it such a resource has none (404).
+    #[arg(long, value_name = "DIR")]
+    policies: Option<PathBuf>,
 }
 
 fn fail(msg: &str) -> ExitCode {
@@ -149,6 +154,7 @@ fn main() -> ExitCode {
             client_id: grant::CLIENT_ID.to_owned(),
             key_id: grant::KEY_ID.to_owned(),
             token_lifetime: args.token_lifetime,
+            policies: args.policies.clone(),
         };
         let running = match server::serve(opts, listener) {
             Ok(r) => r,

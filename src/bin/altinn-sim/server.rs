@@ -25,6 +25,7 @@ use reachcheck::model::OrgNumber;
 
 use crate::faults::{Faults, discipline};
 use crate::grant::{SeenGrant, altinn_auth, exchange, token};
+use crate::registry;
 
 /// Authorized parties per page.
 const PAGE: usize = 100;
@@ -50,6 +51,8 @@ pub(crate) struct SimOptions {
     pub(crate) key_id: String,
     /// Lifetime of Maskinporten tokens, seconds.
     pub(crate) token_lifetime: u64,
+    /// Policies Altinn enforces for resources whose policy the snapshot did not record.
+    pub(crate) policies: Option<PathBuf>,
 }
 
 /// The stand-in's state, shared by every handler.
@@ -75,7 +78,8 @@ pub(crate) fn party_uuid(org: OrgNumber) -> String {
     format!("00000000-0000-4000-8000-{:012}", org.get())
 }
 
-fn org_of_party(uuid: &str) -> Option<OrgNumber> {
+/// The unit a party UUID of this stand-in names.
+pub(crate) fn org_of_party(uuid: &str) -> Option<OrgNumber> {
     let tail = uuid.strip_prefix("00000000-0000-4000-8000-")?;
     OrgNumber::parse(tail.trim_start_matches('0')).ok()
 }
@@ -160,8 +164,52 @@ impl Sim {
         })
     }
 
-    fn file(&self, rel: &str) -> Option<&[u8]> {
+    pub(crate) fn file(&self, rel: &str) -> Option<&[u8]> {
         self.files.get(rel).map(Vec::as_slice)
+    }
+
+    /// The status recorded for `rel` (`<rel>.status.json`) and its body, if any.
+    pub(crate) fn recorded_status(&self, rel: &str) -> Option<(StatusCode, Value)> {
+        let raw: Value = serde_json::from_slice(self.file(&format!("{rel}.status.json"))?).ok()?;
+        let status = raw["status"]
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok())
+            .and_then(|s| StatusCode::from_u16(s).ok())?;
+        Some((status, raw.get("body").cloned().unwrap_or(Value::Null)))
+    }
+
+    /// Whether `org` has approved the system user (a party of its authorized parties).
+    pub(crate) fn approved(&self, org: OrgNumber) -> bool {
+        self.parties.contains_key(&org)
+    }
+
+    /// Whether the request carries a Maskinporten token this stand-in issued.
+    pub(crate) fn maskinporten_auth(&self, headers: &HeaderMap) -> bool {
+        crate::grant::bearer(headers).is_some_and(|t| lock(&self.mp_tokens).contains(t))
+    }
+
+    /// The owner (org code) the recorded registry entry of `resource` names.
+    pub(crate) fn resource_owner(&self, resource: &str) -> Option<String> {
+        let entry: Value = serde_json::from_slice(
+            self.file(&format!("resourceregistry/{resource}/resource.json"))?,
+        )
+        .ok()?;
+        entry["hasCompetentAuthority"]["orgcode"]
+            .as_str()
+            .map(str::to_owned)
+    }
+}
+
+/// The recorded answer for `rel`: the file (200), else its `.status.json` (that status
+/// and body), else 404.
+pub(crate) fn replay(sim: &Sim, rel: &str) -> Response {
+    if let Some(b) = sim.file(rel) {
+        return ([(header::CONTENT_TYPE, "application/json")], b.to_vec()).into_response();
+    }
+    match sim.recorded_status(rel) {
+        Some((status, Value::Null)) => status.into_response(),
+        Some((status, body)) => (status, Json(body)).into_response(),
+        None => json_file(None),
     }
 }
 
@@ -249,21 +297,21 @@ async fn connections(
             .into_response();
     }
     match org_of_party(&party).filter(|o| sim.parties.contains_key(o)) {
-        Some(org) => json_file(sim.file(&format!("{CONNECTIONS}/{org}.json"))),
+        Some(org) => replay(&sim, &format!("{CONNECTIONS}/{org}.json")),
         None => (StatusCode::FORBIDDEN, "").into_response(),
     }
 }
 
 async fn brreg_unit(State(sim): State<Arc<Sim>>, UrlPath(org): UrlPath<String>) -> Response {
-    json_file(sim.file(&format!("{UNITS}/{org}.json")))
+    replay(&sim, &format!("{UNITS}/{org}.json"))
 }
 
 async fn brreg_sub_unit(State(sim): State<Arc<Sim>>, UrlPath(org): UrlPath<String>) -> Response {
-    json_file(sim.file(&format!("{SUB_UNITS}/{org}.json")))
+    replay(&sim, &format!("{SUB_UNITS}/{org}.json"))
 }
 
 async fn brreg_roles(State(sim): State<Arc<Sim>>, UrlPath(org): UrlPath<String>) -> Response {
-    json_file(sim.file(&format!("{ROLES}/{org}.json")))
+    replay(&sim, &format!("{ROLES}/{org}.json"))
 }
 
 async fn notification_addresses(
@@ -274,14 +322,7 @@ async fn notification_addresses(
     if !altinn_auth(&sim, &headers) {
         return (StatusCode::UNAUTHORIZED, "").into_response();
     }
-    json_file(sim.file(&format!("{NOTIFICATION_ADDRESSES}/{org}.json")))
-}
-
-async fn resource_policy(State(sim): State<Arc<Sim>>, UrlPath(id): UrlPath<String>) -> Response {
-    match sim.file(&format!("resourceregistry/{id}/policy.xml")) {
-        Some(b) => ([(header::CONTENT_TYPE, "text/xml")], b.to_vec()).into_response(),
-        None => (StatusCode::NOT_FOUND, "Unable to find requested policy").into_response(),
-    }
+    replay(&sim, &format!("{NOTIFICATION_ADDRESSES}/{org}.json"))
 }
 
 async fn seen_grants(State(sim): State<Arc<Sim>>) -> Response {
@@ -351,7 +392,23 @@ pub(crate) fn serve(
         )
         .route(
             "/resourceregistry/api/v1/resource/{id}/policy",
-            get(resource_policy),
+            get(registry::policy),
+        )
+        .route(
+            "/resourceregistry/api/v1/resource/{id}",
+            get(registry::resource),
+        )
+        .route(
+            "/resourceregistry/api/v1/access-lists/{owner}",
+            get(registry::access_lists),
+        )
+        .route(
+            "/resourceregistry/api/v1/access-lists/{owner}/{list}/members",
+            get(registry::members),
+        )
+        .route(
+            "/accessmanagement/api/v1/enduser/connections/resources/rights",
+            get(registry::rights),
         )
         .route("/_sim/grants", get(seen_grants))
         .route("/_sim/requests", get(request_counts))
