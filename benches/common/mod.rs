@@ -13,8 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use reachcheck::evidence::{Observed, Snapshot};
-use reachcheck::model::{EntityKind, Grant, HolderSource, Register, Rightholder, Unit};
+use reachcheck::evidence::{
+    AccessList, AccessListMode, Members, Observed, ResourceEvidence, ResourceMeta, Snapshot,
+};
+use reachcheck::model::{EntityKind, Grant, HolderSource, Register, ResourceId, Rightholder, Unit};
 use reachcheck::{OrgNumber, Policies, RoutingTable};
 
 /// The repository root.
@@ -206,6 +208,47 @@ pub(crate) fn national(recipients: usize) -> (Snapshot, Vec<OrgNumber>) {
         } else if !sub {
             ev.roles = Observed::Present(vec![er_holder(DAGL), er_holder(KOMK)]);
         }
+    }
+    // The registry entries of the project's resources (rule 11): one gated by an access
+    // list that nine in ten units are on, so that gate is on the measured path too.
+    for r in [
+        "politi-bekymringsmelding",
+        "politi-ordinaer-post",
+        "politi-straffesak-filvedlegg",
+        "politi-straffesak-forsendelse",
+    ] {
+        let gated = r == "politi-straffesak-forsendelse";
+        let access_lists = if gated {
+            Observed::Present(vec![AccessList {
+                identifier: Arc::from("kommuner"),
+                actions: None,
+                members: Observed::Present(Members {
+                    orgs: orgs
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| i % 10 != 3)
+                        .map(|(_, o)| *o)
+                        .collect(),
+                    unidentified: 0,
+                }),
+            }])
+        } else {
+            Observed::Missing
+        };
+        snapshot.resources.insert(
+            ResourceId::parse(r).unwrap_or_else(|e| panic!("{e}")),
+            ResourceEvidence {
+                metadata: Observed::Present(ResourceMeta::Found {
+                    access_list_mode: if gated {
+                        AccessListMode::Enabled
+                    } else {
+                        AccessListMode::Disabled
+                    },
+                    owner: Some(Arc::from("politiet")),
+                }),
+                access_lists,
+            },
+        );
     }
     (snapshot, orgs)
 }
