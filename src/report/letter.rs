@@ -261,7 +261,22 @@ impl Letter {
             } else {
                 format!("Sent by: {from}.")
             });
-            let problem = if item.codes.contains(&FindingCode::RecipientDeleted) {
+            // What only the sender (the resource owner) can fix: nothing to delegate here.
+            let senders_to_fix = item.codes.contains(&FindingCode::NotOnAccessList)
+                || item.codes.contains(&FindingCode::ResourceNotInAltinn);
+            let problem = if item.codes.contains(&FindingCode::NotOnAccessList) {
+                if nb {
+                    "Tjenesten er begrenset til virksomheter på en tilgangsliste, og dere står ikke på den: Altinn stenger da for alle hos dere, uansett hvilke tilganger dere har. Bare avsenderen (tjenesteeieren) kan føre dere opp; dere trenger ikke endre tilganger for dette.".to_owned()
+                } else {
+                    "The service is limited to organisations on an access list, and yours is not on it: Altinn then denies everyone at your organisation, whatever access they hold. Only the sender (the service owner) can add you; you need not change any access for this.".to_owned()
+                }
+            } else if item.codes.contains(&FindingCode::ResourceNotInAltinn) {
+                if nb {
+                    "Tjenesten finnes ikke i Altinn slik avsenderen har satt den opp. Dette må avsenderen rette; dere trenger ikke gjøre noe.".to_owned()
+                } else {
+                    "The service does not exist in Altinn as the sender has configured it. The sender must fix this; you need not do anything.".to_owned()
+                }
+            } else if item.codes.contains(&FindingCode::RecipientDeleted) {
                 if nb {
                     "Enheten er slettet i Enhetsregisteret: avsenderen må finne riktig mottaker."
                         .to_owned()
@@ -289,7 +304,7 @@ impl Letter {
             };
             what.push(problem);
             out.push(Block::Para(what.join(" ")));
-            if !item.codes.contains(&FindingCode::RecipientDeleted) {
+            if !item.codes.contains(&FindingCode::RecipientDeleted) && !senders_to_fix {
                 let names: Vec<String> = item
                     .delegate_any_of
                     .iter()

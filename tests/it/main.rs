@@ -15,6 +15,7 @@ mod fixture;
 mod keys;
 mod live;
 mod properties;
+mod remedies;
 mod report;
 mod serve;
 mod verifier;
