@@ -126,10 +126,21 @@ fn the_demo_snapshot_holds_no_national_identity_number() {
     }
 }
 
-/// The hand-picked routes of `examples/demo/README.md`: routing-table line, message type,
+/// A hand-picked route of `examples/demo/README.md`: routing-table line, message type,
 /// recipient, verdict, readers, evidence tier, finding codes (in any order).
+type HandPicked = (
+    u32,
+    &'static str,
+    &'static str,
+    Verdict,
+    u32,
+    EvidenceTier,
+    &'static [&'static str],
+);
+
+/// The hand-picked routes of `examples/demo/README.md`.
 #[rustfmt::skip]
-const HAND_PICKED: &[(u32, &str, &str, Verdict, u32, EvidenceTier, &[&str])] = {
+const HAND_PICKED: &[HandPicked] = {
     use EvidenceTier::{Connections, Er};
     use Verdict::{NotReadable, Readable, Unknown};
     const B: &str = "bekymringsmelding";
