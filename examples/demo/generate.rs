@@ -11,8 +11,9 @@
 //! *Real*: the 356 municipalities of 2020–2023 (organisation number, municipality number,
 //! name, police district) from `municipalities.csv`. *Invented*: everything else — the
 //! senders' organisation numbers, every person, party UUID, birth date, role, access
-//! package, delegation, sub-unit and notification address. No national identity number
-//! (`personIdentifier`) is written anywhere.
+//! package, delegation, rights answer, registry entry, access list, sub-unit and
+//! notification address. No national identity number (`personIdentifier`) is written
+//! anywhere.
 //!
 //! - **Senders**: the 12 police districts, synthetic organisation numbers from body
 //!   31000001 upwards in sorted district order (Agder is 310000019).
@@ -33,13 +34,23 @@
 //!   - 15 % no connections file (Enhetsregisteret roles only): ordinary post `readable`
 //!     at tier `er`, confidential post `unknown` + `no_data`.
 //!   - 5 % connections that list only holders who never count (a deceased daglig leder,
-//!     a system user, an organisation): `not_readable` for every type.
+//!     a system user, an organisation): `not_readable` for every type. In one of them the
+//!     daglig leder is alive in Enhetsregisteret yet missing from the connections, which
+//!     list no person: inconsistent evidence, `unknown` + `evidence_inconsistent`.
 //! - **Child-welfare sub-units**: for 40 municipalities with connections, concern reports
 //!   go to a synthetic `<NAME> KOMMUNE BARNEVERNTJENESTE` (form BEDR, `overordnetEnhet` the
 //!   municipality): the delegation is at the sub-unit, only at the main unit (inherited),
 //!   at neither, or the sub-unit's connections are missing.
 //! - **Notification**: 8 municipalities have an empty address list
 //!   (`no_notification_address`), 8 have no notification file (`notification_unknown`).
+//! - **Resource delegations and the registry** (DESIGN rules 10-11): every resource
+//!   delegation in the connections has its rights answer, granting `read`, except one
+//!   clerk's delegations of both criminal-case resources, which grant only `write`, at a
+//!   municipality where nobody else can read them (`no_reader`, "delegate read, not only
+//!   write"). Each of the four resources has its registry entry (owner `politiet`);
+//!   `politi-straffesak-forsendelse` is gated by an access list holding every municipality
+//!   but one, whose criminal-case route is `not_readable` + `not_on_access_list`. These are
+//!   drawn from a second stream of the seed, so everything else is as it was before them.
 //! - **Holders that must not count**, sprinkled in: archive system users and an
 //!   inter-municipal archive company holding post packages, deceased persons holding
 //!   confidential post, resigned daglig ledere in Enhetsregisteret, and people who may
@@ -78,6 +89,28 @@ const ORDINARY_POST: &str = "ordinaer-post-til-virksomheten";
 const ACCESS_MANAGER: &str = "tilgangsstyrer";
 const STRAFFESAK_MESSAGE: &str = "politi-straffesak-forsendelse";
 const STRAFFESAK_ATTACHMENT: &str = "politi-straffesak-filvedlegg";
+
+/// The resources of `policies/message-types.toml`, with their titles in the registry.
+const RESOURCES: &[(&str, &str)] = &[
+    ("politi-bekymringsmelding", "Bekymringsmelding fra politiet"),
+    (STRAFFESAK_MESSAGE, "Straffesak forsendelse"),
+    (STRAFFESAK_ATTACHMENT, "Straffesak filvedlegg"),
+    ("politi-ordinaer-post", "Ordinær post fra politiet"),
+];
+/// The resource gated by an access list (DESIGN rule 11).
+const GATED: &str = STRAFFESAK_MESSAGE;
+/// The resources' owner in the registry: the org code Altinn knows the police by, with
+/// the demo's synthetic number of the first police district (Agder), not a real one.
+const OWNER_ORGCODE: &str = "politiet";
+const OWNER_ORG: &str = "310000019";
+/// The police's access list bound to [`GATED`] for `read`.
+const ACCESS_LIST: &str = "straffesak-kommuner";
+/// When the access list was made and last changed (synthetic; members joined in 2025).
+const ACCESS_LIST_CREATED: &str = "2024-12-02T09:00:00Z";
+const ACCESS_LIST_UPDATED: &str = "2025-12-29T09:00:00Z";
+
+const READ: &str = "read";
+const WRITE: &str = "write";
 
 const SUB_UNITS: usize = 40;
 const NO_ADDRESSES: usize = 8;
@@ -147,6 +180,16 @@ pub struct Summary {
     pub er_only: usize,
     /// Municipalities whose connections list only holders that never count.
     pub nobody_counts: usize,
+    /// ... of which Enhetsregisteret names a living daglig leder the connections leave
+    /// out (inconsistent evidence, DESIGN rule 13).
+    pub inconsistent: usize,
+    /// Rights answers written, one per resource delegation in the connections.
+    pub rights_answers: usize,
+    /// Municipalities where the only would-be reader of criminal-case documents holds
+    /// them by a delegation that grants only `write`.
+    pub write_only: usize,
+    /// Members of the access list gating `politi-straffesak-forsendelse`.
+    pub access_list_members: usize,
     /// Municipalities with an empty notification address list.
     pub no_addresses: usize,
     /// Municipalities without a notification address file.
@@ -165,13 +208,20 @@ impl fmt::Display for Summary {
             f,
             "municipalities: {} nobody holds confidential post ({} with no daglig leder), \
              {} one confidential reader, {} two or more, {} Enhetsregisteret roles only, \
-             {} only holders that never count",
+             {} only holders that never count ({} of them inconsistent with Enhetsregisteret)",
             self.no_confidential,
             self.vacant,
             self.one_reader,
             self.two_or_more,
             self.er_only,
-            self.nobody_counts
+            self.nobody_counts,
+            self.inconsistent
+        )?;
+        writeln!(
+            f,
+            "resource delegations: {} rights answers, {} municipality with a write-only one; \
+             access list of {GATED}: {} of {} municipalities",
+            self.rights_answers, self.write_only, self.access_list_members, self.municipalities
         )?;
         write!(
             f,
@@ -225,6 +275,17 @@ struct Plan {
     vacant: bool,
     notify: Notify,
     sub_unit: Option<(OrgNumber, SubUnitAccess)>,
+    /// The municipality's Altinn party UUID (the `from` of its delegations, and its id on
+    /// access lists).
+    party: String,
+    /// A clerk holds both criminal-case resources by a delegation that grants only `write`
+    /// (only where the daglig leder post is vacant, so nobody else reads them).
+    write_only: bool,
+    /// Its connections list no person while Enhetsregisteret names a living daglig leder
+    /// (only for [`Access::NobodyCounts`]; DESIGN rule 13).
+    inconsistent: bool,
+    /// Member of the police's access list that gates `politi-straffesak-forsendelse`.
+    on_access_list: bool,
 }
 
 fn read_municipalities() -> io::Result<Vec<Municipality>> {
@@ -339,6 +400,10 @@ fn plan(rng: &mut ChaCha8Rng, municipalities: &[Municipality]) -> Vec<Plan> {
                 vacant,
                 notify,
                 sub_unit: None,
+                party: String::new(),
+                write_only: false,
+                inconsistent: false,
+                on_access_list: true,
             }
         })
         .collect();
@@ -375,6 +440,45 @@ fn plan(rng: &mut ChaCha8Rng, municipalities: &[Municipality]) -> Vec<Plan> {
         plans[i].sub_unit = Some((numbers.next(), variant));
     }
     plans
+}
+
+/// The access data of DESIGN rules 10-13, drawn from `extra` (a second stream of the seed)
+/// so that everything [`plan`] decided, and every file it shaped, stays as it was.
+///
+/// - every municipality gets a party UUID;
+/// - one municipality where nobody holds confidential post and the daglig leder post is
+///   vacant gets a clerk whose delegation of both criminal-case resources grants only
+///   `write`: the only would-be reader, and no reader (rule 10);
+/// - one municipality whose connections list only holders that never count instead has a
+///   living daglig leder in Enhetsregisteret whom its connections leave out (rule 13);
+/// - one municipality whose criminal-case documents are otherwise readable (connections, a
+///   daglig leder) is left off the access list of `politi-straffesak-forsendelse` (rule 11).
+fn plan_registry(extra: &mut ChaCha8Rng, municipalities: &[Municipality], plans: &mut [Plan]) {
+    for p in plans.iter_mut() {
+        p.party = uuid(extra);
+    }
+    let not_bergen = |i: usize| municipalities[i].org.to_string() != BERGEN;
+    let mut choose = |wanted: &dyn Fn(&Plan) -> bool| {
+        let eligible: Vec<usize> = (0..plans.len())
+            .filter(|&i| not_bergen(i) && wanted(&plans[i]))
+            .collect();
+        (!eligible.is_empty()).then(|| pick(extra, &eligible))
+    };
+    let write_only = choose(&|p| p.access == Access::NoConfidential && p.vacant);
+    let inconsistent = choose(&|p| p.access == Access::NobodyCounts);
+    let off_list = choose(&|p| {
+        matches!(p.access, Access::OneReader | Access::TwoOrMore)
+            || (p.access == Access::NoConfidential && !p.vacant)
+    });
+    if let Some(i) = write_only {
+        plans[i].write_only = true;
+    }
+    if let Some(i) = inconsistent {
+        plans[i].inconsistent = true;
+    }
+    if let Some(i) = off_list {
+        plans[i].on_access_list = false;
+    }
 }
 
 // ------------------------------------------------------------------------------------
@@ -613,6 +717,145 @@ struct NotificationAddress {
     phone: Option<String>,
 }
 
+/// `ExternalResourceRightDto`: what one resource delegation grants
+/// (`/accessmanagement/api/v1/enduser/connections/resources/rights`), one entry per action.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResourceRights {
+    resource: RightsResource,
+    direct_rights: Vec<RightPermission>,
+    indirect_rights: Vec<RightPermission>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RightsResource {
+    id: String,
+    ref_id: &'static str,
+    name: &'static str,
+}
+
+#[derive(Serialize)]
+struct RightPermission {
+    right: Right,
+    reason: AccessReason,
+    permissions: Vec<Permission>,
+}
+
+#[derive(Serialize)]
+struct Right {
+    key: String,
+    name: &'static str,
+    resource: Vec<Attribute>,
+    action: Attribute,
+}
+
+#[derive(Serialize)]
+struct Attribute {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct AccessReason {
+    items: Vec<ReasonItem>,
+}
+
+#[derive(Serialize)]
+struct ReasonItem {
+    name: &'static str,
+    description: &'static str,
+}
+
+#[derive(Serialize)]
+struct Permission {
+    from: PartyRef,
+    to: PartyRef,
+}
+
+#[derive(Serialize)]
+struct PartyRef {
+    id: String,
+}
+
+/// `ServiceResource` from `/resourceregistry/api/v1/resource/{id}` (the parts the demo fills in).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceResource {
+    identifier: &'static str,
+    title: Text,
+    resource_type: &'static str,
+    delegable: bool,
+    access_list_mode: &'static str,
+    has_competent_authority: CompetentAuthority,
+}
+
+#[derive(Serialize)]
+struct Text {
+    nb: &'static str,
+}
+
+#[derive(Serialize)]
+struct CompetentAuthority {
+    organization: &'static str,
+    orgcode: &'static str,
+    name: Text,
+}
+
+/// The owner's access lists with their connections to one resource
+/// (`/resourceregistry/api/v1/access-lists/{owner}?resource=<id>&include=resource-connections`).
+#[derive(Serialize)]
+struct AccessLists {
+    links: Links,
+    data: Vec<AccessListInfo>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AccessListInfo {
+    urn: String,
+    identifier: &'static str,
+    name: &'static str,
+    description: &'static str,
+    created_at: &'static str,
+    updated_at: &'static str,
+    resource_connections: Vec<ResourceConnection>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResourceConnection {
+    resource_identifier: &'static str,
+    action_filters: Vec<&'static str>,
+    created_at: &'static str,
+    updated_at: &'static str,
+}
+
+/// An access list's members (`/access-lists/{owner}/{identifier}/members`).
+#[derive(Serialize)]
+struct Members {
+    links: Links,
+    data: Vec<Member>,
+}
+
+#[derive(Serialize)]
+struct Member {
+    id: String,
+    since: String,
+    identifiers: MemberIdentifiers,
+}
+
+#[derive(Serialize)]
+struct MemberIdentifiers {
+    #[serde(rename = "urn:altinn:party:uuid")]
+    uuid: String,
+    #[serde(rename = "urn:altinn:party:id")]
+    party_id: u32,
+    #[serde(rename = "urn:altinn:organization:identifier-no")]
+    organization: String,
+}
+
 // ------------------------------------------------------------------------------------
 // Grants, and the catalogue of Altinn's fixed role and package ids.
 // ------------------------------------------------------------------------------------
@@ -716,6 +959,146 @@ impl Catalogue {
     }
 }
 
+/// The police's resources in Altinn's registry: each has a fixed registry id, drawn once.
+struct Registry(Vec<(&'static str, &'static str, String)>);
+
+impl Registry {
+    fn new(extra: &mut ChaCha8Rng) -> Registry {
+        Registry(
+            RESOURCES
+                .iter()
+                .map(|&(id, title)| (id, title, uuid(extra)))
+                .collect(),
+        )
+    }
+
+    /// The rights answer for a direct delegation of `resource` from the unit `from` to
+    /// the party `to`, granting `actions`.
+    fn rights(
+        &self,
+        resource: &'static str,
+        from: &str,
+        to: &str,
+        actions: &[&str],
+    ) -> ResourceRights {
+        let (title, id) = self
+            .0
+            .iter()
+            .find(|(r, _, _)| *r == resource)
+            .map(|(_, title, id)| (*title, id.clone()))
+            .unwrap_or((resource, String::new()));
+        ResourceRights {
+            resource: RightsResource {
+                id,
+                ref_id: resource,
+                name: title,
+            },
+            direct_rights: actions
+                .iter()
+                .map(|&action| RightPermission {
+                    right: Right {
+                        key: format!("{resource}:{action}"),
+                        name: if action == READ { "Les" } else { "Skriv" },
+                        resource: vec![Attribute {
+                            kind: "urn:altinn:resource",
+                            value: resource.to_owned(),
+                        }],
+                        action: Attribute {
+                            kind: "urn:oasis:names:tc:xacml:1.0:action:action-id",
+                            value: action.to_owned(),
+                        },
+                    },
+                    reason: AccessReason {
+                        items: vec![ReasonItem {
+                            name: "direct",
+                            description: "Direkte delegert",
+                        }],
+                    },
+                    permissions: vec![Permission {
+                        from: PartyRef {
+                            id: from.to_owned(),
+                        },
+                        to: PartyRef { id: to.to_owned() },
+                    }],
+                })
+                .collect(),
+            indirect_rights: Vec::new(),
+        }
+    }
+
+    /// `resource.json` of each resource, and the access list gating [`GATED`] with its
+    /// members: the municipalities planned on it.
+    fn write(
+        &self,
+        extra: &mut ChaCha8Rng,
+        out: &mut Out,
+        municipalities: &[Municipality],
+        plans: &[Plan],
+    ) -> io::Result<usize> {
+        for &(id, title, _) in &self.0 {
+            out.value(
+                &format!("{REGISTRY}/{id}/resource.json"),
+                &ServiceResource {
+                    identifier: id,
+                    title: Text { nb: title },
+                    resource_type: "CorrespondenceService",
+                    delegable: true,
+                    access_list_mode: if id == GATED { "Enabled" } else { "Disabled" },
+                    has_competent_authority: CompetentAuthority {
+                        organization: OWNER_ORG,
+                        orgcode: OWNER_ORGCODE,
+                        name: Text { nb: "Politiet" },
+                    },
+                },
+            )?;
+        }
+        out.value(
+            &format!("{REGISTRY}/{GATED}/access-lists.json"),
+            &AccessLists {
+                links: Links { next: None },
+                data: vec![AccessListInfo {
+                    urn: format!("urn:altinn:access-list:{OWNER_ORGCODE}:{ACCESS_LIST}"),
+                    identifier: ACCESS_LIST,
+                    name: "Kommuner som mottar straffesaksforsendelser",
+                    description: "SYNTHETIC (examples/demo/generate.rs)",
+                    created_at: ACCESS_LIST_CREATED,
+                    updated_at: ACCESS_LIST_UPDATED,
+                    resource_connections: vec![ResourceConnection {
+                        resource_identifier: GATED,
+                        action_filters: vec![READ],
+                        created_at: ACCESS_LIST_CREATED,
+                        updated_at: ACCESS_LIST_CREATED,
+                    }],
+                }],
+            },
+        )?;
+        let mut data = Vec::new();
+        for ((m, p), n) in municipalities.iter().zip(plans).zip(50_100_001u32..) {
+            if !p.on_access_list {
+                continue;
+            }
+            data.push(Member {
+                id: format!("urn:altinn:party:uuid:{}", p.party),
+                since: format!("{}T09:00:00Z", date(extra, 2025..=2025)),
+                identifiers: MemberIdentifiers {
+                    uuid: p.party.clone(),
+                    party_id: n,
+                    organization: m.org.to_string(),
+                },
+            });
+        }
+        let members = data.len();
+        out.value(
+            &format!("{REGISTRY}/access-lists/{OWNER_ORGCODE}/{ACCESS_LIST}/members.json"),
+            &Members {
+                links: Links { next: None },
+                data,
+            },
+        )?;
+        Ok(members)
+    }
+}
+
 /// A confidential-post grant as municipalities hold it: mostly the access package, some
 /// still the Altinn 2 roles.
 fn confidential_grant(rng: &mut ChaCha8Rng) -> G {
@@ -746,9 +1129,13 @@ struct Out {
 
 impl Out {
     fn json<T: Serialize>(&mut self, dir: &str, org: OrgNumber, value: &T) -> io::Result<()> {
+        self.value(&format!("{dir}/{org}.json"), value)
+    }
+
+    fn value<T: Serialize>(&mut self, rel: &str, value: &T) -> io::Result<()> {
         let mut text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
         text.push('\n');
-        self.text(&format!("{dir}/{org}.json"), &text)
+        self.text(rel, &text)
     }
 
     fn text(&mut self, rel: &str, text: &str) -> io::Result<()> {
@@ -767,6 +1154,8 @@ const SUB_UNITS_DIR: &str = "enhetsregisteret/underenheter";
 const ROLES: &str = "enhetsregisteret/roller";
 const CONNECTIONS: &str = "accessmanagement/connections";
 const NOTIFICATIONS: &str = "profile/notificationaddresses";
+const RIGHTS: &str = "accessmanagement/resourcerights";
+const REGISTRY: &str = "resourceregistry";
 
 fn links(register: &str, org: OrgNumber, main_unit: Option<OrgNumber>) -> BrregLinks {
     let base = "https://data.brreg.no/enhetsregisteret/api";
@@ -862,14 +1251,21 @@ fn role_of(code: &str, p: &Person, resigned: bool, order: u32) -> Rolle {
 }
 
 /// Everything about one municipality (and its sub-unit): files, and the route recipients.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the two random streams, the fixed catalogues and the output: passed, not bundled"
+)]
 fn municipality(
     rng: &mut ChaCha8Rng,
+    extra: &mut ChaCha8Rng,
     cat: &Catalogue,
+    registry: &Registry,
     out: &mut Out,
     m: &Municipality,
     plan: &Plan,
     district: &District,
-) -> io::Result<()> {
+) -> io::Result<usize> {
+    let mut rights_answers = 0;
     let name = format!("{} KOMMUNE", m.name.to_uppercase());
     let upper = m.name.to_uppercase();
     let slug = slug(&m.name);
@@ -904,7 +1300,11 @@ fn municipality(
     if plan.access == Access::NobodyCounts
         && let Some(d) = dagl.as_mut()
     {
-        d.died = Some(date(rng, 2025..=2025));
+        // Drawn in any case, so that the inconsistent unit leaves the stream as it was.
+        let died = date(rng, 2025..=2025);
+        if !plan.inconsistent {
+            d.died = Some(died);
+        }
     }
     let komk = (!plan.vacant && plan.access != Access::NobodyCounts && percent(rng, 50))
         .then(|| person(rng));
@@ -964,8 +1364,11 @@ fn municipality(
 
     // Altinn connections (not for municipalities that never approved reachcheck's system user).
     if plan.access != Access::ErOnly {
+        let mut write_only: Option<String> = None;
         let mut data = Vec::new();
-        if let Some(d) = &dagl {
+        // The inconsistent unit: Altinn always lists the key-role holders, yet these
+        // connections leave out the living daglig leder Enhetsregisteret names.
+        if let Some(d) = dagl.as_ref().filter(|_| !plan.inconsistent) {
             data.push(cat.person(d, &[DAGL]));
         }
         if let Some(k) = &komk {
@@ -1015,6 +1418,20 @@ fn municipality(
                     ],
                 ));
             }
+            // A clerk delegated both criminal-case resources, but only `write`: the only
+            // would-be reader where nobody holds daglig leder or kontaktperson kommune.
+            if plan.write_only {
+                let p = person(extra);
+                write_only = Some(p.party.clone());
+                data.push(cat.person(
+                    &p,
+                    &[
+                        RIGHTHOLDER,
+                        G::Resource(STRAFFESAK_MESSAGE),
+                        G::Resource(STRAFFESAK_ATTACHMENT),
+                    ],
+                ));
+            }
             // A former employee who held confidential post and has since died.
             if percent(rng, 8) {
                 let mut p = person(rng);
@@ -1050,6 +1467,23 @@ fn municipality(
                 },
                 &[G::Package(ORDINARY_POST)],
             ));
+        }
+        // What each resource delegation grants (DESIGN rule 10): `read`, the one action
+        // the demo's policies give a municipality; the clerk's delegations only `write`.
+        for c in &data {
+            for r in &c.resources {
+                let action = if write_only.as_deref() == Some(c.party.id.as_str()) {
+                    WRITE
+                } else {
+                    READ
+                };
+                let rights = registry.rights(r.ref_id, &plan.party, &c.party.id, &[action]);
+                out.value(
+                    &format!("{RIGHTS}/{}/{}/{}.json", m.org, r.ref_id, c.party.id),
+                    &rights,
+                )?;
+                rights_answers += 1;
+            }
         }
         out.json(
             CONNECTIONS,
@@ -1134,7 +1568,7 @@ fn municipality(
             out.json(NOTIFICATIONS, sub, &addresses(sub, &[email]))?;
         }
     }
-    Ok(())
+    Ok(rights_answers)
 }
 
 fn snapshot_readme(seed: u64, s: &Summary) -> String {
@@ -1151,6 +1585,9 @@ any real municipality, person or police district.
 | police districts' organisation numbers (in `../routes.csv`) | synthetic (3xxxxxxxx) |
 | child-welfare sub-units (`enhetsregisteret/underenheter/`), the deleted former municipality, the audit and archive companies | synthetic (3xxxxxxxx) |
 | persons, birth dates, party UUIDs, roles, access packages, delegations (`enhetsregisteret/roller/`, `accessmanagement/connections/`) | synthetic |
+| what each resource delegation grants (`accessmanagement/resourcerights/<unit>/<resource>/<party-uuid>.json`) | synthetic |
+| the police's resources in the resource registry (`resourceregistry/<resource>/resource.json`), owner `politiet` with the synthetic number {OWNER_ORG} | synthetic (resource ids as in `policies/`) |
+| the access list gating `{GATED}` (`resourceregistry/{GATED}/access-lists.json`, `resourceregistry/access-lists/{OWNER_ORGCODE}/{ACCESS_LIST}/members.json`) and the municipalities' party UUIDs and ids on it | synthetic (the organisation numbers are real) |
 | notification addresses (`profile/notificationaddresses/`) | synthetic (`*.kommune.example`) |
 
 No file contains a national identity number or a `personIdentifier`.
@@ -1162,7 +1599,15 @@ snapshot was taken ({TAKEN_AT}). What the generator wrote:
 - {no_conf} municipalities where nobody holds confidential post ({vacant} of them without a
   daglig leder), {one} with one confidential reader, {two} with two or more, {er} with
   Enhetsregisteret roles only (no connections file), {nobody} whose connections list only holders
-  that never count;
+  that never count ({inconsistent} of them while Enhetsregisteret names a living daglig leder:
+  inconsistent evidence);
+- {rights} rights answers, one for every resource delegation in the connections: each grants
+  `read`, except in {write_only} municipality where the only would-be reader of criminal-case
+  documents holds them by delegations that grant only `write`;
+- `resource.json` for the {resources} resources of `policies/message-types.toml`;
+  `{GATED}` has `accessListMode` `Enabled`, and its one bound list
+  (`{ACCESS_LIST}`, action filter `read`) has {members} of the {municipalities} municipalities
+  as members;
 - {no_addr} municipalities with an empty notification address list, {no_file} without a
   notification address file.
 
@@ -1177,6 +1622,11 @@ Regenerate with `cargo run --example generate-demo`; the output is identical on 
         two = s.two_or_more,
         er = s.er_only,
         nobody = s.nobody_counts,
+        inconsistent = s.inconsistent,
+        rights = s.rights_answers,
+        write_only = s.write_only,
+        resources = RESOURCES.len(),
+        members = s.access_list_members,
         no_addr = s.no_addresses,
         no_file = s.no_notification_file,
     )
@@ -1186,9 +1636,15 @@ Regenerate with `cargo run --example generate-demo`; the output is identical on 
 /// `snapshot/` (replacing an earlier generated snapshot there).
 pub fn generate(seed: u64, out: &Path) -> io::Result<Summary> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // A second stream of the same seed for what rules 10-13 added, so that the first
+    // stream, and everything it decides, is what it was before them.
+    let mut extra = ChaCha8Rng::seed_from_u64(seed);
+    extra.set_stream(1);
     let municipalities = read_municipalities()?;
-    let plans = plan(&mut rng, &municipalities);
+    let mut plans = plan(&mut rng, &municipalities);
+    plan_registry(&mut extra, &municipalities, &mut plans);
     let catalogue = Catalogue::new(&mut rng);
+    let registry = Registry::new(&mut extra);
 
     // Senders and the synthetic organisations per district, in sorted district order.
     let mut names: Vec<&str> = municipalities.iter().map(|m| m.district.as_str()).collect();
@@ -1236,9 +1692,20 @@ pub fn generate(seed: u64, out: &Path) -> io::Result<Summary> {
     text.push('\n');
     files.text("manifest.json", &text)?;
 
+    let mut rights_answers = 0;
     for (m, p) in municipalities.iter().zip(&plans) {
-        municipality(&mut rng, &catalogue, &mut files, m, p, district_of(m)?)?;
+        rights_answers += municipality(
+            &mut rng,
+            &mut extra,
+            &catalogue,
+            &registry,
+            &mut files,
+            m,
+            p,
+            district_of(m)?,
+        )?;
     }
+    let access_list_members = registry.write(&mut extra, &mut files, &municipalities, &plans)?;
 
     // Two recipients that are not (or no longer) there.
     let former = OrgNumbers(33_000_000).next();
@@ -1313,6 +1780,10 @@ pub fn generate(seed: u64, out: &Path) -> io::Result<Summary> {
         two_or_more: count_access(Access::TwoOrMore),
         er_only: count_access(Access::ErOnly),
         nobody_counts: count_access(Access::NobodyCounts),
+        inconsistent: plans.iter().filter(|p| p.inconsistent).count(),
+        rights_answers,
+        write_only: plans.iter().filter(|p| p.write_only).count(),
+        access_list_members,
         no_addresses: plans.iter().filter(|p| p.notify == Notify::Empty).count(),
         no_notification_file: plans.iter().filter(|p| p.notify == Notify::Missing).count(),
     };

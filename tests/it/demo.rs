@@ -5,11 +5,9 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use reachcheck::engine::DEFAULT_MAX_DATA_AGE;
+use reachcheck::engine::{DEFAULT_MAX_DATA_AGE, ExplainOptions};
 use reachcheck::settings::parse_time;
-use reachcheck::{
-    EvidenceTier, FindingCode, OrgNumber, Policies, RoutingTable, SnapshotDir, Verdict,
-};
+use reachcheck::{EvidenceTier, FindingCode, Policies, RoutingTable, SnapshotDir, Verdict};
 
 #[path = "../../examples/demo/generate.rs"]
 #[allow(
@@ -52,6 +50,17 @@ fn the_committed_demo_is_what_the_generator_writes_with_the_default_seed() {
     let tmp = tempfile::tempdir().unwrap();
     let summary = generate::generate(generate::DEFAULT_SEED, tmp.path()).unwrap();
     assert_eq!(summary.routes, 1070, "{summary}");
+    // What examples/demo/README.md says about the access data rules 10-13 read.
+    assert_eq!(
+        (
+            summary.rights_answers,
+            summary.write_only,
+            summary.inconsistent,
+            summary.access_list_members
+        ),
+        (92, 1, 1, 355),
+        "{summary}"
+    );
 
     for file in ["routes.csv", "municipalities.csv"] {
         let fresh = std::fs::read(tmp.path().join(file)).unwrap();
@@ -117,6 +126,70 @@ fn the_demo_snapshot_holds_no_national_identity_number() {
     }
 }
 
+/// A hand-picked route of `examples/demo/README.md`: routing-table line, message type,
+/// recipient, verdict, readers, evidence tier, finding codes (in any order).
+type HandPicked = (
+    u32,
+    &'static str,
+    &'static str,
+    Verdict,
+    u32,
+    EvidenceTier,
+    &'static [&'static str],
+);
+
+/// The hand-picked routes of `examples/demo/README.md`.
+#[rustfmt::skip]
+const HAND_PICKED: &[HandPicked] = {
+    use EvidenceTier::{Connections, Er};
+    use Verdict::{NotReadable, Readable, Unknown};
+    const B: &str = "bekymringsmelding";
+    const S: &str = "straffesaksforsendelse";
+    const O: &str = "ordinaer-post";
+    &[
+        // Bergen.
+        (875, B, "964338531", NotReadable, 0, Connections, &["no_reader"]),
+        (876, S, "964338531", Readable, 2, Connections, &[]),
+        (877, O, "964338531", Readable, 4, Connections, &[]),
+        (39, B, "946439045", Readable, 1, Connections, &["too_few_readers"]),
+        (16, S, "940493021", NotReadable, 0, Connections, &["no_reader"]),
+        (99, S, "945475056", NotReadable, 0, Connections, &["no_reader"]),
+        (626, B, "917151229", NotReadable, 0, Connections, &["no_reader"]),
+        (68, O, "936846777", NotReadable, 0, Connections, &["no_reader"]),
+        // Lindesnes: Enhetsregisteret roles only.
+        (21, B, "921060440", Unknown, 0, Er, &["no_data"]),
+        (22, S, "921060440", Readable, 1, Er, &["too_few_readers"]),
+        (23, O, "921060440", Readable, 1, Er, &[]),
+        (153, O, "970540008", Unknown, 0, Er, &["no_data"]),
+        // Child-welfare sub-units.
+        (297, B, "320000041", Readable, 2, Connections, &[]),
+        (142, B, "320000181", Readable, 4, Connections, &[]),
+        (15, B, "320000289", NotReadable, 0, Connections, &["no_reader"]),
+        (291, B, "320000033", Unknown, 0, Er, &["no_data"]),
+        (1057, B, "320000122", Readable, 2, Er, &[]),
+        // Grimstad: an empty notification address list.
+        (12, B, "864964702", NotReadable, 0, Connections, &["no_reader", "no_notification_address"]),
+        (13, S, "864964702", Readable, 2, Connections, &["no_notification_address"]),
+        (14, O, "864964702", Readable, 5, Connections, &["no_notification_address"]),
+        // Valle: no notification address file.
+        (60, B, "964966575", Readable, 1, Connections, &["too_few_readers", "notification_unknown"]),
+        (61, S, "964966575", Readable, 2, Connections, &["notification_unknown"]),
+        (62, O, "964966575", Readable, 3, Connections, &["notification_unknown"]),
+        // Hyllestad: the only would-be reader's delegations grant only `write` (rule 10).
+        (960, S, "964967547", NotReadable, 0, Connections, &["no_reader"]),
+        // Lyngen: two readers, but not on the access list of `politi-straffesak-forsendelse`
+        // (rule 11).
+        (740, S, "840014932", NotReadable, 2, Connections, &["not_on_access_list"]),
+        // Brønnøy: connections without a person beside a living daglig leder (rule 13).
+        (380, B, "964983291", Unknown, 0, Er, &["evidence_inconsistent"]),
+        (381, S, "964983291", Unknown, 0, Er, &["evidence_inconsistent"]),
+        (382, O, "964983291", Unknown, 0, Er, &["evidence_inconsistent"]),
+        // Not (or no longer) in Enhetsregisteret.
+        (1101, B, "330000007", NotReadable, 0, Er, &["recipient_deleted"]),
+        (1103, O, "340000005", Unknown, 0, Er, &["no_data"]),
+    ]
+};
+
 #[test]
 fn the_demo_shows_every_verdict_and_the_findings_its_readme_promises() {
     let policies = Policies::load(&root().join("policies")).unwrap();
@@ -127,57 +200,114 @@ fn the_demo_shows_every_verdict_and_the_findings_its_readme_promises() {
             &policies.resource_ids(),
         )
         .unwrap();
-    let pass = reachcheck::sweep::judge(
-        gathered,
-        policies,
-        &routes,
-        parse_time("2026-11-21T06:00:00Z").unwrap(),
-        DEFAULT_MAX_DATA_AGE,
-    );
-    let evaluation = pass.evaluation;
+    let now = parse_time("2026-11-21T06:00:00Z").unwrap();
+    let pass = reachcheck::sweep::judge(gathered, policies, &routes, now, DEFAULT_MAX_DATA_AGE);
+    let evaluation = &pass.evaluation;
 
     // The totals examples/demo/README.md states.
     let s = evaluation.summary();
     assert_eq!(
         (s.routes, s.readable, s.not_readable, s.unknown),
-        (1070, 796, 205, 69),
+        (1070, 795, 203, 72),
         "update examples/demo/README.md when these change"
     );
+    // Its table per message type: readable, not_readable, unknown.
+    let mut by_type: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
+    for (r, a) in evaluation.iter() {
+        let row = by_type.entry(r.route.message_type.as_str()).or_default();
+        row[match a.verdict {
+            Verdict::Readable => 0,
+            Verdict::NotReadable => 1,
+            Verdict::Unknown => 2,
+        }] += 1;
+    }
+    assert_eq!(
+        by_type,
+        BTreeMap::from([
+            ("bekymringsmelding", [166, 132, 59]),
+            ("ordinaer-post", [333, 17, 7]),
+            ("straffesaksforsendelse", [296, 54, 6]),
+        ]),
+        "update examples/demo/README.md when these change"
+    );
+    // And its table of findings.
     let mut findings: BTreeMap<&str, usize> = BTreeMap::new();
     for (_, a) in evaluation.iter() {
         for f in a.findings() {
             *findings.entry(f.code().as_str()).or_default() += 1;
         }
     }
-    for code in [
-        FindingCode::NoReader,
-        FindingCode::TooFewReaders,
-        FindingCode::NoData,
-        FindingCode::RecipientDeleted,
-        FindingCode::NoNotificationAddress,
-        FindingCode::NotificationUnknown,
-    ] {
-        assert!(
-            findings.contains_key(code.as_str()),
-            "no `{code}` in the demo: {findings:?}"
-        );
-    }
-    assert_eq!(findings.get("recipient_deleted"), Some(&1));
+    assert_eq!(
+        findings,
+        BTreeMap::from([
+            (FindingCode::NoReader.as_str(), 201),
+            (FindingCode::TooFewReaders.as_str(), 200),
+            (FindingCode::NoData.as_str(), 69),
+            (FindingCode::NoNotificationAddress.as_str(), 24),
+            (FindingCode::NotificationUnknown.as_str(), 24),
+            (FindingCode::EvidenceInconsistent.as_str(), 3),
+            (FindingCode::NotOnAccessList.as_str(), 1),
+            (FindingCode::RecipientDeleted.as_str(), 1),
+        ]),
+        "update examples/demo/README.md when these change"
+    );
 
-    // Bergen: complete connections, an ordinary-post reader, nobody with confidential post.
-    let bergen = OrgNumber::parse("964338531").unwrap();
-    let of = |t: &str| {
-        evaluation
+    // The hand-picked routes, by their line in routes.csv.
+    for &(line, message_type, recipient, verdict, readers, tier, codes) in HAND_PICKED {
+        let (r, a) = evaluation
             .iter()
-            .find(|(r, _)| r.route.recipient == bergen && r.route.message_type.as_str() == t)
-            .map(|(_, a)| a.clone())
-            .unwrap()
+            .find(|(r, _)| r.line == line)
+            .unwrap_or_else(|| panic!("no route on line {line}"));
+        let what = format!("line {line}: {message_type} -> {recipient}");
+        assert_eq!(r.route.message_type.as_str(), message_type, "{what}");
+        assert_eq!(r.route.recipient.to_string(), recipient, "{what}");
+        assert_eq!(
+            (a.verdict, a.readers, a.tier),
+            (verdict, readers, tier),
+            "{what}"
+        );
+        let mut got: Vec<&str> = a.findings().iter().map(|f| f.code().as_str()).collect();
+        let mut want = codes.to_vec();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want, "{what}");
+    }
+
+    // Rule 10: a `no_reader` whose only would-be reader was delegated `write`, not `read`,
+    // and the remediation says so (Hyllestad).
+    let remediation = |line: u32, code: FindingCode| {
+        let (r, a) = evaluation.iter().find(|(r, _)| r.line == line).unwrap();
+        pass.engine
+            .explain(&r.route, a, now, ExplainOptions::default())
+            .findings
+            .into_iter()
+            .find(|f| f.code == code)
+            .map(|f| f.remediation)
+            .unwrap_or_else(|| panic!("line {line} has no `{code}`"))
     };
-    let concern = of("bekymringsmelding");
-    assert_eq!(concern.verdict, Verdict::NotReadable);
-    assert_eq!(concern.tier, EvidenceTier::Connections);
-    assert_eq!(concern.findings()[0].code(), FindingCode::NoReader);
-    let ordinary = of("ordinaer-post");
-    assert_eq!(ordinary.verdict, Verdict::Readable);
-    assert_eq!(ordinary.tier, EvidenceTier::Connections);
+    let write_only = remediation(960, FindingCode::NoReader);
+    assert!(
+        write_only.contains("`politi-straffesak-forsendelse` to ")
+            && write_only.contains("grants only `write`")
+            && write_only.contains("delegate `read`, not only `write`"),
+        "{write_only}"
+    );
+    // No other `no_reader` in the demo comes from a write-only delegation.
+    let write_only_routes: Vec<u32> = evaluation
+        .iter()
+        .filter(|(_, a)| {
+            a.findings()
+                .iter()
+                .any(|f| f.code() == FindingCode::NoReader)
+        })
+        .filter(|(r, _)| remediation(r.line, FindingCode::NoReader).contains("not only `write`"))
+        .map(|(r, _)| r.line)
+        .collect();
+    assert_eq!(write_only_routes, [960]);
+    // Rule 11: the owner is asked to add Lyngen to the list; no delegation can fix it.
+    let listed = remediation(740, FindingCode::NotOnAccessList);
+    assert!(
+        listed.contains("`politiet`") && listed.contains("`straffesak-kommuner`"),
+        "{listed}"
+    );
 }

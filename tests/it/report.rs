@@ -740,8 +740,17 @@ async fn a_demo_report_after_a_fix_shows_the_numbers_check_gives() {
         count(&before, "readable") + 1,
         "the fix made one route readable"
     );
-    // The hand-checked recipients: Risør, now green on every route; Bergen, unchanged.
-    for (org, routes) in [("964977402", &after), ("964338531", &after)] {
+    // The hand-checked recipients: Risør, now green on every route; Bergen, unchanged; and
+    // the demo's findings of DESIGN rules 10-13, which the fix leaves alone: Hyllestad (a
+    // write-only delegation, `no_reader`), Lyngen (`not_on_access_list`) and Brønnøy
+    // (`evidence_inconsistent`, amber).
+    for (org, routes) in [
+        ("964977402", &after),
+        ("964338531", &after),
+        ("964967547", &after),
+        ("840014932", &after),
+        ("964983291", &after),
+    ] {
         let mine: Vec<&serde_json::Value> =
             routes.iter().filter(|r| r["recipient"] == org).collect();
         let row = r
@@ -765,6 +774,44 @@ async fn a_demo_report_after_a_fix_shows_the_numbers_check_gives() {
             .sum();
         assert_eq!(row.open_findings, findings as u64, "{org}");
     }
+    // Every critical finding check gives after the fix is open in the report, and only those.
+    let mut critical: Vec<(String, String, String)> = after
+        .iter()
+        .flat_map(|route| {
+            route["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["severity"] == "critical")
+                .map(move |f| {
+                    (
+                        route["recipient"].as_str().unwrap().to_owned(),
+                        route["message_type"].as_str().unwrap().to_owned(),
+                        f["code"].as_str().unwrap().to_owned(),
+                    )
+                })
+        })
+        .collect();
+    let mut open: Vec<(String, String, String)> = r
+        .data
+        .open_critical
+        .iter()
+        .map(|f| {
+            (
+                f.route.recipient.to_string(),
+                f.route.message_type.to_string(),
+                f.code.to_string(),
+            )
+        })
+        .collect();
+    critical.sort();
+    open.sort();
+    assert_eq!(open, critical);
+    assert!(open.contains(&(
+        "840014932".to_owned(),
+        "straffesaksforsendelse".to_owned(),
+        "not_on_access_list".to_owned()
+    )));
     // Risør's no_reader was fixed within the period.
     assert_eq!(r.data.time_to_fix.resolved, 1);
     assert_eq!(r.data.sweeps, vec![1, 2]);
