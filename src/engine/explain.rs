@@ -876,14 +876,27 @@ impl Engine {
                         let read_too = if short.is_empty() {
                             String::new()
                         } else {
-                            let what: Vec<String> = short
+                            // One sentence per person: the resources and what they grant.
+                            let mut by_who: Vec<(&str, &str, Vec<String>)> = Vec::new();
+                            for (resource, who, actions) in &short {
+                                match by_who.iter_mut().find(|(w, a, _)| w == who && a == actions) {
+                                    Some((_, _, rs)) => rs.push(format!("`{resource}`")),
+                                    None => by_who.push((who, actions, vec![format!("`{resource}`")])),
+                                }
+                            }
+                            let what: Vec<String> = by_who
                                 .iter()
-                                .map(|(resource, who, actions)| {
-                                    format!("`{resource}` to {who} grants only {actions}")
+                                .map(|(who, actions, rs)| {
+                                    let (the, grant) = if rs.len() == 1 {
+                                        ("the delegation", "grants")
+                                    } else {
+                                        ("the delegations", "grant")
+                                    };
+                                    format!("{the} of {} to {who} {grant} only {actions}", join_or(rs, "and"))
                                 })
                                 .collect();
                             format!(
-                                " The delegation of {}: delegate `read`, not only `write` (Altinn: «Tilgangsstyring» → the person → the service → «Les»), or",
+                                " {}: delegate `read`, not only `write` (Altinn: «Tilgangsstyring» → the person → the service → «Les»); or",
                                 join_or(&what, "and")
                             )
                         };

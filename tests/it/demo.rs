@@ -287,8 +287,9 @@ fn the_demo_shows_every_verdict_and_the_findings_its_readme_promises() {
     };
     let write_only = remediation(960, FindingCode::NoReader);
     assert!(
-        write_only.contains("`politi-straffesak-forsendelse` to ")
-            && write_only.contains("grants only `write`")
+        write_only
+            .contains("`politi-straffesak-forsendelse` and `politi-straffesak-filvedlegg` to ")
+            && write_only.contains("grant only `write`")
             && write_only.contains("delegate `read`, not only `write`"),
         "{write_only}"
     );

@@ -436,7 +436,14 @@ type Judged = Vec<(String, Verdict, u32, Vec<String>)>;
 /// 503, a `source_error`. Nothing else may differ (verdict, readers, other codes).
 const UNRECORDED: &str = "unrecorded registry data";
 
-fn judge(engine: &Engine, routes: &RoutingTable, now: jiff::Timestamp) -> Judged {
+/// With `unrecorded_as_missing` (parity), a 503 from the registry reads as the stand-in's
+/// "not recorded"; without it (faults injected) a 503 is the fault it is.
+fn judge(
+    engine: &Engine,
+    routes: &RoutingTable,
+    now: jiff::Timestamp,
+    unrecorded_as_missing: bool,
+) -> Judged {
     use reachcheck::model::{Finding, SourceKind};
     evaluate(engine, routes, now)
         .iter()
@@ -453,7 +460,8 @@ fn judge(engine: &Engine, routes: &RoutingTable, now: jiff::Timestamp) -> Judged
                         UNRECORDED.to_owned()
                     }
                     Finding::SourceError(e)
-                        if e.reason.contains("503")
+                        if unrecorded_as_missing
+                            && e.reason.contains("503")
                             && matches!(
                                 e.source,
                                 SourceKind::Resource | SourceKind::AccessLists
@@ -493,13 +501,14 @@ fn snapshot_judgement(policies: &Policies, routes: &RoutingTable, snapshot_dir: 
         &dir.resource_policies(&policies.resource_ids()),
     );
     let engine = Engine::new(Arc::new(policies), Arc::new(snapshot), DEFAULT_MAX_DATA_AGE);
-    judge(&engine, routes, now)
+    judge(&engine, routes, now, true)
 }
 
 async fn live_judgement(
     policies: &Policies,
     routes: &RoutingTable,
     client: &Client,
+    parity: bool,
 ) -> (Judged, u64) {
     let source = LiveSource::new(
         client.http.clone(),
@@ -516,7 +525,7 @@ async fn live_judgement(
         Arc::new(got.snapshot),
         DEFAULT_MAX_DATA_AGE,
     );
-    (judge(&engine, routes, now), got.requests)
+    (judge(&engine, routes, now, parity), got.requests)
 }
 
 fn demo() -> (Policies, RoutingTable, PathBuf) {
@@ -531,7 +540,7 @@ async fn a_live_sweep_of_the_demo_gives_exactly_the_snapshot_verdicts() {
     let want = snapshot_judgement(&policies, &routes, &dir);
     let s = stand(&dir, StandOptions::default());
     let c = s.client(fast(), Duration::from_secs(1800));
-    let (got, requests) = live_judgement(&policies, &routes, &c).await;
+    let (got, requests) = live_judgement(&policies, &routes, &c, true).await;
     assert_eq!(got.len(), want.len());
     let diffs: Vec<String> = want
         .iter()
@@ -600,7 +609,7 @@ async fn a_live_sweep_of_every_independent_case_gives_exactly_the_snapshot_verdi
             },
         );
         let c = s.client(fast(), Duration::from_secs(1800));
-        let (got, _) = live_judgement(&policies, &routes, &c).await;
+        let (got, _) = live_judgement(&policies, &routes, &c, true).await;
         for (w, g) in want.iter().zip(&got) {
             if w != g {
                 report.push_str(&format!(
@@ -661,7 +670,7 @@ async fn under_faults(
         },
         Duration::from_secs(1800),
     );
-    let (got, _) = live_judgement(policies, routes, &c).await;
+    let (got, _) = live_judgement(policies, routes, &c, false).await;
     let mut moved = 0;
     let mut wrong = Vec::new();
     for (route, verdict, _, codes) in &got {
@@ -713,7 +722,7 @@ async fn a_refused_token_leaves_every_altinn_source_failed_and_named() {
         },
     );
     let c = s.client(fast(), Duration::from_secs(1800));
-    let (got, _) = live_judgement(&policies, &routes, &c).await;
+    let (got, _) = live_judgement(&policies, &routes, &c, true).await;
     let not_unknown: Vec<_> = got
         .iter()
         .filter(|(_, v, _, _)| *v != Verdict::Unknown)
@@ -829,7 +838,7 @@ async fn a_policy_altinn_enforces_differently_is_used_and_named_as_policy_drift(
     );
 
     // The snapshot source reads the same recorded policy: the same verdicts.
-    let (live, _) = live_judgement(&policies, &routes, &c).await;
+    let (live, _) = live_judgement(&policies, &routes, &c, true).await;
     assert_eq!(live, snapshot_judgement(&policies, &routes, dir.path()));
 }
 
