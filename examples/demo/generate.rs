@@ -194,6 +194,8 @@ pub struct Summary {
     pub no_addresses: usize,
     /// Municipalities without a notification address file.
     pub no_notification_file: usize,
+    /// Municipalities whose notification addresses were refused to reachcheck (403).
+    pub notification_refused: usize,
 }
 
 impl fmt::Display for Summary {
@@ -225,8 +227,8 @@ impl fmt::Display for Summary {
         )?;
         write!(
             f,
-            "notification: {} with no address, {} without a notification file",
-            self.no_addresses, self.no_notification_file
+            "notification: {} with no address, {} without a notification file, {} refused (403)",
+            self.no_addresses, self.no_notification_file, self.notification_refused
         )
     }
 }
@@ -286,6 +288,9 @@ struct Plan {
     inconsistent: bool,
     /// Member of the police's access list that gates `politi-straffesak-forsendelse`.
     on_access_list: bool,
+    /// Its notification addresses were refused to reachcheck (403 recorded; only for
+    /// [`Notify::Missing`]; DESIGN rule 14).
+    notify_refused: bool,
 }
 
 fn read_municipalities() -> io::Result<Vec<Municipality>> {
@@ -404,6 +409,7 @@ fn plan(rng: &mut ChaCha8Rng, municipalities: &[Municipality]) -> Vec<Plan> {
                 write_only: false,
                 inconsistent: false,
                 on_access_list: true,
+                notify_refused: false,
             }
         })
         .collect();
@@ -478,6 +484,21 @@ fn plan_registry(extra: &mut ChaCha8Rng, municipalities: &[Municipality], plans:
     }
     if let Some(i) = off_list {
         plans[i].on_access_list = false;
+    }
+}
+
+/// What DESIGN rule 14 added, drawn from `third` (a third stream of the seed, so that the
+/// streams before it draw as they did): one municipality without a notification file has
+/// its addresses refused to reachcheck instead, recorded as a 403.
+fn plan_refusals(third: &mut ChaCha8Rng, municipalities: &[Municipality], plans: &mut [Plan]) {
+    let eligible: Vec<usize> = (0..plans.len())
+        .filter(|&i| {
+            municipalities[i].org.to_string() != BERGEN && plans[i].notify == Notify::Missing
+        })
+        .collect();
+    if !eligible.is_empty() {
+        let i = pick(third, &eligible);
+        plans[i].notify_refused = true;
     }
 }
 
@@ -1497,6 +1518,12 @@ fn municipality(
 
     // Notification addresses.
     match plan.notify {
+        Notify::Missing if plan.notify_refused => out.value(
+            &format!("{NOTIFICATIONS}/{}.json.status.json", m.org),
+            &serde_json::json!({"status": 403, "body": {
+                "type": "https://tools.ietf.org/html/rfc9110#section-15.5.4",
+                "title": "Forbidden", "status": 403}}),
+        )?,
         Notify::Missing => {}
         Notify::Empty => out.json(NOTIFICATIONS, m.org, &addresses(m.org, &[]))?,
         Notify::Addresses => {
@@ -1609,7 +1636,8 @@ snapshot was taken ({TAKEN_AT}). What the generator wrote:
   (`{ACCESS_LIST}`, action filter `read`) has {members} of the {municipalities} municipalities
   as members;
 - {no_addr} municipalities with an empty notification address list, {no_file} without a
-  notification address file.
+  notification address file, {refused} whose addresses Altinn refused to reachcheck (a 403
+  recorded as `profile/notificationaddresses/<org>.json.status.json`).
 
 Regenerate with `cargo run --example generate-demo`; the output is identical on every run.
 ",
@@ -1629,6 +1657,7 @@ Regenerate with `cargo run --example generate-demo`; the output is identical on 
         members = s.access_list_members,
         no_addr = s.no_addresses,
         no_file = s.no_notification_file,
+        refused = s.notification_refused,
     )
 }
 
@@ -1643,6 +1672,9 @@ pub fn generate(seed: u64, out: &Path) -> io::Result<Summary> {
     let municipalities = read_municipalities()?;
     let mut plans = plan(&mut rng, &municipalities);
     plan_registry(&mut extra, &municipalities, &mut plans);
+    let mut third = ChaCha8Rng::seed_from_u64(seed);
+    third.set_stream(2);
+    plan_refusals(&mut third, &municipalities, &mut plans);
     let catalogue = Catalogue::new(&mut rng);
     let registry = Registry::new(&mut extra);
 
@@ -1785,7 +1817,11 @@ pub fn generate(seed: u64, out: &Path) -> io::Result<Summary> {
         write_only: plans.iter().filter(|p| p.write_only).count(),
         access_list_members,
         no_addresses: plans.iter().filter(|p| p.notify == Notify::Empty).count(),
-        no_notification_file: plans.iter().filter(|p| p.notify == Notify::Missing).count(),
+        no_notification_file: plans
+            .iter()
+            .filter(|p| p.notify == Notify::Missing && !p.notify_refused)
+            .count(),
+        notification_refused: plans.iter().filter(|p| p.notify_refused).count(),
     };
     files.text("README.md", &snapshot_readme(seed, &summary))?;
     summary.snapshot_files = files.files;

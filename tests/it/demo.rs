@@ -171,10 +171,14 @@ const HAND_PICKED: &[HandPicked] = {
         (12, B, "864964702", NotReadable, 0, Connections, &["no_reader", "no_notification_address"]),
         (13, S, "864964702", Readable, 2, Connections, &["no_notification_address"]),
         (14, O, "864964702", Readable, 5, Connections, &["no_notification_address"]),
-        // Valle: no notification address file.
-        (60, B, "964966575", Readable, 1, Connections, &["too_few_readers", "notification_unknown"]),
-        (61, S, "964966575", Readable, 2, Connections, &["notification_unknown"]),
-        (62, O, "964966575", Readable, 3, Connections, &["notification_unknown"]),
+        // Eidskog: no notification address file.
+        (175, B, "964948054", Readable, 2, Connections, &["notification_unknown"]),
+        (176, S, "964948054", Readable, 1, Connections, &["too_few_readers", "notification_unknown"]),
+        (177, O, "964948054", Readable, 4, Connections, &["notification_unknown"]),
+        // Valle: its notification addresses refused to reachcheck, a 403 (rule 14).
+        (60, B, "964966575", Readable, 1, Connections, &["too_few_readers", "notification_unverified"]),
+        (61, S, "964966575", Readable, 2, Connections, &["notification_unverified"]),
+        (62, O, "964966575", Readable, 3, Connections, &["notification_unverified"]),
         // Hyllestad: the only would-be reader's delegations grant only `write` (rule 10).
         (960, S, "964967547", NotReadable, 0, Connections, &["no_reader"]),
         // Lyngen: two readers, but not on the access list of `politi-straffesak-forsendelse`
@@ -244,7 +248,8 @@ fn the_demo_shows_every_verdict_and_the_findings_its_readme_promises() {
             (FindingCode::TooFewReaders.as_str(), 200),
             (FindingCode::NoData.as_str(), 69),
             (FindingCode::NoNotificationAddress.as_str(), 24),
-            (FindingCode::NotificationUnknown.as_str(), 24),
+            (FindingCode::NotificationUnknown.as_str(), 21),
+            (FindingCode::NotificationUnverified.as_str(), 3),
             (FindingCode::EvidenceInconsistent.as_str(), 3),
             (FindingCode::NotOnAccessList.as_str(), 1),
             (FindingCode::RecipientDeleted.as_str(), 1),
