@@ -143,8 +143,12 @@ fn failure_at(
     })
 }
 
+/// A recorded status in the words a live answer with it gets (`HTTP 403 Forbidden`).
 fn status_reason(status: u16) -> String {
-    format!("the answer was HTTP {status}")
+    match reqwest::StatusCode::from_u16(status) {
+        Ok(s) => format!("HTTP {s}"),
+        Err(_) => format!("HTTP {status}"),
+    }
 }
 
 impl<T> Recorded<T> {
