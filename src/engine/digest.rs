@@ -250,28 +250,21 @@ impl UnitDigest {
         } else {
             None
         };
-        let mut rights_gaps = Vec::new();
-        if connections {
-            for h in list {
-                let Some(party) = &h.party else { continue };
-                for g in &h.grants {
-                    let Grant::Resource(r) = g else { continue };
-                    let answered = matches!(
-                        ev.resource_rights.get(&(r.clone(), Arc::clone(party))),
-                        Some(Observed::Present(_))
-                    );
-                    if !answered {
-                        rights_gaps.push(crate::model::Gap {
-                            source: crate::model::SourceKind::ResourceRights,
-                            unit: Some(ev.org),
-                            resource: Some(r.clone()),
-                            party: Some(Arc::clone(party)),
-                            list: None,
-                        });
-                    }
-                }
-            }
-        }
+        let rights_gaps = if connections {
+            crate::evidence::delegations(list)
+                .into_iter()
+                .filter(|key| !matches!(ev.resource_rights.get(key), Some(Observed::Present(_))))
+                .map(|(resource, party)| crate::model::Gap {
+                    source: crate::model::SourceKind::ResourceRights,
+                    unit: Some(ev.org),
+                    resource: Some(resource),
+                    party: Some(party),
+                    list: None,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         UnitDigest {
             complete: connections && inconsistent.is_none(),
             connections,

@@ -497,18 +497,7 @@ impl LiveSource {
         unit_party: &str,
         holders: &[crate::model::Rightholder],
     ) -> FxHashMap<(ResourceId, Arc<str>), Observed<DelegatedRights>> {
-        let mut wanted: Vec<(ResourceId, Arc<str>)> = holders
-            .iter()
-            .filter_map(|h| h.party.as_ref().map(|p| (h, p)))
-            .flat_map(|(h, party)| {
-                h.grants.iter().filter_map(move |g| match g {
-                    crate::model::Grant::Resource(r) => Some((r.clone(), Arc::clone(party))),
-                    _ => None,
-                })
-            })
-            .collect();
-        wanted.sort();
-        wanted.dedup();
+        let wanted = super::delegations(holders);
         let asks = wanted.into_iter().map(|(r, party)| async move {
             let mut url = self.url(
                 &self.endpoints.altinn,

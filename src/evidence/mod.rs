@@ -95,6 +95,24 @@ pub struct UnitEvidence {
     pub resource_rights: FxHashMap<(ResourceId, Arc<str>), Observed<DelegatedRights>>,
 }
 
+/// The resource delegations among `holders`, as (resource, party UUID of the holder): one
+/// rights answer each tells what it grants (rule 10). Holders without a party id have none.
+pub fn delegations(holders: &[Rightholder]) -> Vec<(ResourceId, Arc<str>)> {
+    let mut out: Vec<(ResourceId, Arc<str>)> = holders
+        .iter()
+        .filter_map(|h| h.party.as_ref().map(|p| (h, p)))
+        .flat_map(|(h, party)| {
+            h.grants.iter().filter_map(move |g| match g {
+                crate::model::Grant::Resource(r) => Some((r.clone(), Arc::clone(party))),
+                _ => None,
+            })
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// What one resource delegation grants: the actions of a `connections/resources/rights`
 /// answer, direct and indirect together (DESIGN rule 10).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]

@@ -270,17 +270,8 @@ impl SnapshotDir {
         )
         .observed(Some(org), SourceKind::NotificationAddresses);
         // What each resource delegation grants (rule 10).
-        let delegations: Vec<(ResourceId, Arc<str>)> = match &ev.connections {
-            Observed::Present(holders) => holders
-                .iter()
-                .filter_map(|h| h.party.as_ref().map(|p| (h, p)))
-                .flat_map(|(h, party)| {
-                    h.grants.iter().filter_map(move |g| match g {
-                        crate::model::Grant::Resource(r) => Some((r.clone(), Arc::clone(party))),
-                        _ => None,
-                    })
-                })
-                .collect(),
+        let delegations = match &ev.connections {
+            Observed::Present(holders) => super::delegations(holders),
             _ => Vec::new(),
         };
         for (resource, party) in delegations {
