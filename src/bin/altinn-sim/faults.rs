@@ -19,7 +19,7 @@ use crate::grant::oauth_error;
 use crate::server::{Sim, lock};
 
 /// The endpoints, as counted in `/_sim/requests` and named in `only=`.
-pub(crate) const ENDPOINTS: [&str; 9] = [
+pub(crate) const ENDPOINTS: [&str; 11] = [
     "maskinporten/token",
     "altinn/exchange",
     "altinn/authorizedparties",
@@ -29,6 +29,8 @@ pub(crate) const ENDPOINTS: [&str; 9] = [
     "brreg/enheter",
     "brreg/underenheter",
     "brreg/roller",
+    "altinn/correspondence",
+    "altinn/correspondencedetails",
 ];
 
 /// Fault probabilities, each in [0, 1], on every endpoint or only one.
@@ -112,6 +114,10 @@ fn endpoint(path: &str) -> &'static str {
         p if p.starts_with("/accessmanagement/") => "altinn/connections",
         p if p.starts_with("/profile/") => "altinn/notificationaddresses",
         p if p.starts_with("/resourceregistry/") => "altinn/resourcepolicy",
+        p if p.starts_with("/correspondence/") && p.ends_with("/details") => {
+            "altinn/correspondencedetails"
+        }
+        p if p.starts_with("/correspondence/") => "altinn/correspondence",
         p if p.ends_with("/roller") => "brreg/roller",
         p if p.starts_with("/enhetsregisteret/api/underenheter") => "brreg/underenheter",
         p if p.starts_with("/enhetsregisteret/") => "brreg/enheter",
