@@ -48,7 +48,7 @@ pub use message::{
 };
 pub use pager::{Incomplete, LIST_CAP, Pager, Step, Window};
 pub use placing::{Placement, RouteMap, Unrouted};
-pub use snapshot::{CORRESPONDENCE, DETAILS_FILE};
+pub use snapshot::{CORRESPONDENCE, DETAILS_FILE, check_recorded};
 
 use crate::alerts::Secret;
 use crate::evidence::SnapshotDir;

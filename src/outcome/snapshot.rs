@@ -39,6 +39,40 @@ pub(super) async fn gather(
     }
 }
 
+/// Every problem in a snapshot's recorded correspondence, for `validate`: details that
+/// cannot be used are errors (they would be named on every poll); a recorded refusal or
+/// other status is a warning (it is what Altinn answered).
+pub fn check_recorded(snapshot: &Path) -> Vec<crate::problem::Problem> {
+    use crate::problem::Problem;
+    let root = snapshot.join(CORRESPONDENCE);
+    let g = read_all(&root, &[]);
+    g.items
+        .into_iter()
+        .filter_map(|f| {
+            let why = f.details.err()?;
+            let file = root.join(f.id.to_string()).join(DETAILS_FILE);
+            // The reason names its file first; keep the rest.
+            let msg = why
+                .split_once("`: ")
+                .map_or(why.as_str(), |(_, rest)| rest)
+                .to_owned();
+            Some(
+                if msg.starts_with("refused")
+                    || msg.starts_with("not found")
+                    || msg.starts_with("the answer was HTTP")
+                {
+                    Problem::warning(&crate::evidence::status_path(&file), None, msg)
+                } else {
+                    let line = msg
+                        .rsplit_once(" at line ")
+                        .and_then(|(_, r)| r.split_whitespace().next()?.parse().ok());
+                    Problem::error(&file, line, msg)
+                },
+            )
+        })
+        .collect()
+}
+
 fn read_all(root: &Path, skip: &[CorrespondenceId]) -> Gathered {
     let skip: rustc_hash::FxHashSet<CorrespondenceId> = skip.iter().copied().collect();
     let mut out = Gathered::default();
