@@ -505,7 +505,8 @@ impl Store {
             args.extend(vals);
         };
         if !filter.unrouted {
-            sql.push_str(" AND recipient IS NOT NULL");
+            // On a route — or not known to be off one: details never usable.
+            sql.push_str(" AND (recipient IS NOT NULL OR (problem IS NOT NULL AND unrouted IS NULL AND published_us IS NULL))");
         }
         if filter.unread {
             sql.push_str(" AND read_us IS NULL AND failed = 0 AND (published_us IS NOT NULL OR problem IS NOT NULL)");
