@@ -301,7 +301,7 @@ struct Caller {
 }
 
 /// Checks the subscription key, the token and its scopes; the caller, or the refusal.
-fn authenticate(sim: &Sim, headers: &HeaderMap, need_write: bool) -> Result<Caller, Response> {
+fn authenticate(sim: &Sim, headers: &HeaderMap, need_write: bool) -> Result<Caller, Box<Response>> {
     let m = &sim.mailroom;
     if let Some(key) = &m.opts.subscription_key {
         let given = headers
@@ -313,20 +313,24 @@ fn authenticate(sim: &Sim, headers: &HeaderMap, need_write: bool) -> Result<Call
             } else {
                 "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."
             };
-            return Err((
-                StatusCode::UNAUTHORIZED,
-                Json(json!({"statusCode": 401, "message": message})),
-            )
-                .into_response());
+            return Err(Box::new(
+                (
+                    StatusCode::UNAUTHORIZED,
+                    Json(json!({"statusCode": 401, "message": message})),
+                )
+                    .into_response(),
+            ));
         }
     }
     let unauthorized = || {
-        (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            "",
+        Box::new(
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "",
+            )
+                .into_response(),
         )
-            .into_response()
     };
     let Some(token) = bearer(headers) else {
         return Err(unauthorized());
@@ -340,15 +344,15 @@ fn authenticate(sim: &Sim, headers: &HeaderMap, need_write: bool) -> Result<Call
         .unwrap_or_default();
     let has = |s: &str| scope.split_whitespace().any(|x| x == s);
     let sender = has(WRITE);
-    if need_write && !sender || !sender && !has(READ) {
-        return Err((StatusCode::FORBIDDEN, "").into_response());
+    if !sender && (need_write || !has(READ)) {
+        return Err(Box::new((StatusCode::FORBIDDEN, "").into_response()));
     }
     let Some(org) = m.opts.client_org else {
-        return Err(problem(
+        return Err(Box::new(problem(
             StatusCode::UNAUTHORIZED,
             4006,
             "Could not determine caller",
-        ));
+        )));
     };
     Ok(Caller { org, sender })
 }
@@ -388,6 +392,13 @@ struct RawCorrespondence {
     is_confirmation_needed: bool,
     #[serde(default)]
     notification: Option<Value>,
+}
+
+/// An optional time in a request.
+fn time(v: &Option<String>) -> Result<Option<Timestamp>, ()> {
+    v.as_deref()
+        .map(|s| s.parse::<Timestamp>().map_err(|_| ()))
+        .transpose()
 }
 
 fn bad_request(detail: &str) -> Response {
@@ -453,24 +464,12 @@ fn publish_as(sim: &Sim, sender: OrgNumber, body: &Bytes, checked: bool) -> Resp
         }
         Some(_) => {}
     }
-    let time = |v: &Option<String>| -> Result<Option<Timestamp>, Response> {
-        v.as_deref()
-            .map(|s| {
-                s.parse::<Timestamp>()
-                    .map_err(|_| bad_request("The date is not a valid date and time"))
-            })
-            .transpose()
-    };
     let now = m.now();
     // One instant for every recipient of the request, as Correspondence sets it.
-    let requested = match time(&c.requested_publish_time) {
-        Ok(t) => t.unwrap_or(now),
-        Err(r) => return r,
+    let (Ok(requested), Ok(due)) = (time(&c.requested_publish_time), time(&c.due_date_time)) else {
+        return bad_request("The date is not a valid date and time");
     };
-    let due = match time(&c.due_date_time) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let requested = requested.unwrap_or(now);
     let mut out = Vec::new();
     {
         let mut sent = lock(&m.sent);
@@ -517,7 +516,7 @@ pub(crate) async fn publish(
 ) -> Response {
     match authenticate(&sim, &headers, true) {
         Ok(c) => publish_as(&sim, c.org, &body, true),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -554,7 +553,7 @@ pub(crate) async fn list(
 ) -> Response {
     let caller = match authenticate(&sim, &headers, false) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let m = &sim.mailroom;
     let Some(resource) = q.resource_id.filter(|r| !r.trim().is_empty()) else {
@@ -564,17 +563,8 @@ pub(crate) async fn list(
         Some("Sender" | "Recipient" | "RecipientAndSender") => {}
         _ => return bad_request("The role field is required."),
     }
-    let time = |v: &Option<String>| -> Result<Option<Timestamp>, Response> {
-        v.as_deref()
-            .map(|s| {
-                s.parse::<Timestamp>()
-                    .map_err(|_| bad_request("The value is not valid for a date and time."))
-            })
-            .transpose()
-    };
-    let (from, to) = match (time(&q.from), time(&q.to)) {
-        (Ok(f), Ok(t)) => (f, t),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let (Ok(from), Ok(to)) = (time(&q.from), time(&q.to)) else {
+        return bad_request("The value is not valid for a date and time.");
     };
     if let (Some(f), Some(t)) = (from, to)
         && f > t
@@ -609,7 +599,7 @@ pub(crate) async fn list(
         })
         .collect();
     // Newest first; the order within one instant is the database's (here: insertion).
-    hits.sort_by(|a, b| b.requested.cmp(&a.requested));
+    hits.sort_by_key(|s| std::cmp::Reverse(s.requested));
     let ids: Vec<&str> = hits.iter().take(LIST_CAP).map(|s| s.id.as_str()).collect();
     Json(json!({ "ids": ids })).into_response()
 }
@@ -673,7 +663,7 @@ pub(crate) async fn details(
 ) -> Response {
     let caller = match authenticate(&sim, &headers, false) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let m = &sim.mailroom;
     let now = m.now();
