@@ -307,7 +307,9 @@ impl Store {
                        AND v.since <= ?4 AND (v.until IS NULL OR v.until > ?4)",
                 )
                 .map_err(wrap)?;
-            let mut upsert = tx
+            // New messages are the bulk of a first poll: one plain insert each; a message
+            // already stored is updated in place (its first read and confirmation kept).
+            let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO messages (id, resource, sender, message_type, recipient, unrouted,
                         senders_reference, requested_us, published_us, read_us, confirmed_us, due_us,
@@ -315,18 +317,20 @@ impl Store {
                         checked_us, final)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, NULL,
                         ?16, ?17, ?17, ?18)
-                     ON CONFLICT (id) DO UPDATE SET
-                        resource = excluded.resource, sender = excluded.sender,
-                        message_type = excluded.message_type, recipient = excluded.recipient,
-                        unrouted = excluded.unrouted, senders_reference = excluded.senders_reference,
-                        requested_us = excluded.requested_us, published_us = excluded.published_us,
-                        read_us = coalesce(messages.read_us, excluded.read_us),
-                        confirmed_us = coalesce(messages.confirmed_us, excluded.confirmed_us),
-                        due_us = excluded.due_us, confirmation_needed = excluded.confirmation_needed,
-                        notification = excluded.notification, failed = excluded.failed,
-                        problem = NULL, predicted = coalesce(messages.predicted, excluded.predicted),
-                        checked_us = excluded.checked_us, final = excluded.final
-                     RETURNING first_seen_us = checked_us",
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .map_err(wrap)?;
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE messages SET
+                        resource = ?2, sender = ?3, message_type = ?4, recipient = ?5,
+                        unrouted = ?6, senders_reference = ?7, requested_us = ?8,
+                        published_us = ?9, read_us = coalesce(read_us, ?10),
+                        confirmed_us = coalesce(confirmed_us, ?11), due_us = ?12,
+                        confirmation_needed = ?13, notification = ?14, failed = ?15,
+                        problem = NULL, predicted = coalesce(predicted, ?16),
+                        checked_us = ?17, final = ?18
+                     WHERE id = ?1",
                 )
                 .map_err(wrap)?;
             let mut unusable = tx
@@ -381,31 +385,33 @@ impl Store {
                             },
                             _ => None,
                         };
-                        upsert
-                            .query_row(
-                                params![
-                                    m.id.to_string(),
-                                    m.resource.as_str(),
-                                    sender.map(OrgNumber::get),
-                                    mtype.as_ref().map(MessageTypeId::as_str),
-                                    recipient.map(OrgNumber::get),
-                                    unrouted.map(Unrouted::as_str),
-                                    m.senders_reference,
-                                    micros(m.requested_publish),
-                                    micros(m.published),
-                                    micros(m.read),
-                                    micros(m.confirmed),
-                                    micros(m.due),
-                                    m.confirmation_needed,
-                                    m.notification.as_str(),
-                                    m.failed,
-                                    predicted,
-                                    now_us,
-                                    is_final,
-                                ],
-                                |row| row.get(0),
-                            )
-                            .map_err(wrap)?
+                        let id = m.id.to_string();
+                        let values = params![
+                            id,
+                            m.resource.as_str(),
+                            sender.map(OrgNumber::get),
+                            mtype.as_ref().map(MessageTypeId::as_str),
+                            recipient.map(OrgNumber::get),
+                            unrouted.map(Unrouted::as_str),
+                            m.senders_reference,
+                            micros(m.requested_publish),
+                            micros(m.published),
+                            micros(m.read),
+                            micros(m.confirmed),
+                            micros(m.due),
+                            m.confirmation_needed,
+                            m.notification.as_str(),
+                            m.failed,
+                            predicted,
+                            now_us,
+                            is_final,
+                        ];
+                        if insert.execute(values).map_err(wrap)? == 1 {
+                            true
+                        } else {
+                            update.execute(values).map_err(wrap)?;
+                            false
+                        }
                     }
                     Ingest::Unusable {
                         id,
@@ -543,13 +549,16 @@ impl Store {
         run().map_err(|e| self.err(e))
     }
 
-    /// Messages on a route that may need an alert: published, on a route, and not yet
-    /// alerted for being unread or for a failed notification.
+    /// Messages on a route that may need an alert: published, on a route, still polled
+    /// (a message unread when its poll window closed is listed by `messages --unread`, not
+    /// alerted years later), and not yet alerted for being unread or for a failed
+    /// notification.
     pub fn alert_candidates(&self) -> Result<Vec<MessageRecord>, StoreError> {
         let run = || -> rusqlite::Result<Vec<MessageRecord>> {
             let mut st = self.conn.prepare(&format!(
                 "SELECT {COLUMNS} FROM messages
                  WHERE recipient IS NOT NULL AND published_us IS NOT NULL AND failed = 0
+                   AND final = 0
                    AND ((read_us IS NULL AND alerted_unread_us IS NULL)
                      OR (notification = 'failed' AND alerted_notification_us IS NULL))
                  ORDER BY published_us, id"
@@ -597,5 +606,212 @@ impl Store {
             .query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0))
             .map(|n| n.max(0) as u64)
             .map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::SignedDuration;
+
+    use super::*;
+    use crate::outcome::{Message, Recipient};
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn org(s: &str) -> OrgNumber {
+        OrgNumber::parse(s).unwrap()
+    }
+
+    fn route() -> Route {
+        Route::new(
+            org("310000019"),
+            MessageTypeId::parse("bekymringsmelding").unwrap(),
+            org("964338531"),
+        )
+    }
+
+    fn message(n: u128, read: Option<&str>) -> Message {
+        Message {
+            id: CorrespondenceId::from_u128(n),
+            resource: ResourceId::parse("politi-bekymringsmelding").unwrap(),
+            sender: Some(org("310000019")),
+            recipient: Recipient::Organisation(org("964338531")),
+            senders_reference: Some("sak 1".into()),
+            requested_publish: Some(t("2026-11-20T08:00:00.000001Z")),
+            published: Some(t("2026-11-20T08:00:01Z")),
+            read: read.map(t),
+            confirmed: None,
+            confirmation_needed: false,
+            due: None,
+            notification: NotificationOutcome::Delivered,
+            notifications_settled: true,
+            failed: false,
+        }
+    }
+
+    fn routed(m: Message) -> Ingest {
+        Ingest::Message {
+            message: m,
+            placement: Placement::Routed(route()),
+            is_final: false,
+        }
+    }
+
+    const POLL_FOR: SignedDuration = SignedDuration::from_hours(24 * 90);
+
+    #[test]
+    fn a_poll_is_written_whole_and_a_later_one_updates_without_forgetting_a_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("s.db")).unwrap();
+        let now = t("2026-11-20T09:00:00Z");
+        let r = s
+            .ingest(
+                &[
+                    routed(message(1, Some("2026-11-20T08:30:00Z"))),
+                    routed(message(2, None)),
+                ],
+                now,
+                POLL_FOR,
+            )
+            .unwrap();
+        assert_eq!(r, Ingested { stored: 2, new: 2 });
+        // A later answer without the read (it never goes away): the first read is kept.
+        let later = t("2026-11-20T10:00:00Z");
+        let r = s
+            .ingest(
+                &[routed(message(1, None)), routed(message(3, None))],
+                later,
+                POLL_FOR,
+            )
+            .unwrap();
+        assert_eq!(r, Ingested { stored: 2, new: 1 });
+        let all = s.messages(&MessageFilter::default()).unwrap();
+        assert_eq!(all.len(), 3);
+        let one = all.iter().find(|m| m.id.as_u128() == 1).unwrap();
+        assert_eq!(one.read, Some(t("2026-11-20T08:30:00Z")));
+        assert_eq!(one.first_seen, now);
+        assert_eq!(one.checked, later);
+        assert_eq!(one.route(), Some(route()));
+        assert_eq!(
+            one.requested_publish.unwrap().to_string(),
+            "2026-11-20T08:00:00.000001Z",
+            "kept to the microsecond, for the pager"
+        );
+        let unread = s
+            .messages(&MessageFilter {
+                unread: true,
+                ..MessageFilter::default()
+            })
+            .unwrap();
+        let mut ids: Vec<u128> = unread.iter().map(|m| m.id.as_u128()).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, [2, 3]);
+        let known = s.known_messages().unwrap();
+        assert_eq!(known.len(), 3);
+        assert!(!known[&CorrespondenceId::from_u128(1)].is_final);
+    }
+
+    #[test]
+    fn unusable_details_keep_what_was_known_and_are_given_up_after_the_poll_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("s.db")).unwrap();
+        let now = t("2026-11-20T09:00:00Z");
+        s.ingest(&[routed(message(1, None))], now, POLL_FOR)
+            .unwrap();
+        let bad = |n: u128| Ingest::Unusable {
+            id: CorrespondenceId::from_u128(n),
+            resource: None,
+            problem: "malformed details (cut off) at line 1 column 9".into(),
+        };
+        s.ingest(&[bad(1), bad(2)], now, POLL_FOR).unwrap();
+        let all = s
+            .messages(&MessageFilter {
+                unrouted: true,
+                ..MessageFilter::default()
+            })
+            .unwrap();
+        let one = all.iter().find(|m| m.id.as_u128() == 1).unwrap();
+        assert_eq!(one.route(), Some(route()), "what was known stays");
+        assert!(one.read.is_none() && one.problem.is_some());
+        let two = all.iter().find(|m| m.id.as_u128() == 2).unwrap();
+        assert!(two.resource.is_none() && two.route().is_none() && !two.is_final);
+        // Usable again: the problem is gone.
+        s.ingest(
+            &[routed(message(1, Some("2026-11-20T09:30:00Z")))],
+            now,
+            POLL_FOR,
+        )
+        .unwrap();
+        let all = s.messages(&MessageFilter::default()).unwrap();
+        assert!(
+            all.iter()
+                .find(|m| m.id.as_u128() == 1)
+                .unwrap()
+                .problem
+                .is_none()
+        );
+        // Still unusable 90 days later: final, not polled again.
+        s.ingest(&[bad(2)], t("2027-03-01T00:00:00Z"), POLL_FOR)
+            .unwrap();
+        assert!(s.known_messages().unwrap()[&CorrespondenceId::from_u128(2)].is_final);
+    }
+
+    #[test]
+    fn alerts_are_recorded_once_and_a_message_carries_the_verdict_it_was_sent_under() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("s.db")).unwrap();
+        // A sweep that judged the route before the message was published.
+        let id = s.begin_sweep(t("2026-11-20T07:00:00Z"), "x").unwrap();
+        let mut routes = crate::routing::RoutingTable::default();
+        routes.entries.push(crate::routing::RouteEntry {
+            route: route(),
+            line: 1,
+        });
+        let policies = crate::Policies::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies"),
+        )
+        .unwrap();
+        let snapshot = crate::evidence::Snapshot::new(t("2026-11-20T06:00:00Z"), "test");
+        let engine = crate::Engine::new(
+            std::sync::Arc::new(policies),
+            std::sync::Arc::new(snapshot),
+            crate::engine::DEFAULT_MAX_DATA_AGE,
+        );
+        let evaluation = crate::evaluate(&engine, &routes, t("2026-11-20T07:00:00Z"));
+        s.record_sweep(
+            id,
+            t("2026-11-20T07:30:00Z"),
+            t("2026-11-20T06:00:00Z"),
+            &evaluation,
+        )
+        .unwrap();
+        s.ingest(
+            &[routed(message(1, None))],
+            t("2026-11-21T09:00:00Z"),
+            POLL_FOR,
+        )
+        .unwrap();
+        let m = &s.alert_candidates().unwrap()[0];
+        assert_eq!(
+            m.predicted,
+            Some(Verdict::Unknown),
+            "judged before it was sent"
+        );
+        s.mark_alerted(
+            &[(m.id, FindingCode::UnreadPastDeadline)],
+            t("2026-11-21T09:00:01Z"),
+        )
+        .unwrap();
+        assert!(s.alert_candidates().unwrap().is_empty());
+        s.record_poll(&PollRecord {
+            at: Some(t("2026-11-21T09:00:00Z")),
+            source: "x".into(),
+            incomplete: vec![(m.resource.clone().unwrap(), "why".into())],
+            ..PollRecord::default()
+        })
+        .unwrap();
+        assert_eq!(s.last_poll().unwrap().unwrap().incomplete.len(), 1);
     }
 }

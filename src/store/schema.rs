@@ -141,7 +141,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
         CHECK (recipient IS NULL OR unrouted IS NULL)
     ) WITHOUT ROWID;
     CREATE INDEX messages_route ON messages (recipient, sender, message_type);
-    CREATE INDEX messages_published ON messages (published_us);
 
     CREATE TABLE message_polls (
         id          INTEGER PRIMARY KEY,
