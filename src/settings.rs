@@ -140,6 +140,7 @@ struct RawOutcomes {
     correspondence_url: Option<Spanned<String>>,
     clock_url: Option<Spanned<String>>,
     allow_http: Option<bool>,
+    recorded: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -585,6 +586,10 @@ fn read_outcomes(
             .as_ref()
             .map(|v| url("clock_url", v))
             .transpose()?,
+        recorded: raw.recorded.map(|p| {
+            let p = PathBuf::from(p);
+            if p.is_absolute() { p } else { base.join(p) }
+        }),
     })
 }
 

@@ -88,6 +88,9 @@ pub struct OutcomeSettings {
     /// Read the time from this URL (`{"now": RFC 3339}`), e.g. a stand-in's `/_sim/clock`;
     /// for tests that let deadlines pass in seconds.
     pub clock_url: Option<Url>,
+    /// A directory laid out like a snapshot whose `correspondence/` holds recorded details
+    /// (default: the snapshot directory itself), when not polling live.
+    pub recorded: Option<std::path::PathBuf>,
 }
 
 impl Default for OutcomeSettings {
@@ -103,6 +106,7 @@ impl Default for OutcomeSettings {
             alert_window: Duration::from_secs(60),
             correspondence_url: None,
             clock_url: None,
+            recorded: None,
         }
     }
 }
@@ -176,7 +180,8 @@ pub enum OutcomeSource {
 
 /// The source of sent messages the settings and the evidence source call for: the
 /// Correspondence API when `[outcomes]` polls live (sharing the live source's HTTP client and
-/// token cache), a snapshot directory's recorded details, or none.
+/// token cache), else recorded details (`outcomes.recorded`, or the snapshot directory's
+/// own `correspondence/`), or none.
 ///
 /// # Errors
 /// A subscription key or header that cannot be sent.
@@ -193,8 +198,11 @@ pub fn source_for(
                 &settings.outcomes,
             )?)))
         }
-        crate::sweep::Source::Live(_) => None,
-        crate::sweep::Source::Snapshot(d) => Some(OutcomeSource::Snapshot(d.clone())),
+        _ => match (&settings.outcomes.recorded, source) {
+            (Some(dir), _) => Some(OutcomeSource::Snapshot(SnapshotDir::new(dir))),
+            (None, crate::sweep::Source::Snapshot(d)) => Some(OutcomeSource::Snapshot(d.clone())),
+            (None, crate::sweep::Source::Live(_)) => None,
+        },
     })
 }
 
@@ -253,9 +261,37 @@ impl OutcomeSource {
     }
 }
 
-/// Turns what a source gathered into rows for the store, at `now`: each usable message
-/// placed on its route (or counted unrouted) and marked final or not; the rest named. Also
-/// the poll's record.
+/// One correspondence ready for the store: usable details placed on their route (or
+/// counted unrouted) and marked final or not, the rest named.
+pub fn place_one(
+    id: CorrespondenceId,
+    resource: Option<ResourceId>,
+    details: Result<Message, String>,
+    map: &RouteMap,
+    on_behalf_of: Option<OrgNumber>,
+    now: Timestamp,
+    poll_for: SignedDuration,
+) -> Ingest {
+    match details {
+        Ok(message) => {
+            let placement = map.place(&message, on_behalf_of);
+            let is_final = message.is_final(now, poll_for);
+            Ingest::Message {
+                message,
+                placement,
+                is_final,
+            }
+        }
+        Err(problem) => Ingest::Unusable {
+            id,
+            resource,
+            problem,
+        },
+    }
+}
+
+/// Turns what a source gathered into rows for the store, at `now` ([`place_one`] each),
+/// and the poll's record.
 pub fn place(
     gathered: Gathered,
     map: &RouteMap,
@@ -275,28 +311,20 @@ pub fn place(
     let items: Vec<Ingest> = gathered
         .items
         .into_iter()
-        .map(|f| match f.details {
-            Ok(message) => {
-                let placement = map.place(&message, on_behalf_of);
-                if matches!(placement, Placement::Unrouted { .. }) {
-                    record.unrouted += 1;
-                }
-                let is_final = message.is_final(now, poll_for);
+        .map(|f| {
+            let item = place_one(f.id, f.resource, f.details, map, on_behalf_of, now, poll_for);
+            match &item {
                 Ingest::Message {
-                    message,
-                    placement,
-                    is_final,
+                    placement: Placement::Unrouted { .. },
+                    ..
+                } => record.unrouted += 1,
+                Ingest::Unusable { id, problem, .. } => {
+                    record.unusable += 1;
+                    tracing::warn!(correspondence = %id, %problem, "details unusable: the message stays as it was");
                 }
+                Ingest::Message { .. } => {}
             }
-            Err(problem) => {
-                record.unusable += 1;
-                tracing::warn!(correspondence = %f.id, %problem, "details unusable: the message stays as it was");
-                Ingest::Unusable {
-                    id: f.id,
-                    resource: f.resource,
-                    problem,
-                }
-            }
+            item
         })
         .collect();
     record.stored = items.len() as u64;
