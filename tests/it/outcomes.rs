@@ -921,3 +921,105 @@ async fn precheck_and_the_authzen_context_carry_the_routes_history_and_verdicts_
     assert_eq!(v["routes"][0]["history"]["sent"], 1);
     assert_eq!(v["routes"][0]["history"]["unread_past_deadline"], 1);
 }
+
+#[path = "../../examples/demo/messages.rs"]
+#[allow(
+    dead_code,
+    unreachable_pub,
+    reason = "the example's `main` and its public items are used by the example binary, not here"
+)]
+mod demo_messages;
+
+#[test]
+fn the_committed_message_history_is_what_its_generator_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = demo_messages::generate(
+        demo_messages::DEFAULT_SEED,
+        &root().join(demo_messages::ROUTES),
+        tmp.path(),
+    )
+    .unwrap();
+    assert_eq!(s.messages, 2400);
+    assert_eq!(s.incident_concern_reports, 24);
+    let committed = root().join(demo_messages::DEFAULT_OUT).join("correspondence");
+    let fresh = tmp.path().join("correspondence");
+    let names = |d: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let ids = names(&fresh);
+    assert_eq!(
+        ids,
+        names(&committed),
+        "examples/demo/messages differs from a fresh generation: rerun `cargo run --example generate-demo-messages`"
+    );
+    for id in &ids {
+        let a = std::fs::read(fresh.join(id).join("details.json")).unwrap();
+        let b = std::fs::read(committed.join(id).join("details.json")).unwrap();
+        assert!(a == b, "{id} differs: rerun the generator");
+        assert!(!String::from_utf8(b).unwrap().contains("nationalIdentityNumber\": \""));
+    }
+}
+
+#[test]
+fn the_demo_ingests_its_history_and_lists_the_incidents_unread_concern_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("demo.db");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .current_dir(root())
+        .args(["serve", "--once", "--store"])
+        .arg(&store)
+        .env("REACHCHECK_API_TOKENS", format!("demo:{TOKEN}"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let log = stderr(&o);
+    assert!(log.contains("sent messages polled"), "{log}");
+    assert!(
+        log.contains("messages_at_risk"),
+        "unread messages still being polled are alerted: {log}"
+    );
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .current_dir(root())
+        .args([
+            "messages", "--unread", "--recipient", demo_messages::BERGEN, "--message-type",
+            "bekymringsmelding", "--format", "json", "--store",
+        ])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let listed = v["messages"].as_array().unwrap();
+    assert_eq!(listed.len(), 24, "every concern report to Bergen, none opened");
+    assert!(listed.iter().all(|m| m["state"] == "unread_past_deadline"
+        && m["sender"] == demo_messages::VEST));
+    assert_eq!(v["what_to_do"][0]["message_type"], "bekymringsmelding");
+    // The first of them, and so the day reachcheck would first have alerted (README).
+    let first = listed
+        .iter()
+        .map(|m| m["published"].as_str().unwrap().to_owned())
+        .min()
+        .unwrap();
+    assert_eq!(first, "2024-02-21T12:45:58Z");
+    let deadline = listed
+        .iter()
+        .find(|m| m["published"] == first.as_str())
+        .unwrap()["deadline"]
+        .clone();
+    assert_eq!(deadline, "2024-02-22T12:45:58Z");
+    // Bergen's other mail was read: the route the demo judges readable.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .current_dir(root())
+        .args(["messages", "--recipient", demo_messages::BERGEN, "--format", "json", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["summary"]["messages"], 72);
+    assert_eq!(v["summary"]["read"], 48);
+}
