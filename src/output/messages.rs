@@ -127,6 +127,19 @@ pub struct Fallback {
     pub messages: u64,
 }
 
+/// How the messages sent under one verdict fared (DESIGN.md, "Reconciliation"): the share
+/// read within the deadline, per verdict of the last sweep before each was published.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Calibration {
+    /// `readable`, `not_readable`, `unknown`, or `not_judged` (no sweep before it was sent;
+    /// left out of the calibration proper).
+    pub verdict: &'static str,
+    /// Messages published under that verdict.
+    pub messages: u64,
+    /// Of those, read within the deadline.
+    pub read_within_deadline: u64,
+}
+
 /// The listing.
 #[derive(Clone, Debug, Serialize)]
 pub struct MessageList {
@@ -137,6 +150,8 @@ pub struct MessageList {
     /// What to do now, per message type with messages unread past the deadline or not
     /// notified.
     pub what_to_do: Vec<Fallback>,
+    /// Per verdict before sending, the share read within the deadline.
+    pub by_verdict: Vec<Calibration>,
     /// The latest poll of Altinn Correspondence, if any.
     pub last_poll: Option<PollRecord>,
     /// The messages.
@@ -154,6 +169,15 @@ impl MessageList {
         let mut summary = MessageSummary::default();
         let mut what: Vec<Fallback> = Vec::new();
         let mut rows = Vec::with_capacity(records.len());
+        let mut by_verdict: Vec<Calibration> =
+            ["readable", "not_readable", "unknown", "not_judged"]
+                .into_iter()
+                .map(|verdict| Calibration {
+                    verdict,
+                    messages: 0,
+                    read_within_deadline: 0,
+                })
+                .collect();
         for m in records {
             let deadline = match (policies, &m.message_type) {
                 (Some(p), Some(t)) => deadline_of(p, t),
@@ -184,6 +208,16 @@ impl MessageList {
                     severity: f.severity,
                 })
                 .collect();
+            if m.published.is_some() && m.route().is_some() && !m.failed {
+                let i = match m.predicted {
+                    Some(crate::model::Verdict::Readable) => 0,
+                    Some(crate::model::Verdict::NotReadable) => 1,
+                    Some(crate::model::Verdict::Unknown) => 2,
+                    None => 3,
+                };
+                by_verdict[i].messages += 1;
+                by_verdict[i].read_within_deadline += u64::from(state == State::Read);
+            }
             summary.messages += 1;
             match state {
                 State::Read => summary.read += 1,
@@ -228,10 +262,12 @@ impl MessageList {
                 problem: m.problem.clone(),
             });
         }
+        by_verdict.retain(|c| c.messages > 0);
         MessageList {
             now,
             summary,
             what_to_do: what,
+            by_verdict,
             last_poll,
             messages: rows,
         }
@@ -349,6 +385,26 @@ impl MessageList {
                 )?,
             }
         }
+        if !self.by_verdict.is_empty() {
+            let parts: Vec<String> = self
+                .by_verdict
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} {}/{} ({}%)",
+                        c.verdict,
+                        c.read_within_deadline,
+                        c.messages,
+                        c.read_within_deadline * 100 / c.messages.max(1)
+                    )
+                })
+                .collect();
+            writeln!(
+                out,
+                "read within the deadline, by the route's verdict before sending: {}",
+                parts.join(", ")
+            )?;
+        }
         if let Some(p) = &self.last_poll {
             for (resource, why) in &p.incomplete {
                 writeln!(out, "warning: outcomes_incomplete: `{resource}`: {why}")?;
@@ -377,4 +433,100 @@ pub fn history_line(h: &RouteHistory) -> String {
         "{} sent, {} read within the deadline, last read {last}, {} unread now ({} past the deadline)",
         h.sent, h.read_within_deadline, h.unread_now, h.unread_past_deadline
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ResourceId, Verdict};
+
+    fn record(n: u128, read: Option<&str>, predicted: Option<Verdict>) -> MessageRecord {
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        MessageRecord {
+            id: CorrespondenceId::from_u128(n),
+            resource: Some(ResourceId::parse("politi-bekymringsmelding").unwrap()),
+            sender: Some(OrgNumber::parse("310000019").unwrap()),
+            message_type: Some(MessageTypeId::parse("bekymringsmelding").unwrap()),
+            recipient: Some(OrgNumber::parse("964338531").unwrap()),
+            unrouted: None,
+            senders_reference: None,
+            requested_publish: None,
+            published: Some(t("2026-11-19T08:00:00Z")),
+            read: read.map(t),
+            confirmed: None,
+            due: None,
+            confirmation_needed: false,
+            notification: Some(NotificationOutcome::Delivered),
+            failed: false,
+            problem: None,
+            predicted,
+            first_seen: t("2026-11-19T08:00:00Z"),
+            checked: t("2026-11-19T08:00:00Z"),
+            is_final: false,
+            alerted_unread: None,
+            alerted_notification: None,
+        }
+    }
+
+    #[test]
+    fn states_deadlines_and_the_share_read_per_verdict() {
+        let policies =
+            Policies::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies"))
+                .unwrap();
+        let now: Timestamp = "2026-11-21T00:00:00Z".parse().unwrap();
+        let list = MessageList::build(
+            &[
+                record(1, Some("2026-11-19T09:00:00Z"), Some(Verdict::Readable)),
+                record(2, Some("2026-11-20T09:00:00Z"), Some(Verdict::Readable)),
+                record(3, None, Some(Verdict::NotReadable)),
+                record(4, None, None),
+            ],
+            Some(&policies),
+            now,
+            None,
+        );
+        let states: Vec<State> = list.messages.iter().map(|m| m.state).collect();
+        assert_eq!(
+            states,
+            [
+                State::Read,
+                State::ReadLate,
+                State::UnreadPastDeadline,
+                State::UnreadPastDeadline
+            ]
+        );
+        assert_eq!(
+            list.messages[0].deadline,
+            Some("2026-11-20T08:00:00Z".parse().unwrap())
+        );
+        assert_eq!(
+            list.by_verdict,
+            [
+                Calibration {
+                    verdict: "readable",
+                    messages: 2,
+                    read_within_deadline: 1
+                },
+                Calibration {
+                    verdict: "not_readable",
+                    messages: 1,
+                    read_within_deadline: 0
+                },
+                Calibration {
+                    verdict: "not_judged",
+                    messages: 1,
+                    read_within_deadline: 0
+                },
+            ]
+        );
+        assert_eq!(list.what_to_do.len(), 1);
+        assert_eq!(list.what_to_do[0].messages, 2);
+        let mut out = Vec::new();
+        list.table(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("readable 1/2 (50%), not_readable 0/1 (0%), not_judged 0/1 (0%)"),
+            "{text}"
+        );
+    }
 }

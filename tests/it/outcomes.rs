@@ -941,7 +941,9 @@ fn the_committed_message_history_is_what_its_generator_writes() {
     .unwrap();
     assert_eq!(s.messages, 2400);
     assert_eq!(s.incident_concern_reports, 24);
-    let committed = root().join(demo_messages::DEFAULT_OUT).join("correspondence");
+    let committed = root()
+        .join(demo_messages::DEFAULT_OUT)
+        .join("correspondence");
     let fresh = tmp.path().join("correspondence");
     let names = |d: &Path| {
         let mut v: Vec<String> = std::fs::read_dir(d)
@@ -961,7 +963,11 @@ fn the_committed_message_history_is_what_its_generator_writes() {
         let a = std::fs::read(fresh.join(id).join("details.json")).unwrap();
         let b = std::fs::read(committed.join(id).join("details.json")).unwrap();
         assert!(a == b, "{id} differs: rerun the generator");
-        assert!(!String::from_utf8(b).unwrap().contains("nationalIdentityNumber\": \""));
+        assert!(
+            !String::from_utf8(b)
+                .unwrap()
+                .contains("nationalIdentityNumber\": \"")
+        );
     }
 }
 
@@ -986,8 +992,15 @@ fn the_demo_ingests_its_history_and_lists_the_incidents_unread_concern_reports()
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
         .current_dir(root())
         .args([
-            "messages", "--unread", "--recipient", demo_messages::BERGEN, "--message-type",
-            "bekymringsmelding", "--format", "json", "--store",
+            "messages",
+            "--unread",
+            "--recipient",
+            demo_messages::BERGEN,
+            "--message-type",
+            "bekymringsmelding",
+            "--format",
+            "json",
+            "--store",
         ])
         .arg(&store)
         .output()
@@ -995,9 +1008,16 @@ fn the_demo_ingests_its_history_and_lists_the_incidents_unread_concern_reports()
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let listed = v["messages"].as_array().unwrap();
-    assert_eq!(listed.len(), 24, "every concern report to Bergen, none opened");
-    assert!(listed.iter().all(|m| m["state"] == "unread_past_deadline"
-        && m["sender"] == demo_messages::VEST));
+    assert_eq!(
+        listed.len(),
+        24,
+        "every concern report to Bergen, none opened"
+    );
+    assert!(
+        listed
+            .iter()
+            .all(|m| m["state"] == "unread_past_deadline" && m["sender"] == demo_messages::VEST)
+    );
     assert_eq!(v["what_to_do"][0]["message_type"], "bekymringsmelding");
     // The first of them, and so the day reachcheck would first have alerted (README).
     let first = listed
@@ -1015,11 +1035,144 @@ fn the_demo_ingests_its_history_and_lists_the_incidents_unread_concern_reports()
     // Bergen's other mail was read: the route the demo judges readable.
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
         .current_dir(root())
-        .args(["messages", "--recipient", demo_messages::BERGEN, "--format", "json", "--store"])
+        .args([
+            "messages",
+            "--recipient",
+            demo_messages::BERGEN,
+            "--format",
+            "json",
+            "--store",
+        ])
         .arg(&store)
         .output()
         .unwrap();
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["summary"]["messages"], 72);
     assert_eq!(v["summary"]["read"], 48);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_answers_that_fail_are_named_never_read_and_the_next_poll_catches_up() {
+    let w = World::new(&[&route("bekymringsmelding", BAD)]);
+    // Half the details answers are cut in half (decided by the seed and the request).
+    let s = stand(
+        &w,
+        &[
+            "--faults",
+            "malformed=0.5,only=altinn/correspondencedetails",
+            "--seed",
+            "3",
+            "--subscription-key",
+            APIM_KEY,
+        ],
+    );
+    std::fs::write(w.path().join("apim.key"), APIM_KEY).unwrap();
+    let config = live_config(&w, &s, "");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "[outcomes]\n",
+        "[outcomes]\nsubscription_key_file = \"apim.key\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let token = s.token(SCOPE).await;
+    let (status, _) = s
+        .publish(
+            &token,
+            &letter(&orgs(20, 7000), &format!("ref {FNR}"), None),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let refresh = |config: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+            .current_dir(w.path())
+            .args([
+                "messages",
+                "--refresh",
+                "--unrouted",
+                "--format",
+                "json",
+                "--config",
+            ])
+            .arg(config)
+            .output()
+            .unwrap()
+    };
+    let unusable = |v: &Value| {
+        v["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["problem"].is_string())
+            .count()
+    };
+    let o = refresh(&config);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let first = unusable(&v);
+    assert!(first > 0, "some answers were malformed: {}", stderr(&o));
+    for m in v["messages"].as_array().unwrap() {
+        if m["problem"].is_string() {
+            assert_eq!(m["state"], "unknown");
+            assert!(m["read"].is_null());
+            assert!(
+                m["problem"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("malformed details"),
+                "{m}"
+            );
+        }
+    }
+    assert!(!stdout(&o).contains(FNR) && !stderr(&o).contains(FNR));
+    // The next polls ask again for every message not final: each one's details come through
+    // sooner or later, and what a good answer said is kept when a later one is cut off.
+    let never_usable = |v: &Value| {
+        v["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["published"].is_null())
+            .count()
+    };
+    let mut left = never_usable(&v);
+    assert_eq!(left, first);
+    for _ in 0..10 {
+        if left == 0 {
+            break;
+        }
+        let o = refresh(&config);
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        left = never_usable(&v);
+        for m in v["messages"].as_array().unwrap() {
+            assert!(m["read"].is_null(), "nobody has read anything yet: {m}");
+        }
+    }
+    assert_eq!(left, 0, "the polls caught up");
+
+    // Refused: a token without Correspondence's scopes, or no subscription key.
+    let refused = w.path().join("refused.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "[outcomes]\n",
+        "[outcomes]\nscope = \"altinn:portal/enduser\"\n",
+    );
+    std::fs::write(&refused, text).unwrap();
+    let o = refresh(&refused);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains(
+            "warning: outcomes_incomplete: `politi-bekymringsmelding`: the list answered HTTP 403"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    let no_key = w.path().join("no-key.toml");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("subscription_key_file = \"apim.key\"\n", "");
+    std::fs::write(&no_key, text).unwrap();
+    let o = refresh(&no_key);
+    assert!(
+        stderr(&o).contains("the list answered HTTP 401"),
+        "{}",
+        stderr(&o)
+    );
 }
