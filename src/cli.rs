@@ -238,6 +238,12 @@ Run the daemon: sweep the routing table on a schedule, keep the verdict history 
 finding's lifecycle in the store (SQLite), answer pre-send checks over HTTP from memory, and
 send webhook alerts when findings appear, resolve or come back.
 
+Every sweep, and every `outcomes.interval` between sweeps, also polls what happened to the
+messages the sender sent (Altinn Correspondence with the sender's own token when `[outcomes]`
+is set beside `[live]`; a snapshot's recorded correspondence otherwise) and alerts, grouped
+per recipient, the messages unread past their type's read_deadline_hours or whose
+notification failed, with the type's fallback (see `reachcheck messages`).
+
 At start the answers of the store's latest sweep are served at once. A sweep starts at once
 (or, when the store's latest is younger than the interval, one interval after it), then one
 every interval; missed ticks are skipped. SIGHUP reloads the config,

@@ -86,12 +86,16 @@ fn office_time(rng: &mut ChaCha8Rng) -> Timestamp {
     loop {
         let day = rng.random_range(0..days);
         let t = from
-            .checked_add(SignedDuration::from_hours(day * 24 + rng.random_range(7..15)))
+            .checked_add(SignedDuration::from_hours(
+                day * 24 + rng.random_range(7..15),
+            ))
             .and_then(|t| t.checked_add(SignedDuration::from_secs(rng.random_range(0..3600))))
             .unwrap_or(from);
         let weekday = t.to_zoned(jiff::tz::TimeZone::UTC).weekday();
-        if !matches!(weekday, jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday)
-            && t < until
+        if !matches!(
+            weekday,
+            jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
+        ) && t < until
         {
             return t;
         }
@@ -240,14 +244,20 @@ pub fn generate(seed: u64, routes_file: &Path, out: &Path) -> io::Result<Summary
     }
     let mut reads: BTreeMap<&str, Reads> = BTreeMap::new();
     for (_, _, r) in &all {
-        reads.entry(r.as_str()).or_insert_with(|| match rng.random_range(0..100u32) {
-            0..80 => Reads::Prompt,
-            80..92 => Reads::Slow,
-            _ => Reads::Never,
-        });
+        reads
+            .entry(r.as_str())
+            .or_insert_with(|| match rng.random_range(0..100u32) {
+                0..80 => Reads::Prompt,
+                80..92 => Reads::Slow,
+                _ => Reads::Never,
+            });
     }
     let mut sent: Vec<Sent<'_>> = Vec::new();
-    let types = ["bekymringsmelding", "straffesaksforsendelse", "ordinaer-post"];
+    let types = [
+        "bekymringsmelding",
+        "straffesaksforsendelse",
+        "ordinaer-post",
+    ];
     for i in 0..INCIDENT {
         let message_type = types[i % 3];
         sent.push(Sent {
@@ -263,7 +273,11 @@ pub fn generate(seed: u64, routes_file: &Path, out: &Path) -> io::Result<Summary
     }
     for _ in 0..OTHERS {
         let (sender, message_type, recipient) = others[rng.random_range(0..others.len())];
-        let read_after = match reads.get(recipient.as_str()).copied().unwrap_or(Reads::Never) {
+        let read_after = match reads
+            .get(recipient.as_str())
+            .copied()
+            .unwrap_or(Reads::Never)
+        {
             Reads::Prompt => Some(SignedDuration::from_mins(rng.random_range(5..360))),
             Reads::Slow => Some(SignedDuration::from_hours(rng.random_range(24..144))),
             Reads::Never => None,
