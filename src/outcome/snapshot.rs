@@ -39,49 +39,78 @@ pub(super) async fn gather(
     }
 }
 
+/// Why a recorded message cannot be used.
+struct Unusable {
+    /// The file that says so.
+    file: std::path::PathBuf,
+    /// What Altinn answered (a recorded status), rather than a file that is broken.
+    answered: bool,
+    /// Why, without the file.
+    why: String,
+}
+
+impl Unusable {
+    fn named(&self) -> String {
+        format!("`{}`: {}", self.file.display(), self.why)
+    }
+}
+
 /// Every problem in a snapshot's recorded correspondence, for `validate`: details that
 /// cannot be used are errors (they would be named on every poll); a recorded refusal or
 /// other status is a warning (it is what Altinn answered).
 pub fn check_recorded(snapshot: &Path) -> Vec<crate::problem::Problem> {
     use crate::problem::Problem;
-    let root = snapshot.join(CORRESPONDENCE);
-    let g = read_all(&root, &[]);
-    g.items
+    read_each(&snapshot.join(CORRESPONDENCE), &[])
+        .1
         .into_iter()
-        .filter_map(|f| {
-            let why = f.details.err()?;
-            let file = root.join(f.id.to_string()).join(DETAILS_FILE);
-            // The reason names its file first; keep the rest.
-            let msg = why
-                .split_once("`: ")
-                .map_or(why.as_str(), |(_, rest)| rest)
-                .to_owned();
-            Some(
-                if msg.starts_with("refused")
-                    || msg.starts_with("not found")
-                    || msg.starts_with("the answer was HTTP")
-                {
-                    Problem::warning(&crate::evidence::status_path(&file), None, msg)
-                } else {
-                    let line = msg
-                        .rsplit_once(" at line ")
-                        .and_then(|(_, r)| r.split_whitespace().next()?.parse().ok());
-                    Problem::error(&file, line, msg)
-                },
-            )
+        .filter_map(|(_, r)| r?.err())
+        .map(|u| {
+            if u.answered {
+                Problem::warning(&u.file, None, u.why)
+            } else {
+                let line = u
+                    .why
+                    .rsplit_once(" at line ")
+                    .and_then(|(_, r)| r.split_whitespace().next()?.parse().ok());
+                Problem::error(&u.file, line, u.why)
+            }
         })
         .collect()
 }
 
 fn read_all(root: &Path, skip: &[CorrespondenceId]) -> Gathered {
+    let (listed, each) = read_each(root, skip);
+    let mut out = Gathered {
+        listed,
+        ..Gathered::default()
+    };
+    for (id, r) in each {
+        let details = match r {
+            None => continue,
+            Some(Ok(m)) => Ok(m),
+            Some(Err(u)) => Err(u.named()),
+        };
+        out.items.push(Fetched {
+            id,
+            resource: details.as_ref().ok().map(|m| m.resource.clone()),
+            details,
+        });
+    }
+    out
+}
+
+type Each = (CorrespondenceId, Option<Result<super::Message, Unusable>>);
+
+/// Each recorded message under `root` not in `skip`, and how many directories there were:
+/// its details, why they cannot be used, or `None` when nothing is recorded.
+fn read_each(root: &Path, skip: &[CorrespondenceId]) -> (u64, Vec<Each>) {
     let skip: rustc_hash::FxHashSet<CorrespondenceId> = skip.iter().copied().collect();
-    let mut out = Gathered::default();
     let entries = match std::fs::read_dir(root) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (0, Vec::new()),
         Err(e) => {
             tracing::warn!(dir = %root.display(), error = %e, "cannot read recorded correspondence");
-            return out;
+            return (0, Vec::new());
         }
     };
     let mut dirs: Vec<(CorrespondenceId, std::path::PathBuf)> = Vec::new();
@@ -96,32 +125,40 @@ fn read_all(root: &Path, skip: &[CorrespondenceId]) -> Gathered {
         }
     }
     dirs.sort_unstable_by_key(|(id, _)| *id);
-    out.listed = dirs.len() as u64;
-    for (id, dir) in dirs {
-        let path = dir.join(DETAILS_FILE);
-        let details = match recorded(&path, |b| {
-            parse_details(b, Some(id)).map_err(|e| e.to_string())
-        }) {
-            Recorded::Missing => continue,
-            Recorded::Answer(m) => Ok(m),
-            Recorded::Bad(why, file) => Err(format!("`{}`: {why}", file.display())),
-            Recorded::Status(s @ (401 | 403), file) => Err(format!(
-                "`{}`: refused (HTTP {s}): the sender's token may not read this message",
-                file.display()
-            )),
-            Recorded::Status(404, file) => Err(format!(
-                "`{}`: not found (HTTP 404): Altinn no longer has this message",
-                file.display()
-            )),
-            Recorded::Status(s, file) => {
-                Err(format!("`{}`: the answer was HTTP {s}", file.display()))
-            }
-        };
-        out.items.push(Fetched {
-            id,
-            resource: details.as_ref().ok().map(|m| m.resource.clone()),
-            details,
-        });
-    }
-    out
+    let listed = dirs.len() as u64;
+    let each = dirs
+        .into_iter()
+        .map(|(id, dir)| {
+            let path = dir.join(DETAILS_FILE);
+            let answered = |file, why: String| {
+                Some(Err(Unusable {
+                    file,
+                    answered: true,
+                    why,
+                }))
+            };
+            let r = match recorded(&path, |b| {
+                parse_details(b, Some(id)).map_err(|e| e.to_string())
+            }) {
+                Recorded::Missing => None,
+                Recorded::Answer(m) => Some(Ok(m)),
+                Recorded::Bad(why, file) => Some(Err(Unusable {
+                    file,
+                    answered: false,
+                    why,
+                })),
+                Recorded::Status(s @ (401 | 403), file) => answered(
+                    file,
+                    format!("refused (HTTP {s}): the sender's token may not read this message"),
+                ),
+                Recorded::Status(404, file) => answered(
+                    file,
+                    "not found (HTTP 404): Altinn no longer has this message".to_owned(),
+                ),
+                Recorded::Status(s, file) => answered(file, format!("the answer was HTTP {s}")),
+            };
+            (id, r)
+        })
+        .collect();
+    (listed, each)
 }
