@@ -119,6 +119,45 @@ pub struct FindingRef {
     pub severity: String,
 }
 
+/// One sent message that needs acting on, as an alert names it (ids and the sender's own
+/// reference; never content, never a person).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageAtRisk {
+    /// The correspondence id in Altinn.
+    pub id: String,
+    /// The sending organisation's number.
+    pub sender: String,
+    /// The message type's id.
+    pub message_type: String,
+    /// The sender's own reference (identity numbers masked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub senders_reference: Option<String>,
+    /// When it was published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Timestamp>,
+    /// `unread_past_deadline` or `notification_failed`.
+    pub code: String,
+    /// The finding's severity.
+    pub severity: String,
+    /// When it had to be read by, for `unread_past_deadline`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Timestamp>,
+}
+
+/// What to do now about one message type's messages to one recipient.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WhatToDo {
+    /// The message type's id.
+    pub message_type: String,
+    /// The message type's `fallback`, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+    /// The messages to send again another way (correspondence ids).
+    pub messages: Vec<String>,
+    /// One paragraph saying it: fallback, which messages, to whom.
+    pub text: String,
+}
+
 /// Something the operators should hear about. Serialised with its [`Alert::kind`] in the
 /// field `kind`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -176,6 +215,28 @@ pub enum Alert {
         /// When it expired.
         expired_at: Timestamp,
     },
+    /// Messages to one recipient that went unread past their deadline or whose
+    /// notification failed, gathered within `outcomes.alert_window`: what to do now.
+    MessagesAtRisk {
+        /// When this was sent.
+        at: Timestamp,
+        /// The recipient organisation's number.
+        recipient: String,
+        /// The messages.
+        messages: Vec<MessageAtRisk>,
+        /// What to do now, per message type.
+        what_to_do: Vec<WhatToDo>,
+    },
+    /// The list of sent messages could not be read whole for a resource
+    /// (`outcomes_incomplete`): some messages may be missing from what reachcheck tracks.
+    OutcomesIncomplete {
+        /// When this was noticed.
+        at: Timestamp,
+        /// The resource.
+        resource: String,
+        /// Why.
+        reason: String,
+    },
     /// Sent on a fixed cadence, so that silence is noticeable.
     Heartbeat {
         /// When it was sent.
@@ -197,6 +258,8 @@ impl Alert {
             Alert::SweepFailed { .. } => "sweep_failed",
             Alert::StaleEvidence { .. } => "stale_evidence",
             Alert::SuppressionLapsed { .. } => "suppression_lapsed",
+            Alert::MessagesAtRisk { .. } => "messages_at_risk",
+            Alert::OutcomesIncomplete { .. } => "outcomes_incomplete",
             Alert::Heartbeat { .. } => "heartbeat",
         }
     }
@@ -236,11 +299,164 @@ impl Alert {
                 code,
                 ..
             } => format!("suppression_lapsed: #{suppression_id} ({code} on {target})"),
+            Alert::MessagesAtRisk {
+                recipient,
+                messages,
+                ..
+            } => {
+                let unread = messages
+                    .iter()
+                    .filter(|m| m.code == "unread_past_deadline")
+                    .count();
+                format!(
+                    "messages_at_risk: {} message(s) to {recipient} ({unread} unread past the deadline, {} with a failed notification)",
+                    messages.len(),
+                    messages.len() - unread
+                )
+            }
+            Alert::OutcomesIncomplete {
+                resource, reason, ..
+            } => format!("outcomes_incomplete: `{resource}`: {reason}"),
             Alert::Heartbeat { last_sweep_id, .. } => match last_sweep_id {
                 Some(id) => format!("heartbeat: last sweep {id}"),
                 None => "heartbeat: no sweep yet".to_owned(),
             },
         }
+    }
+}
+
+/// A message that needs an alert, on its way to being grouped with others to the same
+/// recipient.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AtRiskItem {
+    /// The recipient organisation's number.
+    pub recipient: String,
+    /// The message.
+    pub message: MessageAtRisk,
+    /// Its message type's `fallback`.
+    pub fallback: Option<String>,
+}
+
+/// Gathers [`AtRiskItem`]s per recipient: a recipient's first item opens a window of
+/// `window`; what arrives for that recipient within it goes out in the same
+/// [`Alert::MessagesAtRisk`] when it closes. Pure: the caller passes the time.
+#[derive(Debug)]
+pub struct Grouper {
+    window: Duration,
+    groups: std::collections::BTreeMap<String, (std::time::Instant, Vec<AtRiskItem>)>,
+}
+
+impl Grouper {
+    /// A grouper with this window.
+    pub fn new(window: Duration) -> Grouper {
+        Grouper {
+            window,
+            groups: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// Adds an item that arrived at `now`.
+    pub fn add(&mut self, item: AtRiskItem, now: std::time::Instant) {
+        let window = self.window;
+        let group = self
+            .groups
+            .entry(item.recipient.clone())
+            .or_insert_with(|| (now + window, Vec::new()));
+        if !group
+            .1
+            .iter()
+            .any(|i| i.message.id == item.message.id && i.message.code == item.message.code)
+        {
+            group.1.push(item);
+        }
+    }
+
+    /// When the next window closes.
+    pub fn next_due(&self) -> Option<std::time::Instant> {
+        self.groups.values().map(|(due, _)| *due).min()
+    }
+
+    /// Whether nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// The groups whose window has closed at `now` (all of them with `now = None`), as
+    /// alerts with the items in them.
+    pub fn take_due(
+        &mut self,
+        now: Option<std::time::Instant>,
+        at: Timestamp,
+    ) -> Vec<(Alert, Vec<AtRiskItem>)> {
+        let due: Vec<String> = self
+            .groups
+            .iter()
+            .filter(|(_, (d, _))| now.is_none_or(|n| *d <= n))
+            .map(|(r, _)| r.clone())
+            .collect();
+        due.into_iter()
+            .filter_map(|r| self.groups.remove(&r).map(|(_, items)| (r, items)))
+            .map(|(recipient, items)| (at_risk(&recipient, &items, at), items))
+            .collect()
+    }
+}
+
+/// The alert about `items`, all to `recipient`.
+pub fn at_risk(recipient: &str, items: &[AtRiskItem], at: Timestamp) -> Alert {
+    let mut what: Vec<WhatToDo> = Vec::new();
+    for item in items {
+        let m = &item.message;
+        let entry = match what.iter_mut().find(|w| w.message_type == m.message_type) {
+            Some(w) => w,
+            None => {
+                what.push(WhatToDo {
+                    message_type: m.message_type.clone(),
+                    fallback: item.fallback.clone(),
+                    messages: Vec::new(),
+                    text: String::new(),
+                });
+                what.last_mut()
+                    .unwrap_or_else(|| unreachable!("just pushed"))
+            }
+        };
+        if !entry.messages.contains(&m.id) {
+            entry.messages.push(m.id.clone());
+        }
+    }
+    for w in &mut what {
+        let listed: Vec<String> = w
+            .messages
+            .iter()
+            .map(|id| {
+                let reference = items
+                    .iter()
+                    .find(|i| &i.message.id == id)
+                    .and_then(|i| i.message.senders_reference.as_deref());
+                match reference {
+                    Some(r) => format!("{id} (ref. {r})"),
+                    None => id.clone(),
+                }
+            })
+            .collect();
+        let how = match &w.fallback {
+            Some(f) => format!("send it again another way now: {f}"),
+            None => format!(
+                "no `fallback` is set for `{}`: reach the recipient another way now",
+                w.message_type
+            ),
+        };
+        w.text = format!(
+            "{} `{}` message(s) to {recipient} may not have been seen: {how} Messages: {}.",
+            w.messages.len(),
+            w.message_type,
+            listed.join(", ")
+        );
+    }
+    Alert::MessagesAtRisk {
+        at,
+        recipient: recipient.to_owned(),
+        messages: items.iter().map(|i| i.message.clone()).collect(),
+        what_to_do: what,
     }
 }
 
@@ -635,6 +851,17 @@ mod tests {
                 justification: "j".into(),
                 expired_at: at(),
             },
+            Alert::MessagesAtRisk {
+                at: at(),
+                recipient: "964338531".into(),
+                messages: vec![],
+                what_to_do: vec![],
+            },
+            Alert::OutcomesIncomplete {
+                at: at(),
+                resource: "r".into(),
+                reason: "x".into(),
+            },
             Alert::Heartbeat {
                 at: at(),
                 last_sweep_id: None,
@@ -648,6 +875,102 @@ mod tests {
             let back: Alert = serde_json::from_value(v).unwrap();
             assert_eq!(back, alert);
         }
+    }
+
+    fn item(recipient: &str, id: &str, t: &str, code: &str) -> AtRiskItem {
+        AtRiskItem {
+            recipient: recipient.into(),
+            message: MessageAtRisk {
+                id: id.into(),
+                sender: "310000019".into(),
+                message_type: t.into(),
+                senders_reference: Some(format!("ref-{id}")),
+                published: Some(at()),
+                code: code.into(),
+                severity: "critical".into(),
+                deadline: None,
+            },
+            fallback: (t == "bekymringsmelding").then(|| "Ring barnevernet.".to_owned()),
+        }
+    }
+
+    #[test]
+    fn items_to_one_recipient_within_the_window_go_out_as_one_alert() {
+        let start = std::time::Instant::now();
+        let window = Duration::from_secs(60);
+        let mut g = Grouper::new(window);
+        g.add(
+            item(
+                "964338531",
+                "a",
+                "bekymringsmelding",
+                "unread_past_deadline",
+            ),
+            start,
+        );
+        g.add(
+            item("958935420", "b", "ordinaer-post", "notification_failed"),
+            start + Duration::from_secs(10),
+        );
+        g.add(
+            item(
+                "964338531",
+                "c",
+                "bekymringsmelding",
+                "unread_past_deadline",
+            ),
+            start + Duration::from_secs(30),
+        );
+        g.add(
+            item(
+                "964338531",
+                "c",
+                "bekymringsmelding",
+                "unread_past_deadline",
+            ),
+            start + Duration::from_secs(31),
+        );
+        assert_eq!(g.next_due(), Some(start + window));
+        assert!(
+            g.take_due(Some(start + Duration::from_secs(59)), at())
+                .is_empty()
+        );
+        let due = g.take_due(Some(start + window), at());
+        assert_eq!(due.len(), 1);
+        let (alert, items) = &due[0];
+        assert_eq!(items.len(), 2, "the repeat of `c` is not added twice");
+        let Alert::MessagesAtRisk {
+            recipient,
+            messages,
+            what_to_do,
+            ..
+        } = alert
+        else {
+            panic!("{alert:?}")
+        };
+        assert_eq!(recipient, "964338531");
+        assert_eq!(messages.len(), 2);
+        assert_eq!(what_to_do.len(), 1);
+        assert_eq!(what_to_do[0].messages, ["a", "c"]);
+        assert_eq!(
+            what_to_do[0].text,
+            "2 `bekymringsmelding` message(s) to 964338531 may not have been seen: send it again another way now: Ring barnevernet. Messages: a (ref. ref-a), c (ref. ref-c)."
+        );
+        assert!(alert.summary().contains(
+            "2 message(s) to 964338531 (2 unread past the deadline, 0 with a failed notification)"
+        ));
+        // What is left goes out at shutdown, window or not.
+        let rest = g.take_due(None, at());
+        assert_eq!(rest.len(), 1);
+        let Alert::MessagesAtRisk { what_to_do, .. } = &rest[0].0 else {
+            panic!()
+        };
+        assert!(
+            what_to_do[0]
+                .text
+                .contains("no `fallback` is set for `ordinaer-post`")
+        );
+        assert!(g.is_empty());
     }
 
     #[test]

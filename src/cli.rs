@@ -1,5 +1,5 @@
-//! The command line: `reachcheck check`, `precheck` and `validate` (DESIGN.md, "Command
-//! line"). Parses flags once into settings, calls the library, and maps outcomes to exit
+//! The command line: `reachcheck check`, `precheck`, `validate`, `serve`, `report` and
+//! `messages` (DESIGN.md, "Command line"). Parses flags once into settings, calls the library, and maps outcomes to exit
 //! codes: 0 every route readable; 1 some route `not_readable` or `unknown`; 2 bad
 //! invocation or bad input (with one sentence per problem on stderr, and nothing on
 //! stdout that could pass for a result).
@@ -47,6 +47,7 @@ Examples:
   reachcheck check --details                show each finding's reason and remedy
   reachcheck precheck --sender 310000019 --message-type bekymringsmelding --recipient 964338531
   reachcheck validate                       report every problem in config, policies, routes, snapshot
+  reachcheck messages --unread              the sent messages nobody has opened: send them another way
 
 Exit codes: 0 every route readable, 1 some route not_readable or unknown, 2 bad invocation or input.
 Configuration: reachcheck.toml in the working directory is read when present (see README).";
@@ -82,6 +83,91 @@ pub enum Command {
     /// Write a compliance report from the store, or a remediation letter to one recipient.
     #[command(long_about = REPORT_ABOUT, after_help = REPORT_AFTER)]
     Report(ReportArgs),
+    /// List the messages sent through Altinn and what happened to them: above all, those to send again another way.
+    #[command(long_about = MESSAGES_ABOUT, after_help = MESSAGES_AFTER)]
+    Messages(MessagesArgs),
+}
+
+const MESSAGES_ABOUT: &str = "\
+List the messages the sender sent through Altinn Correspondence and what happened to each:
+published, first opened, confirmed, whether the recipient was told — above all the list a
+sender must send again another way when something went wrong.
+
+Reads the store that `reachcheck serve` fills (every sweep polls Altinn Correspondence with
+the sender's own token, or reads a snapshot's correspondence/ directory). --refresh polls
+once first, into the store.
+
+Each message has a state: read (within the type's read_deadline_hours), read_late, unread,
+unread_past_deadline, pending (not published yet), failed (publishing failed) or unknown
+(its details could not be used: never counted as read). \"Read\" means opened by anyone or
+any system: an integration fetching a message marks it read.
+
+Only messages on a route of the routing table are listed (--unrouted adds the others,
+without their recipient). No content and no personal data is ever stored or shown: a
+person recipient is never kept and identity numbers in references are masked.";
+
+const MESSAGES_AFTER: &str = "\
+Examples:
+  reachcheck messages --unread                        what to send again another way, now
+  reachcheck messages --unread --recipient 964338531 --message-type bekymringsmelding
+  reachcheck messages --refresh --from 2026-11-01 --format csv -o november.csv
+  reachcheck messages --sender 310000019 --format json
+
+Exit codes: 0 listed (whatever the messages' states), 2 bad invocation, no store, or a refresh that could not run.";
+
+/// `reachcheck messages`.
+#[derive(Args, Debug)]
+pub struct MessagesArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sources: SourceArgs,
+    /// Routing table, to place messages on routes with --refresh [default: `routes` in the config].
+    #[arg(long, value_name = "FILE")]
+    pub routes: Option<PathBuf>,
+    /// The SQLite store [default: daemon.store, else reachcheck.db].
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
+    /// Poll Altinn Correspondence (or the snapshot's correspondence/) into the store first.
+    #[arg(long)]
+    pub refresh: bool,
+    /// Only messages published and not opened (those whose details could not be read included).
+    #[arg(long)]
+    pub unread: bool,
+    /// Only messages to this recipient; repeat for several.
+    #[arg(long, value_name = "ORG", value_parser = parse_org)]
+    pub recipient: Vec<OrgNumber>,
+    /// Only messages from this sender; repeat for several.
+    #[arg(long, value_name = "ORG", value_parser = parse_org)]
+    pub sender: Vec<OrgNumber>,
+    /// Only messages of this type; repeat for several.
+    #[arg(long, value_name = "ID", value_parser = parse_type)]
+    pub message_type: Vec<MessageTypeId>,
+    /// Published at or after: a date (YYYY-MM-DD) or RFC 3339 time.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Published before: a date (included) or RFC 3339 time (excluded).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Also messages on no route of the routing table (to people, or routes not in the table).
+    #[arg(long)]
+    pub unrouted: bool,
+    /// Output format: table, json or csv.
+    #[arg(long, short = 'f', value_enum, default_value_t = MessagesFormat::Table)]
+    pub format: MessagesFormat,
+    /// Write to FILE instead of standard output (written whole or not at all).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Formats of `reachcheck messages`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MessagesFormat {
+    /// One line per message, then what to do.
+    Table,
+    /// Everything, for programs.
+    Json,
+    /// One row per message.
+    Csv,
 }
 
 const REPORT_ABOUT: &str = "\
@@ -151,6 +237,12 @@ const SERVE_ABOUT: &str = "\
 Run the daemon: sweep the routing table on a schedule, keep the verdict history and each
 finding's lifecycle in the store (SQLite), answer pre-send checks over HTTP from memory, and
 send webhook alerts when findings appear, resolve or come back.
+
+Every sweep, and every `outcomes.interval` between sweeps, also polls what happened to the
+messages the sender sent (Altinn Correspondence with the sender's own token when `[outcomes]`
+is set beside `[live]`; a snapshot's recorded correspondence otherwise) and alerts, grouped
+per recipient, the messages unread past their type's read_deadline_hours or whose
+notification failed, with the type's fallback (see `reachcheck messages`).
 
 At start the answers of the store's latest sweep are served at once. A sweep starts at once
 (or, when the store's latest is younger than the interval, one interval after it), then one
@@ -277,6 +369,9 @@ pub struct PrecheckArgs {
     /// The receiving organisation's number (main unit or sub-unit).
     #[arg(long, value_name = "ORG", value_parser = parse_org)]
     pub recipient: OrgNumber,
+    /// The store whose sent messages give the route's history [default: daemon.store, when it exists].
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub sources: SourceArgs,
@@ -369,6 +464,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Validate(a) => validate(a),
         Command::Serve(a) => serve(a),
         Command::Report(a) => report(a),
+        Command::Messages(a) => messages(a),
     };
     match outcome {
         Ok(code) => code,
@@ -483,9 +579,148 @@ fn precheck(a: PrecheckArgs) -> Result<ExitCode, CliError> {
         ..RoutingTable::default()
     };
     let pass = sweep(&s, policies, &routes)?;
+    // The route's history, from the store's sent messages, when there is a store.
+    let store = a
+        .store
+        .clone()
+        .or_else(|| Some(s.daemon.store.clone()).filter(|p| p.is_file()));
+    let histories = match store {
+        Some(path) => {
+            let store = crate::store::Store::open(&path)?;
+            let records = store.messages(&crate::store::MessageFilter {
+                senders: vec![a.sender],
+                recipients: vec![a.recipient],
+                ..Default::default()
+            })?;
+            Some(crate::outcome::histories(
+                &records,
+                pass.engine.policies(),
+                pass.evaluation.now,
+            ))
+        }
+        None => None,
+    };
     let mut r = Rendering::new(&pass.engine, &pass.evaluation, render_options(&a.output));
+    if let Some(h) = &histories {
+        r = r.with_histories(h);
+    }
     write_output(&a.output, |out| r.render(a.output.format, out))?;
     Ok(exit_for(pass.evaluation.all_readable()))
+}
+
+fn messages(a: MessagesArgs) -> Result<ExitCode, CliError> {
+    use crate::output::messages::MessageList;
+    use crate::store::{MessageFilter, Store};
+    let s = settings(&a.sources, a.routes.clone())?;
+    let period = crate::report::Period::between(a.from.as_deref(), a.to.as_deref())
+        .map_err(CliError::Missing)?;
+    let path = a.store.clone().unwrap_or_else(|| s.daemon.store.clone());
+    let policies = if a.refresh {
+        Some(load_policies(&s)?)
+    } else {
+        match Policies::load_with_grants(&s.policies, &s.grants_file()) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::warn!(error = %e, "policies not loaded: no deadlines");
+                None
+            }
+        }
+    };
+    if a.refresh {
+        let policies = policies
+            .as_ref()
+            .ok_or_else(|| CliError::Missing("the policies are needed to refresh".to_owned()))?;
+        refresh_messages(&s, policies, &path)?;
+    } else if !path.is_file() {
+        return Err(CliError::Missing(format!(
+            "store `{}` does not exist: pass `--store FILE`, add `--refresh`, or run `reachcheck serve` to make one",
+            path.display()
+        )));
+    }
+    let store = Store::open(&path)?;
+    let records = store.messages(&MessageFilter {
+        unread: a.unread,
+        recipients: a.recipient.clone(),
+        senders: a.sender.clone(),
+        message_types: a.message_type.clone(),
+        from: Some(period.from).filter(|f| *f != Timestamp::MIN),
+        to: Some(period.to).filter(|t| *t != Timestamp::MAX),
+        unrouted: a.unrouted,
+    })?;
+    let now = s.now.unwrap_or_else(Timestamp::now);
+    let list = MessageList::build(&records, policies.as_ref(), now, store.last_poll()?);
+    let out = OutputArgs {
+        format: Format::Table,
+        output: a.output.clone(),
+        color: ColorChoice::Never,
+        details: false,
+        show_names: false,
+    };
+    write_output(&out, |w| match a.format {
+        MessagesFormat::Table => list.table(w),
+        MessagesFormat::Json => list.json(w),
+        MessagesFormat::Csv => list.csv(w),
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `messages --refresh`: one poll of sent messages into the store at `path`.
+fn refresh_messages(s: &Settings, policies: &Policies, path: &Path) -> Result<(), CliError> {
+    let routes_file = s.routes.clone().ok_or_else(|| {
+        CliError::Missing(
+            "`--refresh` places messages on routes: pass `--routes FILE` or set `routes` in the config file".to_owned(),
+        )
+    })?;
+    let routes = RoutingTable::load(&routes_file, policies)?;
+    warn_all(&routes.warnings);
+    let source = Source::from_settings(s)?;
+    let outcomes = crate::outcome::source_for(s, &source)
+        .map_err(|e| CliError::Missing(e.to_string()))?
+        .filter(crate::outcome::OutcomeSource::is_available)
+        .ok_or_else(|| {
+            CliError::Missing(
+                "nothing to refresh from: set `[outcomes]` beside `[live]` to poll Altinn Correspondence, or use a snapshot with a `correspondence/` directory".to_owned(),
+            )
+        })?;
+    let map = crate::outcome::RouteMap::new(policies, &routes);
+    let clock = crate::outcome::clock_for(s).map_err(|e| CliError::Missing(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Missing(format!("cannot start the async runtime: {e}")))?;
+    let mut store = crate::store::Store::open(path)?;
+    let known = store.known_messages()?;
+    let poll_for = s.outcomes.poll_for;
+    let (now, gathered) = runtime.block_on(async {
+        let now = clock
+            .now()
+            .await
+            .map_err(|e| CliError::Missing(e.to_string()))?;
+        let g = outcomes
+            .gather(&map.resources(), &known, now, poll_for)
+            .await;
+        Ok::<_, CliError>((now, g))
+    })?;
+    let (items, poll) = crate::outcome::place(
+        gathered,
+        &map,
+        outcomes.on_behalf_of(),
+        now,
+        poll_for,
+        outcomes.label(),
+    );
+    let ingested = store.ingest(&items, now, poll_for)?;
+    store.record_poll(&poll)?;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "refreshed: {} listed, {} read, {} written ({} new), {} unusable, {} off the routing table",
+        poll.listed, poll.fetched, ingested.stored, ingested.new, poll.unusable, poll.unrouted
+    );
+    for (resource, why) in &poll.incomplete {
+        let _ = writeln!(err, "warning: outcomes_incomplete: `{resource}`: {why}");
+    }
+    Ok(())
 }
 
 fn validate(a: ValidateArgs) -> Result<ExitCode, CliError> {
@@ -494,6 +729,7 @@ fn validate(a: ValidateArgs) -> Result<ExitCode, CliError> {
     let policies = match Policies::load_with_grants(&s.policies, &s.grants_file()) {
         Ok(p) => {
             problems.extend(p.warnings().iter().cloned());
+            problems.extend(outcome_problems(&s, &p));
             Some(p)
         }
         Err(e) => {
@@ -594,6 +830,9 @@ fn validate(a: ValidateArgs) -> Result<ExitCode, CliError> {
             Err(e) => problems.push(Problem::error(dir, None, strip_path(&e.to_string(), dir))),
         },
     }
+    if let Some(dir) = &s.snapshot {
+        problems.extend(crate::outcome::check_recorded(dir));
+    }
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let warnings = problems.len() - errors;
     warn_all(&problems);
@@ -610,6 +849,42 @@ fn validate(a: ValidateArgs) -> Result<ExitCode, CliError> {
         routes.map_or(0, |r| r.len()),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `validate` says about tracking sent messages: a tracked type without a read
+/// deadline is never alerted (warning); two tracked types sharing a first resource cannot be
+/// told apart (error).
+fn outcome_problems(s: &Settings, p: &Policies) -> Vec<Problem> {
+    let file = s.policies.join(crate::policy::MESSAGE_TYPES_FILE);
+    let mut out = Vec::new();
+    let mut first: Vec<(&crate::model::ResourceId, &MessageTypeId, u32)> = Vec::new();
+    for t in p.message_types().iter().filter(|t| t.track_outcomes) {
+        if t.read_deadline_hours.is_none() {
+            out.push(Problem::warning(
+                &file,
+                Some(t.line),
+                format!(
+                    "message type `{}` has no `read_deadline_hours`: its messages are tracked, but never alerted as unread past a deadline",
+                    t.id
+                ),
+            ));
+        }
+        let Some(r) = t.resources.first() else {
+            continue;
+        };
+        match first.iter().find(|(x, _, _)| *x == r) {
+            Some((_, other, line)) => out.push(Problem::error(
+                &file,
+                Some(t.line),
+                format!(
+                    "message types `{other}` (line {line}) and `{}` both start with resource `{r}`: a sent message could not be told apart; set `track_outcomes = false` on one",
+                    t.id
+                ),
+            )),
+            None => first.push((r, &t.id, t.line)),
+        }
+    }
+    out
 }
 
 fn report(a: ReportArgs) -> Result<ExitCode, CliError> {

@@ -1,12 +1,16 @@
 //! The daemon behind `reachcheck serve`: scheduled sweeps, the store, the pre-send
 //! [`Verifier`], the HTTP API and alerts, as named tasks with one shutdown path.
 //!
-//! Owns: when things happen — sweeps on a schedule (missed ticks skipped), reloads on
+//! Owns: when things happen — sweeps on a schedule (missed ticks skipped), polls of what
+//! happened to sent messages (in every sweep and every `outcomes.interval`), reloads on
 //! SIGHUP (keeping the last good state when the new one is broken), shutdown on
-//! SIGINT/SIGTERM within a grace period, alerts after sweeps and on a heartbeat. Does not
-//! own: judging (the engine), history (the store), HTTP shapes (the api module).
+//! SIGINT/SIGTERM within a grace period, alerts after sweeps, for messages at risk
+//! (grouped per recipient within `outcomes.alert_window`) and on a heartbeat. Does not
+//! own: judging (the engine), history (the store), HTTP shapes (the api module), what a
+//! message's fate means (the outcome module).
 //!
-//! [`Daemon::sweep_once`] is the single step; [`run`] is the loop around it.
+//! [`Daemon::sweep_once`] and [`Daemon::poll_outcomes_once`] are the single steps; [`run`]
+//! is the loop around them.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -18,10 +22,13 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::alerts::{Alert, AlertSettings, FindingRef, Notifier};
+use crate::alerts::{
+    Alert, AlertSettings, AtRiskItem, FindingRef, Grouper, MessageAtRisk, Notifier,
+};
 use crate::api::tokens::{TOKENS_ENV, Tokens};
 use crate::metrics::Metrics;
-use crate::model::{FindingCode, SourceKind, Verdict};
+use crate::model::{FindingCode, ResourceId, Route, SourceKind, Verdict};
+use crate::outcome::{OutcomeClock, OutcomeSource, RouteHistory, RouteMap};
 use crate::policy::{Policies, PolicyError};
 use crate::problem::Problems;
 use crate::routing::{RoutingError, RoutingTable};
@@ -127,6 +134,12 @@ pub struct Inputs {
     pub tokens: Tokens,
     /// The alert settings.
     pub alerts: AlertSettings,
+    /// Message types and routes that sent messages are placed on.
+    pub route_map: Arc<RouteMap>,
+    /// Where sent messages come from, if anywhere.
+    pub outcomes: Option<Arc<OutcomeSource>>,
+    /// The time messages' deadlines are measured against.
+    pub clock: OutcomeClock,
 }
 
 impl Inputs {
@@ -162,6 +175,12 @@ impl Inputs {
             )));
         }
         let alerts = settings.alerts.clone();
+        let route_map = Arc::new(RouteMap::new(&policies, &routes));
+        let outcomes = crate::outcome::source_for(&settings, &source)
+            .map_err(|e| DaemonError::Config(e.to_string()))?
+            .map(Arc::new);
+        let clock =
+            crate::outcome::clock_for(&settings).map_err(|e| DaemonError::Config(e.to_string()))?;
         Ok(Inputs {
             settings,
             policies: Arc::new(policies),
@@ -169,6 +188,9 @@ impl Inputs {
             source,
             tokens,
             alerts,
+            route_map,
+            outcomes,
+            clock,
         })
     }
 
@@ -199,6 +221,22 @@ pub enum SweepError {
     /// A worker thread died.
     #[error("the sweep's worker failed: {0}")]
     Worker(String),
+    /// Sent messages could not be polled at all.
+    #[error("polling sent messages failed: {0}")]
+    Outcomes(String),
+}
+
+/// What one poll of sent messages did.
+#[derive(Clone, Debug, Default)]
+pub struct OutcomeReport {
+    /// The poll, as recorded.
+    pub poll: crate::store::PollRecord,
+    /// Messages written, and how many of them were new.
+    pub ingested: crate::store::Ingested,
+    /// Messages queued for an alert.
+    pub alerts_queued: u64,
+    /// The time deadlines were measured against.
+    pub now: Option<Timestamp>,
 }
 
 /// What one sweep did.
@@ -226,6 +264,8 @@ pub struct Shared {
     pub audit: mpsc::Sender<AuditEntry>,
     /// When the evidence of the answers was taken, if any sweep is loaded.
     pub taken_at: ArcSwap<Option<Timestamp>>,
+    /// What each route's sent messages did, as of the last poll.
+    pub histories: ArcSwap<rustc_hash::FxHashMap<Route, RouteHistory>>,
 }
 
 impl Shared {
@@ -249,12 +289,22 @@ pub struct Daemon {
     last_finished: Option<Timestamp>,
     /// A `stale_evidence` alert was sent and the evidence has not been fresh since.
     stale_alerted: std::sync::atomic::AtomicBool,
+    /// One poll of sent messages at a time.
+    outcome_lock: tokio::sync::Mutex<()>,
+    /// Messages on their way to an alert.
+    at_risk: mpsc::UnboundedSender<AtRiskItem>,
+    /// (message, code) queued for an alert and not yet delivered: not queued again.
+    queued: Arc<Mutex<rustc_hash::FxHashSet<(String, String)>>>,
+    /// Resources whose list was incomplete at the last poll (alerted once until whole).
+    incomplete: Mutex<rustc_hash::FxHashSet<ResourceId>>,
 }
 
 struct Receivers {
     audit: mpsc::Receiver<AuditEntry>,
     alerts: mpsc::UnboundedReceiver<Alert>,
+    at_risk: mpsc::UnboundedReceiver<AtRiskItem>,
     audit_store: Store,
+    alert_store: Store,
 }
 
 /// Audit entries buffered before the API waits for the writer.
@@ -328,6 +378,14 @@ impl Daemon {
         };
         let api_store = open()?;
         let audit_store = open()?;
+        let alert_store = open()?;
+        let histories = match store.messages(&crate::store::MessageFilter::default()) {
+            Ok(all) => crate::outcome::histories(&all, &inputs.policies, inputs.judge_now()),
+            Err(e) => {
+                tracing::warn!(error = %e, "the history of sent messages could not be read");
+                rustc_hash::FxHashMap::default()
+            }
+        };
         let metrics = Metrics::new();
         let max_age = inputs.settings.max_data_age;
         let (verifier, taken_at) = match &latest {
@@ -363,6 +421,7 @@ impl Daemon {
         };
         let (audit_tx, audit_rx) = mpsc::channel(AUDIT_QUEUE);
         let (alerts_tx, alerts_rx) = mpsc::unbounded_channel();
+        let (at_risk_tx, at_risk_rx) = mpsc::unbounded_channel();
         Ok(Daemon {
             overrides,
             shared: Arc::new(Shared {
@@ -372,6 +431,7 @@ impl Daemon {
                 store: Mutex::new(api_store),
                 audit: audit_tx,
                 taken_at: ArcSwap::from_pointee(taken_at),
+                histories: ArcSwap::from_pointee(histories),
             }),
             store: Arc::new(Mutex::new(store)),
             sweep_lock: tokio::sync::Mutex::new(()),
@@ -379,11 +439,17 @@ impl Daemon {
             receivers: Mutex::new(Some(Receivers {
                 audit: audit_rx,
                 alerts: alerts_rx,
+                at_risk: at_risk_rx,
                 audit_store,
+                alert_store,
             })),
             sweeps_done: watch::Sender::new(0),
             last_finished: latest.and_then(|l| l.sweep.finished_at),
             stale_alerted: std::sync::atomic::AtomicBool::new(false),
+            outcome_lock: tokio::sync::Mutex::new(()),
+            at_risk: at_risk_tx,
+            queued: Arc::new(Mutex::new(rustc_hash::FxHashSet::default())),
+            incomplete: Mutex::new(rustc_hash::FxHashSet::default()),
         })
     }
 
@@ -448,6 +514,11 @@ impl Daemon {
                     "sweep recorded"
                 );
                 self.alert_changes(id, &outcome);
+                // What happened to sent messages, beside the verdicts: its failure is its own
+                // and never the sweep's.
+                if let Err(e) = self.poll_outcomes_once().await {
+                    tracing::error!(error = %e, "polling sent messages failed");
+                }
                 Ok(SweepReport {
                     id,
                     outcome,
@@ -471,6 +542,143 @@ impl Daemon {
                 Err(e)
             }
         }
+    }
+
+    /// One poll of sent messages: list and read what is not final, place each message on
+    /// its route, write it to the store in one transaction, queue alerts for messages
+    /// unread past their deadline or whose notification failed, and refresh each route's
+    /// history. `None` when there is no source of sent messages. One poll at a time.
+    #[tracing::instrument(skip_all)]
+    pub async fn poll_outcomes_once(&self) -> Result<Option<OutcomeReport>, SweepError> {
+        let _one = self.outcome_lock.lock().await;
+        let inputs = self.shared.inputs.load_full();
+        let Some(source) = inputs.outcomes.clone().filter(|s| s.is_available()) else {
+            return Ok(None);
+        };
+        let now = inputs
+            .clock
+            .now()
+            .await
+            .map_err(|e| SweepError::Outcomes(e.to_string()))?;
+        let poll_for = inputs.settings.outcomes.poll_for;
+        let known = self.blocking(|s| s.known_messages()).await??;
+        let gathered = source
+            .gather(&inputs.route_map.resources(), &known, now, poll_for)
+            .await;
+        drop(known);
+        let (items, poll) = crate::outcome::place(
+            gathered,
+            &inputs.route_map,
+            source.on_behalf_of(),
+            now,
+            poll_for,
+            source.label(),
+        );
+        let record = poll.clone();
+        let ingested = self
+            .blocking(move |s| {
+                let r = s.ingest(&items, now, poll_for)?;
+                s.record_poll(&record)?;
+                Ok::<_, StoreError>(r)
+            })
+            .await??;
+        tracing::info!(
+            listed = poll.listed,
+            fetched = poll.fetched,
+            stored = ingested.stored,
+            new = ingested.new,
+            unusable = poll.unusable,
+            unrouted = poll.unrouted,
+            incomplete = poll.incomplete.len(),
+            "sent messages polled"
+        );
+        self.alert_incomplete(&poll.incomplete);
+        let candidates = self.blocking(|s| s.alert_candidates()).await??;
+        let alerts_queued = self.queue_at_risk(&inputs, &candidates, now);
+        let all = self
+            .blocking(|s| s.messages(&crate::store::MessageFilter::default()))
+            .await??;
+        let policies = Arc::clone(&inputs.policies);
+        let histories =
+            tokio::task::spawn_blocking(move || crate::outcome::histories(&all, &policies, now))
+                .await
+                .map_err(|e| SweepError::Worker(e.to_string()))?;
+        self.shared.histories.store(Arc::new(histories));
+        Ok(Some(OutcomeReport {
+            poll,
+            ingested,
+            alerts_queued,
+            now: Some(now),
+        }))
+    }
+
+    /// An `outcomes_incomplete` alert for each resource whose list became incomplete.
+    fn alert_incomplete(&self, incomplete: &[(ResourceId, String)]) {
+        let mut seen = lock(&self.incomplete);
+        let now: rustc_hash::FxHashSet<ResourceId> =
+            incomplete.iter().map(|(r, _)| r.clone()).collect();
+        for (resource, reason) in incomplete {
+            if !seen.contains(resource) {
+                let _ = self.alerts.send(Alert::OutcomesIncomplete {
+                    at: Timestamp::now(),
+                    resource: resource.to_string(),
+                    reason: reason.clone(),
+                });
+            }
+        }
+        *seen = now;
+    }
+
+    /// Queues an alert item for each message unread past its deadline or with a failed
+    /// notification that was neither alerted nor queued yet. Returns how many.
+    fn queue_at_risk(
+        &self,
+        inputs: &Inputs,
+        candidates: &[crate::store::MessageRecord],
+        now: Timestamp,
+    ) -> u64 {
+        let mut queued = lock(&self.queued);
+        let mut n = 0;
+        for m in candidates {
+            let (Some(route), Some(t)) = (m.route(), m.message_type.as_ref()) else {
+                continue;
+            };
+            let deadline = crate::outcome::deadline_of(&inputs.policies, t);
+            for f in crate::outcome::assess_message(m, deadline, now) {
+                let wanted = match f.code {
+                    FindingCode::UnreadPastDeadline => m.alerted_unread.is_none(),
+                    FindingCode::NotificationFailed => m.alerted_notification.is_none(),
+                    _ => false,
+                };
+                let key = (m.id.to_string(), f.code.as_str().to_owned());
+                if !wanted || !queued.insert(key) {
+                    continue;
+                }
+                let item = AtRiskItem {
+                    recipient: route.recipient.to_string(),
+                    message: MessageAtRisk {
+                        id: m.id.to_string(),
+                        sender: route.sender.to_string(),
+                        message_type: t.to_string(),
+                        senders_reference: m.senders_reference.clone(),
+                        published: m.published,
+                        code: f.code.as_str().to_owned(),
+                        severity: f.severity.as_str().to_owned(),
+                        deadline: (f.code == FindingCode::UnreadPastDeadline)
+                            .then_some(f.since)
+                            .flatten(),
+                    },
+                    fallback: inputs
+                        .policies
+                        .message_type(t)
+                        .and_then(|mt| mt.fallback.clone()),
+                };
+                if self.at_risk.send(item).is_ok() {
+                    n += 1;
+                }
+            }
+        }
+        n
     }
 
     async fn judge_and_record(
@@ -712,12 +920,19 @@ pub async fn run(
         audit_writer(rx.audit, rx.audit_store, shutdown.clone()),
     );
     let notifier_settings = daemon.shared.inputs.load().alerts.clone();
+    let window = daemon.shared.inputs.load().settings.outcomes.alert_window;
     spawn(
         &tracker,
         "alerts",
         alerts(
             daemon.clone(),
-            rx.alerts,
+            AlertQueues {
+                alerts: rx.alerts,
+                at_risk: rx.at_risk,
+                grouper: Grouper::new(window),
+                store: Arc::new(Mutex::new(rx.alert_store)),
+                queued: Arc::clone(&daemon.queued),
+            },
             notifier_settings,
             shutdown.clone(),
         ),
@@ -749,6 +964,11 @@ pub async fn run(
             &tracker,
             "scheduler",
             scheduler(daemon.clone(), settings.interval, shutdown.clone()),
+        );
+        spawn(
+            &tracker,
+            "outcomes",
+            outcome_poller(daemon.clone(), shutdown.clone()),
         );
         shutdown.cancelled().await;
         Ok(())
@@ -804,6 +1024,24 @@ async fn scheduler(daemon: Arc<Daemon>, interval: Duration, shutdown: Cancellati
         daemon.housekeeping().await;
         if shutdown.is_cancelled() {
             return;
+        }
+    }
+}
+
+/// Polls sent messages every `outcomes.interval` between sweeps (which poll too), so that
+/// a deadline passing is alerted within an interval. Missed ticks are skipped.
+async fn outcome_poller(daemon: Arc<Daemon>, shutdown: CancellationToken) {
+    let every = daemon.shared.inputs.load().settings.outcomes.interval;
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        if let Err(e) = daemon.poll_outcomes_once().await {
+            tracing::error!(error = %e, "polling sent messages failed");
         }
     }
 }
@@ -931,9 +1169,64 @@ async fn audit_writer(
     }
 }
 
+/// What the alerts task reads from: single alerts, messages at risk to group, and the store
+/// it records delivered message alerts in.
+struct AlertQueues {
+    alerts: mpsc::UnboundedReceiver<Alert>,
+    at_risk: mpsc::UnboundedReceiver<AtRiskItem>,
+    grouper: Grouper,
+    store: Arc<Mutex<Store>>,
+    queued: Arc<Mutex<rustc_hash::FxHashSet<(String, String)>>>,
+}
+
+impl AlertQueues {
+    /// Sends the groups whose window closed (all, with `now = None`); records the messages
+    /// of each delivered alert in the store, and lets those not delivered be queued again
+    /// by the next poll.
+    async fn flush(
+        &mut self,
+        notifier: &Notifier,
+        shared: &Shared,
+        now: Option<std::time::Instant>,
+    ) {
+        for (alert, items) in self.grouper.take_due(now, Timestamp::now()) {
+            let delivered = send(notifier, &alert, shared).await;
+            let keys: Vec<(String, String)> = items
+                .iter()
+                .map(|i| (i.message.id.clone(), i.message.code.clone()))
+                .collect();
+            if delivered {
+                let marks: Vec<(crate::outcome::CorrespondenceId, FindingCode)> = keys
+                    .iter()
+                    .filter_map(|(id, code)| {
+                        Some((
+                            crate::outcome::CorrespondenceId::parse(id).ok()?,
+                            FindingCode::from_name(code)?,
+                        ))
+                    })
+                    .collect();
+                let store = Arc::clone(&self.store);
+                let at = Timestamp::now();
+                let marked =
+                    tokio::task::spawn_blocking(move || lock(&store).mark_alerted(&marks, at))
+                        .await;
+                if !matches!(marked, Ok(Ok(()))) {
+                    tracing::error!(
+                        "delivered message alerts could not be recorded: they may be sent again"
+                    );
+                }
+            }
+            let mut queued = lock(&self.queued);
+            for k in keys {
+                queued.remove(&k);
+            }
+        }
+    }
+}
+
 async fn alerts(
     daemon: Arc<Daemon>,
-    mut rx: mpsc::UnboundedReceiver<Alert>,
+    mut q: AlertQueues,
     settings: AlertSettings,
     shutdown: CancellationToken,
 ) {
@@ -957,17 +1250,50 @@ async fn alerts(
         move || d.heartbeat()
     };
     drop(daemon);
+    let mut at_risk_open = true;
     loop {
+        let due = q.grouper.next_due();
+        let window_closes = async {
+            match due {
+                Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+                None => std::future::pending().await,
+            }
+        };
         let alert = tokio::select! {
             // Queued alerts before the shutdown, so that none is left behind by chance.
             biased;
-            a = rx.recv() => match a { Some(a) => a, None => return },
+            a = q.alerts.recv() => match a {
+                Some(a) => a,
+                None => {
+                    // Every sender is gone: deliver what waits, then stop.
+                    while let Ok(i) = q.at_risk.try_recv() {
+                        q.grouper.add(i, std::time::Instant::now());
+                    }
+                    q.flush(&notifier, &metrics_of, None).await;
+                    return;
+                }
+            },
+            i = q.at_risk.recv(), if at_risk_open => {
+                match i {
+                    Some(i) => q.grouper.add(i, std::time::Instant::now()),
+                    None => at_risk_open = false,
+                }
+                continue;
+            }
+            _ = window_closes => {
+                q.flush(&notifier, &metrics_of, Some(std::time::Instant::now())).await;
+                continue;
+            }
             _ = heartbeat.tick() => beat(),
             _ = shutdown.cancelled() => {
-                // Deliver what is queued, then stop.
-                while let Ok(a) = rx.try_recv() {
+                // Deliver what is queued, windows or not, then stop.
+                while let Ok(a) = q.alerts.try_recv() {
                     send(&notifier, &a, &metrics_of).await;
                 }
+                while let Ok(i) = q.at_risk.try_recv() {
+                    q.grouper.add(i, std::time::Instant::now());
+                }
+                q.flush(&notifier, &metrics_of, None).await;
                 return;
             }
         };
@@ -975,9 +1301,14 @@ async fn alerts(
     }
 }
 
-async fn send(notifier: &Notifier, alert: &Alert, shared: &Shared) {
-    if let Err(e) = notifier.send(alert).await {
-        shared.metrics.alert_failures.inc();
-        tracing::error!(error = %e, kind = alert.kind(), "alert not delivered");
+/// Sends one alert; whether it was delivered (or logged, without a webhook).
+async fn send(notifier: &Notifier, alert: &Alert, shared: &Shared) -> bool {
+    match notifier.send(alert).await {
+        Ok(_) => true,
+        Err(e) => {
+            shared.metrics.alert_failures.inc();
+            tracing::error!(error = %e, kind = alert.kind(), "alert not delivered");
+            false
+        }
     }
 }

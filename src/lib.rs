@@ -24,7 +24,8 @@
 //! | [`engine`] | pure evaluation of DESIGN.md's rules 2-14 ([`Engine`], [`evaluate`]) and explanations |
 //! | [`sweep`] | one pass, the same for the command line and the daemon: gather evidence ([`sweep::Source`]), put Altinn's policies in place, evaluate ([`sweep::judge`]) |
 //! | [`verifier`] | the pre-send check held in memory ([`Verifier`]) |
-//! | [`store`] | the SQLite history: sweeps, verdict changes, finding lifecycles, suppressions, audit ([`store::Store`]) |
+//! | [`outcome`] | sent messages and their fate: Altinn Correspondence with the sender's own token, message → route, findings from what happened ([`outcome::assess`]) |
+//! | [`store`] | the SQLite history: sweeps, verdict changes, finding lifecycles, suppressions, audit, sent messages ([`store::Store`]) |
 //! | [`alerts`] | webhook alerts: what they say and how they are delivered ([`alerts::Notifier`]) |
 //! | [`daemon`] | `reachcheck serve`: scheduled sweeps, reload, shutdown, alerts, as named tasks ([`daemon::Daemon`]) |
 //! | [`api`] | the HTTP API: health, metrics, AuthZEN pre-send checks, findings, suppressions |
@@ -32,7 +33,7 @@
 //! | [`metrics`] | the daemon's Prometheus metrics |
 //! | [`output`] | table, JSON, CSV and Markdown renderings |
 //! | [`settings`] | the configuration file and its defaults |
-//! | [`cli`] | the command line (`check`, `precheck`, `validate`, `serve`, `report`); only the binary uses it |
+//! | [`cli`] | the command line (`check`, `precheck`, `validate`, `serve`, `report`, `messages`); only the binary uses it |
 //! | [`problem`] | input problems with file and line, reported all at once |
 //!
 //! The engine never does I/O and never reads the clock; sources never judge.
@@ -47,6 +48,7 @@ pub mod evidence;
 pub mod http;
 pub mod metrics;
 pub mod model;
+pub mod outcome;
 pub mod output;
 pub mod policy;
 pub mod problem;

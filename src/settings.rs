@@ -17,6 +17,7 @@ use crate::auth::AuthSettings;
 use crate::engine::DEFAULT_MAX_DATA_AGE;
 use crate::evidence::live::LiveEndpoints;
 use crate::http::{HttpSettings, check_url};
+use crate::outcome::OutcomeSettings;
 use crate::problem::{Problem, line_of, toml_error};
 
 /// The config file used when `--config` is not given and it exists.
@@ -47,6 +48,8 @@ pub struct Settings {
     pub daemon: DaemonSettings,
     /// Alerts (`[alerts]`).
     pub alerts: AlertSettings,
+    /// What happened to sent messages (`[outcomes]`).
+    pub outcomes: OutcomeSettings,
 }
 
 /// The `[daemon]` section: how `reachcheck serve` runs.
@@ -121,6 +124,23 @@ struct RawAlerts {
     timeout: Option<Spanned<String>>,
     allow_http: Option<bool>,
     bearer_token_file: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutcomes {
+    enabled: Option<Spanned<bool>>,
+    scope: Option<Spanned<String>>,
+    subscription_key_file: Option<Spanned<String>>,
+    subscription_key_header: Option<Spanned<String>>,
+    on_behalf_of: Option<Spanned<String>>,
+    poll_for: Option<Spanned<String>>,
+    interval: Option<Spanned<String>>,
+    alert_window: Option<Spanned<String>>,
+    correspondence_url: Option<Spanned<String>>,
+    clock_url: Option<Spanned<String>>,
+    allow_http: Option<bool>,
+    recorded: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -212,6 +232,7 @@ struct RawSettings {
     live: Option<Spanned<RawLive>>,
     daemon: Option<RawDaemon>,
     alerts: Option<RawAlerts>,
+    outcomes: Option<RawOutcomes>,
 }
 
 /// Parses an RFC 3339 time, with the message the CLI and config share.
@@ -254,6 +275,7 @@ impl Settings {
                 live: None,
                 daemon: DaemonSettings::default(),
                 alerts: AlertSettings::default(),
+                outcomes: OutcomeSettings::default(),
             },
         };
         if let Some(p) = &o.policies {
@@ -266,6 +288,7 @@ impl Settings {
             // `--snapshot` judges a recorded snapshot, whatever the config says.
             s.snapshot = Some(p.clone());
             s.live = None;
+            s.outcomes.live = false;
         }
         if o.now.is_some() {
             s.now = o.now;
@@ -418,10 +441,15 @@ impl Settings {
             }
             None => AlertSettings::default(),
         };
+        let outcomes = match raw.outcomes {
+            Some(o) => read_outcomes(file, &text, base, o, live.as_ref())?,
+            None => OutcomeSettings::default(),
+        };
         Ok(Settings {
             live,
             daemon,
             alerts,
+            outcomes,
             config_file: Some(file.to_path_buf()),
             policies: raw
                 .policies
@@ -446,6 +474,129 @@ impl Settings {
             .clone()
             .unwrap_or_else(|| self.policies.join(crate::policy::GRANTS_FILE))
     }
+}
+
+/// Reads the `[outcomes]` section; every problem names its key and line.
+fn read_outcomes(
+    file: &Path,
+    text: &str,
+    base: &Path,
+    raw: RawOutcomes,
+    live: Option<&LiveSettings>,
+) -> Result<OutcomeSettings, SettingsError> {
+    let err = |span: std::ops::Range<usize>, msg: String| {
+        SettingsError(Problem::error(file, Some(line_of(text, span.start)), msg))
+    };
+    let d = OutcomeSettings::default();
+    let allow_http = raw.allow_http.unwrap_or(false) || live.is_some_and(|l| l.http.allow_http);
+    let url = |key: &str, v: &Spanned<String>| {
+        check_url(v.get_ref(), allow_http)
+            .map_err(|e| err(v.span(), format!("`outcomes.{key}`: {e}")))
+    };
+    let duration = |key: &str, v: &Option<Spanned<String>>, default: Duration| match v {
+        None => Ok(default),
+        Some(v) => parse_age(v.get_ref())
+            .and_then(|d| {
+                Duration::try_from(d).map_err(|_| format!("`{}` is negative", v.get_ref()))
+            })
+            .map_err(|m| err(v.span(), format!("`outcomes.{key}`: {m}"))),
+    };
+    let live_polling = match &raw.enabled {
+        Some(v) if *v.get_ref() && live.is_none() => {
+            return Err(err(
+                v.span(),
+                "`outcomes.enabled` polls Altinn Correspondence over HTTP: it needs the `[live]` section (a snapshot's `correspondence/` is read without it)".to_owned(),
+            ));
+        }
+        Some(v) => *v.get_ref(),
+        None => live.is_some(),
+    };
+    let scope = match &raw.scope {
+        Some(v) if v.get_ref().trim().is_empty() => {
+            return Err(err(
+                v.span(),
+                "`outcomes.scope` is empty: name the Maskinporten scopes of the sender's own token, space separated".to_owned(),
+            ));
+        }
+        Some(v) => v.get_ref().trim().to_owned(),
+        None => d.scope.clone(),
+    };
+    let subscription_key = match &raw.subscription_key_file {
+        Some(v) => {
+            let f = PathBuf::from(v.get_ref());
+            let f = if f.is_absolute() { f } else { base.join(f) };
+            let key = std::fs::read_to_string(&f).map_err(|e| {
+                err(
+                    v.span(),
+                    format!(
+                        "`outcomes.subscription_key_file`: cannot read `{}`: {e}",
+                        f.display()
+                    ),
+                )
+            })?;
+            let key = key.trim();
+            if key.is_empty() {
+                return Err(err(
+                    v.span(),
+                    format!(
+                        "`outcomes.subscription_key_file`: `{}` is empty",
+                        f.display()
+                    ),
+                ));
+            }
+            Some(crate::alerts::Secret::new(key))
+        }
+        None => None,
+    };
+    let subscription_key_header = match &raw.subscription_key_header {
+        Some(v) => {
+            let h = v.get_ref().trim();
+            if reqwest::header::HeaderName::from_bytes(h.as_bytes()).is_err() {
+                return Err(err(
+                    v.span(),
+                    format!("`outcomes.subscription_key_header`: `{h}` is not an HTTP header name"),
+                ));
+            }
+            h.to_owned()
+        }
+        None => d.subscription_key_header.clone(),
+    };
+    let on_behalf_of = match &raw.on_behalf_of {
+        Some(v) => Some(
+            crate::model::OrgNumber::parse(v.get_ref())
+                .map_err(|e| err(v.span(), format!("`outcomes.on_behalf_of`: {e}")))?,
+        ),
+        None => None,
+    };
+    let poll_for = match &raw.poll_for {
+        Some(v) => parse_age(v.get_ref())
+            .map_err(|m| err(v.span(), format!("`outcomes.poll_for`: {m}")))?,
+        None => d.poll_for,
+    };
+    Ok(OutcomeSettings {
+        live: live_polling,
+        scope,
+        subscription_key,
+        subscription_key_header,
+        on_behalf_of,
+        poll_for,
+        interval: duration("interval", &raw.interval, d.interval)?,
+        alert_window: duration("alert_window", &raw.alert_window, d.alert_window)?,
+        correspondence_url: raw
+            .correspondence_url
+            .as_ref()
+            .map(|v| url("correspondence_url", v))
+            .transpose()?,
+        clock_url: raw
+            .clock_url
+            .as_ref()
+            .map(|v| url("clock_url", v))
+            .transpose()?,
+        recorded: raw.recorded.map(|p| {
+            let p = PathBuf::from(p);
+            if p.is_absolute() { p } else { base.join(p) }
+        }),
+    })
 }
 
 /// Reads the `[live]` section; every problem names its key and line.
@@ -650,6 +801,62 @@ mod tests {
             err.contains("none.toml`: cannot read the config file"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_outcomes_section_is_checked_key_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("r.toml");
+        std::fs::write(dir.path().join("apim.key"), "k3y\n").unwrap();
+        std::fs::write(
+            &cfg,
+            "snapshot = \"s\"\n[outcomes]\nsubscription_key_file = \"apim.key\"\non_behalf_of = \"310000019\"\npoll_for = \"30days\"\nalert_window = \"5s\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(&Overrides {
+            config: Some(cfg.clone()),
+            ..Overrides::default()
+        })
+        .unwrap();
+        let o = &s.outcomes;
+        assert!(!o.live, "a snapshot's correspondence needs no polling");
+        assert_eq!(o.scope, crate::outcome::DEFAULT_SCOPE);
+        assert_eq!(o.subscription_key.as_ref().unwrap().expose(), "k3y");
+        assert!(!format!("{o:?}").contains("k3y"));
+        assert_eq!(o.on_behalf_of.unwrap().to_string(), "310000019");
+        assert_eq!(o.poll_for, SignedDuration::from_hours(720));
+        assert_eq!(o.alert_window, Duration::from_secs(5));
+        for (text, expected) in [
+            (
+                "[outcomes]\npol_for = \"1d\"\n",
+                "line 2: unknown field `pol_for`",
+            ),
+            (
+                "[outcomes]\nenabled = true\n",
+                "line 2: `outcomes.enabled` polls Altinn Correspondence over HTTP: it needs the `[live]` section",
+            ),
+            (
+                "[outcomes]\n\non_behalf_of = \"123\"\n",
+                "line 3: `outcomes.on_behalf_of`: `123` is not an organisation number",
+            ),
+            (
+                "[outcomes]\nclock_url = \"http://127.0.0.1:1/_sim/clock\"\n",
+                "line 2: `outcomes.clock_url`: `http://127.0.0.1:1/_sim/clock` is plain http://",
+            ),
+            (
+                "[outcomes]\nsubscription_key_file = \"none.key\"\n",
+                "line 2: `outcomes.subscription_key_file`: cannot read",
+            ),
+        ] {
+            std::fs::write(&cfg, text).unwrap();
+            let e = Settings::load(&Overrides {
+                config: Some(cfg.clone()),
+                ..Overrides::default()
+            })
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(expected), "{e}");
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The pre-send check, shaped like the OpenID AuthZEN 1.0 evaluation API: may `subject`
 //! (the sender) `send` a message of type `action.properties.message_type` to `resource`
 //! (the recipient)? `decision` is true only for `readable`; `context` carries the verdict,
-//! reader count, findings, data age and the message type's fallback.
+//! reader count, findings, data age, the message type's fallback and the route's history
+//! of sent messages (sent, read within the deadline, last read, unread now).
 //!
 //! Requests are read as JSON values and checked field by field, so that a bad request
 //! gets a 400 naming the field (`subject.id`, `evaluations[2].action.name`), never a 500.
@@ -81,6 +82,9 @@ pub struct DecisionContext {
     pub fallback: Option<Arc<str>>,
     /// The sweep the answer comes from.
     pub sweep_id: Option<i64>,
+    /// What the route's sent messages did (DESIGN.md, "Message outcomes"): the ground truth
+    /// beside the prediction.
+    pub history: crate::outcome::RouteHistory,
 }
 
 /// One decision.
@@ -196,6 +200,12 @@ async fn decide(
 ) -> EvaluationResponse {
     let d = shared.verifier.check_at(&route, now);
     let recipient = route.recipient;
+    let history = shared
+        .histories
+        .load()
+        .get(&route)
+        .cloned()
+        .unwrap_or_default();
     shared
         .metrics
         .checks
@@ -234,6 +244,7 @@ async fn decide(
                 d.fallback.clone()
             },
             sweep_id: shared.verifier.sweep(),
+            history,
         },
     }
 }

@@ -163,6 +163,17 @@ impl LiveSource {
         &self.endpoints
     }
 
+    /// The HTTP client (shared with the Correspondence client, so that one rate limit
+    /// holds per host).
+    pub fn http(&self) -> &Http {
+        &self.http
+    }
+
+    /// The token source (shared with the Correspondence client: one token cache).
+    pub fn auth(&self) -> &Arc<Auth> {
+        &self.auth
+    }
+
     /// Gets (or reuses) the token a sweep needs, to find a refused or garbled one before
     /// any unit is asked.
     pub async fn token(&self) -> Result<(), AuthError> {

@@ -25,6 +25,7 @@ pub use snapshot_dir::{
     POLICY_FILE, RESOURCE_FILE, RESOURCE_POLICIES, RESOURCE_RIGHTS, ROLES, STATUS_SUFFIX,
     SUB_UNITS, SnapshotDir, UNITS, status_path,
 };
+pub(crate) use snapshot_dir::{Recorded, recorded};
 
 use crate::model::{OrgNumber, ResourceId, Rightholder, SourceFailure, Unit};
 use crate::problem::{Problem, Problems};

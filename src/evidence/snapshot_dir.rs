@@ -69,7 +69,7 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Option<Result<T, String>> {
 }
 
 /// What was recorded for one request.
-enum Recorded<T> {
+pub(crate) enum Recorded<T> {
     /// Nothing: neither the answer nor a status.
     Missing,
     /// A non-2xx answer, recorded in `<path>.status.json`.
@@ -89,7 +89,10 @@ pub fn status_path(path: &Path) -> PathBuf {
 
 /// Reads what was recorded for `path`: its answer, parsed by `parse`, or else its
 /// `.status.json`.
-fn recorded<T>(path: &Path, parse: impl FnOnce(&[u8]) -> Result<T, String>) -> Recorded<T> {
+pub(crate) fn recorded<T>(
+    path: &Path,
+    parse: impl FnOnce(&[u8]) -> Result<T, String>,
+) -> Recorded<T> {
     match std::fs::read(path) {
         Ok(bytes) => match parse(&bytes) {
             Ok(t) => Recorded::Answer(t),

@@ -74,11 +74,23 @@ pub enum FindingCode {
     NotificationUnverified,
     /// Altinn answered 404 for a resource or its policy: it does not exist there.
     ResourceNotInAltinn,
+    /// A message sent on the route is unread `read_deadline_hours` after it was published
+    /// (DESIGN.md, "Message outcomes").
+    UnreadPastDeadline,
+    /// Altinn could not notify the recipient of a message sent on the route.
+    NotificationFailed,
+    /// A message passed its own `dueDateTime` in Altinn without being read (Altinn's
+    /// `correspondencereceiverneverread`).
+    NeverRead,
+    /// The list of sent messages could not be read whole, so some messages may be missing.
+    OutcomesIncomplete,
+    /// What happened to the route's messages contradicts its verdict.
+    PredictionContradicted,
 }
 
 impl FindingCode {
     /// Every code, in the order findings are reported (new codes are appended).
-    pub const ALL: [FindingCode; 16] = [
+    pub const ALL: [FindingCode; 21] = [
         FindingCode::RecipientDeleted,
         FindingCode::NoReader,
         FindingCode::NoData,
@@ -95,6 +107,11 @@ impl FindingCode {
         FindingCode::EvidenceInconsistent,
         FindingCode::NotificationUnverified,
         FindingCode::ResourceNotInAltinn,
+        FindingCode::UnreadPastDeadline,
+        FindingCode::NotificationFailed,
+        FindingCode::NeverRead,
+        FindingCode::OutcomesIncomplete,
+        FindingCode::PredictionContradicted,
     ];
 
     /// The contract name, e.g. `no_reader`.
@@ -116,15 +133,27 @@ impl FindingCode {
             FindingCode::EvidenceInconsistent => "evidence_inconsistent",
             FindingCode::NotificationUnverified => "notification_unverified",
             FindingCode::ResourceNotInAltinn => "resource_not_in_altinn",
+            FindingCode::UnreadPastDeadline => "unread_past_deadline",
+            FindingCode::NotificationFailed => "notification_failed",
+            FindingCode::NeverRead => "never_read",
+            FindingCode::OutcomesIncomplete => "outcomes_incomplete",
+            FindingCode::PredictionContradicted => "prediction_contradicted",
         }
     }
 
-    /// The fixed severity of this code.
+    /// The severity of this code. Fixed per code, except `prediction_contradicted`: a
+    /// warning when a route judged `readable` goes unread past the deadline (this), info
+    /// when a message is read on a route not judged `readable` (the outcome says so).
     pub fn severity(self) -> Severity {
         match self {
             FindingCode::RecipientDeleted
             | FindingCode::NoReader
-            | FindingCode::NotOnAccessList => Severity::Critical,
+            | FindingCode::NotOnAccessList
+            | FindingCode::UnreadPastDeadline => Severity::Critical,
+            FindingCode::NotificationFailed
+            | FindingCode::NeverRead
+            | FindingCode::OutcomesIncomplete
+            | FindingCode::PredictionContradicted => Severity::Warning,
             FindingCode::EvidenceInconsistent | FindingCode::ResourceNotInAltinn => {
                 Severity::Warning
             }
@@ -392,6 +421,13 @@ mod tests {
             );
         }
         assert_eq!(FindingCode::NoReader.severity(), Severity::Critical);
+        assert_eq!(
+            FindingCode::UnreadPastDeadline.severity(),
+            Severity::Critical
+        );
+        // Codes are appended, never renumbered: the first sixteen keep their places.
+        assert_eq!(FindingCode::ALL[15], FindingCode::ResourceNotInAltinn);
+        assert_eq!(FindingCode::ALL[16], FindingCode::UnreadPastDeadline);
     }
 
     #[test]

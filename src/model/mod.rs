@@ -6,6 +6,7 @@
 
 mod finding;
 mod grant;
+mod identity;
 mod ids;
 mod org_number;
 mod route;
@@ -15,6 +16,9 @@ pub use finding::{
     AccessListGate, Finding, FindingCode, Gap, PolicyDrift, Severity, SourceFailure, SourceKind,
 };
 pub use grant::{Code, Grant};
+pub use identity::{
+    MASK as IDENTITY_MASK, contains_identity_number, is_identity_number, mask_identity_numbers,
+};
 pub use ids::{IdError, MessageTypeId, ResourceId};
 pub use org_number::{OrgNumber, OrgNumberError};
 pub use route::{EvidenceTier, Route, Verdict};

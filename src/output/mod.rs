@@ -6,6 +6,7 @@
 //! CLI).
 
 mod markdown;
+pub mod messages;
 mod table;
 
 use std::collections::BTreeMap;
@@ -32,6 +33,14 @@ pub enum Format {
     Markdown,
 }
 
+static EMPTY_HISTORY: crate::outcome::RouteHistory = crate::outcome::RouteHistory {
+    sent: 0,
+    read_within_deadline: 0,
+    last_read: None,
+    unread_now: 0,
+    unread_past_deadline: 0,
+};
+
 /// How to render.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RenderOptions {
@@ -52,6 +61,9 @@ pub struct Rendering<'a> {
     pub evaluation: &'a Evaluation,
     /// Options.
     pub options: RenderOptions,
+    /// What each route's sent messages did, shown beside its verdict when given.
+    pub histories:
+        Option<&'a rustc_hash::FxHashMap<crate::model::Route, crate::outcome::RouteHistory>>,
     cache: Vec<Option<Explanation>>,
 }
 
@@ -62,8 +74,24 @@ impl<'a> Rendering<'a> {
             engine,
             evaluation,
             options,
+            histories: None,
             cache: vec![None; evaluation.assessments.len()],
         }
+    }
+
+    /// Shows what each route's sent messages did (`precheck` with a store).
+    #[must_use]
+    pub fn with_histories(
+        mut self,
+        histories: &'a rustc_hash::FxHashMap<crate::model::Route, crate::outcome::RouteHistory>,
+    ) -> Self {
+        self.histories = Some(histories);
+        self
+    }
+
+    fn history(&self, route: &crate::model::Route) -> Option<&'a crate::outcome::RouteHistory> {
+        self.histories
+            .map(|h| h.get(route).unwrap_or(&EMPTY_HISTORY))
     }
 
     /// The explanation of a route (cached per assessment).
@@ -125,6 +153,8 @@ impl<'a> Rendering<'a> {
             line: u32,
             evidence: &'r [String],
             findings: &'r [crate::engine::ExplainedFinding],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            history: Option<&'r crate::outcome::RouteHistory>,
         }
         let head = Head {
             now: self.evaluation.now.to_string(),
@@ -145,8 +175,10 @@ impl<'a> Rendering<'a> {
         for (i, r) in evaluation.routes.iter().enumerate() {
             let a: &Assessment = &evaluation.assessments[r.assessment as usize];
             let min_readers = self.min_readers(&r.route.message_type);
+            let history = self.history(&r.route);
             let x = self.explanation(r);
             let route = JsonRoute {
+                history,
                 sender: r.route.sender,
                 message_type: &r.route.message_type,
                 recipient: r.route.recipient,

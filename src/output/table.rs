@@ -112,6 +112,9 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
             pad(&truncate(recipient, RECIPIENT_WIDTH), recipient_width),
             codes.join(", ")
         )?;
+        if let Some(h) = r.history(&route.route) {
+            writeln!(out, "    messages: {}", super::messages::history_line(h))?;
+        }
         if r.options.details {
             for f in findings {
                 writeln!(

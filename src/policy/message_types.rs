@@ -31,6 +31,10 @@ pub struct MessageType {
     pub retention_days: Option<u32>,
     /// What the sender does instead when the route is not readable.
     pub fallback: Option<String>,
+    /// Whether messages of this type are tracked in Altinn Correspondence (DESIGN.md,
+    /// "Message outcomes"): a sent message is of this type when its resource is this
+    /// type's first resource. Default true.
+    pub track_outcomes: bool,
     /// Line of the `[[message_type]]` entry, for messages.
     pub line: u32,
     /// Line of its `resources` key, for messages about a resource.
@@ -57,6 +61,7 @@ struct RawMessageType {
     read_deadline_hours: Option<Spanned<i64>>,
     retention_days: Option<Spanned<i64>>,
     fallback: Option<String>,
+    track_outcomes: Option<bool>,
 }
 
 /// Parses `message-types.toml`, returning the types it could read and every problem found.
@@ -187,6 +192,7 @@ pub(crate) fn parse_message_types(
                 .fallback
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty()),
+            track_outcomes: raw.track_outcomes.unwrap_or(true),
             line: entry_line,
             resources_line,
         });
@@ -215,6 +221,7 @@ mod tests {
         assert!(t.require_notification);
         assert!(!t.count_system_users);
         assert!(!t.confidential);
+        assert!(t.track_outcomes);
         assert_eq!(t.resources.len(), 2);
         assert_eq!(t.line, 1);
     }

@@ -247,6 +247,11 @@ impl Lang {
             (Lang::Nb, FindingCode::EvidenceInconsistent) => "motstridende tilgangsdata",
             (Lang::Nb, FindingCode::NotificationUnverified) => "varsling ikke kontrollert",
             (Lang::Nb, FindingCode::ResourceNotInAltinn) => "ressursen finnes ikke i Altinn",
+            (Lang::Nb, FindingCode::UnreadPastDeadline) => "ulest etter fristen",
+            (Lang::Nb, FindingCode::NotificationFailed) => "varsling feilet",
+            (Lang::Nb, FindingCode::NeverRead) => "aldri lest",
+            (Lang::Nb, FindingCode::OutcomesIncomplete) => "meldingsstatus ufullstendig",
+            (Lang::Nb, FindingCode::PredictionContradicted) => "utfallet motsier vurderingen",
             (Lang::En, FindingCode::RecipientDeleted) => "recipient deleted",
             (Lang::En, FindingCode::NoReader) => "nobody can read",
             (Lang::En, FindingCode::NoData) => "access data missing",
@@ -263,6 +268,11 @@ impl Lang {
             (Lang::En, FindingCode::EvidenceInconsistent) => "contradictory access data",
             (Lang::En, FindingCode::NotificationUnverified) => "notification not verified",
             (Lang::En, FindingCode::ResourceNotInAltinn) => "resource not in Altinn",
+            (Lang::En, FindingCode::UnreadPastDeadline) => "unread past the deadline",
+            (Lang::En, FindingCode::NotificationFailed) => "notification failed",
+            (Lang::En, FindingCode::NeverRead) => "never read",
+            (Lang::En, FindingCode::OutcomesIncomplete) => "message outcomes incomplete",
+            (Lang::En, FindingCode::PredictionContradicted) => "outcome contradicts the verdict",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The store: an embedded SQLite file holding sweeps, each route's verdict history (changes
-//! only), the lifecycle of every finding, suppressions and the audit trail of pre-send
-//! checks.
+//! only), the lifecycle of every finding, suppressions, the audit trail of pre-send
+//! checks, and the messages the sender sent with what happened to them.
 //!
 //! Owns: the schema (`schema.rs`, versioned, migrated in one place), durability (WAL; a
 //! sweep's results are written in one transaction, so a crash leaves the previous sweep
@@ -22,6 +22,7 @@
 //! | `answers.rs` | the latest sweep's answers as one blob, for a fast start |
 //! | `suppressions.rs` | suppressions: added, listed, lapsed |
 //! | `audit.rs` | the audit trail of pre-send checks |
+//! | `messages.rs` | sent messages and what happened to them, and the polls of Altinn Correspondence |
 //! | `retention.rs` | forgetting old history, across the tables |
 //! | `codec.rs` | how values are written into and read from rows |
 
@@ -29,6 +30,7 @@ mod answers;
 mod audit;
 mod codec;
 mod findings;
+mod messages;
 mod retention;
 mod schema;
 mod suppressions;
@@ -43,6 +45,7 @@ pub use audit::AuditEntry;
 pub use findings::{
     Change, FindingChange, FindingEvent, FindingFilter, FindingRecord, FindingState,
 };
+pub use messages::{Ingested, KnownMessage, MessageFilter, MessageRecord, PollRecord};
 pub use retention::Pruned;
 pub use suppressions::{NewSuppression, Suppression};
 pub use sweeps::{

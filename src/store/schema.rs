@@ -112,6 +112,48 @@ pub(super) const MIGRATIONS: &[&str] = &[
         body   BLOB NOT NULL
     );
     "#,
+    // 3: sent messages and what happened to them; polls of Altinn Correspondence.
+    // Times in microseconds since the epoch (the list is paged to the microsecond).
+    r#"
+    CREATE TABLE messages (
+        id                       TEXT PRIMARY KEY,      -- correspondence id (UUID, lower case)
+        resource                 TEXT,                  -- NULL while its details were never usable
+        sender                   INTEGER,
+        message_type             TEXT,
+        recipient                INTEGER,               -- only for a message on a route
+        unrouted                 TEXT,                  -- why it has no route
+        senders_reference        TEXT,                  -- identity numbers masked
+        requested_us             INTEGER,               -- requestedPublishTime
+        published_us             INTEGER,
+        read_us                  INTEGER,               -- first opened
+        confirmed_us             INTEGER,
+        due_us                   INTEGER,               -- the sender's dueDateTime
+        confirmation_needed      INTEGER NOT NULL DEFAULT 0,
+        notification             TEXT CHECK (notification IN ('none', 'pending', 'delivered', 'failed')),
+        failed                   INTEGER NOT NULL DEFAULT 0,
+        problem                  TEXT,                  -- why the latest details were unusable
+        predicted                TEXT CHECK (predicted IN ('readable', 'not_readable', 'unknown')),
+        first_seen_us            INTEGER NOT NULL,
+        checked_us               INTEGER NOT NULL,
+        final                    INTEGER NOT NULL DEFAULT 0,
+        alerted_unread_us        INTEGER,
+        alerted_notification_us  INTEGER,
+        CHECK (recipient IS NULL OR unrouted IS NULL)
+    ) WITHOUT ROWID;
+    CREATE INDEX messages_route ON messages (recipient, sender, message_type);
+
+    CREATE TABLE message_polls (
+        id          INTEGER PRIMARY KEY,
+        at_us       INTEGER,
+        source      TEXT NOT NULL,
+        listed      INTEGER NOT NULL,
+        fetched     INTEGER NOT NULL,
+        stored      INTEGER NOT NULL,
+        unusable    INTEGER NOT NULL,
+        unrouted    INTEGER NOT NULL,
+        incomplete  TEXT NOT NULL                       -- JSON [[resource, reason], ...]
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -105,3 +105,33 @@ proptest! {
         routes(text.as_bytes());
     }
 }
+
+/// A recorded details body (the demo's first concern report to Bergen).
+const DETAILS: &str = include_str!(
+    "../../examples/demo/messages/correspondence/018dcbb3-8b70-7ea8-b5dd-3258b25de720/details.json"
+);
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn details_never_panic_and_never_quote_what_they_refuse(
+        text in prop_oneof![damaged(DETAILS), "\\PC{0,300}".boxed()]
+    ) {
+        if let Err(e) = reachcheck::outcome::parse_details(text.as_bytes(), None) {
+            let why = e.to_string();
+            prop_assert!(!why.is_empty());
+            // Named, never quoted: nothing longer than a field name comes from the body.
+            prop_assert!(!why.contains("018dcbb3"), "{why}");
+        }
+    }
+
+    #[test]
+    fn masked_text_holds_no_identity_number_and_masking_twice_changes_nothing(
+        text in "[0-9 .\\-a-z]{0,60}"
+    ) {
+        let once = reachcheck::model::mask_identity_numbers(&text).into_owned();
+        prop_assert!(!reachcheck::model::contains_identity_number(&once), "{once}");
+        prop_assert_eq!(reachcheck::model::mask_identity_numbers(&once).into_owned(), once);
+    }
+}

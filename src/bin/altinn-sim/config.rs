@@ -43,6 +43,18 @@ pub(crate) fn live_config(base_url: &str, key_file: &str) -> String {
     )
 }
 
+/// The `[outcomes]` section that polls the stand-in's Correspondence, with the
+/// subscription key in `key_file` when one is required.
+pub(crate) fn outcomes_config(key_file: Option<&str>) -> String {
+    let mut s = String::from(
+        "\n# The stand-in plays Altinn Correspondence for the sender (--client-org).\n[outcomes]\nenabled = true\n",
+    );
+    if let Some(k) = key_file {
+        s.push_str(&format!("subscription_key_file = \"{k}\"\n"));
+    }
+    s
+}
+
 /// Where the private key goes: beside `config`, named `FILE.key.pem`.
 pub(crate) fn key_file_for(config: &Path) -> PathBuf {
     let mut name = config

@@ -19,7 +19,7 @@ use crate::grant::oauth_error;
 use crate::server::{Sim, lock};
 
 /// The endpoints, as counted in `/_sim/requests` and named in `only=`.
-pub(crate) const ENDPOINTS: [&str; 13] = [
+pub(crate) const ENDPOINTS: [&str; 15] = [
     "maskinporten/token",
     "altinn/exchange",
     "altinn/authorizedparties",
@@ -33,6 +33,8 @@ pub(crate) const ENDPOINTS: [&str; 13] = [
     "brreg/enheter",
     "brreg/underenheter",
     "brreg/roller",
+    "altinn/correspondence",
+    "altinn/correspondencedetails",
 ];
 
 /// Fault probabilities, each in [0, 1], on every endpoint or only one.
@@ -124,6 +126,10 @@ fn endpoint(path: &str) -> &'static str {
         }
         p if p.starts_with("/resourceregistry/api/v1/access-lists/") => "altinn/accesslists",
         p if p.starts_with("/resourceregistry/") => "altinn/resource",
+        p if p.starts_with("/correspondence/") && p.ends_with("/details") => {
+            "altinn/correspondencedetails"
+        }
+        p if p.starts_with("/correspondence/") => "altinn/correspondence",
         p if p.ends_with("/roller") => "brreg/roller",
         p if p.starts_with("/enhetsregisteret/api/underenheter") => "brreg/underenheter",
         p if p.starts_with("/enhetsregisteret/") => "brreg/enheter",

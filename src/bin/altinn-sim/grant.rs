@@ -23,12 +23,15 @@ pub(crate) const CLIENT_ID: &str = "reachcheck-altinn-sim";
 /// The key id the stand-in accepts unless told otherwise.
 pub(crate) const KEY_ID: &str = "altinn-sim-key-1";
 /// Scopes the stand-in's Maskinporten knows.
-pub(crate) const SCOPES: [&str; 5] = [
+pub(crate) const SCOPES: [&str; 8] = [
     "altinn:accessmanagement/authorizedparties",
     "altinn:accessmanagement/enduser:connections:toothers.read",
     "altinn:portal/enduser",
     "altinn:resourceregistry/accesslist.read",
     "altinn:resourceregistry/resource.read",
+    "altinn:serviceowner",
+    "altinn:correspondence.write",
+    "altinn:correspondence.read",
 ];
 /// The claims a grant may carry.
 const CLAIMS: [&str; 7] = [
@@ -137,6 +140,11 @@ pub(crate) async fn token(State(sim): State<Arc<Sim>>, Form(form): Form<TokenFor
     }
     let access = sim.token("mp");
     lock(&sim.mp_tokens).insert(access.clone());
+    // What the token may do travels with it (the exchange copies every claim).
+    lock(&sim.token_scopes).insert(
+        access.clone(),
+        claims["scope"].as_str().unwrap_or("").to_owned(),
+    );
     Json(json!({
         "access_token": access,
         "token_type": "Bearer",
@@ -228,6 +236,8 @@ pub(crate) async fn exchange(State(sim): State<Arc<Sim>>, headers: HeaderMap) ->
         Some(t) if lock(&sim.mp_tokens).contains(t) => {
             let altinn = sim.token("eyJhbGciOiJSUzI1NiJ9");
             lock(&sim.altinn_tokens).insert(altinn.clone());
+            let scope = lock(&sim.token_scopes).get(t).cloned().unwrap_or_default();
+            lock(&sim.token_scopes).insert(altinn.clone(), scope);
             // Altinn answers text/plain; some clients see it JSON-quoted.
             (
                 [(header::CONTENT_TYPE, "text/plain")],

@@ -15,6 +15,10 @@
 //! (method, path, query, how many times it was asked), so a run is deterministic for a seed
 //! whatever the order requests arrive in.
 //!
+//! It also plays Altinn Correspondence for a sender (publish, list, details with status
+//! history), with reading behaviour per recipient set on the command line and a clock
+//! (`/_sim/clock`) that tests move forward.
+//!
 //! `/_sim/grants` lists the grants' headers and claims as the stand-in saw them and
 //! `/_sim/requests` counts requests by endpoint, for tests and benchmarks.
 //!
@@ -24,6 +28,7 @@
 //! | `server.rs` | the snapshot's files, the shared state, the routes, the data endpoints |
 //! | `grant.rs` | Maskinporten's grant checks and Altinn's token exchange |
 //! | `faults.rs` | counting, latency, the rate limit and injected faults, per request |
+//! | `correspondence.rs` | Correspondence for a sender: publish, list, details; reading behaviour; the clock |
 //! | `config.rs` | `--write-config`: a test key pair and the `[live]` config |
 
 use std::io::Write as _;
@@ -33,8 +38,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use reachcheck::model::OrgNumber;
 
 mod config;
+mod correspondence;
 mod faults;
 mod grant;
 mod registry;
@@ -89,6 +96,30 @@ struct Args {
     /// (`DIR/<resource-id>.xml`, e.g. `policies`); without it such a resource has none (404).
     #[arg(long, value_name = "DIR")]
     policies: Option<PathBuf>,
+    /// The organisation the client's tokens belong to (Maskinporten's `consumer`): the
+    /// sender in Correspondence. Without it Correspondence answers 401 (caller unknown).
+    #[arg(long, value_name = "ORG", value_parser = parse_org)]
+    client_org: Option<OrgNumber>,
+    /// Require this API management subscription key (`Ocp-Apim-Subscription-Key`) on
+    /// Correspondence requests.
+    #[arg(long, value_name = "KEY")]
+    subscription_key: Option<String>,
+    /// How recipients read what they are sent, independent of the snapshot's readers:
+    /// `default=prompt,964338531=never,944496394=slow:48h` (prompt[:DURATION] = 10m,
+    /// slow[:DURATION] = 48h, never).
+    #[arg(long, value_name = "SPEC", default_value = "default=prompt")]
+    reading: correspondence::PerRecipient<correspondence::Reading>,
+    /// Whether notifications reach recipients: `default=delivered,964338531=failed`.
+    #[arg(long, value_name = "SPEC", default_value = "default=delivered")]
+    notifications: correspondence::PerRecipient<correspondence::Notifying>,
+    /// Where the stand-in's clock starts (RFC 3339) [default: now]; move it with
+    /// `POST /_sim/clock {"advance": "25h"}`.
+    #[arg(long, value_name = "RFC3339")]
+    clock: Option<jiff::Timestamp>,
+}
+
+fn parse_org(s: &str) -> Result<OrgNumber, String> {
+    OrgNumber::parse(s).map_err(|e| e.to_string())
 }
 
 fn fail(msg: &str) -> ExitCode {
@@ -137,7 +168,20 @@ fn main() -> ExitCode {
             if let Err(e) = write_private(&key_file, &private) {
                 return fail(&format!("`{}`: {e}", key_file.display()));
             }
-            if let Err(e) = std::fs::write(config, live_config(&base, &key_name)) {
+            let mut text = live_config(&base, &key_name);
+            if args.client_org.is_some() {
+                // The stand-in plays Correspondence for that sender: poll it too.
+                let mut key = None;
+                if let Some(k) = &args.subscription_key {
+                    let file = config.with_extension("apim.key");
+                    if let Err(e) = write_private(&file, k) {
+                        return fail(&format!("`{}`: {e}", file.display()));
+                    }
+                    key = file.file_name().map(|n| n.to_string_lossy().into_owned());
+                }
+                text.push_str(&config::outcomes_config(key.as_deref()));
+            }
+            if let Err(e) = std::fs::write(config, text) {
                 return fail(&format!("`{}` (--write-config): {e}", config.display()));
             }
             if args.client_public_key.is_none() {
@@ -155,6 +199,13 @@ fn main() -> ExitCode {
             key_id: grant::KEY_ID.to_owned(),
             token_lifetime: args.token_lifetime,
             policies: args.policies.clone(),
+            correspondence: correspondence::CorrespondenceOptions {
+                client_org: args.client_org,
+                subscription_key: args.subscription_key.clone(),
+                reading: args.reading.clone(),
+                notifications: args.notifications.clone(),
+                clock_start: args.clock,
+            },
         };
         let running = match server::serve(opts, listener) {
             Ok(r) => r,

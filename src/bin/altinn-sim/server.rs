@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use reachcheck::evidence::{CONNECTIONS, NOTIFICATION_ADDRESSES, ROLES, SUB_UNITS, UNITS};
 use reachcheck::model::OrgNumber;
 
+use crate::correspondence::{CorrespondenceOptions, Mailroom};
 use crate::faults::{Faults, discipline};
 use crate::grant::{SeenGrant, altinn_auth, exchange, token};
 use crate::registry;
@@ -53,6 +54,8 @@ pub(crate) struct SimOptions {
     pub(crate) token_lifetime: u64,
     /// Policies Altinn enforces for resources whose policy the snapshot did not record.
     pub(crate) policies: Option<PathBuf>,
+    /// Correspondence: the sender, the subscription key, how recipients read, the clock.
+    pub(crate) correspondence: CorrespondenceOptions,
 }
 
 /// The stand-in's state, shared by every handler.
@@ -71,6 +74,10 @@ pub(crate) struct Sim {
     pub(crate) counts: Mutex<BTreeMap<String, u64>>,
     pub(crate) limiter: Option<DefaultDirectRateLimiter>,
     pub(crate) serial: std::sync::atomic::AtomicU64,
+    /// The scopes each issued token carries.
+    pub(crate) token_scopes: Mutex<HashMap<String, String>>,
+    /// Correspondence's messages, behaviours and clock.
+    pub(crate) mailroom: Mailroom,
 }
 
 /// The party UUID the stand-in gives a unit.
@@ -147,8 +154,11 @@ impl Sim {
         let limiter = opts
             .rate_limit
             .map(|n| RateLimiter::direct(Quota::per_second(n)));
+        let mailroom = Mailroom::new(opts.correspondence.clone(), opts.seed, &files);
         Ok(Sim {
             issuer,
+            mailroom,
+            token_scopes: Mutex::default(),
             files,
             parties,
             key,
@@ -409,6 +419,22 @@ pub(crate) fn serve(
         .route(
             "/accessmanagement/api/v1/enduser/connections/resources/rights",
             get(registry::rights),
+        )
+        .route(
+            "/correspondence/api/v1/correspondence",
+            get(crate::correspondence::list).post(crate::correspondence::publish),
+        )
+        .route(
+            "/correspondence/api/v1/correspondence/{id}/details",
+            get(crate::correspondence::details),
+        )
+        .route(
+            "/_sim/clock",
+            get(crate::correspondence::clock).post(crate::correspondence::set_clock),
+        )
+        .route(
+            "/_sim/correspondence",
+            post(crate::correspondence::sim_publish),
         )
         .route("/_sim/grants", get(seen_grants))
         .route("/_sim/requests", get(request_counts))
