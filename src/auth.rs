@@ -97,6 +97,8 @@ pub enum AuthError {
         error: String,
         /// OAuth `error_description`.
         description: Option<String>,
+        /// OAuth `error_uri` (Maskinporten's names the error id, `…/errors/MP-303`).
+        uri: Option<String>,
     },
     /// The upstream answered something that is not a token.
     #[error("{upstream} answered HTTP {status} with {what}")]
@@ -110,6 +112,23 @@ pub enum AuthError {
     },
 }
 
+/// Whom a token refusal concerns (`docs/altinn-refusals.md`, the last section).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusalScope {
+    /// One organisation: it has no system user this client may use (Maskinporten's
+    /// `invalid_altinn_customer_configuration`, MP-303). The sweep goes on without it.
+    Organisation,
+    /// The client itself (key, client id, audience, scope, the shape of the grant): every
+    /// organisation would be refused alike, so the sweep stops as a configuration error.
+    Client,
+    /// Nothing about anyone: an upstream that failed or answered garbage. Retried; what
+    /// depends on it is `unknown`.
+    Transient,
+}
+
+/// Maskinporten's error for an organisation without a usable system user (MP-303).
+pub const NO_SYSTEM_USER: &str = "invalid_altinn_customer_configuration";
+
 impl AuthError {
     /// A refusal without an OAuth error body: the status says it all.
     fn refused(upstream: String, status: reqwest::StatusCode) -> AuthError {
@@ -118,6 +137,30 @@ impl AuthError {
             status: status.as_u16(),
             error: status.canonical_reason().unwrap_or("error").to_owned(),
             description: None,
+            uri: None,
+        }
+    }
+
+    /// Whom the refusal concerns.
+    pub fn scope(&self) -> RefusalScope {
+        match self {
+            AuthError::Refused {
+                status, error, uri, ..
+            } => {
+                let mp_303 = uri.as_deref().is_some_and(|u| u.ends_with("/MP-303"));
+                if error == NO_SYSTEM_USER || mp_303 {
+                    RefusalScope::Organisation
+                } else if *status >= 500 || *status == 429 {
+                    RefusalScope::Transient
+                } else {
+                    RefusalScope::Client
+                }
+            }
+            AuthError::Http(_) | AuthError::Garbage { .. } => RefusalScope::Transient,
+            AuthError::KeyFile { .. }
+            | AuthError::Key { .. }
+            | AuthError::NoKeyId
+            | AuthError::Sign(_) => RefusalScope::Client,
         }
     }
 }
@@ -291,21 +334,29 @@ impl Auth {
         scope: &str,
         org: Option<OrgNumber>,
     ) -> Result<(AccessToken, Option<Duration>), AuthError> {
-        let assertion = self.assertion(scope, org, jiff::Timestamp::now().as_second())?;
-        self.grants.fetch_add(1, Ordering::Relaxed);
+        // Signed once here to refuse an unusable key at once; then anew for each attempt,
+        // after any wait for the rate limit: Maskinporten wants `iat` within 10 s of its
+        // clock and each `jti` once (API-NOTES §5.1).
+        self.assertion(scope, org, jiff::Timestamp::now().as_second())?;
+        let form = || {
+            self.grants.fetch_add(1, Ordering::Relaxed);
+            let assertion = self
+                .assertion(scope, org, jiff::Timestamp::now().as_second())
+                .unwrap_or_default();
+            vec![
+                ("grant_type", JWT_BEARER.to_owned()),
+                ("assertion", assertion),
+            ]
+        };
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let form = [
-            ("grant_type", JWT_BEARER),
-            ("assertion", assertion.as_str()),
-        ];
         let answer = self
             .http
             .send(
                 reqwest::Method::POST,
                 self.settings.token_url.clone(),
                 headers,
-                Body::Form(&form),
+                Body::FreshForm(&form),
             )
             .await?;
         let upstream = upstream(&self.settings.token_url);
@@ -318,6 +369,7 @@ impl Auth {
                         status,
                         error: e.error().as_ref().to_owned(),
                         description: e.error_description().cloned(),
+                        uri: e.error_uri().cloned(),
                     },
                     Err(_) => AuthError::refused(upstream, answer.status),
                 },
@@ -393,13 +445,18 @@ impl Auth {
             return Ok(c.token.clone());
         }
         let started = std::time::Instant::now();
-        let (mp, mp_life) = self.maskinporten_token(scope, org).await?;
-        let (token, life) = match &self.settings.exchange_url {
-            Some(url) => {
-                let altinn = self.exchange(url, &mp).await?;
-                (altinn, Some(self.settings.altinn_token_lifetime))
+        // A garbled answer (a body cut off) is transient: asked again, like any request
+        // (the HTTP layer already retries timeouts, 5xx and 429).
+        let mut tries = 0;
+        let (token, life) = loop {
+            tries += 1;
+            match self.fresh(scope, org).await {
+                Err(e) if e.scope() == RefusalScope::Transient && tries < TOKEN_TRIES => {
+                    tracing::debug!(error = %e, tries, "token: trying again");
+                    tokio::time::sleep(Duration::from_millis(100 * tries)).await;
+                }
+                other => break other?,
             }
-            None => (mp, mp_life),
         };
         let life = life.unwrap_or(Duration::from_secs(60));
         let refresh_at = started + life.saturating_sub(self.settings.refresh_margin.min(life / 2));
@@ -409,6 +466,27 @@ impl Auth {
         });
         tracing::debug!(scope, ?org, ?life, "new token");
         Ok(token)
+    }
+}
+
+/// Times a token is asked for before a transient failure is given up.
+const TOKEN_TRIES: u64 = 3;
+
+impl Auth {
+    /// A new token: a grant, and the exchange when configured; with its lifetime.
+    async fn fresh(
+        &self,
+        scope: &str,
+        org: Option<OrgNumber>,
+    ) -> Result<(AccessToken, Option<Duration>), AuthError> {
+        let (mp, mp_life) = self.maskinporten_token(scope, org).await?;
+        Ok(match &self.settings.exchange_url {
+            Some(url) => {
+                let altinn = self.exchange(url, &mp).await?;
+                (altinn, Some(self.settings.altinn_token_lifetime))
+            }
+            None => (mp, mp_life),
+        })
     }
 }
 

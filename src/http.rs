@@ -79,12 +79,25 @@ pub struct Answer {
 }
 
 /// A body to send.
-#[derive(Debug)]
 pub enum Body<'a> {
     /// Nothing.
     None,
     /// `application/x-www-form-urlencoded`.
     Form(&'a [(&'a str, &'a str)]),
+    /// A form made anew for each attempt, just before it is sent (after any wait for
+    /// the rate limit): for what must be fresh when it arrives, such as a signed grant
+    /// with its issue time and single-use id.
+    FreshForm(&'a (dyn Fn() -> Vec<(&'static str, String)> + Send + Sync)),
+}
+
+impl std::fmt::Debug for Body<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::None => f.write_str("None"),
+            Body::Form(form) => f.debug_tuple("Form").field(&form.len()).finish(),
+            Body::FreshForm(_) => f.write_str("FreshForm"),
+        }
+    }
 }
 
 /// The shared HTTP client. Cheap to clone.
@@ -243,8 +256,10 @@ impl Http {
                 .client
                 .request(method.clone(), url.clone())
                 .headers(headers.clone());
-            if let Body::Form(form) = &body {
-                req = req.form(form);
+            match &body {
+                Body::None => {}
+                Body::Form(form) => req = req.form(form),
+                Body::FreshForm(make) => req = req.form(&make()),
             }
             let wait = match req.send().await {
                 Ok(resp) => {
