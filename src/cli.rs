@@ -503,7 +503,7 @@ fn warn_all(problems: &[Problem]) {
 }
 
 /// Runs one pass of the sweep over `routes` on a runtime of its own: a live source shows
-/// a progress bar on stderr (drawn only on a terminal) and has its token checked first.
+/// a progress bar on stderr (drawn only on a terminal).
 fn sweep(s: &Settings, policies: Policies, routes: &RoutingTable) -> Result<Pass, CliError> {
     let source = Source::from_settings(s)?;
     let bar = indicatif::ProgressBar::with_draw_target(
@@ -530,10 +530,13 @@ fn sweep(s: &Settings, policies: Policies, routes: &RoutingTable) -> Result<Pass
         .build()
         .map_err(|e| CliError::Missing(format!("cannot start the async runtime: {e}")))?;
     let now = s.now.unwrap_or_else(Timestamp::now);
-    let pass = runtime.block_on(async {
-        source.check_token().await?;
-        crate::sweep::sweep(&source, policies, routes, now, s.max_data_age).await
-    });
+    let pass = runtime.block_on(crate::sweep::sweep(
+        &source,
+        policies,
+        routes,
+        now,
+        s.max_data_age,
+    ));
     bar.finish_and_clear();
     Ok(pass?)
 }

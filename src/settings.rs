@@ -167,7 +167,9 @@ pub struct LiveSettings {
 }
 
 /// The scopes asked of Maskinporten by default (`API-NOTES.md` §1.4, §1.5, §4.2).
-pub const DEFAULT_SCOPE: &str = "altinn:accessmanagement/authorizedparties altinn:accessmanagement/enduser:connections:toothers.read altinn:portal/enduser";
+/// `altinn:portal/enduser` is the portal's own scope for signed-in users (API-NOTES-2026 §00
+/// M2): not asked for.
+pub const DEFAULT_SCOPE: &str = "altinn:accessmanagement/authorizedparties altinn:accessmanagement/enduser:connections:toothers.read";
 
 /// The scope asked of Maskinporten to read the resource owner's access lists
 /// (API-NOTES-2026 §5.2: the code registers `accesslist.read`, the docs spell
@@ -185,6 +187,10 @@ struct RawLive {
     key_file: Spanned<String>,
     key_id: Option<Spanned<String>>,
     system_user_org: Option<Spanned<String>>,
+    client_org: Option<Spanned<String>>,
+    notification_addresses: Option<Spanned<String>>,
+    subscription_key_file: Option<Spanned<String>>,
+    all_refused_threshold: Option<u32>,
     scope: Option<Spanned<String>>,
     access_list_scope: Option<Spanned<String>>,
     allow_http: Option<bool>,
@@ -643,6 +649,59 @@ fn read_live(
         ),
         None => None,
     };
+    let client_org = match &raw.client_org {
+        Some(v) => Some(
+            crate::model::OrgNumber::parse(v.get_ref())
+                .map_err(|e| err(v.span(), format!("`live.client_org`: {e}")))?,
+        ),
+        None => None,
+    };
+    let ask_profile = match &raw.notification_addresses {
+        None => false,
+        Some(v) => match v.get_ref().trim() {
+            "skip" => false,
+            "profile" => true,
+            other => {
+                return Err(err(
+                    v.span(),
+                    format!(
+                        "`live.notification_addresses` is `{other}`: expected `skip` (do not ask; routes get notification_unverified) or `profile` (ask Altinn's profile with the organisation's system user)"
+                    ),
+                ));
+            }
+        },
+    };
+    let subscription_key = match &raw.subscription_key_file {
+        None => None,
+        Some(v) => {
+            let path = PathBuf::from(v.get_ref());
+            let path = if path.is_absolute() {
+                path
+            } else {
+                base.join(path)
+            };
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                err(
+                    v.span(),
+                    format!(
+                        "`live.subscription_key_file`: cannot read `{}`: {e}",
+                        path.display()
+                    ),
+                )
+            })?;
+            let key = text.trim();
+            if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(err(
+                    v.span(),
+                    format!(
+                        "`live.subscription_key_file`: `{}` should hold the key on one line",
+                        path.display()
+                    ),
+                ));
+            }
+            Some(crate::evidence::live::SubscriptionKey::new(key.to_owned()))
+        }
+    };
     let scope = raw
         .scope
         .as_ref()
@@ -726,6 +785,12 @@ fn read_live(
             scope,
             access_list_scope,
             system_user_org,
+            client_org,
+            ask_profile,
+            subscription_key,
+            all_refused_threshold: raw
+                .all_refused_threshold
+                .map_or(crate::evidence::live::ALL_REFUSED_THRESHOLD, |n| n as usize),
         },
         http,
         auth,

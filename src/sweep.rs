@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::auth::{Auth, AuthError};
+use crate::auth::Auth;
 use crate::engine::{Engine, Evaluation, evaluate};
 use crate::evidence::live::{LiveSource, ProgressFn};
 use crate::evidence::{
@@ -45,12 +45,6 @@ pub enum SourceError {
     /// The live sources cannot be set up (HTTP client, key).
     #[error("{0}")]
     Live(String),
-    /// Maskinporten or Altinn refused reachcheck's token, or answered it with garbage: a
-    /// configuration problem, not an outage.
-    #[error(
-        "{0} (check `live.client_id`, `live.key_id`, `live.key_file`, `live.scope` and `live.maskinporten_audience`)"
-    )]
-    Refused(AuthError),
 }
 
 /// Where evidence comes from.
@@ -112,26 +106,6 @@ impl Source {
         match self {
             Source::Snapshot(d) => format!("snapshot {}", d.root().display()),
             Source::Live(l) => format!("live {}", l.endpoints().altinn),
-        }
-    }
-
-    /// Asks for the token a live gathering will need, so that a refused or garbled token
-    /// is one clear configuration error before any unit is asked. A token endpoint that
-    /// is down is not refused: the gathering goes on and the units it concerns are
-    /// `unknown`. Nothing to check for a snapshot directory.
-    pub async fn check_token(&self) -> Result<(), SourceError> {
-        let Source::Live(l) = self else {
-            return Ok(());
-        };
-        match l.token().await {
-            Err(e @ (AuthError::Refused { .. } | AuthError::Garbage { .. })) => {
-                Err(SourceError::Refused(e))
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "no token yet; Altinn sources will be unknown");
-                Ok(())
-            }
-            Ok(()) => Ok(()),
         }
     }
 

@@ -245,6 +245,7 @@ pub(crate) fn national(recipients: usize) -> (Snapshot, Vec<OrgNumber>) {
                         AccessListMode::Disabled
                     },
                     owner: Some(Arc::from("politiet")),
+                    owner_org: OrgNumber::parse("310000019").ok(),
                 }),
                 access_lists,
             },

@@ -32,14 +32,19 @@ use super::raw::{
     RawAccessLists, RawBrregUnit, RawConnections, RawMembers, RawNotificationAddresses,
     RawResourceRights, RawRoller, RawServiceResource,
 };
+use super::record::Recorder;
+use super::{
+    ACCESS_LISTS, ACCESS_LISTS_FILE, CONNECTIONS, MASKINPORTEN, MEMBERS_FILE,
+    NOTIFICATION_ADDRESSES, RESOURCE_POLICIES, RESOURCE_RIGHTS, ROLES, SUB_UNITS, UNITS,
+};
 use super::{
     AccessList, AccessListMode, DelegatedRights, EvidenceError, EvidenceSource, Gathered, Observed,
     RemotePolicy, ResourceEvidence, ResourceMeta, Snapshot, StatusMeaning, UnitEvidence,
     status_meaning,
 };
-use crate::auth::{Auth, AuthError, bearer};
+use crate::auth::{Auth, AuthError, NO_SYSTEM_USER, RefusalScope, bearer};
 use crate::http::{Answer, Http, HttpFailure};
-use crate::model::{OrgNumber, Register, ResourceId, SourceFailure, SourceKind};
+use crate::model::{OrgNumber, Register, ResourceId, SourceFailure, SourceKind, Unit};
 
 /// Where the live sources are and how to reach them.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,9 +58,70 @@ pub struct LiveEndpoints {
     pub scope: String,
     /// The scope asked of Maskinporten to read the resource owner's access lists.
     pub access_list_scope: String,
-    /// The organisation whose system user reachcheck acts as (`authorization_details`);
-    /// `None` asks for a plain Maskinporten token.
+    /// Self-check mode: the one organisation whose system user reachcheck acts as, for
+    /// every unit. `None` is sender mode: each recipient main unit (and each sub-unit's
+    /// main unit) is asked with a token for that organisation's own system user.
     pub system_user_org: Option<OrgNumber>,
+    /// The organisation of reachcheck's Maskinporten client (the sender): the access lists
+    /// of a resource it owns are read with its token; those of others are not readable.
+    pub client_org: Option<OrgNumber>,
+    /// Whether Altinn's profile is asked for notification addresses (API-NOTES-2026 M3:
+    /// it may not answer a system user); otherwise they are not verified.
+    pub ask_profile: bool,
+    /// Sent to Altinn as `Ocp-Apim-Subscription-Key` (M7), when configured.
+    pub subscription_key: Option<SubscriptionKey>,
+    /// When at least this many organisations were asked and every one was refused for
+    /// want of a system user, the client is more likely misregistered than nobody
+    /// approved: the sweep stops (0: never). Self-check mode stops on its one refusal.
+    pub all_refused_threshold: usize,
+}
+
+/// The default of [`LiveEndpoints::all_refused_threshold`].
+pub const ALL_REFUSED_THRESHOLD: usize = 5;
+
+/// An Altinn API subscription key. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SubscriptionKey(String);
+
+impl SubscriptionKey {
+    /// Wraps a key.
+    pub fn new(key: String) -> SubscriptionKey {
+        SubscriptionKey(key)
+    }
+}
+
+impl std::fmt::Debug for SubscriptionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SubscriptionKey([redacted])")
+    }
+}
+
+/// The live sources refused reachcheck's client itself: every organisation would be
+/// refused alike, so the sweep stops (a configuration error, not an outage).
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// Maskinporten or Altinn refused the client (key, client id, audience, scope).
+    #[error(
+        "{0} (check `live.client_id`, `live.key_id`, `live.key_file`, `live.scope` and `live.maskinporten_audience`)"
+    )]
+    Client(AuthError),
+    /// Every organisation asked was refused for want of a system user: more likely this
+    /// client is not registered on the system than that nobody approved it.
+    #[error(
+        "Maskinporten refused a system-user token for every organisation asked ({asked}) with `{error}`: check that `live.client_id` is registered on reachcheck's system in Altinn's system register{}",
+        if *self_check { " and that `live.system_user_org` has approved its system user" } else { "" }
+    )]
+    NoSystemUser {
+        /// How many organisations were asked.
+        asked: usize,
+        /// The error Maskinporten gave.
+        error: String,
+        /// Self-check mode (one organisation).
+        self_check: bool,
+    },
+    /// The recording could not be written.
+    #[error(transparent)]
+    Record(#[from] super::record::RecordError),
 }
 
 /// Progress of a sweep: units done out of units known, and failures so far.
@@ -68,6 +134,7 @@ pub struct LiveSource {
     auth: Arc<Auth>,
     endpoints: LiveEndpoints,
     progress: Option<Arc<ProgressFn>>,
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl std::fmt::Debug for LiveSource {
@@ -82,7 +149,6 @@ impl std::fmt::Debug for LiveSource {
 #[derive(Clone, Debug)]
 struct Party {
     uuid: String,
-    unit_type: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -110,8 +176,6 @@ struct RawAuthorizedParty {
     #[serde(default)]
     organization_number: Option<String>,
     #[serde(default)]
-    unit_type: Option<String>,
-    #[serde(default)]
     is_deleted: bool,
     #[serde(default)]
     subunits: Vec<RawAuthorizedParty>,
@@ -125,13 +189,7 @@ fn collect_parties(list: Vec<RawAuthorizedParty>, out: &mut HashMap<OrgNumber, P
             .and_then(|o| OrgNumber::parse(o).ok())
             && !p.is_deleted
         {
-            out.insert(
-                org,
-                Party {
-                    uuid: p.party_uuid,
-                    unit_type: p.unit_type,
-                },
-            );
+            out.insert(org, Party { uuid: p.party_uuid });
         }
         collect_parties(p.subunits, out);
     }
@@ -139,6 +197,37 @@ fn collect_parties(list: Vec<RawAuthorizedParty>, out: &mut HashMap<OrgNumber, P
 
 /// Why a whole class of requests cannot be made (shared by every unit it affects).
 type Shared = Arc<str>;
+
+/// What reachcheck may see through one organisation's system user.
+#[derive(Clone)]
+enum OrgAccess {
+    /// Its token, and the parties it may act for (the organisation and its sub-units).
+    Granted {
+        token: AccessToken,
+        parties: Arc<HashMap<OrgNumber, Party>>,
+    },
+    /// The organisation has no system user for this client (MP-303): `not_authorized`.
+    NotApproved,
+    /// The token or the parties could not be had (transient, or the client refused).
+    Failed(Shared),
+}
+
+/// What one sweep learns about access, shared by its units.
+#[derive(Default)]
+struct SweepState {
+    access: std::sync::Mutex<HashMap<OrgNumber, Arc<tokio::sync::OnceCell<OrgAccess>>>>,
+    /// The first refusal of the client itself.
+    client_refusal: std::sync::Mutex<Option<AuthError>>,
+    /// Organisations asked for a token, and how many were refused for want of a system user.
+    asked: AtomicUsize,
+    no_system_user: AtomicUsize,
+    /// The error those refusals gave.
+    no_system_user_error: std::sync::Mutex<Option<String>>,
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 impl LiveSource {
     /// A live source over `http`, authenticating with `auth`.
@@ -148,7 +237,99 @@ impl LiveSource {
             auth,
             endpoints,
             progress: None,
+            recorder: None,
         }
+    }
+
+    /// Records every answer of each sweep under `recorder`'s directory (a snapshot).
+    #[must_use]
+    pub fn with_recorder(mut self, recorder: Arc<Recorder>) -> LiveSource {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    fn record(&self, rel: &str, status: u16, body: &[u8]) {
+        if let Some(r) = self.recorder.as_ref().filter(|_| !rel.is_empty()) {
+            r.answer(rel, status, body);
+        }
+    }
+
+    /// `headers` with the subscription key Altinn's API gateway wants, if configured.
+    fn altinn(&self, mut headers: reqwest::header::HeaderMap) -> reqwest::header::HeaderMap {
+        if let Some(key) = &self.endpoints.subscription_key
+            && let Ok(mut v) = reqwest::header::HeaderValue::from_str(&key.0)
+        {
+            v.set_sensitive(true);
+            headers.insert("Ocp-Apim-Subscription-Key", v);
+        }
+        headers
+    }
+
+    /// Whom the system user that reads `org` belongs to: in self-check mode the one
+    /// organisation; in sender mode the unit itself, or a sub-unit's main unit.
+    fn owner_of(&self, org: OrgNumber, unit: &Observed<Unit>) -> OrgNumber {
+        if let Some(o) = self.endpoints.system_user_org {
+            return o;
+        }
+        match unit {
+            Observed::Present(u) if u.register == Register::Underenheter => {
+                u.main_unit.unwrap_or(org)
+            }
+            _ => org,
+        }
+    }
+
+    /// The access `owner`'s system user gives, asked once per sweep.
+    async fn access(&self, state: &SweepState, owner: OrgNumber) -> OrgAccess {
+        let cell = Arc::clone(lock(&state.access).entry(owner).or_default());
+        cell.get_or_init(|| async {
+            if lock(&state.client_refusal).is_some() {
+                return OrgAccess::Failed(Shared::from("reachcheck's client was refused"));
+            }
+            state.asked.fetch_add(1, Ordering::Relaxed);
+            match self.auth.token(&self.endpoints.scope, Some(owner)).await {
+                Ok(token) => match self.authorized_parties(&token).await {
+                    Ok(parties) => OrgAccess::Granted {
+                        token,
+                        parties: Arc::new(parties),
+                    },
+                    Err(why) => OrgAccess::Failed(why),
+                },
+                Err(e) => match e.scope() {
+                    RefusalScope::Organisation => {
+                        state.no_system_user.fetch_add(1, Ordering::Relaxed);
+                        if let AuthError::Refused {
+                            status,
+                            error,
+                            description,
+                            uri,
+                            ..
+                        } = &e
+                        {
+                            lock(&state.no_system_user_error).get_or_insert_with(|| error.clone());
+                            let body = serde_json::json!({
+                                "error": error, "error_description": description, "error_uri": uri
+                            });
+                            self.record(
+                                &format!("{MASKINPORTEN}/{owner}.json"),
+                                *status,
+                                body.to_string().as_bytes(),
+                            );
+                        }
+                        tracing::info!(org = %owner, "no system user for this client: not authorized");
+                        OrgAccess::NotApproved
+                    }
+                    RefusalScope::Client => {
+                        let why = token_failure(&e);
+                        lock(&state.client_refusal).get_or_insert(e);
+                        OrgAccess::Failed(why)
+                    }
+                    RefusalScope::Transient => OrgAccess::Failed(token_failure(&e)),
+                },
+            }
+        })
+        .await
+        .clone()
     }
 
     /// Calls `f(done, total, failures)` as units complete.
@@ -174,15 +355,6 @@ impl LiveSource {
         &self.auth
     }
 
-    /// Gets (or reuses) the token a sweep needs, to find a refused or garbled one before
-    /// any unit is asked.
-    pub async fn token(&self) -> Result<(), AuthError> {
-        self.auth
-            .token(&self.endpoints.scope, self.endpoints.system_user_org)
-            .await
-            .map(|_| ())
-    }
-
     fn url(&self, base: &Url, path: &str) -> Url {
         let mut u = base.clone();
         let joined = format!(
@@ -196,26 +368,19 @@ impl LiveSource {
 
     /// Gathers evidence about `recipients` and their main units, and the policies of
     /// `resources`.
-    pub async fn sweep(&self, recipients: &[OrgNumber], resources: &[ResourceId]) -> Gathered {
+    ///
+    /// # Errors
+    /// Only when the client itself is refused ([`LiveError`]); every other failure is a
+    /// failed source of the units (or resources) it concerns, inside the result.
+    pub async fn sweep(
+        &self,
+        recipients: &[OrgNumber],
+        resources: &[ResourceId],
+    ) -> Result<Gathered, LiveError> {
         let start_requests = self.http.requests();
         let taken_at = Timestamp::now();
-        let registry = self.resources(resources);
-        let access = async {
-            let token = self
-                .auth
-                .token(&self.endpoints.scope, self.endpoints.system_user_org)
-                .await
-                .map_err(|e| token_failure(&e));
-            let parties = match &token {
-                Ok(t) => self.authorized_parties(t).await,
-                Err(why) => Err(Arc::clone(why)),
-            };
-            (token, parties)
-        };
-        let ((policies, resource_evidence), (token, parties)) = tokio::join!(registry, access);
-        let token = Arc::new(token);
-        let parties = Arc::new(parties);
-
+        let state = Arc::new(SweepState::default());
+        let (policies, resource_evidence) = self.resources(resources).await;
         let mut snapshot = Snapshot::new(
             taken_at,
             format!("live: {}, {}", self.endpoints.altinn, self.endpoints.brreg),
@@ -231,11 +396,11 @@ impl LiveSource {
             let mut tasks = tokio::task::JoinSet::new();
             for org in wanted.drain(..) {
                 let this = self.clone();
-                let (token, parties) = (Arc::clone(&token), Arc::clone(&parties));
+                let state = Arc::clone(&state);
                 let (done, failed, total) =
                     (Arc::clone(&done), Arc::clone(&failed), Arc::clone(&total));
                 tasks.spawn(async move {
-                    let ev = this.unit(org, &token, &parties).await;
+                    let ev = this.unit(org, &state).await;
                     let d = done.fetch_add(1, Ordering::Relaxed) + 1;
                     if ev.failures().next().is_some() {
                         failed.fetch_add(1, Ordering::Relaxed);
@@ -265,11 +430,33 @@ impl LiveSource {
             total.fetch_add(main_units.len(), Ordering::Relaxed);
             wanted = main_units;
         }
-        Gathered {
+        if let Some(e) = lock(&state.client_refusal).take() {
+            return Err(LiveError::Client(e));
+        }
+        let asked = state.asked.load(Ordering::Relaxed);
+        let refused = state.no_system_user.load(Ordering::Relaxed);
+        let self_check = self.endpoints.system_user_org.is_some();
+        // One organisation refused is that organisation's; all of many, or the one
+        // organisation of self-check mode, is the client's.
+        let threshold = self.endpoints.all_refused_threshold;
+        let all_of_many = threshold > 0 && asked >= threshold;
+        if refused > 0 && refused == asked && (all_of_many || self_check) {
+            return Err(LiveError::NoSystemUser {
+                asked,
+                error: lock(&state.no_system_user_error)
+                    .clone()
+                    .unwrap_or_else(|| NO_SYSTEM_USER.to_owned()),
+                self_check,
+            });
+        }
+        if let Some(r) = &self.recorder {
+            r.finish(taken_at)?;
+        }
+        Ok(Gathered {
             snapshot,
             policies,
             requests: self.http.requests() - start_requests,
-        }
+        })
     }
 
     /// Per resource: the policy Altinn enforces, its registry entry and, where access
@@ -300,7 +487,8 @@ impl LiveSource {
                     Observed::Present(ResourceMeta::Found {
                         access_list_mode: AccessListMode::Enabled,
                         owner,
-                    }) => this.access_lists(&r, owner.as_deref()).await,
+                        owner_org,
+                    }) => this.access_lists(&r, owner.as_deref(), *owner_org).await,
                     _ => Observed::Missing,
                 };
                 (
@@ -376,13 +564,22 @@ impl LiveSource {
         }
     }
 
-    /// The owner's access lists bound to `r`, with their members; read with the token of
-    /// the owner's scope (only the owner may read them).
-    async fn access_lists(&self, r: &ResourceId, owner: Option<&str>) -> Observed<Vec<AccessList>> {
-        let Some(owner) = owner else {
-            // Whose lists they are is not known: neither is membership.
+    /// The owner's access lists bound to `r`, with their members. Only the owner may read
+    /// them: with its client's token where reachcheck's client is the owner
+    /// (`live.client_org`); otherwise membership is not known.
+    async fn access_lists(
+        &self,
+        r: &ResourceId,
+        owner: Option<&str>,
+        owner_org: Option<OrgNumber>,
+    ) -> Observed<Vec<AccessList>> {
+        let (Some(owner), Some(owner_org)) = (owner, owner_org) else {
             return Observed::Missing;
         };
+        if self.endpoints.client_org != Some(owner_org) {
+            tracing::debug!(resource = %r, %owner, "access lists: only their owner may read them");
+            return Observed::Missing;
+        }
         let token = match self
             .auth
             .token(&self.endpoints.access_list_scope, None)
@@ -405,23 +602,20 @@ impl LiveSource {
         url.query_pairs_mut()
             .append_pair("resource", r.as_str())
             .append_pair("include", "resource-actions");
-        let bound = match self.paged(url, &token, SourceKind::AccessLists).await {
-            Ok(Some(bytes)) => match serde_json::from_slice::<RawAccessLists>(&bytes)
+        let kind = SourceKind::AccessLists;
+        let rel = format!("{RESOURCE_POLICIES}/{r}/{ACCESS_LISTS_FILE}");
+        let bound = match self.paged(url, &token, None, kind, &rel).await {
+            Observed::Present(bytes) => match serde_json::from_slice::<RawAccessLists>(&bytes)
                 .map_err(|e| format!("malformed JSON: {e}"))
                 .and_then(|raw| raw.into_bound(r))
             {
                 Ok(b) => b,
                 Err(why) => {
-                    return Observed::Failed(failure_of(
-                        None,
-                        SourceKind::AccessLists,
-                        "access lists",
-                        &why,
-                    ));
+                    return Observed::Failed(failure_of(None, kind, "access lists", &why));
                 }
             },
-            Ok(None) => return Observed::Missing,
-            Err(f) => return Observed::Failed(f),
+            Observed::Missing => return Observed::Missing,
+            Observed::Refused(f) | Observed::Failed(f) => return Observed::Failed(f),
         };
         let mut lists = Vec::new();
         for b in bound {
@@ -433,8 +627,9 @@ impl LiveSource {
                 ),
             );
             let kind = SourceKind::AccessListMembers;
-            let members = match self.paged(url, &token, kind).await {
-                Ok(Some(bytes)) => match serde_json::from_slice::<RawMembers>(&bytes)
+            let rel = format!("{ACCESS_LISTS}/{owner}/{}/{MEMBERS_FILE}", b.identifier);
+            let members = match self.paged(url, &token, None, kind, &rel).await {
+                Observed::Present(bytes) => match serde_json::from_slice::<RawMembers>(&bytes)
                     .map_err(|e| format!("malformed JSON: {e}"))
                     .and_then(RawMembers::into_members)
                 {
@@ -443,8 +638,8 @@ impl LiveSource {
                         Observed::Failed(failure_of(None, kind, "access-list members", &why))
                     }
                 },
-                Ok(None) => Observed::Missing,
-                Err(f) => Observed::Failed(f),
+                Observed::Missing => Observed::Missing,
+                Observed::Refused(f) | Observed::Failed(f) => Observed::Failed(f),
             };
             lists.push(AccessList {
                 identifier: Arc::from(b.identifier),
@@ -455,48 +650,77 @@ impl LiveSource {
         Observed::Present(lists)
     }
 
-    /// Every page of a `{"links": {"next": ...}, "data": [...]}` answer, merged into one;
-    /// `None` when the first answer's status means no data ([`status_meaning`]).
+    /// Every page of a `{"links": {"next": ...}, "data": [...]}` answer, merged into one
+    /// (and recorded at `rel` so); a status of the first page means what
+    /// [`status_meaning`] says, of a later one a failure.
     async fn paged(
         &self,
         mut url: Url,
         token: &AccessToken,
+        unit: Option<OrgNumber>,
         kind: SourceKind,
-    ) -> Result<Option<Vec<u8>>, Arc<SourceFailure>> {
+        rel: &str,
+    ) -> Observed<Vec<u8>> {
         let mut data: Vec<serde_json::Value> = Vec::new();
         for page in 0..10_000 {
-            let a = self
+            let a = match self
                 .http
-                .get(url.clone(), bearer(token, "application/json"))
+                .get(url.clone(), self.altinn(bearer(token, "application/json")))
                 .await
-                .map_err(|e| http_failure(None, kind, &e))?;
+            {
+                Ok(a) => a,
+                Err(e) => return Observed::Failed(http_failure(unit, kind, &e)),
+            };
             if !a.status.is_success() {
-                if page == 0 && status_meaning(kind, a.status.as_u16()) == StatusMeaning::NoData {
-                    return Ok(None);
-                }
-                return Err(answer_failure(None, kind, &a));
+                self.record(rel, a.status.as_u16(), &a.body);
+                let meaning = status_meaning(kind, a.status.as_u16());
+                return match meaning {
+                    StatusMeaning::NoData if page == 0 => Observed::Missing,
+                    StatusMeaning::Refused if page == 0 => {
+                        Observed::Refused(answer_failure(unit, kind, &a))
+                    }
+                    _ => Observed::Failed(answer_failure(unit, kind, &a)),
+                };
             }
-            let page: RawPage = serde_json::from_slice(&a.body).map_err(|e| {
-                failure_of(None, kind, &location(&a), &format!("malformed JSON: {e}"))
-            })?;
-            data.extend(page.data);
-            match page
+            let parsed: RawPage = match serde_json::from_slice(&a.body) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.record(rel, 200, &a.body);
+                    return Observed::Failed(failure_of(
+                        unit,
+                        kind,
+                        &location(&a),
+                        &format!("malformed JSON: {e}"),
+                    ));
+                }
+            };
+            data.extend(parsed.data);
+            match parsed
                 .links
                 .and_then(|l| l.next)
                 .filter(|n| !n.trim().is_empty())
             {
                 None => {
-                    let merged = serde_json::json!({"links": {"next": null}, "data": data});
-                    return Ok(Some(merged.to_string().into_bytes()));
+                    let merged = serde_json::json!({"links": {"next": null}, "data": data})
+                        .to_string()
+                        .into_bytes();
+                    self.record(rel, 200, &merged);
+                    return Observed::Present(merged);
                 }
-                Some(n) => {
-                    url = a.url.join(&n).map_err(|_| {
-                        failure_of(None, kind, &location(&a), "`links.next` is not a URL")
-                    })?;
-                }
+                Some(n) => match a.url.join(&n) {
+                    Ok(next) => url = next,
+                    Err(_) => {
+                        return Observed::Failed(failure_of(
+                            unit,
+                            kind,
+                            &location(&a),
+                            "`links.next` is not a URL",
+                        ));
+                    }
+                },
             }
         }
-        Err(failure_of(None, kind, url.path(), "more than 10000 pages"))
+        Observed::Failed(failure_of(unit, kind, url.path(), "more than 10000 pages"))
     }
 
     /// What each resource delegation at `org` grants (rule 10): one rights answer per
@@ -519,12 +743,18 @@ impl LiveSource {
                 .append_pair("from", unit_party)
                 .append_pair("to", &party)
                 .append_pair("resource", r.as_str());
+            let rel = if file_name_safe(&party) {
+                format!("{RESOURCE_RIGHTS}/{org}/{r}/{party}.json")
+            } else {
+                String::new()
+            };
             let got = self
                 .fetch(
                     org,
                     SourceKind::ResourceRights,
                     url,
-                    bearer(token, "application/json"),
+                    self.altinn(bearer(token, "application/json")),
+                    &rel,
                     |b| {
                         serde_json::from_slice::<RawResourceRights>(b)
                             .map_err(|e| format!("malformed JSON: {e}"))
@@ -558,7 +788,7 @@ impl LiveSource {
             pages += 1;
             let answer = self
                 .http
-                .get(url.clone(), bearer(token, "application/json"))
+                .get(url.clone(), self.altinn(bearer(token, "application/json")))
                 .await
                 .map_err(|e| Shared::from(format!("authorized parties: {e}")))?;
             if !answer.status.is_success() {
@@ -592,30 +822,24 @@ impl LiveSource {
         }
     }
 
-    async fn unit(
-        &self,
-        org: OrgNumber,
-        token: &Result<AccessToken, Shared>,
-        parties: &Result<HashMap<OrgNumber, Party>, Shared>,
-    ) -> UnitEvidence {
+    async fn unit(&self, org: OrgNumber, state: &SweepState) -> UnitEvidence {
         let mut ev = UnitEvidence::new(org);
-        let party = parties.as_ref().ok().and_then(|p| p.get(&org));
-        let sub_first = party
-            .and_then(|p| p.unit_type.as_deref())
-            .is_some_and(|t| matches!(t.to_ascii_uppercase().as_str(), "BEDR" | "AAFY"));
-        let order = if sub_first {
-            [(SUB, Register::Underenheter), (MAIN, Register::Enheter)]
-        } else {
-            [(MAIN, Register::Enheter), (SUB, Register::Underenheter)]
-        };
-
         // Enhetsregisteret record: 404 in both registers means no record.
         let mut register = None;
-        for (path, reg) in order {
+        for (path, dir, reg) in [
+            (MAIN, UNITS, Register::Enheter),
+            (SUB, SUB_UNITS, Register::Underenheter),
+        ] {
             let url = self.url(&self.endpoints.brreg, &format!("{path}/{org}"));
+            let rel = format!("{dir}/{org}.json");
             match self.http.get(url.clone(), accept("application/json")).await {
-                Ok(a) if a.status == StatusCode::NOT_FOUND => continue,
+                Ok(a) if a.status == StatusCode::NOT_FOUND => {
+                    self.record(&rel, 404, &a.body);
+                    continue;
+                }
+                // A deleted unit answers 410 with its record (`slettedato`).
                 Ok(a) if a.status.is_success() || a.status == StatusCode::GONE => {
+                    self.record(&rel, 200, &a.body);
                     ev.unit = decode(Some(org), SourceKind::Unit, &a, |b| {
                         serde_json::from_slice::<RawBrregUnit>(b)
                             .map_err(|e| format!("malformed JSON: {e}"))
@@ -625,6 +849,7 @@ impl LiveSource {
                     break;
                 }
                 Ok(a) => {
+                    self.record(&rel, a.status.as_u16(), &a.body);
                     ev.unit = Observed::Failed(status_failure(org, SourceKind::Unit, &a));
                     break;
                 }
@@ -645,6 +870,7 @@ impl LiveSource {
                 SourceKind::Roles,
                 url,
                 accept("application/json"),
+                &format!("{ROLES}/{org}.json"),
                 |b| {
                     serde_json::from_slice::<RawRoller>(b)
                         .map(RawRoller::into_holders)
@@ -653,47 +879,66 @@ impl LiveSource {
             )
             .await
         };
+        let owner = self.owner_of(org, &ev.unit);
+        let (roles, access) = tokio::join!(roles, self.access(state, owner));
+
         let connections = async {
-            let token = match token {
-                Ok(t) => t,
-                Err(why) => {
-                    return (
-                        Observed::Failed(shared_failure(org, SourceKind::Connections, why)),
-                        None,
-                        FxHashMap::default(),
-                    );
-                }
-            };
-            let party = match parties {
-                Err(why) => {
-                    return (
-                        Observed::Failed(shared_failure(org, SourceKind::Connections, why)),
-                        None,
-                        FxHashMap::default(),
-                    );
-                }
-                Ok(p) => match p.get(&org) {
-                    Some(p) => p,
-                    None => return (Observed::Missing, Some(false), FxHashMap::default()),
+            match &access {
+                OrgAccess::Granted { token, parties } => match parties.get(&org) {
+                    Some(party) => {
+                        let connections = self.connections(org, token, &party.uuid).await;
+                        // Rule 10: what each resource delegation grants.
+                        let rights = match &connections {
+                            Observed::Present(holders) => {
+                                self.rights(org, token, &party.uuid, holders).await
+                            }
+                            _ => FxHashMap::default(),
+                        };
+                        (connections, Some(true), rights)
+                    }
+                    // Not among the parties the owner's system user may act for.
+                    None => {
+                        self.record(
+                            &format!("{CONNECTIONS}/{org}.json"),
+                            403,
+                            format!(
+                                "{{\"detail\":\"{org} is not among the parties of the system user of {owner}\"}}"
+                            )
+                            .as_bytes(),
+                        );
+                        (Observed::Missing, Some(false), FxHashMap::default())
+                    }
                 },
-            };
-            let connections = self.connections(org, token, &party.uuid).await;
-            // Rule 10: what each resource delegation grants.
-            let rights = match &connections {
-                Observed::Present(holders) => self.rights(org, token, &party.uuid, holders).await,
-                _ => FxHashMap::default(),
-            };
-            (connections, Some(true), rights)
+                OrgAccess::NotApproved => (Observed::Missing, Some(false), FxHashMap::default()),
+                OrgAccess::Failed(why) => (
+                    Observed::Failed(shared_failure(org, SourceKind::Connections, why)),
+                    None,
+                    FxHashMap::default(),
+                ),
+            }
         };
         let addresses = async {
-            let token = match token {
-                Ok(t) => t,
-                Err(why) => {
-                    return Observed::Failed(shared_failure(
-                        org,
-                        SourceKind::NotificationAddresses,
-                        why,
+            let kind = SourceKind::NotificationAddresses;
+            if !self.endpoints.ask_profile {
+                return Observed::Refused(failure_of(
+                    Some(org),
+                    kind,
+                    "profile",
+                    "not asked: Altinn's profile answers the organisation's own users, not a system user (`live.notification_addresses`)",
+                ));
+            }
+            let token = match &access {
+                OrgAccess::Granted { token, .. } => token,
+                OrgAccess::NotApproved => {
+                    return Observed::Refused(failure_of(
+                        Some(org),
+                        kind,
+                        "profile",
+                        "no system user to ask with",
                     ));
+                }
+                OrgAccess::Failed(why) => {
+                    return Observed::Failed(shared_failure(org, kind, why));
                 }
             };
             let url = self.url(
@@ -702,9 +947,10 @@ impl LiveSource {
             );
             self.fetch(
                 org,
-                SourceKind::NotificationAddresses,
+                kind,
                 url,
-                bearer(token, "application/json"),
+                self.altinn(bearer(token, "application/json")),
+                &format!("{NOTIFICATION_ADDRESSES}/{org}.json"),
                 |b| {
                     serde_json::from_slice::<RawNotificationAddresses>(b)
                         .map_err(|e| format!("malformed JSON: {e}"))
@@ -713,8 +959,7 @@ impl LiveSource {
             )
             .await
         };
-        let (roles, (connections, authorized, rights), addresses) =
-            tokio::join!(roles, connections, addresses);
+        let ((connections, authorized, rights), addresses) = tokio::join!(connections, addresses);
         ev.roles = roles;
         ev.connections = connections;
         ev.authorized = authorized;
@@ -731,9 +976,14 @@ impl LiveSource {
         kind: SourceKind,
         url: Url,
         headers: reqwest::header::HeaderMap,
+        rel: &str,
         parse: impl FnOnce(&[u8]) -> Result<T, String>,
     ) -> Observed<T> {
-        match self.http.get(url, headers).await {
+        let got = self.http.get(url, headers).await;
+        if let Ok(a) = &got {
+            self.record(rel, a.status.as_u16(), &a.body);
+        }
+        match got {
             Ok(a) if a.status.is_success() => decode(Some(org), kind, &a, parse),
             Ok(a) => match status_meaning(kind, a.status.as_u16()) {
                 StatusMeaning::NoData => Observed::Missing,
@@ -761,62 +1011,19 @@ impl LiveSource {
             .append_pair("from", party)
             .append_pair("includeAccessPackages", "true")
             .append_pair("includeResources", "true");
-        let mut all: Option<RawConnections> = None;
-        for _ in 0..1000 {
-            let answer = match self
-                .http
-                .get(url.clone(), bearer(token, "application/json"))
-                .await
+        let kind = SourceKind::Connections;
+        let rel = format!("{CONNECTIONS}/{org}.json");
+        match self.paged(url, token, Some(org), kind, &rel).await {
+            Observed::Present(bytes) => match serde_json::from_slice::<RawConnections>(&bytes)
+                .map_err(|e| format!("malformed JSON: {e}"))
+                .and_then(RawConnections::into_holders)
             {
-                Ok(a) => a,
-                Err(e) => {
-                    return Observed::Failed(http_failure(Some(org), SourceKind::Connections, &e));
-                }
-            };
-            if answer.status == StatusCode::NOT_FOUND && all.is_none() {
-                return Observed::Missing;
-            }
-            if !answer.status.is_success() {
-                return Observed::Failed(status_failure(org, SourceKind::Connections, &answer));
-            }
-            let mut page: RawConnections = match serde_json::from_slice(&answer.body) {
-                Ok(p) => p,
-                Err(e) => {
-                    return Observed::Failed(failure_of(
-                        Some(org),
-                        SourceKind::Connections,
-                        answer.url.path(),
-                        &format!("malformed JSON: {e}"),
-                    ));
-                }
-            };
-            let next = page.take_next();
-            match &mut all {
-                Some(a) => a.extend(page),
-                None => all = Some(page),
-            }
-            match next.map(|n| answer.url.join(&n)) {
-                None => break,
-                Some(Ok(n)) => url = n,
-                Some(Err(_)) => {
-                    return Observed::Failed(failure_of(
-                        Some(org),
-                        SourceKind::Connections,
-                        answer.url.path(),
-                        "`links.next` is not a URL",
-                    ));
-                }
-            }
-        }
-        match all.map(RawConnections::into_holders) {
-            Some(Ok(h)) => Observed::Present(h),
-            Some(Err(why)) => Observed::Failed(failure_of(
-                Some(org),
-                SourceKind::Connections,
-                "connections",
-                &why,
-            )),
-            None => Observed::Missing,
+                Ok(h) => Observed::Present(h),
+                Err(why) => Observed::Failed(failure_of(Some(org), kind, "connections", &why)),
+            },
+            Observed::Missing => Observed::Missing,
+            Observed::Refused(f) => Observed::Refused(f),
+            Observed::Failed(f) => Observed::Failed(f),
         }
     }
 }
@@ -843,6 +1050,15 @@ fn decode<T>(
         Ok(v) => Observed::Present(v),
         Err(why) => Observed::Failed(failure_of(org, kind, &location(a), &why)),
     }
+}
+
+/// Whether a party id can name a file (a UUID can).
+fn file_name_safe(party: &str) -> bool {
+    !party.is_empty()
+        && party.len() <= 64
+        && party
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn answer_failure(org: Option<OrgNumber>, kind: SourceKind, a: &Answer) -> Arc<SourceFailure> {
@@ -894,13 +1110,14 @@ fn token_failure(e: &AuthError) -> Shared {
 }
 
 impl EvidenceSource for LiveSource {
-    /// A sweep never fails as a whole: every failure is a [`SourceFailure`] of the units
-    /// (or resources) it concerns, inside the result.
+    /// A sweep fails as a whole only when reachcheck's client is refused; every other
+    /// failure is a [`SourceFailure`] of the units (or resources) it concerns, inside the
+    /// result.
     async fn gather(
         &self,
         recipients: &[OrgNumber],
         resources: &[ResourceId],
     ) -> Result<Gathered, EvidenceError> {
-        Ok(self.sweep(recipients, resources).await)
+        Ok(self.sweep(recipients, resources).await?)
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod live;
 mod raw;
+pub mod record;
 mod resource;
 mod snapshot_dir;
 
@@ -21,9 +22,9 @@ use rustc_hash::FxHashMap;
 
 pub use resource::{AccessList, AccessListMode, Members, ResourceEvidence, ResourceMeta};
 pub use snapshot_dir::{
-    ACCESS_LISTS, ACCESS_LISTS_FILE, CONNECTIONS, MANIFEST, MEMBERS_FILE, NOTIFICATION_ADDRESSES,
-    POLICY_FILE, RESOURCE_FILE, RESOURCE_POLICIES, RESOURCE_RIGHTS, ROLES, STATUS_SUFFIX,
-    SUB_UNITS, SnapshotDir, UNITS, status_path,
+    ACCESS_LISTS, ACCESS_LISTS_FILE, CONNECTIONS, MANIFEST, MASKINPORTEN, MEMBERS_FILE,
+    NOTIFICATION_ADDRESSES, POLICY_FILE, RESOURCE_FILE, RESOURCE_POLICIES, RESOURCE_RIGHTS, ROLES,
+    STATUS_SUFFIX, SUB_UNITS, SnapshotDir, UNITS, status_path,
 };
 pub(crate) use snapshot_dir::{Recorded, recorded};
 
@@ -269,6 +270,9 @@ pub enum EvidenceError {
     /// Several problems (from validation).
     #[error("{0}")]
     Problems(Problems),
+    /// The live sources refused reachcheck's client itself.
+    #[error(transparent)]
+    Live(#[from] live::LiveError),
 }
 
 /// A resource's policy as Altinn's resource registry returned it (live), or as recorded

@@ -235,6 +235,8 @@ pub(crate) struct RawServiceResource {
 #[derive(Deserialize)]
 struct RawCompetentAuthority {
     #[serde(default)]
+    organization: Option<String>,
+    #[serde(default)]
     orgcode: Option<String>,
 }
 
@@ -256,14 +258,23 @@ impl RawServiceResource {
                 ));
             }
         };
+        let authority = self.has_competent_authority;
+        let owner_org = match authority.as_ref().and_then(|a| a.organization.as_deref()) {
+            None => None,
+            Some(o) if o.trim().is_empty() => None,
+            Some(o) => Some(
+                OrgNumber::parse(o)
+                    .map_err(|e| format!("`hasCompetentAuthority.organization`: {e}"))?,
+            ),
+        };
         Ok(super::ResourceMeta::Found {
             access_list_mode,
-            owner: self
-                .has_competent_authority
+            owner: authority
                 .and_then(|a| a.orgcode)
                 .map(|o| o.trim().to_owned())
                 .filter(|o| !o.is_empty())
                 .map(Arc::from),
+            owner_org,
         })
     }
 }
@@ -544,19 +555,6 @@ impl RawRoller {
 }
 
 impl RawConnections {
-    /// The `links.next` of this page, if more pages follow.
-    pub(crate) fn take_next(&mut self) -> Option<String> {
-        self.links
-            .as_mut()
-            .and_then(|l| l.next.take())
-            .filter(|n| !n.trim().is_empty())
-    }
-
-    /// Appends the entries of a following page.
-    pub(crate) fn extend(&mut self, page: RawConnections) {
-        self.data.extend(page.data);
-    }
-
     /// The rightholders, with nested connections flattened (they hold their grants via
     /// the outer party). Refuses a payload that says more pages follow: a partial list is
     /// not the complete list that connections evidence promises.

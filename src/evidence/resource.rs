@@ -30,6 +30,9 @@ pub enum ResourceMeta {
         access_list_mode: AccessListMode,
         /// The owner's org code (`hasCompetentAuthority.orgcode`): whose lists gate it.
         owner: Option<Arc<str>>,
+        /// The owner's organisation number (`hasCompetentAuthority.organization`): only
+        /// its token may read the lists.
+        owner_org: Option<OrgNumber>,
     },
     /// Altinn answered 404 for the resource or its policy: it does not exist there, so
     /// nothing about it can be proven (`resource_not_in_altinn`).

@@ -47,6 +47,9 @@ pub const MEMBERS_FILE: &str = "members.json";
 /// What each resource delegation grants:
 /// `<dir>/<unit>/<resource id>/<party uuid>.json`.
 pub const RESOURCE_RIGHTS: &str = "accessmanagement/resourcerights";
+/// Maskinporten's refusal of a system-user token for an organisation:
+/// `<dir>/<orgnr>.json.status.json` (the organisation has no system user for this client).
+pub const MASKINPORTEN: &str = "auth/maskinporten";
 /// Added to a path whose answer was not 2xx: `{"status": N, "body": ...}` is recorded
 /// there instead.
 pub const STATUS_SUFFIX: &str = ".status.json";
@@ -263,8 +266,15 @@ impl SnapshotDir {
             json(RawConnections::into_holders),
         )
         .observed(Some(org), SourceKind::Connections);
-        // A refused connections answer: the unit has not approved reachcheck.
-        if ev.connections.refusal().is_some() {
+        // A refused connections answer, or Maskinporten's refusal of a token for the
+        // organisation whose system user reads this unit (the unit, or a sub-unit's main
+        // unit): the unit has not approved reachcheck.
+        let owner = match ev.unit.present() {
+            Some(u) if u.register == Register::Underenheter => u.main_unit.unwrap_or(org),
+            _ => org,
+        };
+        let token_refused = status_path(&self.file(MASKINPORTEN, owner)).is_file();
+        if ev.connections.refusal().is_some() || token_refused {
             ev.authorized = Some(false);
         }
         ev.notification_addresses = recorded(
@@ -336,6 +346,7 @@ impl SnapshotDir {
                 Observed::Present(ResourceMeta::Found {
                     access_list_mode: AccessListMode::Enabled,
                     owner,
+                    ..
                 }) => Some(owner.clone()),
                 _ => None,
             };

@@ -224,7 +224,7 @@ async fn the_stand_in_refuses_what_correspondence_refuses_with_its_status_codes(
         401
     );
     // A token without Correspondence's scopes: the policy refuses (403).
-    let other = s.token("altinn:portal/enduser").await;
+    let other = s.token("altinn:accessmanagement/authorizedparties").await;
     assert_eq!(get(&list, Some(&other), true).await.unwrap().status(), 403);
     // Another sender's messages: neither its list nor its details (401, error 4001).
     let r = c
@@ -1152,7 +1152,7 @@ async fn live_answers_that_fail_are_named_never_read_and_the_next_poll_catches_u
     let refused = w.path().join("refused.toml");
     let text = std::fs::read_to_string(&config).unwrap().replace(
         "[outcomes]\n",
-        "[outcomes]\nscope = \"altinn:portal/enduser\"\n",
+        "[outcomes]\nscope = \"altinn:accessmanagement/authorizedparties\"\n",
     );
     std::fs::write(&refused, text).unwrap();
     let o = refresh(&refused);

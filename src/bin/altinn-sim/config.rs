@@ -27,8 +27,13 @@ pub(crate) fn generate_key_pair() -> Result<(String, String), String> {
 
 /// The `[live]` configuration that points reachcheck at a stand-in at `base_url`, with the
 /// private key in `key_file` (a path as it should appear in the config).
-pub(crate) fn live_config(base_url: &str, key_file: &str) -> String {
-    format!(
+pub(crate) fn live_config(
+    base_url: &str,
+    key_file: &str,
+    client_org: Option<reachcheck::model::OrgNumber>,
+    profile_for_system_users: bool,
+) -> String {
+    let mut s = format!(
         "# Written by altinn-sim: reachcheck's live sources pointed at a local stand-in.\n\
          # The key is a throwaway test key. Plain http:// is allowed only because of allow_http.\n\
          [live]\n\
@@ -40,7 +45,15 @@ pub(crate) fn live_config(base_url: &str, key_file: &str) -> String {
          client_id = \"{CLIENT_ID}\"\n\
          key_file = \"{key_file}\"\n\
          key_id = \"{KEY_ID}\"\n"
-    )
+    );
+    if let Some(org) = client_org {
+        // The client's organisation: it owns the resources whose access lists it reads.
+        s.push_str(&format!("client_org = \"{org}\"\n"));
+    }
+    if profile_for_system_users {
+        s.push_str("notification_addresses = \"profile\"\n");
+    }
+    s
 }
 
 /// The `[outcomes]` section that polls the stand-in's Correspondence, with the

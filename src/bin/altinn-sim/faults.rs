@@ -15,7 +15,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::grant::oauth_error;
 use crate::server::{Sim, lock};
 
 /// The endpoints, as counted in `/_sim/requests` and named in `only=`.
@@ -48,7 +47,7 @@ pub(crate) struct Faults {
     pub(crate) timeout: f64,
     /// Answer 200 with a body cut in half.
     pub(crate) malformed: f64,
-    /// Refuse a token request (Maskinporten or exchange).
+    /// Fail a token request (Maskinporten or exchange) with 503: unavailable, not refused.
     pub(crate) token: f64,
     /// Inject only on this endpoint (as `/_sim/requests` names them, e.g. `brreg/roller`).
     pub(crate) only: Option<String>,
@@ -176,15 +175,15 @@ pub(crate) async fn discipline(State(sim): State<Arc<Sim>>, req: Request, next: 
         _ => &sim.opts.faults,
     };
     let is_token = ep == "maskinporten/token" || ep == "altinn/exchange";
+    // A token fault is a failure, not a refusal: the token endpoint is unavailable for a
+    // moment. (A refusal says something about the client or an organisation; the world
+    // the stand-in serves decides those: which organisations approved, the grant's checks.)
     if is_token && sim.roll(&key, nth, "token") < f.token {
-        return if ep == "maskinporten/token" {
-            oauth_error(
-                "invalid_grant",
-                "Invalid assertion. Client authentication failed (injected fault).",
-            )
-        } else {
-            (StatusCode::UNAUTHORIZED, "").into_response()
-        };
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"title": "Service Unavailable", "status": 503})),
+        )
+            .into_response();
     }
     if sim.roll(&key, nth, "5xx") < f.server_error {
         return (

@@ -23,10 +23,11 @@ pub(crate) const CLIENT_ID: &str = "reachcheck-altinn-sim";
 /// The key id the stand-in accepts unless told otherwise.
 pub(crate) const KEY_ID: &str = "altinn-sim-key-1";
 /// Scopes the stand-in's Maskinporten knows.
-pub(crate) const SCOPES: [&str; 8] = [
+/// Not `altinn:portal/enduser`: that is the portal's own scope for signed-in users, which
+/// a Maskinporten client is refused (API-NOTES-2026 M2).
+pub(crate) const SCOPES: [&str; 7] = [
     "altinn:accessmanagement/authorizedparties",
     "altinn:accessmanagement/enduser:connections:toothers.read",
-    "altinn:portal/enduser",
     "altinn:resourceregistry/accesslist.read",
     "altinn:resourceregistry/resource.read",
     "altinn:serviceowner",
@@ -138,8 +139,31 @@ pub(crate) async fn token(State(sim): State<Arc<Sim>>, Form(form): Form<TokenFor
     if let Err((error, description)) = verdict {
         return oauth_error(error, &description);
     }
+    // A system user exists only for an organisation that approved it (MP-303 otherwise,
+    // docs/altinn-refusals.md §1); a refusal the snapshot recorded is replayed as it is.
+    let org = claims["authorization_details"][0]["systemuser_org"]["ID"]
+        .as_str()
+        .and_then(|id| id.strip_prefix("0192:"))
+        .and_then(|o| OrgNumber::parse(o).ok());
+    if let Some(org) = org {
+        if let Some((status, body)) = sim.recorded_refusal(org) {
+            return (status, Json(body)).into_response();
+        }
+        if !sim.approved(org) {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({
+                    "error": reachcheck::auth::NO_SYSTEM_USER,
+                    "error_description": format!("MP-303: Invalid authorization details values: no system user for the client in organisation {org}"),
+                    "error_uri": format!("{}errors/MP-303", sim.issuer),
+                })),
+            )
+                .into_response();
+        }
+    }
     let access = sim.token("mp");
     lock(&sim.mp_tokens).insert(access.clone());
+    lock(&sim.token_orgs).insert(access.clone(), org);
     // What the token may do travels with it (the exchange copies every claim).
     lock(&sim.token_scopes).insert(
         access.clone(),
@@ -238,6 +262,9 @@ pub(crate) async fn exchange(State(sim): State<Arc<Sim>>, headers: HeaderMap) ->
             lock(&sim.altinn_tokens).insert(altinn.clone());
             let scope = lock(&sim.token_scopes).get(t).cloned().unwrap_or_default();
             lock(&sim.token_scopes).insert(altinn.clone(), scope);
+            // The exchange copies every claim, `authorization_details` included.
+            let org = lock(&sim.token_orgs).get(t).copied().flatten();
+            lock(&sim.token_orgs).insert(altinn.clone(), org);
             // Altinn answers text/plain; some clients see it JSON-quoted.
             (
                 [(header::CONTENT_TYPE, "text/plain")],

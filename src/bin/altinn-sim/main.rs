@@ -89,13 +89,18 @@ struct Args {
     /// Seed of the fault decisions (a run is deterministic for a seed).
     #[arg(long, value_name = "N", default_value_t = 0)]
     seed: u64,
-    /// Lifetime of the Maskinporten tokens it issues, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 599)]
+    /// Lifetime of the Maskinporten tokens it issues, in seconds (Maskinporten's default
+    /// `access_token_lifetime`: docs/altinn-refusals.md §7).
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
     token_lifetime: u64,
     /// Policies Altinn enforces for resources whose policy the snapshot did not record
     /// (`DIR/<resource-id>.xml`, e.g. `policies`); without it such a resource has none (404).
     #[arg(long, value_name = "DIR")]
     policies: Option<PathBuf>,
+    /// Let Altinn's profile answer system-user tokens (the real one's access check may
+    /// refuse them: API-NOTES-2026 M3); without it, 403.
+    #[arg(long)]
+    profile_for_system_users: bool,
     /// The organisation the client's tokens belong to (Maskinporten's `consumer`): the
     /// sender in Correspondence. Without it Correspondence answers 401 (caller unknown).
     #[arg(long, value_name = "ORG", value_parser = parse_org)]
@@ -168,7 +173,12 @@ fn main() -> ExitCode {
             if let Err(e) = write_private(&key_file, &private) {
                 return fail(&format!("`{}`: {e}", key_file.display()));
             }
-            let mut text = live_config(&base, &key_name);
+            let mut text = live_config(
+                &base,
+                &key_name,
+                args.client_org,
+                args.profile_for_system_users,
+            );
             if args.client_org.is_some() {
                 // The stand-in plays Correspondence for that sender: poll it too.
                 let mut key = None;
@@ -199,6 +209,7 @@ fn main() -> ExitCode {
             key_id: grant::KEY_ID.to_owned(),
             token_lifetime: args.token_lifetime,
             policies: args.policies.clone(),
+            profile_for_system_users: args.profile_for_system_users,
             correspondence: correspondence::CorrespondenceOptions {
                 client_org: args.client_org,
                 subscription_key: args.subscription_key.clone(),

@@ -24,7 +24,7 @@ use reachcheck::evidence::{
 };
 
 use crate::grant::altinn_auth;
-use crate::server::{Sim, org_of_party, replay};
+use crate::server::{Sim, replay};
 
 /// `GET /resourceregistry/api/v1/resource/{id}`: public.
 pub(crate) async fn resource(
@@ -102,8 +102,12 @@ pub(crate) async fn access_lists(
         )
             .into_response();
     };
-    // Only the owner's lists: a resource owned by another is not among them.
-    if sim.resource_owner(&resource).is_some_and(|o| o != owner) {
+    // Only the owner reads its lists: the caller (the client's organisation) must own
+    // the resource, and `owner` must be its org code (API-NOTES-2026 §5.2).
+    let owns = sim.resource_owner(&resource).is_some_and(|(code, org)| {
+        code == owner && org.is_some() && org == sim.opts.correspondence.client_org
+    });
+    if !owns {
         return (StatusCode::FORBIDDEN, "").into_response();
     }
     recorded_or_unavailable(
@@ -112,7 +116,7 @@ pub(crate) async fn access_lists(
     )
 }
 
-/// `GET /resourceregistry/api/v1/access-lists/{owner}/{list}/members`.
+/// `GET /resourceregistry/api/v1/access-lists/{owner}/{list}/members`: the owner's only.
 pub(crate) async fn members(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,
@@ -120,6 +124,9 @@ pub(crate) async fn members(
 ) -> Response {
     if !altinn_auth(&sim, &headers) && !sim.maskinporten_auth(&headers) {
         return (StatusCode::UNAUTHORIZED, "").into_response();
+    }
+    if !sim.owns_lists_of(&owner) {
+        return (StatusCode::FORBIDDEN, "").into_response();
     }
     replay(
         &sim,
@@ -160,7 +167,8 @@ pub(crate) async fn rights(
         )
             .into_response();
     }
-    match org_of_party(&party).filter(|o| sim.approved(*o)) {
+    // Only the parties of the token's own system user (docs/altinn-refusals.md §5).
+    match sim.may_read(&headers, &party) {
         Some(org) => replay(
             &sim,
             &format!("{RESOURCE_RIGHTS}/{org}/{resource}/{to}.json"),

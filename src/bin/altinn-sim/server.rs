@@ -3,7 +3,7 @@
 //! Maskinporten and the exchange are in `grant.rs`; what every request passes through
 //! (counting, latency, the rate limit, faults) is in `faults.rs`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -20,7 +20,12 @@ use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use reachcheck::evidence::{CONNECTIONS, NOTIFICATION_ADDRESSES, ROLES, SUB_UNITS, UNITS};
+use reachcheck::evidence::{
+    CONNECTIONS, MASKINPORTEN, NOTIFICATION_ADDRESSES, ROLES, STATUS_SUFFIX, SUB_UNITS, UNITS,
+};
+
+/// Vendor system-user requests, by the organisation asked: `<dir>/<orgnr>.json`.
+pub(crate) const SYSTEM_USER_REQUESTS: &str = "authentication/systemuser/request";
 use reachcheck::model::OrgNumber;
 
 use crate::correspondence::{CorrespondenceOptions, Mailroom};
@@ -54,6 +59,8 @@ pub(crate) struct SimOptions {
     pub(crate) token_lifetime: u64,
     /// Policies Altinn enforces for resources whose policy the snapshot did not record.
     pub(crate) policies: Option<PathBuf>,
+    /// Profile answers system-user tokens (the real one's access check may refuse them).
+    pub(crate) profile_for_system_users: bool,
     /// Correspondence: the sender, the subscription key, how recipients read, the clock.
     pub(crate) correspondence: CorrespondenceOptions,
 }
@@ -63,8 +70,13 @@ pub(crate) struct Sim {
     pub(crate) opts: SimOptions,
     pub(crate) issuer: String,
     files: HashMap<String, Vec<u8>>,
-    /// Organisation number → (party uuid, name, unit type), for units that approved.
-    parties: BTreeMap<OrgNumber, (String, Option<String>, Option<String>)>,
+    /// Every unit the snapshot has a record of: its name, form and main unit.
+    units: BTreeMap<OrgNumber, UnitInfo>,
+    /// Organisations whose system user for this client exists (they approved it).
+    approved: BTreeSet<OrgNumber>,
+    /// The organisation whose system user each issued token acts for (`None`: a token
+    /// without `authorization_details`, the client's own).
+    pub(crate) token_orgs: Mutex<HashMap<String, Option<OrgNumber>>>,
     pub(crate) key: DecodingKey,
     pub(crate) jti: Mutex<HashSet<String>>,
     pub(crate) mp_tokens: Mutex<HashSet<String>>,
@@ -83,6 +95,91 @@ pub(crate) struct Sim {
 /// The party UUID the stand-in gives a unit.
 pub(crate) fn party_uuid(org: OrgNumber) -> String {
     format!("00000000-0000-4000-8000-{:012}", org.get())
+}
+
+/// What the stand-in knows of a unit from its Enhetsregisteret record.
+#[derive(Clone, Debug)]
+pub(crate) struct UnitInfo {
+    name: Option<String>,
+    form: Option<String>,
+    main_unit: Option<OrgNumber>,
+}
+
+/// Every unit with a record in the snapshot (main units and sub-units).
+fn units_of(files: &HashMap<String, Vec<u8>>) -> BTreeMap<OrgNumber, UnitInfo> {
+    let mut out = BTreeMap::new();
+    for (rel, bytes) in files {
+        let Some(name) = rel
+            .strip_prefix(&format!("{UNITS}/"))
+            .or_else(|| rel.strip_prefix(&format!("{SUB_UNITS}/")))
+            .and_then(|n| n.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        let (Ok(org), Ok(v)) = (
+            OrgNumber::parse(name),
+            serde_json::from_slice::<Value>(bytes),
+        ) else {
+            continue;
+        };
+        out.insert(
+            org,
+            UnitInfo {
+                name: v["navn"].as_str().map(str::to_owned),
+                form: v["organisasjonsform"]["kode"].as_str().map(str::to_owned),
+                main_unit: v["overordnetEnhet"]
+                    .as_str()
+                    .and_then(|m| OrgNumber::parse(m).ok()),
+            },
+        );
+    }
+    out
+}
+
+/// Which organisations approved reachcheck's system user: those whose vendor request
+/// (`authentication/systemuser/request/<org>.json`) says `Accepted`; in a snapshot without
+/// requests, those whose connections (or a sub-unit's) were recorded. A recorded
+/// Maskinporten refusal (`auth/maskinporten/<org>.json.status.json`) always wins.
+fn approvals(
+    files: &HashMap<String, Vec<u8>>,
+    units: &BTreeMap<OrgNumber, UnitInfo>,
+) -> BTreeSet<OrgNumber> {
+    let org_in = |rel: &str, dir: &str| {
+        rel.strip_prefix(&format!("{dir}/"))
+            .and_then(|n| n.strip_suffix(".json"))
+            .and_then(|n| OrgNumber::parse(n).ok())
+    };
+    let requests: Vec<(OrgNumber, &Vec<u8>)> = files
+        .iter()
+        .filter_map(|(rel, b)| org_in(rel, SYSTEM_USER_REQUESTS).map(|o| (o, b)))
+        .collect();
+    let mut approved: BTreeSet<OrgNumber> = if requests.is_empty() {
+        files
+            .keys()
+            .filter_map(|rel| org_in(rel, CONNECTIONS))
+            .map(|o| {
+                units
+                    .get(&o)
+                    .and_then(|u| u.main_unit)
+                    .filter(|_| {
+                        // A sub-unit is read through its main unit's system user.
+                        files.contains_key(&format!("{SUB_UNITS}/{o}.json"))
+                    })
+                    .unwrap_or(o)
+            })
+            .collect()
+    } else {
+        requests
+            .into_iter()
+            .filter(|(_, b)| {
+                serde_json::from_slice::<Value>(b)
+                    .is_ok_and(|v| v["status"].as_str() == Some("Accepted"))
+            })
+            .map(|(o, _)| o)
+            .collect()
+    };
+    approved.retain(|o| !files.contains_key(&format!("{MASKINPORTEN}/{o}.json{STATUS_SUFFIX}")));
+    approved
 }
 
 /// The unit a party UUID of this stand-in names.
@@ -123,31 +220,8 @@ impl Sim {
     fn new(opts: SimOptions, issuer: String) -> Result<Sim, SimError> {
         let files =
             load_files(&opts.snapshot).map_err(|e| SimError::Snapshot(opts.snapshot.clone(), e))?;
-        let mut parties = BTreeMap::new();
-        for rel in files.keys() {
-            let Some(name) = rel
-                .strip_prefix(&format!("{CONNECTIONS}/"))
-                .and_then(|n| n.strip_suffix(".json"))
-            else {
-                continue;
-            };
-            let Ok(org) = OrgNumber::parse(name) else {
-                continue;
-            };
-            let unit = files
-                .get(&format!("{UNITS}/{org}.json"))
-                .or_else(|| files.get(&format!("{SUB_UNITS}/{org}.json")))
-                .and_then(|b| serde_json::from_slice::<Value>(b).ok());
-            let name = unit
-                .as_ref()
-                .and_then(|u| u["navn"].as_str())
-                .map(str::to_owned);
-            let kind = unit
-                .as_ref()
-                .and_then(|u| u["organisasjonsform"]["kode"].as_str())
-                .map(str::to_owned);
-            parties.insert(org, (party_uuid(org), name, kind));
-        }
+        let units = units_of(&files);
+        let approved = approvals(&files, &units);
         reachcheck::auth::install_crypto();
         let key = DecodingKey::from_rsa_pem(&opts.public_key_pem)
             .map_err(|e| SimError::Key(e.to_string()))?;
@@ -160,7 +234,9 @@ impl Sim {
             mailroom,
             token_scopes: Mutex::default(),
             files,
-            parties,
+            units,
+            approved,
+            token_orgs: Mutex::default(),
             key,
             jti: Mutex::default(),
             mp_tokens: Mutex::default(),
@@ -188,9 +264,40 @@ impl Sim {
         Some((status, raw.get("body").cloned().unwrap_or(Value::Null)))
     }
 
-    /// Whether `org` has approved the system user (a party of its authorized parties).
+    /// Whether `org` has approved reachcheck's system user.
     pub(crate) fn approved(&self, org: OrgNumber) -> bool {
-        self.parties.contains_key(&org)
+        self.approved.contains(&org)
+    }
+
+    /// The organisation a token's system user acts for, if it is a system-user token.
+    pub(crate) fn token_org(&self, headers: &HeaderMap) -> Option<OrgNumber> {
+        let t = crate::grant::bearer(headers)?;
+        lock(&self.token_orgs).get(t).copied().flatten()
+    }
+
+    /// The parties a system user of `org` may act for: `org` and its sub-units.
+    pub(crate) fn parties_of(&self, org: OrgNumber) -> Vec<OrgNumber> {
+        std::iter::once(org)
+            .chain(
+                self.units
+                    .iter()
+                    .filter(|(_, u)| u.main_unit == Some(org))
+                    .map(|(o, _)| *o),
+            )
+            .collect()
+    }
+
+    /// Whether a token may read what `party` (a party UUID) has: it is a system-user token
+    /// of the party's organisation or of its main unit.
+    pub(crate) fn may_read(&self, headers: &HeaderMap, party: &str) -> Option<OrgNumber> {
+        let org = org_of_party(party)?;
+        let own = self.token_org(headers)?;
+        self.parties_of(own).contains(&org).then_some(org)
+    }
+
+    /// Maskinporten's refusal for `org`, if the snapshot recorded one.
+    pub(crate) fn recorded_refusal(&self, org: OrgNumber) -> Option<(StatusCode, Value)> {
+        self.recorded_status(&format!("{MASKINPORTEN}/{org}.json"))
     }
 
     /// Whether the request carries a Maskinporten token this stand-in issued.
@@ -198,15 +305,35 @@ impl Sim {
         crate::grant::bearer(headers).is_some_and(|t| lock(&self.mp_tokens).contains(t))
     }
 
-    /// The owner (org code) the recorded registry entry of `resource` names.
-    pub(crate) fn resource_owner(&self, resource: &str) -> Option<String> {
+    /// The owner the recorded registry entry of `resource` names: its org code and
+    /// organisation number.
+    pub(crate) fn resource_owner(&self, resource: &str) -> Option<(String, Option<OrgNumber>)> {
         let entry: Value = serde_json::from_slice(
             self.file(&format!("resourceregistry/{resource}/resource.json"))?,
         )
         .ok()?;
-        entry["hasCompetentAuthority"]["orgcode"]
-            .as_str()
-            .map(str::to_owned)
+        let authority = &entry["hasCompetentAuthority"];
+        Some((
+            authority["orgcode"].as_str()?.to_owned(),
+            authority["organization"]
+                .as_str()
+                .and_then(|o| OrgNumber::parse(o).ok()),
+        ))
+    }
+
+    /// Whether the client's organisation owns a resource whose owner has org code `code`.
+    pub(crate) fn owns_lists_of(&self, code: &str) -> bool {
+        let Some(client) = self.opts.correspondence.client_org else {
+            return false;
+        };
+        self.files
+            .keys()
+            .filter_map(|rel| {
+                rel.strip_prefix("resourceregistry/")?
+                    .strip_suffix("/resource.json")
+            })
+            .filter_map(|r| self.resource_owner(r))
+            .any(|(c, org)| c == code && org == Some(client))
     }
 }
 
@@ -255,19 +382,25 @@ async fn authorized_parties(
     if !altinn_auth(&sim, &headers) {
         return (StatusCode::UNAUTHORIZED, "").into_response();
     }
-    let page = q.page.unwrap_or(1).max(1);
-    let all: Vec<Value> = sim
-        .parties
-        .iter()
-        .map(|(org, (uuid, name, kind))| {
-            json!({
-                "partyUuid": uuid, "name": name, "organizationNumber": org.to_string(),
-                "type": "Organization", "unitType": kind, "isDeleted": false,
-                "onlyHierarchyElementWithNoAccess": false, "authorizedResources": [],
-                "authorizedRoles": [], "subunits": []
-            })
+    // Altinn lists the parties of the token's user; a token with neither a user nor a
+    // system user is refused (docs/altinn-refusals.md §5).
+    let Some(own) = sim.token_org(&headers) else {
+        return (StatusCode::UNAUTHORIZED, "Unknown user type").into_response();
+    };
+    let party = |org: OrgNumber| {
+        let u = sim.units.get(&org);
+        json!({
+            "partyUuid": party_uuid(org), "name": u.and_then(|u| u.name.clone()),
+            "organizationNumber": org.to_string(), "type": "Organization",
+            "unitType": u.and_then(|u| u.form.clone()), "isDeleted": false,
+            "onlyHierarchyElementWithNoAccess": false, "authorizedResources": [],
+            "authorizedRoles": [], "subunits": []
         })
-        .collect();
+    };
+    let mut top = party(own);
+    top["subunits"] = Value::Array(sim.parties_of(own).into_iter().skip(1).map(party).collect());
+    let all = [top];
+    let page = q.page.unwrap_or(1).max(1);
     let data: Vec<&Value> = all.iter().skip((page - 1) * PAGE).take(PAGE).collect();
     let next = (page * PAGE < all.len()).then(|| {
         format!(
@@ -306,7 +439,8 @@ async fn connections(
         )
             .into_response();
     }
-    match org_of_party(&party).filter(|o| sim.parties.contains_key(o)) {
+    // Only the parties of the token's own system user (docs/altinn-refusals.md §5).
+    match sim.may_read(&headers, &party) {
         Some(org) => replay(&sim, &format!("{CONNECTIONS}/{org}.json")),
         None => (StatusCode::FORBIDDEN, "").into_response(),
     }
@@ -331,6 +465,11 @@ async fn notification_addresses(
 ) -> Response {
     if !altinn_auth(&sim, &headers) {
         return (StatusCode::UNAUTHORIZED, "").into_response();
+    }
+    // Altinn's profile answers the organisation's own users; its access check refuses a
+    // system user (API-NOTES-2026 M3; docs/altinn-refusals.md §6), unless told otherwise.
+    if sim.token_org(&headers).is_some() && !sim.opts.profile_for_system_users {
+        return (StatusCode::FORBIDDEN, "").into_response();
     }
     replay(&sim, &format!("{NOTIFICATION_ADDRESSES}/{org}.json"))
 }
