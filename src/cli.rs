@@ -352,6 +352,11 @@ pub struct CheckArgs {
     /// Routing table: CSV with header sender,message_type,recipient.
     #[arg(long, value_name = "FILE")]
     pub routes: Option<PathBuf>,
+    /// Record every answer of the live sweep as a snapshot directory in DIR (new or empty):
+    /// refusals as `.status.json`, pages merged, personal identifiers left out. Checking with
+    /// `--snapshot DIR` later gives the same verdicts.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub output: OutputArgs,
@@ -504,8 +509,16 @@ fn warn_all(problems: &[Problem]) {
 
 /// Runs one pass of the sweep over `routes` on a runtime of its own: a live source shows
 /// a progress bar on stderr (drawn only on a terminal).
-fn sweep(s: &Settings, policies: Policies, routes: &RoutingTable) -> Result<Pass, CliError> {
-    let source = Source::from_settings(s)?;
+fn sweep(
+    s: &Settings,
+    policies: Policies,
+    routes: &RoutingTable,
+    record: Option<&Path>,
+) -> Result<Pass, CliError> {
+    let mut source = Source::from_settings(s)?;
+    if let Some(dir) = record {
+        source = source.recording_into(dir)?;
+    }
     let bar = indicatif::ProgressBar::with_draw_target(
         Some(routes.len() as u64),
         indicatif::ProgressDrawTarget::stderr(),
@@ -551,7 +564,7 @@ fn check(a: CheckArgs) -> Result<ExitCode, CliError> {
     })?;
     let routes = RoutingTable::load(&routes_file, &policies)?;
     warn_all(&routes.warnings);
-    let pass = sweep(&s, policies, &routes)?;
+    let pass = sweep(&s, policies, &routes, a.record.as_deref())?;
     let mut r = Rendering::new(&pass.engine, &pass.evaluation, render_options(&a.output));
     write_output(&a.output, |out| r.render(a.output.format, out))?;
     Ok(exit_for(pass.evaluation.all_readable()))
@@ -581,7 +594,7 @@ fn precheck(a: PrecheckArgs) -> Result<ExitCode, CliError> {
         }],
         ..RoutingTable::default()
     };
-    let pass = sweep(&s, policies, &routes)?;
+    let pass = sweep(&s, policies, &routes, None)?;
     // The route's history, from the store's sent messages, when there is a store.
     let store = a
         .store

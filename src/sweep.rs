@@ -14,6 +14,7 @@
 //! scheduling (the daemon).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
@@ -21,6 +22,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::auth::Auth;
 use crate::engine::{Engine, Evaluation, evaluate};
 use crate::evidence::live::{LiveSource, ProgressFn};
+use crate::evidence::record::{RecordError, Recorder};
 use crate::evidence::{
     EvidenceError, EvidenceSource, Gathered, Observed, RemotePolicy, SnapshotDir,
 };
@@ -45,6 +47,14 @@ pub enum SourceError {
     /// The live sources cannot be set up (HTTP client, key).
     #[error("{0}")]
     Live(String),
+    /// The recording asked for cannot be made.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// A recording was asked of a source that is not live.
+    #[error(
+        "only a live sweep can be recorded: set `[live]` in the config file (a snapshot is already a recording)"
+    )]
+    NotLive,
 }
 
 /// Where evidence comes from.
@@ -88,6 +98,21 @@ impl Source {
                 Ok(Source::Snapshot(SnapshotDir::new(dir)))
             }
             (None, None) => Err(SourceError::NotConfigured),
+        }
+    }
+
+    /// Records every answer of the live sweep as a snapshot directory in `dir`.
+    ///
+    /// # Errors
+    /// The source is not live (a snapshot is already a recording), or `dir` exists and is
+    /// not empty, or cannot be created.
+    pub fn recording_into(self, dir: &Path) -> Result<Source, SourceError> {
+        match self {
+            Source::Live(l) => {
+                let recorder = Recorder::new(dir)?;
+                Ok(Source::Live(Box::new(l.with_recorder(Arc::new(recorder)))))
+            }
+            Source::Snapshot(_) => Err(SourceError::NotLive),
         }
     }
 

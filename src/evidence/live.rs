@@ -35,7 +35,8 @@ use super::raw::{
 use super::record::Recorder;
 use super::{
     ACCESS_LISTS, ACCESS_LISTS_FILE, CONNECTIONS, MASKINPORTEN, MEMBERS_FILE,
-    NOTIFICATION_ADDRESSES, RESOURCE_POLICIES, RESOURCE_RIGHTS, ROLES, SUB_UNITS, UNITS,
+    NOTIFICATION_ADDRESSES, POLICY_FILE, RESOURCE_FILE, RESOURCE_POLICIES, RESOURCE_RIGHTS, ROLES,
+    SUB_UNITS, UNITS,
 };
 use super::{
     AccessList, AccessListMode, DelegatedRights, EvidenceError, EvidenceSource, Gathered, Observed,
@@ -254,6 +255,15 @@ impl LiveSource {
         }
     }
 
+    /// Records a request that failed after its retries with the last status it got (its
+    /// body is not kept by the HTTP layer); one that never got an answer (a timeout) has
+    /// nothing to record, and replays as missing.
+    fn record_failure(&self, rel: &str, e: &HttpFailure) {
+        if let Some(status) = e.status {
+            self.record(rel, status, b"");
+        }
+    }
+
     /// `headers` with the subscription key Altinn's API gateway wants, if configured.
     fn altinn(&self, mut headers: reqwest::header::HeaderMap) -> reqwest::header::HeaderMap {
         if let Some(key) = &self.endpoints.subscription_key
@@ -311,7 +321,7 @@ impl LiveSource {
                                 "error": error, "error_description": description, "error_uri": uri
                             });
                             self.record(
-                                &format!("{MASKINPORTEN}/{owner}.json"),
+                                &format!("{MASKINPORTEN}/{owner}"),
                                 *status,
                                 body.to_string().as_bytes(),
                             );
@@ -450,7 +460,12 @@ impl LiveSource {
             });
         }
         if let Some(r) = &self.recorder {
-            r.finish(taken_at)?;
+            let not_asked: &[&str] = if self.endpoints.ask_profile {
+                &[]
+            } else {
+                &[NOTIFICATION_ADDRESSES]
+            };
+            r.finish(taken_at, not_asked)?;
         }
         Ok(Gathered {
             snapshot,
@@ -518,7 +533,13 @@ impl LiveSource {
         );
         let location = url.to_string();
         let kind = SourceKind::ResourcePolicy;
-        Ok(match self.http.get(url, accept("application/xml")).await {
+        let answer = self.http.get(url, accept("application/xml")).await;
+        let rel = format!("{RESOURCE_POLICIES}/{}/{POLICY_FILE}", r.as_str());
+        match &answer {
+            Ok(a) => self.record(&rel, a.status.as_u16(), &a.body),
+            Err(e) => self.record_failure(&rel, e),
+        }
+        Ok(match answer {
             Ok(a) if a.status.is_success() => match String::from_utf8(a.body.to_vec()) {
                 Ok(xml) => Observed::Present(RemotePolicy { location, xml }),
                 Err(_) => Observed::Failed(failure_of(
@@ -548,7 +569,13 @@ impl LiveSource {
             &format!("resourceregistry/api/v1/resource/{}", r.as_str()),
         );
         let kind = SourceKind::Resource;
-        match self.http.get(url, accept("application/json")).await {
+        let answer = self.http.get(url, accept("application/json")).await;
+        let rel = format!("{RESOURCE_POLICIES}/{}/{RESOURCE_FILE}", r.as_str());
+        match &answer {
+            Ok(a) => self.record(&rel, a.status.as_u16(), &a.body),
+            Err(e) => self.record_failure(&rel, e),
+        }
+        match answer {
             Ok(a) if a.status.is_success() => decode(None, kind, &a, |b| {
                 serde_json::from_slice::<RawServiceResource>(b)
                     .map_err(|e| format!("malformed JSON: {e}"))
@@ -669,7 +696,10 @@ impl LiveSource {
                 .await
             {
                 Ok(a) => a,
-                Err(e) => return Observed::Failed(http_failure(unit, kind, &e)),
+                Err(e) => {
+                    self.record_failure(rel, &e);
+                    return Observed::Failed(http_failure(unit, kind, &e));
+                }
             };
             if !a.status.is_success() {
                 self.record(rel, a.status.as_u16(), &a.body);
@@ -854,6 +884,7 @@ impl LiveSource {
                     break;
                 }
                 Err(e) => {
+                    self.record_failure(&rel, &e);
                     ev.unit = Observed::Failed(http_failure(Some(org), SourceKind::Unit, &e));
                     break;
                 }
@@ -980,8 +1011,9 @@ impl LiveSource {
         parse: impl FnOnce(&[u8]) -> Result<T, String>,
     ) -> Observed<T> {
         let got = self.http.get(url, headers).await;
-        if let Ok(a) = &got {
-            self.record(rel, a.status.as_u16(), &a.body);
+        match &got {
+            Ok(a) => self.record(rel, a.status.as_u16(), &a.body),
+            Err(e) => self.record_failure(rel, e),
         }
         match got {
             Ok(a) if a.status.is_success() => decode(Some(org), kind, &a, parse),

@@ -427,10 +427,13 @@ pub(crate) struct RawStatus {
     pub(crate) status: u16,
 }
 
-/// The snapshot manifest: `{"taken_at": "<RFC 3339>"}`.
+/// The snapshot manifest: `{"taken_at": "<RFC 3339>"}`, and in a recorded live sweep the
+/// sources it did not ask (`"not_asked": ["profile/notificationaddresses"]`).
 #[derive(Deserialize)]
 pub(crate) struct RawManifest {
     pub(crate) taken_at: String,
+    #[serde(default)]
+    pub(crate) not_asked: Vec<String>,
 }
 
 fn parse_date(s: &str) -> Option<Date> {

@@ -71,12 +71,16 @@ impl Recorder {
             };
             self.write(rel, &bytes)
         } else {
-            let body = serde_json::from_slice::<Value>(body).unwrap_or_else(|_| {
-                Value::String(
-                    crate::model::mask_identity_numbers(&String::from_utf8_lossy(body))
-                        .into_owned(),
-                )
-            });
+            let body = if body.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice::<Value>(body).unwrap_or_else(|_| {
+                    Value::String(
+                        crate::model::mask_identity_numbers(&String::from_utf8_lossy(body))
+                            .into_owned(),
+                    )
+                })
+            };
             let text = serde_json::json!({"status": status, "body": clean(body)});
             self.write(
                 &format!("{rel}{STATUS_SUFFIX}"),
@@ -97,11 +101,13 @@ impl Recorder {
         std::fs::write(path, bytes)
     }
 
-    /// Writes the manifest; reports a write that failed on the way.
+    /// Writes the manifest, naming the sources the sweep did not ask (by snapshot
+    /// directory) so that a replay reads their absence as "not asked", not as missing;
+    /// reports a write that failed on the way.
     ///
     /// # Errors
     /// Some answer (or the manifest) could not be written.
-    pub fn finish(&self, taken_at: Timestamp) -> Result<(), RecordError> {
+    pub fn finish(&self, taken_at: Timestamp, not_asked: &[&str]) -> Result<(), RecordError> {
         let err = |reason: String| RecordError {
             path: self.root.clone(),
             reason,
@@ -109,7 +115,10 @@ impl Recorder {
         if let Some(f) = self.failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
             return Err(err(f));
         }
-        let manifest = serde_json::json!({"taken_at": taken_at.to_string()});
+        let mut manifest = serde_json::json!({"taken_at": taken_at.to_string()});
+        if !not_asked.is_empty() {
+            manifest["not_asked"] = serde_json::json!(not_asked);
+        }
         self.write(MANIFEST, manifest.to_string().as_bytes())
             .map_err(|e| err(e.to_string()))
     }
@@ -154,7 +163,8 @@ mod tests {
             br#"{"links":{"next":null},"data":[{"party":{"id":"u1","personIdentifier":"01017012343","name":"Kari 01017012343"}}]}"#,
         );
         r.answer("profile/notificationaddresses/964338531.json", 403, b"");
-        r.finish("2026-11-21T05:00:00Z".parse().unwrap()).unwrap();
+        r.finish("2026-11-21T05:00:00Z".parse().unwrap(), &[])
+            .unwrap();
         let conn =
             std::fs::read_to_string(root.join("accessmanagement/connections/964338531.json"))
                 .unwrap();

@@ -215,6 +215,12 @@ impl SnapshotDir {
 
     /// When the snapshot was taken, from `manifest.json`.
     pub fn taken_at(&self) -> Result<Timestamp, EvidenceError> {
+        self.manifest().map(|(t, _)| t)
+    }
+
+    /// The manifest: when the snapshot was taken, and the sources a recorded sweep did
+    /// not ask (by snapshot directory, e.g. `profile/notificationaddresses`).
+    fn manifest(&self) -> Result<(Timestamp, Vec<String>), EvidenceError> {
         if !self.root.is_dir() {
             return Err(EvidenceError::NoDirectory(self.root.clone()));
         }
@@ -232,7 +238,7 @@ impl SnapshotDir {
                 format!("malformed manifest: {e}: expected `{{\"taken_at\": \"<RFC 3339>\"}}`"),
             )
         })?;
-        raw.taken_at.trim().parse::<Timestamp>().map_err(|_| {
+        let taken_at = raw.taken_at.trim().parse::<Timestamp>().map_err(|_| {
             let line = text.find(&raw.taken_at).map(|at| line_of(&text, at));
             problem(
                 line,
@@ -241,11 +247,17 @@ impl SnapshotDir {
                     raw.taken_at
                 ),
             )
-        })
+        })?;
+        Ok((taken_at, raw.not_asked))
     }
 
     /// Loads everything about `org` into `snapshot`; returns the unit's main unit, if any.
-    fn load_unit(&self, org: OrgNumber, snapshot: &mut Snapshot) -> Option<OrgNumber> {
+    fn load_unit(
+        &self,
+        org: OrgNumber,
+        profile_asked: bool,
+        snapshot: &mut Snapshot,
+    ) -> Option<OrgNumber> {
         let ev = snapshot.unit_mut(org);
         let unit = |register| json(move |u: RawBrregUnit| u.into_unit(org, register));
         // 404 in the register of main units: perhaps a sub-unit.
@@ -273,15 +285,32 @@ impl SnapshotDir {
             Some(u) if u.register == Register::Underenheter => u.main_unit.unwrap_or(org),
             _ => org,
         };
-        let token_refused = status_path(&self.file(MASKINPORTEN, owner)).is_file();
+        let token_refused =
+            status_path(&self.root.join(MASKINPORTEN).join(owner.to_string())).is_file();
         if ev.connections.refusal().is_some() || token_refused {
             ev.authorized = Some(false);
         }
-        ev.notification_addresses = recorded(
-            &self.file(NOTIFICATION_ADDRESSES, org),
+        let addresses = self.file(NOTIFICATION_ADDRESSES, org);
+        ev.notification_addresses = match recorded(
+            &addresses,
             json(|n: RawNotificationAddresses| n.usable(org)),
-        )
-        .observed(Some(org), SourceKind::NotificationAddresses);
+        ) {
+            // A recorded live sweep did not ask: the profile was not to be asked, or no
+            // system user could ask for this unit. Unverified, as it was live.
+            Recorded::Missing if !profile_asked || token_refused => {
+                Observed::Refused(Arc::new(SourceFailure {
+                    unit: Some(org),
+                    source: SourceKind::NotificationAddresses,
+                    location: Arc::from(addresses.display().to_string()),
+                    reason: Arc::from(if token_refused {
+                        "not asked: no system user to ask with"
+                    } else {
+                        "not asked (the recorded sweep's `live.notification_addresses`)"
+                    }),
+                }))
+            }
+            other => other.observed(Some(org), SourceKind::NotificationAddresses),
+        };
         // What each resource delegation grants (rule 10).
         let delegations = match &ev.connections {
             Observed::Present(holders) => super::delegations(holders),
@@ -423,7 +452,26 @@ impl SnapshotDir {
                     .join(r.as_str())
                     .join("policy.xml");
                 let got = match std::fs::read(&path) {
-                    Err(e) if e.kind() == ErrorKind::NotFound => return None,
+                    // A recorded refusal or failure (not a 404: Altinn has no policy, which
+                    // `load` reads as the resource not being in Altinn) is a failure.
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        let file = status_path(&path);
+                        match read_json::<RawStatus>(&file)? {
+                            Ok(RawStatus { status: 404 }) => return None,
+                            Ok(RawStatus { status }) => Observed::Failed(Arc::new(SourceFailure {
+                                unit: None,
+                                source: SourceKind::ResourcePolicy,
+                                location: Arc::from(file.display().to_string()),
+                                reason: Arc::from(format!("HTTP {status}")),
+                            })),
+                            Err(reason) => Observed::Failed(Arc::new(SourceFailure {
+                                unit: None,
+                                source: SourceKind::ResourcePolicy,
+                                location: Arc::from(file.display().to_string()),
+                                reason: Arc::from(reason),
+                            })),
+                        }
+                    }
                     Err(e) => Observed::Failed(Arc::new(SourceFailure {
                         unit: None,
                         source: SourceKind::ResourcePolicy,
@@ -479,20 +527,21 @@ impl SnapshotDir {
         &self,
         recipients: impl IntoIterator<Item = OrgNumber>,
     ) -> Result<Snapshot, EvidenceError> {
-        let taken_at = self.taken_at()?;
+        let (taken_at, not_asked) = self.manifest()?;
+        let profile_asked = !not_asked.iter().any(|d| d == NOTIFICATION_ADDRESSES);
         let mut snapshot = Snapshot::new(taken_at, self.root.display().to_string());
         let mut main_units = Vec::new();
         for org in recipients {
             if snapshot.units.contains_key(&org) {
                 continue;
             }
-            if let Some(m) = self.load_unit(org, &mut snapshot) {
+            if let Some(m) = self.load_unit(org, profile_asked, &mut snapshot) {
                 main_units.push(m);
             }
         }
         for m in main_units {
             if !snapshot.units.contains_key(&m) {
-                self.load_unit(m, &mut snapshot);
+                self.load_unit(m, profile_asked, &mut snapshot);
             }
         }
         Ok(snapshot)

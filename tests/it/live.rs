@@ -837,6 +837,271 @@ async fn every_organisation_refused_alike_stops_the_sweep_as_the_clients_configu
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stand_in_refuses_the_one_token_requests_of_the_old_model() {
+    // The profile as Altinn answers it today: not to a system user.
+    let s = stand(
+        &root().join("examples/demo/snapshot"),
+        StandOptions {
+            profile_for_system_users: false,
+            ..StandOptions::default()
+        },
+    );
+    let c = s.client(fast(), Duration::from_secs(1800));
+    let scope = reachcheck::settings::DEFAULT_SCOPE;
+    let a = OrgNumber::parse(APPROVED).unwrap();
+    // Another organisation that approved reachcheck's system user.
+    let b = OrgNumber::parse("964977402").unwrap();
+    let token_a = c.auth.token(scope, Some(a)).await.unwrap().secret().clone();
+    let token_b = c.auth.token(scope, Some(b)).await.unwrap().secret().clone();
+    let http = reqwest::Client::new();
+    let get = |path: String, token: String| {
+        let http = http.clone();
+        let url = s.url(&path);
+        async move {
+            let r = http.get(url).bearer_auth(token).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let parties = |token: String| {
+        get(
+            "/accessmanagement/api/v1/enduser/authorizedparties?includeSubParties=true".to_owned(),
+            token,
+        )
+    };
+    let party_of = |body: &Value| body["data"][0]["partyUuid"].as_str().unwrap().to_owned();
+    // Authorized parties: only the token's own organisation.
+    let (status, body) = parties(token_a.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let data = body["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1, "{body}");
+    assert_eq!(data[0]["organizationNumber"], APPROVED);
+    let party_a = party_of(&body);
+    let party_b = party_of(&parties(token_b.clone()).await.1);
+    let connections = |party: &str| {
+        format!("/accessmanagement/api/v1/enduser/connections?party={party}&from={party}")
+    };
+    // Its own connections with its own token; another's with it: 403.
+    assert_eq!(get(connections(&party_a), token_a.clone()).await.0, 200);
+    assert_eq!(get(connections(&party_b), token_b.clone()).await.0, 200);
+    assert_eq!(get(connections(&party_b), token_a.clone()).await.0, 403);
+    assert_eq!(get(connections(&party_a), token_b.clone()).await.0, 403);
+    // The old model's one token without an organisation: no party at all.
+    let plain = c.auth.token(scope, None).await.unwrap().secret().clone();
+    assert_eq!(get(connections(&party_a), plain.clone()).await.0, 403);
+    assert_eq!(parties(plain).await.0, 401);
+    // The profile refuses a system user, even for its own organisation.
+    let profile = format!("/profile/api/v1/organizations/{a}/notificationaddresses/mandatory");
+    assert_eq!(get(profile, token_a).await.0, 403);
+    // The portal's scope for signed-in people is not the client's to ask.
+    let err = c
+        .auth
+        .token("altinn:portal/enduser", Some(a))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("invalid_scope"), "{err}");
+}
+
+/// The organisations the stand-in was asked tokens for (`authorization_details`), in order.
+async fn token_orgs(s: &Stand) -> Vec<String> {
+    let grants = s.get_json("/_sim/grants").await;
+    grants
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["claims"]["authorization_details"][0]["systemuser_org"]["ID"].as_str())
+        .map(|id| id.trim_start_matches("0192:").to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sub_units_are_read_with_their_main_units_token_and_self_check_keeps_one_organisation() {
+    use reachcheck::evidence::live::LiveError;
+    let (policies, _, dir) = demo();
+    let resources = policies.resource_ids();
+    let org = |s: &str| OrgNumber::parse(s).unwrap();
+    // A demo sub-unit, and its main unit (both approved: connections recorded).
+    let (sub, main) = (org("320000009"), org("859223672"));
+
+    // Sender mode: the sub-unit is read with its main unit's token; no token is asked for it.
+    let s = stand(&dir, StandOptions::default());
+    let c = s.client(fast(), Duration::from_secs(1800));
+    let source = LiveSource::new(c.http.clone(), Arc::clone(&c.auth), c.endpoints.clone());
+    let got = source.sweep(&[sub], &resources).await.unwrap();
+    let unit = &got.snapshot.units[&sub];
+    assert_eq!(unit.authorized, Some(true));
+    assert!(
+        unit.connections.present().is_some(),
+        "{:?}",
+        unit.connections
+    );
+    assert!(got.snapshot.units[&main].connections.present().is_some());
+    assert_eq!(token_orgs(&s).await, vec![main.to_string()]);
+    drop(s);
+
+    // Self-check mode: one organisation's token for every unit; the others are not its to read.
+    let s = stand(&dir, StandOptions::default());
+    let mut c = s.client(fast(), Duration::from_secs(1800));
+    c.endpoints.system_user_org = Some(main);
+    let source = LiveSource::new(c.http.clone(), Arc::clone(&c.auth), c.endpoints.clone());
+    let other = org(APPROVED);
+    let got = source.sweep(&[sub, main, other], &resources).await.unwrap();
+    assert_eq!(got.snapshot.units[&sub].authorized, Some(true));
+    assert_eq!(got.snapshot.units[&main].authorized, Some(true));
+    assert_eq!(got.snapshot.units[&other].authorized, Some(false));
+    assert!(matches!(
+        got.snapshot.units[&other].connections,
+        reachcheck::evidence::Observed::Missing
+    ));
+    assert!(token_orgs(&s).await.iter().all(|o| *o == main.to_string()));
+    drop(s);
+
+    // Self-check for an organisation that has not approved: the client's own set-up.
+    let s = stand(&dir, StandOptions::default());
+    let mut c = s.client(fast(), Duration::from_secs(1800));
+    let unapproved = org("972417998");
+    c.endpoints.system_user_org = Some(unapproved);
+    let source = LiveSource::new(c.http.clone(), Arc::clone(&c.auth), c.endpoints.clone());
+    let err = source
+        .sweep(&[unapproved, other], &resources)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LiveError::NoSystemUser {
+                self_check: true,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("972417998") || err.to_string().contains("system_user_org"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_live_sweep_replays_to_the_same_verdicts_and_findings() {
+    let (policies, routes, demo_dir) = demo();
+    // As Altinn is today: the profile refuses system users, so it is not asked; and one
+    // organisation's system-user request was rejected.
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&demo_dir, dir.path());
+    let requests = dir.path().join("authentication/systemuser/request");
+    std::fs::create_dir_all(&requests).unwrap();
+    for (org, status) in [(APPROVED, "Accepted"), ("964977402", "Rejected")] {
+        std::fs::write(
+            requests.join(format!("{org}.json")),
+            format!(r#"{{"id":"0b8b8d8e-0000-4000-8000-000000000001","partyOrgNo":"{org}","status":"{status}"}}"#),
+        )
+        .unwrap();
+    }
+    let s = stand(
+        dir.path(),
+        StandOptions {
+            profile_for_system_users: false,
+            // Some answers fail: a failure is recorded and replays as one.
+            faults: "5xx=0.05,malformed=0.02".to_owned(),
+            ..StandOptions::default()
+        },
+    );
+    let mut c = s.client(fast(), Duration::from_secs(1800));
+    c.endpoints.ask_profile = false;
+    let rec = dir.path().join("recording");
+    let recorder = Arc::new(reachcheck::evidence::record::Recorder::new(&rec).unwrap());
+    let source = LiveSource::new(c.http.clone(), Arc::clone(&c.auth), c.endpoints.clone())
+        .with_recorder(recorder);
+    let resources = policies.resource_ids();
+    let recipients: Vec<OrgNumber> = routes.routes().map(|r| r.recipient).collect();
+    let got = source.sweep(&recipients, &resources).await.unwrap();
+    let unapproved = |snapshot: &reachcheck::evidence::Snapshot| -> BTreeSet<OrgNumber> {
+        snapshot
+            .units
+            .values()
+            .filter(|u| u.authorized == Some(false))
+            .map(|u| u.org)
+            .collect()
+    };
+    let live_unapproved = unapproved(&got.snapshot);
+    assert!(
+        live_unapproved.contains(&OrgNumber::parse("964977402").unwrap()),
+        "{live_unapproved:?}"
+    );
+    let now = got.snapshot.taken_at;
+    let live = {
+        let policies = apply_remote_policies(policies.clone(), &got.policies);
+        let engine = Engine::new(
+            Arc::new(policies),
+            Arc::new(got.snapshot),
+            DEFAULT_MAX_DATA_AGE,
+        );
+        judge(&engine, &routes, now, false)
+    };
+
+    let replay_dir = SnapshotDir::new(&rec);
+    let replayed = replay_dir
+        .load(recipients.iter().copied(), &resources)
+        .unwrap();
+    assert_eq!(replayed.taken_at, now);
+    assert_eq!(unapproved(&replayed), live_unapproved);
+    let replay = {
+        let policies =
+            apply_remote_policies(policies.clone(), &replay_dir.resource_policies(&resources));
+        let engine = Engine::new(Arc::new(policies), Arc::new(replayed), DEFAULT_MAX_DATA_AGE);
+        judge(&engine, &routes, now, false)
+    };
+    let diffs: Vec<String> = live
+        .iter()
+        .zip(&replay)
+        .filter(|(l, r)| l != r)
+        .map(|(l, r)| format!("{l:?}\n  replayed: {r:?}"))
+        .collect();
+    assert!(
+        diffs.is_empty(),
+        "{} routes differ:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+    // The faults and the refusals were there to be replayed.
+    let codes: BTreeSet<&str> = live
+        .iter()
+        .flat_map(|j| j.3.iter().map(String::as_str))
+        .collect();
+    assert!(
+        codes.contains("source_error") && codes.contains("notification_unverified"),
+        "{codes:?}"
+    );
+    assert!(
+        rec.join("auth/maskinporten/964977402.status.json")
+            .is_file()
+    );
+    // Nothing shaped like an identity number is kept.
+    let mut stack = vec![rec.clone()];
+    let mut files = 0;
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files += 1;
+                let text = std::fs::read_to_string(&p).unwrap();
+                assert!(
+                    !reachcheck::model::contains_identity_number(&text),
+                    "{}",
+                    p.display()
+                );
+            }
+        }
+    }
+    assert!(files > recipients.len(), "{files} files recorded");
+    // A recording is whole: never into a directory that holds one.
+    assert!(reachcheck::evidence::record::Recorder::new(&rec).is_err());
+}
+
 /// Copies a directory tree.
 fn copy_tree(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {
@@ -1062,7 +1327,19 @@ fn the_binaries_agree_check_through_altinn_sim_equals_check_on_the_snapshot() {
         "--format",
         "csv",
     ];
-    let live = run(&[&["check", "--config", config_arg][..], &common].concat());
+    let rec = dir.path().join("recording");
+    let rec_arg = rec.to_str().unwrap();
+    let live = run(&[
+        &["check", "--config", config_arg, "--record", rec_arg][..],
+        &common,
+    ]
+    .concat());
+    // Recording again into the same directory would mix two sweeps: refused, nothing run.
+    let again = run(&[
+        &["check", "--config", config_arg, "--record", rec_arg][..],
+        &common,
+    ]
+    .concat());
     let snap = run(&[
         &[
             "check",
@@ -1089,6 +1366,31 @@ fn the_binaries_agree_check_through_altinn_sim_equals_check_on_the_snapshot() {
     };
     assert_eq!(columns(&live), columns(&snap));
     assert!(columns(&live).len() > 1000);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("is not empty"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    // The recording replays, as a snapshot, to the same lines (verdicts, readers and
+    // findings alike).
+    let replay = run(&[&["check", "--snapshot", rec_arg][..], &common].concat());
+    assert_eq!(
+        String::from_utf8_lossy(&replay.stdout),
+        String::from_utf8_lossy(&live.stdout)
+    );
+    // A snapshot is a recording already.
+    let not_live = run(&[
+        &["check", "--snapshot", rec_arg, "--record", rec_arg][..],
+        &common,
+    ]
+    .concat());
+    assert_eq!(not_live.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&not_live.stderr).contains("only a live sweep can be recorded"),
+        "{}",
+        String::from_utf8_lossy(&not_live.stderr)
+    );
 }
 
 #[test]

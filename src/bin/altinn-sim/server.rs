@@ -139,7 +139,7 @@ fn units_of(files: &HashMap<String, Vec<u8>>) -> BTreeMap<OrgNumber, UnitInfo> {
 /// Which organisations approved reachcheck's system user: those whose vendor request
 /// (`authentication/systemuser/request/<org>.json`) says `Accepted`; in a snapshot without
 /// requests, those whose connections (or a sub-unit's) were recorded. A recorded
-/// Maskinporten refusal (`auth/maskinporten/<org>.json.status.json`) always wins.
+/// Maskinporten refusal (`auth/maskinporten/<org>.status.json`) always wins.
 fn approvals(
     files: &HashMap<String, Vec<u8>>,
     units: &BTreeMap<OrgNumber, UnitInfo>,
@@ -178,7 +178,7 @@ fn approvals(
             .map(|(o, _)| o)
             .collect()
     };
-    approved.retain(|o| !files.contains_key(&format!("{MASKINPORTEN}/{o}.json{STATUS_SUFFIX}")));
+    approved.retain(|o| !files.contains_key(&format!("{MASKINPORTEN}/{o}{STATUS_SUFFIX}")));
     approved
 }
 
@@ -297,7 +297,7 @@ impl Sim {
 
     /// Maskinporten's refusal for `org`, if the snapshot recorded one.
     pub(crate) fn recorded_refusal(&self, org: OrgNumber) -> Option<(StatusCode, Value)> {
-        self.recorded_status(&format!("{MASKINPORTEN}/{org}.json"))
+        self.recorded_status(&format!("{MASKINPORTEN}/{org}"))
     }
 
     /// Whether the request carries a Maskinporten token this stand-in issued.
