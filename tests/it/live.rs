@@ -514,6 +514,23 @@ fn judge(
         .collect()
 }
 
+/// Asserts that two judgements agree route by route, listing every route that differs.
+fn assert_same(want: &Judged, got: &Judged, label: &str) {
+    assert_eq!(got.len(), want.len());
+    let diffs: Vec<String> = want
+        .iter()
+        .zip(got)
+        .filter(|(w, g)| w != g)
+        .map(|(w, g)| format!("{w:?}\n  {label}: {g:?}"))
+        .collect();
+    assert!(
+        diffs.is_empty(),
+        "{} routes differ:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
+
 fn snapshot_judgement(policies: &Policies, routes: &RoutingTable, snapshot_dir: &Path) -> Judged {
     let dir = SnapshotDir::new(snapshot_dir);
     let snapshot = dir
@@ -615,19 +632,7 @@ async fn a_live_sweep_of_the_demo_gives_exactly_the_snapshot_verdicts() {
     let c = s.client(fast(), Duration::from_secs(1800));
     let (got, requests, unasked) = live_judgement(&policies, &routes, &c, true).await;
     let want = without_unasked_notification(want, &unasked);
-    assert_eq!(got.len(), want.len());
-    let diffs: Vec<String> = want
-        .iter()
-        .zip(&got)
-        .filter(|(w, g)| w != g)
-        .map(|(w, g)| format!("{w:?}\n  live: {g:?}"))
-        .collect();
-    assert!(
-        diffs.is_empty(),
-        "{} routes differ:\n{}",
-        diffs.len(),
-        diffs.join("\n")
-    );
+    assert_same(&want, &got, "live");
     let units = {
         let mut v: Vec<OrgNumber> = routes.routes().map(|r| r.recipient).collect();
         v.sort_unstable();
@@ -1053,18 +1058,7 @@ async fn a_recorded_live_sweep_replays_to_the_same_verdicts_and_findings() {
         let engine = Engine::new(Arc::new(policies), Arc::new(replayed), DEFAULT_MAX_DATA_AGE);
         judge(&engine, &routes, now, false)
     };
-    let diffs: Vec<String> = live
-        .iter()
-        .zip(&replay)
-        .filter(|(l, r)| l != r)
-        .map(|(l, r)| format!("{l:?}\n  replayed: {r:?}"))
-        .collect();
-    assert!(
-        diffs.is_empty(),
-        "{} routes differ:\n{}",
-        diffs.len(),
-        diffs.join("\n")
-    );
+    assert_same(&live, &replay, "replayed");
     // The faults and the refusals were there to be replayed.
     let codes: BTreeSet<&str> = live
         .iter()
