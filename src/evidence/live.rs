@@ -533,7 +533,10 @@ impl LiveSource {
         );
         let location = url.to_string();
         let kind = SourceKind::ResourcePolicy;
-        let answer = self.http.get(url, accept("application/xml")).await;
+        let answer = self
+            .http
+            .get(url, self.altinn(accept("application/xml")))
+            .await;
         let rel = format!("{RESOURCE_POLICIES}/{}/{POLICY_FILE}", r.as_str());
         match &answer {
             Ok(a) => self.record(&rel, a.status.as_u16(), &a.body),
@@ -569,7 +572,10 @@ impl LiveSource {
             &format!("resourceregistry/api/v1/resource/{}", r.as_str()),
         );
         let kind = SourceKind::Resource;
-        let answer = self.http.get(url, accept("application/json")).await;
+        let answer = self
+            .http
+            .get(url, self.altinn(accept("application/json")))
+            .await;
         let rel = format!("{RESOURCE_POLICIES}/{}/{RESOURCE_FILE}", r.as_str());
         match &answer {
             Ok(a) => self.record(&rel, a.status.as_u16(), &a.body),

@@ -73,6 +73,8 @@ struct StandOptions {
     /// `--client-org`: the client's organisation (owner of the resources it reads the
     /// access lists of).
     client_org: String,
+    /// `--platform-subscription-key`: API management's key on the platform's APIs.
+    platform_key: Option<String>,
 }
 
 impl Default for StandOptions {
@@ -86,6 +88,7 @@ impl Default for StandOptions {
             policies: Some(root().join("policies")),
             profile_for_system_users: true,
             client_org: CLIENT_ORG.to_owned(),
+            platform_key: None,
         }
     }
 }
@@ -130,6 +133,9 @@ fn stand(snapshot: &Path, o: StandOptions) -> Stand {
     args.extend(["--client-org", &o.client_org]);
     if o.profile_for_system_users {
         args.push("--profile-for-system-users");
+    }
+    if let Some(k) = &o.platform_key {
+        args.extend(["--platform-subscription-key", k]);
     }
     let sim = altinn_sim(&args, dir.path().join("altinn-sim.log"));
     Stand {
@@ -985,6 +991,60 @@ async fn sub_units_are_read_with_their_main_units_token_and_self_check_keeps_one
     assert!(
         err.to_string().contains("972417998") || err.to_string().contains("system_user_org"),
         "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_subscription_key_goes_on_every_platform_request_and_without_it_nothing_is_readable() {
+    let (policies, routes, dir) = demo();
+    let resources = policies.resource_ids();
+    let recipients: Vec<OrgNumber> = routes.routes().map(|r| r.recipient).take(60).collect();
+    let s = stand(
+        &dir,
+        StandOptions {
+            platform_key: Some("apim-test-key".to_owned()),
+            ..StandOptions::default()
+        },
+    );
+    let mut c = s.client(fast(), Duration::from_secs(1800));
+    let source =
+        |c: &Client| LiveSource::new(c.http.clone(), Arc::clone(&c.auth), c.endpoints.clone());
+    // Without the key: API management refuses every platform request; nothing is proven.
+    let got = source(&c).sweep(&recipients, &resources).await.unwrap();
+    assert!(
+        got.snapshot
+            .units
+            .values()
+            .all(|u| u.connections.present().is_none())
+    );
+    let engine = Engine::new(
+        Arc::new(apply_remote_policies(policies.clone(), &got.policies)),
+        Arc::new(got.snapshot),
+        DEFAULT_MAX_DATA_AGE,
+    );
+    let now = jiff::Timestamp::now();
+    assert!(
+        evaluate(&engine, &routes, now)
+            .iter()
+            .filter(|(r, _)| recipients.contains(&r.route.recipient))
+            .all(|(_, a)| a.verdict == Verdict::Unknown),
+        "the policies Altinn enforces could not be read: every route is unknown"
+    );
+    // With it: the connections, registry and access lists answer.
+    c.endpoints.subscription_key = Some(reachcheck::evidence::live::SubscriptionKey::new(
+        "apim-test-key".to_owned(),
+    ));
+    let got = source(&c).sweep(&recipients, &resources).await.unwrap();
+    assert!(
+        got.snapshot
+            .units
+            .values()
+            .any(|u| u.connections.present().is_some())
+    );
+    assert!(
+        got.policies
+            .values()
+            .all(|p| matches!(p, reachcheck::evidence::Observed::Present(_)))
     );
 }
 

@@ -303,24 +303,13 @@ struct Caller {
 /// Checks the subscription key, the token and its scopes; the caller, or the refusal.
 fn authenticate(sim: &Sim, headers: &HeaderMap, need_write: bool) -> Result<Caller, Box<Response>> {
     let m = &sim.mailroom;
-    if let Some(key) = &m.opts.subscription_key {
-        let given = headers
-            .get("Ocp-Apim-Subscription-Key")
-            .and_then(|v| v.to_str().ok());
-        if given != Some(key.as_str()) {
-            let message = if given.is_none() {
-                "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."
-            } else {
-                "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."
-            };
-            return Err(Box::new(
-                (
-                    StatusCode::UNAUTHORIZED,
-                    Json(json!({"statusCode": 401, "message": message})),
-                )
-                    .into_response(),
-            ));
-        }
+    if let Some(refusal) = m
+        .opts
+        .subscription_key
+        .as_deref()
+        .and_then(|key| crate::server::apim_refusal(key, headers))
+    {
+        return Err(Box::new(refusal));
     }
     let unauthorized = || {
         Box::new(

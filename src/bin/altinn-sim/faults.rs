@@ -149,6 +149,14 @@ pub(crate) async fn discipline(State(sim): State<Arc<Sim>>, req: Request, next: 
     if !sim.opts.latency.is_zero() {
         tokio::time::sleep(sim.opts.latency).await;
     }
+    // API management in front of the platform's APIs (the token exchange aside).
+    let platform = ["/accessmanagement/", "/profile/", "/resourceregistry/"];
+    if let Some(key) = &sim.opts.platform_subscription_key
+        && platform.iter().any(|p| path.starts_with(p))
+        && let Some(refusal) = crate::server::apim_refusal(key, req.headers())
+    {
+        return refusal;
+    }
     if let Some(l) = &sim.limiter
         && l.check().is_err()
     {

@@ -109,6 +109,11 @@ struct Args {
     /// Correspondence requests.
     #[arg(long, value_name = "KEY")]
     subscription_key: Option<String>,
+    /// Require this subscription key (`Ocp-Apim-Subscription-Key`) on Access management,
+    /// profile and resource registry requests too (API-NOTES-2026 M7: whether they need one
+    /// is unconfirmed); with `--write-config` it is written as `live.subscription_key_file`.
+    #[arg(long, value_name = "KEY")]
+    platform_subscription_key: Option<String>,
     /// How recipients read what they are sent, independent of the snapshot's readers:
     /// `default=prompt,964338531=never,944496394=slow:48h` (prompt[:DURATION] = 10m,
     /// slow[:DURATION] = 48h, never).
@@ -179,6 +184,21 @@ fn main() -> ExitCode {
                 args.client_org,
                 args.profile_for_system_users,
             );
+            if let Some(k) = &args.platform_subscription_key {
+                let file = config.with_extension("platform.key");
+                if let Err(e) = write_private(&file, k) {
+                    return fail(&format!("`{}`: {e}", file.display()));
+                }
+                let name = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                text = text.replacen(
+                    "[live]\n",
+                    &format!("[live]\nsubscription_key_file = \"{name}\"\n"),
+                    1,
+                );
+            }
             if args.client_org.is_some() {
                 // The stand-in plays Correspondence for that sender: poll it too.
                 let mut key = None;
@@ -210,6 +230,7 @@ fn main() -> ExitCode {
             token_lifetime: args.token_lifetime,
             policies: args.policies.clone(),
             profile_for_system_users: args.profile_for_system_users,
+            platform_subscription_key: args.platform_subscription_key.clone(),
             correspondence: correspondence::CorrespondenceOptions {
                 client_org: args.client_org,
                 subscription_key: args.subscription_key.clone(),

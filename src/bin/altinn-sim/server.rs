@@ -61,8 +61,33 @@ pub(crate) struct SimOptions {
     pub(crate) policies: Option<PathBuf>,
     /// Profile answers system-user tokens (the real one's access check may refuse them).
     pub(crate) profile_for_system_users: bool,
+    /// The subscription key Access management, profile and the resource registry require.
+    pub(crate) platform_subscription_key: Option<String>,
     /// Correspondence: the sender, the subscription key, how recipients read, the clock.
     pub(crate) correspondence: CorrespondenceOptions,
+}
+
+/// API management's refusal of a request without the subscription key `key` (401 with its
+/// own body shape), if it is one.
+pub(crate) fn apim_refusal(key: &str, headers: &HeaderMap) -> Option<Response> {
+    let given = headers
+        .get("Ocp-Apim-Subscription-Key")
+        .and_then(|v| v.to_str().ok());
+    if given == Some(key) {
+        return None;
+    }
+    let message = if given.is_none() {
+        "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."
+    } else {
+        "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."
+    };
+    Some(
+        (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"statusCode": 401, "message": message})),
+        )
+            .into_response(),
+    )
 }
 
 /// The stand-in's state, shared by every handler.
