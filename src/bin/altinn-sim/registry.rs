@@ -149,30 +149,13 @@ pub(crate) async fn rights(
     headers: HeaderMap,
     Query(q): Query<RightsQuery>,
 ) -> Response {
-    if !altinn_auth(&sim, &headers) {
-        return (StatusCode::UNAUTHORIZED, "").into_response();
-    }
-    let (Some(party), Some(from), Some(to), Some(resource)) = (q.party, q.from, q.to, q.resource)
-    else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"title": "party, from, to and resource are required"})),
-        )
-            .into_response();
-    };
-    if party != from {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"title": "party must equal from"})),
-        )
-            .into_response();
-    }
-    // Only the parties of the token's own system user (docs/altinn-refusals.md §5).
-    match sim.may_read(&headers, &party) {
-        Some(org) => replay(
+    let (to, resource) = (q.to.unwrap_or_default(), q.resource.unwrap_or_default());
+    let missing = (to.is_empty() || resource.is_empty()).then_some("to and resource");
+    match sim.asked_party(&headers, q.party.as_deref(), q.from.as_deref(), missing) {
+        Ok(org) => replay(
             &sim,
             &format!("{RESOURCE_RIGHTS}/{org}/{resource}/{to}.json"),
         ),
-        None => (StatusCode::FORBIDDEN, "").into_response(),
+        Err(refusal) => *refusal,
     }
 }

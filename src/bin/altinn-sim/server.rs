@@ -320,6 +320,40 @@ impl Sim {
         self.parties_of(own).contains(&org).then_some(org)
     }
 
+    /// The organisation whose connections an Access management request asks about, as
+    /// Altinn checks it: an Altinn token (else 401), every required parameter (`party` and
+    /// `from`, and the caller's others when `others_missing` names them; else 400),
+    /// `party == from` (400), and a party of the token's own system user (else 403,
+    /// docs/altinn-refusals.md §5).
+    pub(crate) fn asked_party(
+        &self,
+        headers: &HeaderMap,
+        party: Option<&str>,
+        from: Option<&str>,
+        others_missing: Option<&str>,
+    ) -> Result<OrgNumber, Box<Response>> {
+        if !altinn_auth(self, headers) {
+            return Err(Box::new((StatusCode::UNAUTHORIZED, "").into_response()));
+        }
+        let bad = |title: String| {
+            (StatusCode::BAD_REQUEST, Json(json!({ "title": title }))).into_response()
+        };
+        let (Some(party), Some(from)) = (party, from) else {
+            return Err(Box::new(bad(others_missing.map_or_else(
+                || "party and from are required".to_owned(),
+                |o| format!("party, from, {o} are required"),
+            ))));
+        };
+        if let Some(o) = others_missing {
+            return Err(Box::new(bad(format!("party, from, {o} are required"))));
+        }
+        if party != from {
+            return Err(Box::new(bad("party must equal from".to_owned())));
+        }
+        self.may_read(headers, party)
+            .ok_or_else(|| Box::new((StatusCode::FORBIDDEN, "").into_response()))
+    }
+
     /// Maskinporten's refusal for `org`, if the snapshot recorded one.
     pub(crate) fn recorded_refusal(&self, org: OrgNumber) -> Option<(StatusCode, Value)> {
         self.recorded_status(&format!("{MASKINPORTEN}/{org}"))
@@ -447,27 +481,9 @@ async fn connections(
     headers: HeaderMap,
     Query(q): Query<ConnQuery>,
 ) -> Response {
-    if !altinn_auth(&sim, &headers) {
-        return (StatusCode::UNAUTHORIZED, "").into_response();
-    }
-    let (Some(party), Some(from)) = (q.party, q.from) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"title": "party and from are required"})),
-        )
-            .into_response();
-    };
-    if party != from {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"title": "party must equal from"})),
-        )
-            .into_response();
-    }
-    // Only the parties of the token's own system user (docs/altinn-refusals.md §5).
-    match sim.may_read(&headers, &party) {
-        Some(org) => replay(&sim, &format!("{CONNECTIONS}/{org}.json")),
-        None => (StatusCode::FORBIDDEN, "").into_response(),
+    match sim.asked_party(&headers, q.party.as_deref(), q.from.as_deref(), None) {
+        Ok(org) => replay(&sim, &format!("{CONNECTIONS}/{org}.json")),
+        Err(refusal) => *refusal,
     }
 }
 
