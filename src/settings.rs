@@ -925,6 +925,53 @@ mod tests {
     }
 
     #[test]
+    fn the_access_model_settings_of_live_are_checked_key_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("r.toml");
+        std::fs::write(dir.path().join("apim.key"), "k3y\n").unwrap();
+        std::fs::write(dir.path().join("two.key"), "k3y\nsecond line\n").unwrap();
+        let live = "[live]\naltinn_url = \"https://platform.altinn.no\"\n\
+                    maskinporten_token_url = \"https://maskinporten.no/token\"\n\
+                    maskinporten_audience = \"https://maskinporten.no/\"\n\
+                    client_id = \"c\"\nkey_file = \"k.pem\"\n";
+        let load = |extra: &str| {
+            std::fs::write(&cfg, format!("{live}{extra}")).unwrap();
+            Settings::load(&Overrides {
+                config: Some(cfg.clone()),
+                ..Overrides::default()
+            })
+        };
+        let s = load("client_org = \"310000019\"\nsubscription_key_file = \"apim.key\"\n").unwrap();
+        let e = &s.live.as_ref().unwrap().endpoints;
+        assert_eq!(e.client_org.unwrap().to_string(), "310000019");
+        assert!(!e.ask_profile, "the profile is not asked by default");
+        assert!(!e.scope.contains("portal/enduser"));
+        assert!(
+            !format!("{e:?}").contains("k3y"),
+            "the key is never printed"
+        );
+        for (extra, expected) in [
+            ("client_org = \"123\"\n", "line 7: `live.client_org`"),
+            (
+                "notification_addresses = \"always\"\n",
+                "`live.notification_addresses` is `always`: expected `skip`",
+            ),
+            (
+                "subscription_key_file = \"none.key\"\n",
+                "`live.subscription_key_file`: cannot read",
+            ),
+            (
+                "subscription_key_file = \"two.key\"\n",
+                "`live.subscription_key_file`: `",
+            ),
+        ] {
+            let e = load(extra).unwrap_err().to_string();
+            assert!(e.contains(expected), "{extra}: {e}");
+            assert!(!e.contains("k3y"), "the key is never printed: {e}");
+        }
+    }
+
+    #[test]
     fn times_and_ages_parse_with_clear_errors() {
         assert!(parse_time("2026-11-21T06:00:00Z").is_ok());
         assert_eq!(
