@@ -285,8 +285,35 @@ impl SnapshotDir {
             Some(u) if u.register == Register::Underenheter => u.main_unit.unwrap_or(org),
             _ => org,
         };
-        let token_refused =
-            status_path(&self.root.join(MASKINPORTEN).join(owner.to_string())).is_file();
+        let refusal_file = status_path(&self.root.join(MASKINPORTEN).join(owner.to_string()));
+        let fail = |reason: String| {
+            Observed::Failed(Arc::new(SourceFailure {
+                unit: Some(org),
+                source: SourceKind::Connections,
+                location: Arc::from(refusal_file.display().to_string()),
+                reason: Arc::from(reason),
+            }))
+        };
+        let token_refused = match read_json::<RawStatus>(&refusal_file) {
+            None => false,
+            // Connections could not have been read without a token: the recording
+            // contradicts itself, and neither half is believed.
+            Some(Ok(RawStatus { status: 400..=599 })) if ev.connections.present().is_some() => {
+                ev.connections = fail(format!(
+                    "connections are recorded although Maskinporten refused a token for {owner}: the recording contradicts itself"
+                ));
+                false
+            }
+            Some(Ok(RawStatus { status: 400..=599 })) => true,
+            Some(Ok(RawStatus { status })) => {
+                ev.connections = fail(format!("status {status} is not a refusal"));
+                false
+            }
+            Some(Err(reason)) => {
+                ev.connections = fail(reason);
+                false
+            }
+        };
         if ev.connections.refusal().is_some() || token_refused {
             ev.authorized = Some(false);
         }
@@ -772,6 +799,59 @@ mod tests {
         );
         assert_eq!(main.notification_addresses, Observed::Present(1));
         assert_eq!(main.roles, Observed::Missing);
+    }
+
+    #[test]
+    fn a_recorded_token_refusal_missing_malformed_refused_or_contradicted() {
+        let org = OrgNumber::parse(KOMMUNE).unwrap();
+        let refusal = format!("{MASKINPORTEN}/{KOMMUNE}{STATUS_SUFFIX}");
+        let load = |files: &[(&str, &str)]| {
+            let dir = tempfile::tempdir().unwrap();
+            write(
+                dir.path(),
+                MANIFEST,
+                r#"{"taken_at": "2026-11-21T05:00:00Z"}"#,
+            );
+            write(
+                dir.path(),
+                &format!("{UNITS}/{KOMMUNE}.json"),
+                &format!(
+                    r#"{{"organisasjonsnummer":"{KOMMUNE}","navn":"K","organisasjonsform":{{"kode":"KOMM"}}}}"#
+                ),
+            );
+            for (rel, text) in files {
+                write(dir.path(), rel, text);
+            }
+            let snap = SnapshotDir::new(dir.path()).load([org], &[]).unwrap();
+            snap.unit(org).unwrap().clone()
+        };
+        let connections = format!("{CONNECTIONS}/{KOMMUNE}.json");
+        let empty = r#"{"links":{"next":null},"data":[]}"#;
+        // Missing: nothing is said about approval.
+        let u = load(&[]);
+        assert_eq!(u.authorized, None);
+        assert_eq!(u.connections, Observed::Missing);
+        // Refused: not approved, and its addresses were not asked for.
+        let u = load(&[(
+            &refusal,
+            r#"{"status":400,"body":{"error":"invalid_altinn_customer_configuration"}}"#,
+        )]);
+        assert_eq!(u.authorized, Some(false));
+        assert!(u.notification_addresses.refusal().is_some());
+        // Malformed, or a status that is no refusal: a failed source, not a verdict.
+        for bad in ["{\"status\":", r#"{"status":200,"body":null}"#] {
+            let u = load(&[(&refusal, bad)]);
+            assert_eq!(u.authorized, None, "{bad}");
+            assert!(u.connections.failure().is_some(), "{bad}");
+        }
+        // Contradicted by recorded connections: neither is believed.
+        let u = load(&[
+            (&refusal, r#"{"status":400,"body":null}"#),
+            (&connections, empty),
+        ]);
+        assert_eq!(u.authorized, None);
+        let f = u.connections.failure().unwrap();
+        assert!(f.reason.contains("contradicts itself"), "{}", f.reason);
     }
 
     #[test]
