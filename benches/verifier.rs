@@ -4,7 +4,7 @@
 //!
 //! Four verifiers, each asked random routes:
 //!
-//! - `demo/new`: the bundled demo (1070 routes) after an evaluation, built with
+//! - `demo/new`: the bundled demo (1073 routes) after an evaluation, built with
 //!   `Verifier::new(engine, Some(&evaluation))` as a sweep in the daemon does;
 //! - `demo/from_store`: the same evaluation recorded in a temporary SQLite store and loaded
 //!   back with `Verifier::from_store` (as `reachcheck serve` does at start);

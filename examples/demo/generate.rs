@@ -20,7 +20,10 @@
 //! - **Routes**: each municipality receives `bekymringsmelding`, `straffesaksforsendelse`
 //!   and `ordinaer-post` from its own district (3 × 356 = 1068), plus one route to a
 //!   deleted former municipality (`recipient_deleted`) and one to a number with no
-//!   Enhetsregisteret record (`no_data`).
+//!   Enhetsregisteret record (`no_data`). Agder pilots a fourth type, `melding-kriseteam`,
+//!   to three of its municipalities; its resource is not published in Altinn yet (a 404
+//!   recorded for its registry entry and policy), so those routes are `unknown` +
+//!   `resource_not_in_altinn`.
 //! - **Access mix** (a seeded shuffle of exact shares, so every run looks alike), chosen to
 //!   show every outcome the engine knows, in roughly the proportions the 2018–2023 cases
 //!   suggest (most municipalities had never delegated confidential post):
@@ -83,6 +86,12 @@ const BERGEN: &str = "964338531";
 const BEKYMRING: &str = "bekymringsmelding";
 const STRAFFESAK: &str = "straffesaksforsendelse";
 const ORDINAER: &str = "ordinaer-post";
+/// A message type whose resource is not published in Altinn (DESIGN, `resource_not_in_altinn`).
+const KRISETEAM: &str = "melding-kriseteam";
+/// Its resource: in `policies/` (the sender's draft), answered 404 by the registry.
+const UNPUBLISHED: &str = "politi-melding-kriseteam";
+/// How many of the piloting district's municipalities its routes go to.
+const PILOT_ROUTES: usize = 3;
 
 const CONFIDENTIAL_POST: &str = "post-til-virksomheten-med-taushetsbelagt-innhold";
 const ORDINARY_POST: &str = "ordinaer-post-til-virksomheten";
@@ -1073,6 +1082,16 @@ impl Registry {
                 },
             )?;
         }
+        // Not published: the registry answers 404 for its entry and its policy.
+        let not_found = serde_json::json!({"status": 404, "body": {
+            "type": "https://tools.ietf.org/html/rfc9110#section-15.5.5",
+            "title": "Not Found", "status": 404}});
+        for file in ["resource.json", "policy.xml"] {
+            out.value(
+                &format!("{REGISTRY}/{UNPUBLISHED}/{file}.status.json"),
+                &not_found,
+            )?;
+        }
         out.value(
             &format!("{REGISTRY}/{GATED}/access-lists.json"),
             &AccessLists {
@@ -1613,7 +1632,7 @@ any real municipality, person or police district.
 | child-welfare sub-units (`enhetsregisteret/underenheter/`), the deleted former municipality, the audit and archive companies | synthetic (3xxxxxxxx) |
 | persons, birth dates, party UUIDs, roles, access packages, delegations (`enhetsregisteret/roller/`, `accessmanagement/connections/`) | synthetic |
 | what each resource delegation grants (`accessmanagement/resourcerights/<unit>/<resource>/<party-uuid>.json`) | synthetic |
-| the police's resources in the resource registry (`resourceregistry/<resource>/resource.json`), owner `politiet` with the synthetic number {OWNER_ORG} | synthetic (resource ids as in `policies/`) |
+| the police's resources in the resource registry (`resourceregistry/<resource>/resource.json`, or a recorded 404 for the unpublished `{UNPUBLISHED}`), owner `politiet` with the synthetic number {OWNER_ORG} | synthetic (resource ids as in `policies/`) |
 | the access list gating `{GATED}` (`resourceregistry/{GATED}/access-lists.json`, `resourceregistry/access-lists/{OWNER_ORGCODE}/{ACCESS_LIST}/members.json`) and the municipalities' party UUIDs and ids on it | synthetic (the organisation numbers are real) |
 | notification addresses (`profile/notificationaddresses/`) | synthetic (`*.kommune.example`) |
 
@@ -1631,7 +1650,10 @@ snapshot was taken ({TAKEN_AT}). What the generator wrote:
 - {rights} rights answers, one for every resource delegation in the connections: each grants
   `read`, except in {write_only} municipality where the only would-be reader of criminal-case
   documents holds them by delegations that grant only `write`;
-- `resource.json` for the {resources} resources of `policies/message-types.toml`;
+- `resource.json` for the {resources} published resources of `policies/message-types.toml`;
+  the fifth, `{UNPUBLISHED}`, is not published in Altinn: the registry's 404 for its entry and
+  its policy is recorded as `resourceregistry/{UNPUBLISHED}/resource.json.status.json` and
+  `policy.xml.status.json`;
   `{GATED}` has `accessListMode` `Enabled`, and its one bound list
   (`{ACCESS_LIST}`, action filter `read`) has {members} of the {municipalities} municipalities
   as members;
@@ -1777,6 +1799,22 @@ pub fn generate(seed: u64, out: &Path) -> io::Result<Summary> {
                 count += 1;
             }
         }
+    }
+    let agder = districts
+        .iter()
+        .find(|d| d.name == "Agder")
+        .unwrap_or(&districts[0]);
+    routes.push_str(&format!(
+        "\n# {} politidistrikt pilots a service not yet published in Altinn.\n",
+        agder.name
+    ));
+    for m in municipalities
+        .iter()
+        .filter(|m| m.district == agder.name)
+        .take(PILOT_ROUTES)
+    {
+        routes.push_str(&format!("{},{KRISETEAM},{}\n", agder.sender, m.org));
+        count += 1;
     }
     let vest = districts
         .iter()

@@ -455,7 +455,7 @@ mod tests {
     #[test]
     fn the_project_policies_load_without_problems() {
         let p = project_policies();
-        assert_eq!(p.message_types().len(), 3);
+        assert_eq!(p.message_types().len(), 4);
         assert!(p.warnings().is_empty(), "{:?}", p.warnings());
         let i = p
             .message_type_index(&MessageTypeId::parse("straffesaksforsendelse").unwrap())

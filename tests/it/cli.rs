@@ -196,7 +196,7 @@ fn bad_rows_exit_2_with_file_line_and_value_and_nothing_on_stdout() {
     assert_eq!(
         err.lines().collect::<Vec<_>>(),
         [
-            "error: `routes.csv`: line 3: unknown message type `brev`: the policies define `bekymringsmelding`, `straffesaksforsendelse` and `ordinaer-post`",
+            "error: `routes.csv`: line 3: unknown message type `brev`: the policies define `bekymringsmelding`, `straffesaksforsendelse`, `ordinaer-post` and `melding-kriseteam`",
             "error: `routes.csv`: line 4: sender `31000001` is not an organisation number: it has 8 digits, not 9",
         ]
     );
@@ -367,7 +367,7 @@ fn validate_reports_a_clean_world_and_counts_it() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stdout(&o).starts_with(
-            "valid: 3 message type(s), 2 route(s), 3 unit(s) in the snapshot; 1 warning(s)"
+            "valid: 4 message type(s), 2 route(s), 3 unit(s) in the snapshot; 1 warning(s)"
         ),
         "{}",
         stdout(&o)

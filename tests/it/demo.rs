@@ -49,7 +49,7 @@ fn tree(dir: &Path) -> io::Result<BTreeMap<String, Vec<u8>>> {
 fn the_committed_demo_is_what_the_generator_writes_with_the_default_seed() {
     let tmp = tempfile::tempdir().unwrap();
     let summary = generate::generate(generate::DEFAULT_SEED, tmp.path()).unwrap();
-    assert_eq!(summary.routes, 1070, "{summary}");
+    assert_eq!(summary.routes, 1073, "{summary}");
     // What examples/demo/README.md says about the access data rules 10-13 read.
     assert_eq!(
         (
@@ -146,6 +146,7 @@ const HAND_PICKED: &[HandPicked] = {
     const B: &str = "bekymringsmelding";
     const S: &str = "straffesaksforsendelse";
     const O: &str = "ordinaer-post";
+    const K: &str = "melding-kriseteam";
     &[
         // Bergen.
         (875, B, "964338531", NotReadable, 0, Connections, &["no_reader"]),
@@ -188,9 +189,13 @@ const HAND_PICKED: &[HandPicked] = {
         (380, B, "964983291", Unknown, 0, Er, &["evidence_inconsistent"]),
         (381, S, "964983291", Unknown, 0, Er, &["evidence_inconsistent"]),
         (382, O, "964983291", Unknown, 0, Er, &["evidence_inconsistent"]),
+        // Agder's pilot of a type whose resource Altinn does not have (a recorded 404):
+        // `unknown`, whatever the local draft policy would say.
+        (1101, K, "964977402", Unknown, 0, Connections, &["no_reader", "resource_not_in_altinn"]),
+        (1102, K, "864964702", Unknown, 0, Connections, &["no_reader", "resource_not_in_altinn", "no_notification_address"]),
         // Not (or no longer) in Enhetsregisteret.
-        (1101, B, "330000007", NotReadable, 0, Er, &["recipient_deleted"]),
-        (1103, O, "340000005", Unknown, 0, Er, &["no_data"]),
+        (1106, B, "330000007", NotReadable, 0, Er, &["recipient_deleted"]),
+        (1108, O, "340000005", Unknown, 0, Er, &["no_data"]),
     ]
 };
 
@@ -212,7 +217,7 @@ fn the_demo_shows_every_verdict_and_the_findings_its_readme_promises() {
     let s = evaluation.summary();
     assert_eq!(
         (s.routes, s.readable, s.not_readable, s.unknown),
-        (1070, 795, 203, 72),
+        (1073, 795, 203, 75),
         "update examples/demo/README.md when these change"
     );
     // Its table per message type: readable, not_readable, unknown.
@@ -229,6 +234,7 @@ fn the_demo_shows_every_verdict_and_the_findings_its_readme_promises() {
         by_type,
         BTreeMap::from([
             ("bekymringsmelding", [166, 132, 59]),
+            ("melding-kriseteam", [0, 0, 3]),
             ("ordinaer-post", [333, 17, 7]),
             ("straffesaksforsendelse", [296, 54, 6]),
         ]),
@@ -244,15 +250,16 @@ fn the_demo_shows_every_verdict_and_the_findings_its_readme_promises() {
     assert_eq!(
         findings,
         BTreeMap::from([
-            (FindingCode::NoReader.as_str(), 201),
+            (FindingCode::NoReader.as_str(), 204),
             (FindingCode::TooFewReaders.as_str(), 200),
             (FindingCode::NoData.as_str(), 69),
-            (FindingCode::NoNotificationAddress.as_str(), 24),
+            (FindingCode::NoNotificationAddress.as_str(), 25),
             (FindingCode::NotificationUnknown.as_str(), 21),
             (FindingCode::NotificationUnverified.as_str(), 3),
             (FindingCode::EvidenceInconsistent.as_str(), 3),
             (FindingCode::NotOnAccessList.as_str(), 1),
             (FindingCode::RecipientDeleted.as_str(), 1),
+            (FindingCode::ResourceNotInAltinn.as_str(), 3),
         ]),
         "update examples/demo/README.md when these change"
     );
@@ -310,6 +317,15 @@ fn the_demo_shows_every_verdict_and_the_findings_its_readme_promises() {
         .map(|(r, _)| r.line)
         .collect();
     assert_eq!(write_only_routes, [960]);
+    // A resource Altinn does not have: checked against the registry, never judged from the
+    // local draft, and the sender told how to send meanwhile.
+    let unpublished = remediation(1101, FindingCode::ResourceNotInAltinn);
+    assert!(
+        unpublished.contains("`politi-melding-kriseteam`")
+            && unpublished.contains("resource registry")
+            && unpublished.contains("kriseteam"),
+        "{unpublished}"
+    );
     // Rule 11: the owner is asked to add Lyngen to the list; no delegation can fix it.
     let listed = remediation(740, FindingCode::NotOnAccessList);
     assert!(

@@ -59,8 +59,9 @@ pub(crate) fn roles(holders: &[(&str, &str, &str)]) -> Value {
 }
 
 /// The resources of the project's policies (`policies/message-types.toml`).
-pub(crate) const RESOURCES: [&str; 4] = [
+pub(crate) const RESOURCES: [&str; 5] = [
     "politi-bekymringsmelding",
+    "politi-melding-kriseteam",
     "politi-ordinaer-post",
     "politi-straffesak-filvedlegg",
     "politi-straffesak-forsendelse",
