@@ -13,7 +13,7 @@
 //! | `GET /metrics` | yes | Prometheus text |
 //! | `POST /access/v1/evaluation` | yes | one pre-send check |
 //! | `POST /access/v1/evaluations` | yes | many pre-send checks |
-//! | `GET /v1/findings` | yes | findings, filtered by `sender`, `recipient`, `message_type`, `state`, `severity`, `limit` |
+//! | `GET /v1/findings` | yes | findings, filtered by `sender`, `recipient`, `message_type`, `state`, `severity`, `limit`; `outcomes`: the findings about sent messages (reconciliation included) |
 //! | `GET /v1/suppressions`, `POST /v1/suppressions` | yes | accepted findings, with justification and expiry |
 //! | `GET /v1/sweeps` | yes | the latest sweeps |
 //!
@@ -275,11 +275,34 @@ fn serde_urlencoded_like<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T,
     })
 }
 
+/// The route findings with their lifecycle, and beside them (`outcomes`) the findings about
+/// sent messages now — `unread_past_deadline`, `notification_failed`, `never_read` and
+/// `prediction_contradicted` both ways — with the same filters (they have no lifecycle: they
+/// are listed unless a state other than `open` is asked for).
 async fn findings(State(shared): State<Arc<Shared>>, req: Request) -> Result<Response, ApiError> {
     let filter = parse_filter(query(req.uri().query())?)?;
-    let now = shared.inputs.load().judge_now();
-    let found = blocking_store(&shared, move |s| s.findings(&filter, now)).await?;
-    Ok(axum::Json(serde_json::json!({ "findings": found })).into_response())
+    let inputs = shared.inputs.load_full();
+    let now = inputs.judge_now();
+    let (found, outcomes) = blocking_store(&shared, move |s| {
+        let found = s.findings(&filter, now)?;
+        if filter.state.is_some_and(|st| st != FindingState::Open) {
+            return Ok((found, Vec::new()));
+        }
+        let messages = s.messages(&crate::store::MessageFilter {
+            senders: filter.sender.into_iter().collect(),
+            recipients: filter.recipient.into_iter().collect(),
+            message_types: filter.message_type.clone().into_iter().collect(),
+            ..crate::store::MessageFilter::default()
+        })?;
+        let outcomes: Vec<_> = crate::outcome::assess(&messages, &inputs.policies, now)
+            .into_iter()
+            .filter(|f| filter.severity.is_none_or(|sv| f.severity == sv))
+            .take(filter.limit as usize)
+            .collect();
+        Ok((found, outcomes))
+    })
+    .await?;
+    Ok(axum::Json(serde_json::json!({ "findings": found, "outcomes": outcomes })).into_response())
 }
 
 async fn suppressions(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {

@@ -429,10 +429,29 @@ pub fn history_line(h: &RouteHistory) -> String {
     let last = h
         .last_read
         .map_or_else(|| "never".to_owned(), |t| t.to_string());
-    format!(
+    let mut line = format!(
         "{} sent, {} read within the deadline, last read {last}, {} unread now ({} past the deadline)",
         h.sent, h.read_within_deadline, h.unread_now, h.unread_past_deadline
-    )
+    );
+    if h.contradicted_unread > 0 {
+        line.push_str(&format!(
+            "; prediction_contradicted: {} judged readable when sent, unread past the deadline (someone can read, nobody did)",
+            h.contradicted_unread
+        ));
+    }
+    if h.contradicted_read > 0 {
+        line.push_str(&format!(
+            "; prediction_contradicted: {} judged not readable or unknown when sent, yet opened (the evidence was incomplete)",
+            h.contradicted_read
+        ));
+    }
+    if h.not_judged > 0 {
+        line.push_str(&format!(
+            "; {} sent before any sweep (not_judged)",
+            h.not_judged
+        ));
+    }
+    line
 }
 
 #[cfg(test)]

@@ -39,6 +39,9 @@ static EMPTY_HISTORY: crate::outcome::RouteHistory = crate::outcome::RouteHistor
     last_read: None,
     unread_now: 0,
     unread_past_deadline: 0,
+    contradicted_unread: 0,
+    contradicted_read: 0,
+    not_judged: 0,
 };
 
 /// How to render.

@@ -54,6 +54,9 @@ pub struct Letter {
     pub contact: Option<String>,
     /// Every sender of routes to the recipient.
     pub senders: Vec<OrgNumber>,
+    /// Messages to the recipient, sent in the period, unread past their deadline (oldest
+    /// first).
+    pub unread: Vec<super::outcomes::UnreadRow>,
 }
 
 /// The delegable clauses that alone let someone read every resource of message type `t`.
@@ -195,7 +198,12 @@ impl Letter {
         let mut all_senders: Vec<OrgNumber> = ours.iter().map(|v| v.route.sender).collect();
         all_senders.sort();
         all_senders.dedup();
+        let at = last.finished_at.unwrap_or(last.started_at);
+        let unread = super::outcomes_of(store, Some(policies), period, senders, &[recipient], at)?
+            .map(|o| o.unread)
+            .unwrap_or_default();
         Ok(Letter {
+            unread,
             recipient,
             as_of: AsOf {
                 sweep: last.id,
@@ -237,9 +245,9 @@ impl Letter {
             }));
         } else {
             out.push(Block::Para(if nb {
-                format!("Per {date} (sveip {}) sender {senders} meldinger til {org} gjennom Altinn som ingen hos dere har tilgang til å lese. Altinn varsler ikke om dette, og uleste meldinger kan bli slettet. Dette brevet sier hva som må delegeres, hvem som kan gjøre det og hvordan.", self.as_of.sweep)
+                format!("Per {date} (sveip {}) sender {senders} meldinger til {org} gjennom Altinn som ingen hos dere har tilgang til å lese. Altinn varsler ingen om dette, og ingen leser meldingene. Dette brevet sier hva som må delegeres, hvem som kan gjøre det og hvordan.", self.as_of.sweep)
             } else {
-                format!("As of {date} (sweep {}), {senders} sends messages to {org} through Altinn that nobody at your organisation has access to read. Altinn does not warn about this, and unread messages may be deleted. This letter says what must be delegated, who can do it and how.", self.as_of.sweep)
+                format!("As of {date} (sweep {}), {senders} sends messages to {org} through Altinn that nobody at your organisation has access to read. Altinn tells nobody about this, and nobody reads the messages. This letter says what must be delegated, who can do it and how.", self.as_of.sweep)
             }));
         }
         for item in &self.items {
@@ -353,6 +361,42 @@ impl Letter {
                 }));
             }
         }
+        if !self.unread.is_empty() {
+            out.push(Block::Heading(if nb {
+                "Meldinger som ikke er åpnet".to_owned()
+            } else {
+                "Messages not opened".to_owned()
+            }));
+            let n = self.unread.len();
+            out.push(Block::Para(if nb {
+                format!("Disse {n} meldingene til {org} er ikke åpnet av noen, og fristen for å lese dem er passert. Avsenderen kan sende dem på nytt på annen måte; oppgi referansen når dere tar kontakt.")
+            } else {
+                format!("These {n} messages to {org} have not been opened by anyone, and the deadline to read them has passed. The sender can send them again another way; quote the reference when you get in touch.")
+            }));
+            out.push(Block::List(
+                self.unread
+                    .iter()
+                    .map(|u| {
+                        let reference = u
+                            .senders_reference
+                            .clone()
+                            .unwrap_or_else(|| u.id.to_string());
+                        let when = u.published.strftime("%Y-%m-%d").to_string();
+                        if nb {
+                            format!(
+                                "`{reference}`: {} fra {}, sendt {when}",
+                                u.message_type, u.sender
+                            )
+                        } else {
+                            format!(
+                                "`{reference}`: {} from {}, sent {when}",
+                                u.message_type, u.sender
+                            )
+                        }
+                    })
+                    .collect(),
+            ));
+        }
         if self.no_notification_address {
             out.push(Block::Heading(if nb {
                 "Varsling".to_owned()
@@ -453,6 +497,12 @@ impl Letter {
                     }
                     s.push('\n');
                 }
+                Block::List(v) => {
+                    for item in v {
+                        let _ = writeln!(s, "- {item}");
+                    }
+                    s.push('\n');
+                }
             }
         }
         s
@@ -491,6 +541,13 @@ impl Letter {
                     }
                     s.push_str("</ol>\n");
                 }
+                Block::List(v) => {
+                    s.push_str("<ul>");
+                    for item in v {
+                        let _ = write!(s, "<li>{}</li>", code(&esc(&item)));
+                    }
+                    s.push_str("</ul>\n");
+                }
             }
         }
         s.push_str("</main>\n</body>\n</html>\n");
@@ -518,6 +575,7 @@ enum Block {
     Heading(String),
     Para(String),
     Steps(Vec<String>),
+    List(Vec<String>),
     Small(String),
 }
 

@@ -10,6 +10,7 @@
 //! looks like a national identity number removed.
 
 pub mod letter;
+pub mod outcomes;
 mod render;
 mod svg;
 pub mod text;
@@ -336,6 +337,10 @@ pub struct ReportData {
     pub trend: Vec<WeekRow>,
     /// Suppressions in force during the period.
     pub suppressions: Vec<SuppressionRow>,
+    /// What happened to the messages sent in the period (absent when the store holds no
+    /// sent message).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcomes: Option<outcomes::Outcomes>,
 }
 
 /// A compliance report: its data and the data's SHA-256.
@@ -645,6 +650,14 @@ impl ComplianceReport {
             time_to_fix,
             trend,
             suppressions: suppression_rows,
+            outcomes: outcomes_of(
+                store,
+                policies,
+                request.period,
+                &request.senders,
+                &[],
+                as_of_time,
+            )?,
         };
         Ok(ComplianceReport::seal(data))
     }
@@ -663,6 +676,37 @@ impl ComplianceReport {
             sha256,
         }
     }
+}
+
+/// The outcomes of the messages `senders` (or all) published in `period` (its open ends
+/// left open: messages may predate the first sweep) to `recipients` (or all), as of the
+/// last poll of sent messages (else `at`); `None` when the store holds no sent message.
+fn outcomes_of(
+    store: &Store,
+    policies: Option<&Policies>,
+    period: Period,
+    senders: &[OrgNumber],
+    recipients: &[OrgNumber],
+    at: Timestamp,
+) -> Result<Option<outcomes::Outcomes>, ReportError> {
+    if store.message_count()? == 0 {
+        return Ok(None);
+    }
+    // The messages are as the last poll saw them, by the outcome clock (a pinned `now`, a
+    // stand-in's clock): judge their deadlines then, not at the sweep's wall-clock end.
+    let at = store
+        .last_poll()?
+        .and_then(|p| p.at)
+        .unwrap_or(at)
+        .min(period.to);
+    let messages = store.messages(&crate::store::MessageFilter {
+        senders: senders.to_vec(),
+        recipients: recipients.to_vec(),
+        from: Some(period.from).filter(|t| *t != Timestamp::MIN),
+        to: Some(period.to).filter(|t| *t != Timestamp::MAX),
+        ..crate::store::MessageFilter::default()
+    })?;
+    Ok(Some(outcomes::Outcomes::build(&messages, policies, at)))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -221,6 +221,7 @@ impl ComplianceReport {
             rows.push("suppression", s.id, "expires_at", s.expires_at);
             rows.push("suppression", s.id, "expired", s.expired);
         }
+        self.outcomes_csv(&mut rows);
         let mut w = csv::Writer::from_writer(Vec::new());
         let _ = w.write_record(["section", "subject", "metric", "value"]);
         for r in &rows.0 {
@@ -454,6 +455,7 @@ impl ComplianceReport {
             }
             s.push('\n');
         }
+        self.outcomes_markdown(&mut s, lang);
         let _ = writeln!(s, "## {}\n", w.method);
         for p in w.method_text {
             let _ = writeln!(s, "{p}\n");
@@ -713,6 +715,7 @@ impl ComplianceReport {
             s.push_str("</tbody></table>");
         }
         s.push_str("</section>\n");
+        self.outcomes_html(&mut s, lang);
         let _ = write!(s, "<section><h2>{}</h2>", esc(w.method));
         for p in w.method_text {
             let _ = write!(s, "<p>{}</p>", esc(p));
@@ -750,3 +753,328 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em;overflow-
 @page{size:A4;margin:15mm}\
 @media print{main{max-width:none;padding:0}body{font-size:10pt}h2{break-after:avoid}tr,figure{break-inside:avoid}thead{display:table-header-group}\
 .light{print-color-adjust:exact;-webkit-print-color-adjust:exact}}";
+
+/// A table of plain-text cells, rendered alike in Markdown and HTML.
+struct Table {
+    caption: String,
+    /// Column headings, and whether the column is numeric (right-aligned).
+    head: Vec<(&'static str, bool)>,
+    rows: Vec<Vec<String>>,
+    /// A line after the table (what was left out).
+    note: Option<String>,
+}
+
+impl Table {
+    fn markdown(&self, s: &mut String) {
+        let _ = writeln!(
+            s,
+            "| {} |\n|{}|",
+            self.head
+                .iter()
+                .map(|(h, _)| md(h))
+                .collect::<Vec<_>>()
+                .join(" | "),
+            self.head
+                .iter()
+                .map(|(_, num)| if *num { "---:" } else { "---" })
+                .collect::<Vec<_>>()
+                .join("|")
+        );
+        for r in &self.rows {
+            let cells: Vec<String> = r.iter().map(|c| md(c)).collect();
+            let _ = writeln!(s, "| {} |", cells.join(" | "));
+        }
+        s.push('\n');
+        if let Some(n) = &self.note {
+            let _ = writeln!(s, "{}\n", md(n));
+        }
+    }
+
+    fn html(&self, s: &mut String) {
+        let class = |num: bool| if num { " class=\"num\"" } else { "" };
+        let _ = write!(
+            s,
+            "<table><caption>{}</caption><thead><tr>",
+            esc(&self.caption)
+        );
+        for (h, num) in &self.head {
+            let _ = write!(s, "<th scope=\"col\"{}>{}</th>", class(*num), esc(h));
+        }
+        s.push_str("</tr></thead><tbody>");
+        for r in &self.rows {
+            s.push_str("<tr>");
+            for (i, c) in r.iter().enumerate() {
+                let num = self.head.get(i).is_some_and(|(_, n)| *n);
+                if i == 0 {
+                    let _ = write!(s, "<th scope=\"row\"{}>{}</th>", class(num), esc(c));
+                } else {
+                    let _ = write!(s, "<td{}>{}</td>", class(num), esc(c));
+                }
+            }
+            s.push_str("</tr>");
+        }
+        s.push_str("</tbody></table>");
+        if let Some(n) = &self.note {
+            let _ = write!(s, "<p>{}</p>", esc(n));
+        }
+    }
+}
+
+/// Route rows shown in Markdown and HTML (all are in CSV and JSON).
+const ROUTE_ROWS: usize = 50;
+/// Unread messages listed in Markdown and HTML (all are in CSV and JSON).
+const UNREAD_ROWS: usize = 100;
+
+/// Minutes as the largest sensible unit.
+fn minutes_text(m: Option<u64>, lang: Lang) -> String {
+    let (h, d) = match lang {
+        Lang::Nb => ("t", "d"),
+        Lang::En => ("h", "d"),
+    };
+    match m {
+        None => "–".to_owned(),
+        Some(m) if m < 120 => format!("{m} min"),
+        Some(m) if m < 48 * 60 => format!("{} {h}", m / 60),
+        Some(m) => format!("{} {d}", m / (24 * 60)),
+    }
+}
+
+/// The outcomes section as tables: the figures, the calibration, the routes that need
+/// attention, and the messages unread past the deadline.
+fn outcome_tables(o: &super::outcomes::Outcomes, lang: Lang) -> Vec<Table> {
+    let w = lang.words();
+    let figures = Table {
+        caption: w.outcomes.to_owned(),
+        head: vec![("", false), ("#", true)],
+        rows: [
+            (w.messages_sent, o.messages),
+            (w.read_within, o.read_within_deadline),
+            (w.read_late, o.read_late),
+            (w.unread_now, o.unread_now),
+            (w.unread_past, o.unread_past_deadline),
+            (w.contradicted_unread, o.contradicted_unread),
+            (w.contradicted_read, o.contradicted_read),
+        ]
+        .into_iter()
+        .map(|(k, v)| vec![k.to_owned(), v.to_string()])
+        .collect(),
+        note: None,
+    };
+    let verdict = |v: &str| match v {
+        "readable" => w.readable,
+        "not_readable" => w.not_readable,
+        "unknown" => w.unknown,
+        _ => w.not_judged,
+    };
+    let calibration = Table {
+        caption: w.calibration.to_owned(),
+        head: vec![
+            (w.verdict_then, false),
+            (w.decided, true),
+            (w.read_within, true),
+            (w.share_read, true),
+        ],
+        rows: o
+            .calibration
+            .iter()
+            .map(|c| {
+                vec![
+                    verdict(c.verdict).to_owned(),
+                    c.messages.to_string(),
+                    c.read_within_deadline.to_string(),
+                    c.read_permille
+                        .map_or("–".to_owned(), |p| format!("{} %", percent(p))),
+                ]
+            })
+            .collect(),
+        note: None,
+    };
+    let attention: Vec<_> = o
+        .by_route
+        .iter()
+        .filter(|r| r.unread_past_deadline > 0)
+        .collect();
+    let left_out = o.by_route.len() - attention.len().min(ROUTE_ROWS);
+    let routes = Table {
+        caption: w.by_route_outcomes.to_owned(),
+        head: vec![
+            (w.recipient, false),
+            (w.sender, false),
+            (w.message_type, false),
+            (w.messages_sent, true),
+            (w.read_within, true),
+            (w.unread_now, true),
+            (w.unread_past, true),
+            (w.median_to_read, true),
+            (w.p90_to_read, true),
+        ],
+        rows: attention
+            .iter()
+            .take(ROUTE_ROWS)
+            .map(|r| {
+                vec![
+                    r.recipient.to_string(),
+                    r.sender.to_string(),
+                    r.message_type.to_string(),
+                    r.sent.to_string(),
+                    r.read_within_deadline.to_string(),
+                    r.unread_now.to_string(),
+                    r.unread_past_deadline.to_string(),
+                    minutes_text(r.median_minutes_to_read, lang),
+                    minutes_text(r.p90_minutes_to_read, lang),
+                ]
+            })
+            .collect(),
+        note: (left_out > 0).then(|| format!("{left_out} {}", w.more_routes)),
+    };
+    let unread = Table {
+        caption: w.unread_list.to_owned(),
+        head: vec![
+            (w.recipient, false),
+            (w.sender, false),
+            (w.message_type, false),
+            (w.reference, false),
+            (w.published, false),
+            (w.deadline, false),
+            (w.age_days, true),
+            (w.verdict_then, false),
+        ],
+        rows: o
+            .unread
+            .iter()
+            .take(UNREAD_ROWS)
+            .map(|u| {
+                vec![
+                    u.recipient.to_string(),
+                    u.sender.to_string(),
+                    u.message_type.to_string(),
+                    u.senders_reference
+                        .clone()
+                        .unwrap_or_else(|| u.id.to_string()),
+                    minute(u.published),
+                    minute(u.deadline),
+                    u.age_days.to_string(),
+                    u.predicted
+                        .map_or(w.not_judged, |v| lang.verdict(v))
+                        .to_owned(),
+                ]
+            })
+            .collect(),
+        note: (o.unread.len() > UNREAD_ROWS)
+            .then(|| format!("{} {}", o.unread.len() - UNREAD_ROWS, w.more_unread)),
+    };
+    vec![figures, calibration, routes, unread]
+}
+
+impl ComplianceReport {
+    /// The outcomes section in Markdown (nothing when the store holds no sent message).
+    fn outcomes_markdown(&self, s: &mut String, lang: Lang) {
+        let Some(o) = &self.data.outcomes else {
+            return;
+        };
+        let w = lang.words();
+        let _ = writeln!(
+            s,
+            "## {}\n\n{}\n\n{}: {}.\n",
+            w.outcomes,
+            w.outcomes_read_means,
+            w.outcomes_at,
+            minute(o.at)
+        );
+        for (i, t) in outcome_tables(o, lang).into_iter().enumerate() {
+            if i > 0 {
+                let _ = writeln!(s, "### {}\n", t.caption);
+            }
+            t.markdown(s);
+        }
+    }
+
+    /// The outcomes section in HTML (nothing when the store holds no sent message).
+    fn outcomes_html(&self, s: &mut String, lang: Lang) {
+        let Some(o) = &self.data.outcomes else {
+            return;
+        };
+        let w = lang.words();
+        let _ = write!(
+            s,
+            "<section id=\"outcomes\"><h2>{}</h2><p>{}</p><p>{}: {}.</p>",
+            esc(w.outcomes),
+            esc(w.outcomes_read_means),
+            esc(w.outcomes_at),
+            minute(o.at)
+        );
+        for (i, t) in outcome_tables(o, lang).into_iter().enumerate() {
+            if i > 0 {
+                let _ = write!(s, "<h3>{}</h3>", esc(&t.caption));
+            }
+            t.html(s);
+        }
+        s.push_str("</section>\n");
+    }
+
+    /// The outcomes section's CSV rows.
+    fn outcomes_csv(&self, rows: &mut Rows) {
+        let Some(o) = &self.data.outcomes else {
+            return;
+        };
+        for (m, v) in [
+            ("messages", o.messages),
+            ("read_within_deadline", o.read_within_deadline),
+            ("read_late", o.read_late),
+            ("unread_now", o.unread_now),
+            ("unread_past_deadline", o.unread_past_deadline),
+            ("contradicted_unread", o.contradicted_unread),
+            ("contradicted_read", o.contradicted_read),
+        ] {
+            rows.push("outcomes", "all", m, v);
+        }
+        for c in &o.calibration {
+            rows.push("calibration", c.verdict, "messages", c.messages);
+            rows.push(
+                "calibration",
+                c.verdict,
+                "read_within_deadline",
+                c.read_within_deadline,
+            );
+            if let Some(p) = c.read_permille {
+                rows.push("calibration", c.verdict, "read_permille", p);
+            }
+        }
+        for r in &o.by_route {
+            let subject = format!("{} {} {}", r.sender, r.message_type, r.recipient);
+            for (m, v) in [
+                ("sent", Some(r.sent)),
+                ("read_within_deadline", Some(r.read_within_deadline)),
+                ("unread_now", Some(r.unread_now)),
+                ("unread_past_deadline", Some(r.unread_past_deadline)),
+                ("median_minutes_to_read", r.median_minutes_to_read),
+                ("p90_minutes_to_read", r.p90_minutes_to_read),
+            ] {
+                if let Some(v) = v {
+                    rows.push("outcome_route", &subject, m, v);
+                }
+            }
+        }
+        for u in &o.unread {
+            let subject = u.id.to_string();
+            rows.push(
+                "unread_message",
+                &subject,
+                "route",
+                format!("{} {} {}", u.sender, u.message_type, u.recipient),
+            );
+            if let Some(r) = &u.senders_reference {
+                rows.push("unread_message", &subject, "senders_reference", r);
+            }
+            rows.push("unread_message", &subject, "published", u.published);
+            rows.push("unread_message", &subject, "deadline", u.deadline);
+            rows.push("unread_message", &subject, "age_days", u.age_days);
+            rows.push(
+                "unread_message",
+                &subject,
+                "verdict_when_sent",
+                u.predicted.map_or("not_judged", |v| v.as_str()),
+            );
+        }
+    }
+}

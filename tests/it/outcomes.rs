@@ -55,9 +55,11 @@ fn stand(w: &World, extra: &[&str]) -> Stand {
         public.to_str().unwrap(),
         "--client-org",
         SENDER,
-        "--clock",
-        "2026-11-20T08:00:00Z",
     ];
+    // The stand-in's clock starts at a fixed time unless the test sets it.
+    if !extra.contains(&"--clock") {
+        args.extend(["--clock", "2026-11-20T08:00:00Z"]);
+    }
     args.extend(extra);
     let sim = altinn_sim(&args, dir.path().join("altinn-sim.log"));
     Stand {
@@ -1049,6 +1051,69 @@ fn the_demo_ingests_its_history_and_lists_the_incidents_unread_concern_reports()
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["summary"]["messages"], 72);
     assert_eq!(v["summary"]["read"], 48);
+
+    // The compliance report leads its outcomes with the incident: every concern report to
+    // Bergen unread, and lists each of them with its reference; Bergen's letter too.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .current_dir(root())
+        .args(["report", "--format", "json", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let outcomes = &r["data"]["outcomes"];
+    let top = &outcomes["by_route"][0];
+    assert_eq!(
+        (
+            top["recipient"].as_str(),
+            top["sender"].as_str(),
+            top["message_type"].as_str()
+        ),
+        (
+            Some(demo_messages::BERGEN),
+            Some(demo_messages::VEST),
+            Some("bekymringsmelding")
+        ),
+        "{top}"
+    );
+    assert_eq!(
+        (
+            &top["sent"],
+            &top["unread_now"],
+            &top["unread_past_deadline"]
+        ),
+        (&json!(24), &json!(24), &json!(24))
+    );
+    let to_bergen = outcomes["unread"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["recipient"] == demo_messages::BERGEN)
+        .count();
+    assert_eq!(to_bergen, 24);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .current_dir(root())
+        .args([
+            "report",
+            "--format",
+            "letter",
+            "--recipient",
+            demo_messages::BERGEN,
+            "--store",
+        ])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let letter = stdout(&o);
+    assert!(
+        letter.contains("Disse 24 meldingene til 964338531 er ikke åpnet")
+            && letter
+                .contains("- `PO-2024-000120`: bekymringsmelding fra 310000124, sendt 2024-02-21"),
+        "{letter}"
+    );
+    assert!(!letter.contains("kan bli slettet"), "{letter}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1175,4 +1240,196 @@ async fn live_answers_that_fail_are_named_never_read_and_the_next_poll_catches_u
         "{}",
         stderr(&o)
     );
+}
+
+/// Reconciliation end to end (DESIGN "Message outcomes"): a sweep judges GOOD `readable` and
+/// BAD `not_readable`; then one concern report goes to each. Nobody at GOOD opens it; someone
+/// at BAD does. Both predictions are contradicted, each its own way, and the report's
+/// calibration, the route histories and `/v1/findings`' outcomes say so; a message sent
+/// before the sweep is `not_judged` and left out of the calibration proper.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_contradictions_and_not_judged_reach_the_report_and_the_histories() {
+    let w = World::new(&[
+        &route("bekymringsmelding", BAD),
+        &route("bekymringsmelding", GOOD),
+    ]);
+    // The stand-in's clock starts at the real time: a sweep's time is the real clock's, and
+    // the messages must be published after it by the stand-in's.
+    // It starts an hour early, so the first message is published before the sweep.
+    let start = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1)).to_string();
+    let policies_dir = root().join("policies");
+    let s = stand(
+        &w,
+        &[
+            "--reading",
+            &format!("default=prompt:5m,{GOOD}=never"),
+            "--clock",
+            &start,
+            "--policies",
+            policies_dir.to_str().unwrap(),
+        ],
+    );
+    // Recipients are asked with tokens of their own (each approved reachcheck's system user),
+    // not the sender's system user, so that the sweep judges them.
+    let config = live_config(&w, &s, "");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(&format!("system_user_org = \"{SENDER}\"\n"), ""),
+    )
+    .unwrap();
+    let token = s.token(SCOPE).await;
+    // Before any sweep: not judged.
+    let (_, early) = s
+        .publish(&token, &letter(&[format!("0192:{BAD}")], "early", None))
+        .await;
+    assert_eq!(ids_of(&early).len(), 1);
+
+    let d = Arc::new(
+        Daemon::start(reachcheck::daemon::ServeOverrides {
+            sources: reachcheck::settings::Overrides {
+                config: Some(config),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(run(Arc::clone(&d), None, shutdown.clone(), false));
+    let store_path = w.path().join("store.db");
+    let count = |sql: &str| -> i64 {
+        let c = rusqlite::Connection::open_with_flags(
+            &store_path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        c.query_row(sql, [], |r| r.get(0)).unwrap_or(0)
+    };
+    wait_for("the first sweep", Duration::from_secs(30), || {
+        let n = count("SELECT count(*) FROM sweeps WHERE status = 'ok'");
+        n >= 1
+    })
+    .await;
+    // Sent after it, on a stand-in clock that only moves forward.
+    s.advance("2h").await;
+    for (to, reference) in [(GOOD, "to-good"), (BAD, "to-bad")] {
+        let (status, v) = s
+            .publish(&token, &letter(&[format!("0192:{to}")], reference, None))
+            .await;
+        assert_eq!(status, 200, "{v}");
+    }
+    // The 24 hours of a concern report pass; BAD's prompt reader opened theirs.
+    s.advance("25h").await;
+    wait_for("the three fates polled", Duration::from_secs(60), || {
+        count("SELECT count(*) FROM messages WHERE read_us IS NOT NULL") == 2
+            && count("SELECT count(*) FROM messages WHERE predicted IS NOT NULL") == 2
+            && count("SELECT count(*) FROM message_polls") >= 2
+    })
+    .await;
+    // Let the poll that saw the deadline pass land.
+    let polls = count("SELECT count(*) FROM message_polls");
+    wait_for("one more poll", Duration::from_secs(60), || {
+        count("SELECT count(*) FROM message_polls") > polls
+    })
+    .await;
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+
+    let policies = reachcheck::Policies::load(&root().join("policies")).unwrap();
+    let store = Store::open(&store_path).unwrap();
+    let report = reachcheck::report::ComplianceReport::build(
+        &store,
+        Some(&policies),
+        &reachcheck::report::ReportRequest {
+            period: reachcheck::report::Period::between(None, None).unwrap(),
+            senders: vec![],
+        },
+    )
+    .unwrap();
+    let o = report.data.outcomes.as_ref().expect("an outcomes section");
+    assert_eq!((o.messages, o.unread_past_deadline), (3, 1), "{o:?}");
+    assert_eq!(
+        (o.contradicted_unread, o.contradicted_read),
+        (1, 1),
+        "{o:?}"
+    );
+    let cal: Vec<(&str, u64, u64)> = o
+        .calibration
+        .iter()
+        .map(|c| (c.verdict, c.messages, c.read_within_deadline))
+        .collect();
+    assert_eq!(
+        cal,
+        [
+            ("readable", 1, 0),
+            ("not_readable", 1, 1),
+            ("not_judged", 1, 1)
+        ]
+    );
+    assert_eq!(o.unread.len(), 1);
+    assert_eq!(o.unread[0].recipient.to_string(), GOOD);
+    assert_eq!(o.unread[0].senders_reference.as_deref(), Some("to-good"));
+    let md = report.markdown(reachcheck::report::Lang::En);
+    assert!(md.contains("opened, by anyone or any system"), "{md}");
+    assert!(
+        md.contains(
+            "| Judged readable, yet unread past the deadline (someone can read, nobody did) | 1 |"
+        ),
+        "{md}"
+    );
+
+    // The route histories, as `check --details` and the AuthZEN context show them.
+    let messages = store
+        .messages(&reachcheck::store::MessageFilter::default())
+        .unwrap();
+    let now = store.last_poll().unwrap().unwrap().at.unwrap();
+    let h = reachcheck::outcome::histories(&messages, &policies, now);
+    let of = |org: &str| {
+        h.iter()
+            .find(|(r, _)| r.recipient.to_string() == org)
+            .map(|(_, h)| h.clone())
+            .unwrap()
+    };
+    let (good, bad) = (of(GOOD), of(BAD));
+    assert_eq!(
+        (
+            good.contradicted_unread,
+            good.contradicted_read,
+            good.not_judged
+        ),
+        (1, 0, 0)
+    );
+    assert_eq!(
+        (
+            bad.contradicted_unread,
+            bad.contradicted_read,
+            bad.not_judged
+        ),
+        (0, 1, 1)
+    );
+    // And the findings `/v1/findings` lists under `outcomes`, each with its severity.
+    let f: Vec<(String, String, reachcheck::model::Severity)> =
+        reachcheck::outcome::assess(&messages, &policies, now)
+            .into_iter()
+            .filter(|f| f.code == reachcheck::model::FindingCode::PredictionContradicted)
+            .map(|f| {
+                (
+                    f.route.recipient.to_string(),
+                    f.code.to_string(),
+                    f.severity,
+                )
+            })
+            .collect();
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert!(f.contains(&(
+        GOOD.to_owned(),
+        "prediction_contradicted".to_owned(),
+        reachcheck::model::Severity::Warning
+    )));
+    assert!(f.contains(&(
+        BAD.to_owned(),
+        "prediction_contradicted".to_owned(),
+        reachcheck::model::Severity::Info
+    )));
 }
