@@ -112,6 +112,45 @@ pub fn line_of(text: &str, offset: usize) -> u32 {
     u32::try_from(line).unwrap_or(u32::MAX)
 }
 
+/// Lines of byte offsets looked up in (nearly) document order, as a parser's events or a
+/// file's entries come: each call counts the newlines between the previous offset and
+/// this one, so a whole document costs one pass, where [`line_of`] on every event would
+/// cost one pass per event.
+#[derive(Debug)]
+pub struct Lines<'a> {
+    text: &'a [u8],
+    offset: usize,
+    line: u32,
+}
+
+impl<'a> Lines<'a> {
+    /// Lines of `text`, starting at its first byte.
+    pub fn new(text: &'a str) -> Self {
+        Lines {
+            text: text.as_bytes(),
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of `offset`. Counting costs the distance from the previous offset, either
+    /// way, so lookups in (nearly) document order cost one pass in all.
+    pub fn at(&mut self, offset: usize) -> u32 {
+        let end = offset.min(self.text.len());
+        let count = |from: usize, to: usize| {
+            let n = self.text[from..to].iter().filter(|&&b| b == b'\n').count();
+            u32::try_from(n).unwrap_or(u32::MAX)
+        };
+        self.line = if end >= self.offset {
+            self.line.saturating_add(count(self.offset, end))
+        } else {
+            self.line.saturating_sub(count(end, self.offset))
+        };
+        self.offset = end;
+        self.line
+    }
+}
+
 /// Describes a TOML deserialisation error as one sentence plus its line.
 pub(crate) fn toml_error(text: &str, err: &toml::de::Error) -> (Option<u32>, String) {
     let line = err.span().map(|s| line_of(text, s.start));
@@ -176,5 +215,17 @@ mod tests {
         assert_eq!(line_of("a\nb\nc", 0), 1);
         assert_eq!(line_of("a\nb\nc", 2), 2);
         assert_eq!(line_of("a\nb\nc", 99), 3);
+    }
+
+    #[test]
+    fn lines_moving_forward_agree_with_line_of_everywhere() {
+        let text = "a\nbb\n\nccc\nd";
+        let mut lines = Lines::new(text);
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(lines.at(offset), line_of(text, offset), "offset {offset}");
+        }
+        // Backwards still answers right.
+        assert_eq!(lines.at(1), 1);
+        assert_eq!(lines.at(3), 2);
     }
 }

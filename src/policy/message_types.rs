@@ -6,7 +6,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::model::{MessageTypeId, ResourceId};
-use crate::problem::{Problem, line_of, toml_error};
+use crate::problem::{Problem, toml_error};
 
 /// A message type (DESIGN.md, "Files": `policies/message-types.toml`).
 #[derive(Clone, Debug, PartialEq)]
@@ -85,23 +85,25 @@ pub(crate) fn parse_message_types(
             "no message types: add at least one `[[message_type]]` table",
         ));
     }
-    let line = |span: std::ops::Range<usize>| Some(line_of(text, span.start));
+    // Entries come in file order: their lines are counted in one pass.
+    let lines = std::cell::RefCell::new(crate::problem::Lines::new(text));
+    let line = |span: std::ops::Range<usize>| Some(lines.borrow_mut().at(span.start));
     let mut out: Vec<MessageType> = Vec::new();
-    let mut seen: Vec<(MessageTypeId, u32)> = Vec::new();
+    let mut seen: rustc_hash::FxHashMap<MessageTypeId, u32> = rustc_hash::FxHashMap::default();
     for entry in raw.message_type {
-        let entry_line = line_of(text, entry.span().start);
+        let entry_line = lines.borrow_mut().at(entry.span().start);
         let raw = entry.into_inner();
         let before = problems.len();
         let id = match MessageTypeId::parse(raw.id.get_ref()) {
             Ok(id) => {
-                if let Some((_, first)) = seen.iter().find(|(s, _)| *s == id) {
+                if let Some(first) = seen.get(&id) {
                     problems.push(Problem::error(
                         file,
                         line(raw.id.span()),
                         format!("message type `{id}` is defined twice (first on line {first})"),
                     ));
                 } else {
-                    seen.push((id.clone(), entry_line));
+                    seen.insert(id.clone(), entry_line);
                 }
                 Some(id)
             }

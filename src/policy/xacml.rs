@@ -10,7 +10,7 @@ use std::path::Path;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
-use crate::problem::{Problem, line_of};
+use crate::problem::{Lines, Problem};
 
 /// `urn:oasis:names:tc:xacml:1.0:function:string-equal`.
 pub(crate) const STRING_EQUAL: &str = "urn:oasis:names:tc:xacml:1.0:function:string-equal";
@@ -207,6 +207,7 @@ fn read_tree(file: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Ele
     reader.config_mut().check_end_names = true;
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
+    let mut lines = Lines::new(text);
     loop {
         let pos = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let event = match reader.read_event() {
@@ -215,13 +216,13 @@ fn read_tree(file: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Ele
                 let at = usize::try_from(reader.error_position()).unwrap_or(pos);
                 problems.push(Problem::error(
                     file,
-                    Some(line_of(text, at)),
+                    Some(lines.at(at)),
                     format!("the policy is not well-formed XML: {e}"),
                 ));
                 return None;
             }
         };
-        let line = line_of(text, pos);
+        let line = lines.at(pos);
         match event {
             Event::Start(e) => stack.push(start_element(&e, line, file, problems)),
             Event::Empty(e) => {
