@@ -1,0 +1,298 @@
+//! `reachcheck onboard` through the `altinn-sim` stand-in as a process: every organisation
+//! asked once, approval moves one to approved and the next sweep judges it from its own
+//! evidence; refused requests are never asked again, expired ones are; bad configuration
+//! exits 2 naming the setting; one organisation's refusal is named and the others go on.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::fixture::{BAD, ER_ONLY, GOOD, SENDER, World, altinn_sim, route, stderr, stdout};
+
+const SYSTEM_ID: &str = "310000019_reachcheck";
+/// A valid organisation number of which Enhetsregisteret knows nothing.
+const UNKNOWN: &str = "970000003";
+
+/// The world's three municipalities; `ER_ONLY` already rejected a request (so the stand-in
+/// counts only accepted requests as approvals), the others were never asked.
+fn world() -> World {
+    let w = World::new(&[
+        &route("bekymringsmelding", GOOD),
+        &route("bekymringsmelding", BAD),
+        &route("bekymringsmelding", ER_ONLY),
+    ]);
+    let dir = w.snapshot().join("authentication/systemuser/request");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{ER_ONLY}.json")),
+        format!(
+            r#"{{"id":"0b8b8d8e-0000-4000-8000-000000000009","partyOrgNo":"{ER_ONLY}","status":"Rejected","created":"2026-10-01T00:00:00Z"}}"#
+        ),
+    )
+    .unwrap();
+    w
+}
+
+/// Starts the stand-in with reachcheck's system registered, and writes `sim.toml` in the
+/// world with the routing table, the policies and a store; `extra` is appended to
+/// `[onboarding]`.
+fn start(w: &World, extra: &str) -> crate::fixture::Proc {
+    let config = w.path().join("sim.toml");
+    let snapshot = w.snapshot();
+    let sim = altinn_sim(
+        &[
+            "--snapshot",
+            snapshot.to_str().unwrap(),
+            "--policies",
+            "policies",
+            "--client-org",
+            SENDER,
+            "--system-id",
+            SYSTEM_ID,
+            "--write-config",
+            config.to_str().unwrap(),
+        ],
+        w.path().join("altinn-sim.log"),
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.contains(&format!("system_id = \"{SYSTEM_ID}\"")),
+        "{text}"
+    );
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let text = text.replacen(
+        "[live]\n",
+        &format!(
+            "policies = {:?}\nroutes = \"routes.csv\"\n\n[daemon]\nstore = \"store.db\"\n\n[live]\nrate_per_second = 2000\n",
+            policies.display().to_string()
+        ),
+        1,
+    ) + extra;
+    std::fs::write(&config, text).unwrap();
+    sim
+}
+
+fn run(w: &World, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .current_dir(w.path())
+        .args(args)
+        .args(["--config", "sim.toml"])
+        .output()
+        .unwrap()
+}
+
+fn onboard(w: &World, args: &[&str]) -> (Option<i32>, Value, String) {
+    let o = run(w, &[&["onboard", "--format", "json"][..], args].concat());
+    let v = serde_json::from_str(&stdout(&o)).unwrap_or(Value::Null);
+    (o.status.code(), v, stderr(&o))
+}
+
+fn org<'a>(run: &'a Value, org: &str) -> &'a Value {
+    run["organisations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["org"] == org)
+        .unwrap_or_else(|| panic!("{org} not in {run}"))
+}
+
+fn verdict_of(w: &World, recipient: &str) -> Value {
+    let o = run(w, &["check", "--format", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|_| panic!("{}", stderr(&o)));
+    v["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["recipient"] == recipient)
+        .unwrap()
+        .clone()
+}
+
+fn codes(route: &Value) -> Vec<String> {
+    route["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn post(base: &str, path: &str, body: &str) -> (u16, Value) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{base}{path}"))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    })
+}
+
+#[test]
+fn onboard_asks_once_approval_makes_the_next_sweep_judge_from_evidence() {
+    let w = world();
+    let sim = start(&w, "");
+
+    // Before: the municipality has not approved, so its readers cannot be seen.
+    let before = verdict_of(&w, GOOD);
+    assert_eq!(before["verdict"], "unknown", "{before}");
+    assert!(codes(&before).contains(&"not_authorized".to_owned()));
+
+    // First run: the two never asked are asked; the refused one is not asked again.
+    let (code, first, err) = onboard(&w, &[]);
+    assert_eq!(code, Some(0), "{err}\n{first}");
+    assert_eq!(first["created"], 2, "{first}");
+    let good = org(&first, GOOD);
+    let bad = org(&first, BAD);
+    assert_eq!(good["state"], "pending");
+    assert_eq!(good["status"], "New");
+    let good_id = good["request_id"].as_str().unwrap().to_owned();
+    let bad_id = bad["request_id"].as_str().unwrap().to_owned();
+    assert_ne!(good_id, bad_id);
+    // Each organisation's own link, never another's.
+    let good_link = good["approval_link"].as_str().unwrap();
+    assert!(good_link.contains(&format!("id={good_id}")), "{good_link}");
+    assert!(!good_link.contains(&bad_id));
+    assert!(
+        bad["approval_link"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("id={bad_id}"))
+    );
+    let refused = org(&first, ER_ONLY);
+    assert_eq!(refused["state"], "refused", "{refused}");
+    assert_eq!(refused["status"], "Rejected");
+    assert!(refused["approval_link"].is_null());
+    assert_eq!(first["follow_up"], serde_json::json!([]));
+
+    // Second run: nothing new, the same requests.
+    let (code, second, err) = onboard(&w, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(second["created"], 0, "{second}");
+    assert_eq!(org(&second, GOOD)["request_id"], good_id.as_str());
+    assert_eq!(org(&second, BAD)["request_id"], bad_id.as_str());
+
+    // The municipality clicks its link.
+    let (s, approved) = post(&sim.base, &format!("/_sim/approve/{good_id}"), "");
+    assert_eq!(s, 200, "{approved}");
+    assert_eq!(approved["status"], "Accepted");
+    // A request already decided cannot be decided again.
+    let (s, _) = post(&sim.base, &format!("/_sim/reject/{good_id}"), "");
+    assert_eq!(s, 400);
+
+    let (code, status, err) = onboard(&w, &["--status"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(status["created"], 0);
+    assert_eq!(org(&status, GOOD)["state"], "approved", "{status}");
+    assert!(org(&status, GOOD)["approval_link"].is_null());
+    assert_eq!(org(&status, BAD)["state"], "pending");
+
+    // The next sweep judges it from its own connections: two confidential readers.
+    let after = verdict_of(&w, GOOD);
+    assert_eq!(after["verdict"], "readable", "{after}");
+    assert_eq!(after["readers"], 2);
+    assert!(!codes(&after).contains(&"not_authorized".to_owned()));
+    let still = verdict_of(&w, BAD);
+    assert!(
+        codes(&still).contains(&"not_authorized".to_owned()),
+        "{still}"
+    );
+
+    // 181 days later the unanswered request has timed out: asked again, a new request.
+    let (s, _) = post(&sim.base, "/_sim/clock", r#"{"advance": "181days"}"#);
+    assert_eq!(s, 200);
+    let (code, late, err) = onboard(&w, &["--status"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(org(&late, BAD)["state"], "expired", "{late}");
+    let (code, again, err) = onboard(&w, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(again["created"], 1, "{again}");
+    let renewed = org(&again, BAD);
+    assert_eq!(renewed["state"], "pending");
+    assert_ne!(renewed["request_id"], bad_id.as_str());
+    assert_eq!(org(&again, ER_ONLY)["state"], "refused");
+    assert_eq!(org(&again, GOOD)["state"], "approved");
+
+    // The table says the same, each link on its own row.
+    let o = run(&w, &["onboard", "--status"]);
+    let table = stdout(&o);
+    let line = table.lines().find(|l| l.starts_with(GOOD)).unwrap();
+    assert!(
+        line.contains("approved") && !line.contains("http"),
+        "{line}"
+    );
+    let line = table.lines().find(|l| l.starts_with(BAD)).unwrap();
+    assert!(
+        line.contains("pending") && line.contains(renewed["request_id"].as_str().unwrap()),
+        "{line}"
+    );
+}
+
+#[test]
+fn bad_onboarding_config_exits_2_naming_the_setting_and_one_refusal_is_that_organisations() {
+    let w = world();
+    let _sim = start(
+        &w,
+        "access_packages = [\"urn:altinn:accesspackage:hovedadministrator\"]\n",
+    );
+    // The system does not offer the package asked for.
+    let (code, out, err) = onboard(&w, &[]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        err.contains("`onboarding.access_packages`") && err.contains("hovedadministrator"),
+        "{err}"
+    );
+    assert!(out.is_null(), "nothing on stdout: {out}");
+
+    let config = w.path().join("sim.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let without = |from: &str, to: &str| {
+        std::fs::write(&config, text.replace(from, to)).unwrap();
+        onboard(&w, &[])
+    };
+    // No system id.
+    let (code, _, err) = without(&format!("system_id = \"{SYSTEM_ID}\"\n"), "");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("`onboarding.system_id`"), "{err}");
+    // No scopes.
+    let (code, _, err) = without(
+        "access_packages = [\"urn:altinn:accesspackage:hovedadministrator\"]\n",
+        "scopes = []\n",
+    );
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("`onboarding.scopes`") && err.contains("sim.toml"),
+        "{err}"
+    );
+
+    // A request Altinn refuses for one organisation: named for it, the others asked.
+    std::fs::write(
+        &config,
+        text.replace(
+            "access_packages = [\"urn:altinn:accesspackage:hovedadministrator\"]\n",
+            "",
+        ),
+    )
+    .unwrap();
+    w.set_routes(&[
+        &route("bekymringsmelding", GOOD),
+        &route("bekymringsmelding", UNKNOWN),
+    ]);
+    let (code, out, err) = onboard(&w, &[]);
+    assert_eq!(code, Some(1), "{err}\n{out}");
+    assert!(err.contains(UNKNOWN), "{err}");
+    let unknown = org(&out, UNKNOWN);
+    assert_eq!(unknown["state"], "never_asked");
+    assert!(
+        unknown["error"].as_str().unwrap().starts_with(UNKNOWN),
+        "{unknown}"
+    );
+    assert!(unknown["approval_link"].is_null());
+    assert_eq!(org(&out, GOOD)["state"], "pending");
+    assert_eq!(out["created"], 1);
+}
