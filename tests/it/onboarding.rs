@@ -185,6 +185,39 @@ fn onboard_asks_once_approval_makes_the_next_sweep_judge_from_evidence() {
     let (s, _) = post(&sim.base, &format!("/_sim/reject/{good_id}"), "");
     assert_eq!(s, 400);
 
+    // The daemon reads the answers again at every sweep, into the store.
+    {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_reachcheck"));
+        cmd.current_dir(w.path())
+            .args(["serve", "--listen", "127.0.0.1:0", "--config", "sim.toml"])
+            .env("REACHCHECK_API_TOKENS", "tests:0123456789abcdef0123")
+            .env("REACHCHECK_LOG", "info");
+        let daemon = crate::fixture::start(cmd, w.path().join("serve.log"));
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        while rt
+            .block_on(reqwest::get(format!("{}/readyz", daemon.base)))
+            .map_or(true, |r| r.status() != 200)
+        {
+            assert!(std::time::Instant::now() < until, "{}", daemon.log());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(
+            daemon.log().contains("onboarding requests refreshed"),
+            "{}",
+            daemon.log()
+        );
+        drop(daemon);
+        let store = reachcheck::store::Store::open(&w.path().join("store.db")).unwrap();
+        let kept = store.onboarding().unwrap();
+        let good = &kept[&reachcheck::OrgNumber::parse(GOOD).unwrap()];
+        assert_eq!(
+            good.state,
+            reachcheck::onboarding::OnboardingState::Approved
+        );
+        assert_eq!(good.approval_link, None);
+    }
+
     let (code, status, err) = onboard(&w, &["--status"]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(status["created"], 0);
