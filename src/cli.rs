@@ -1094,6 +1094,13 @@ fn report(a: ReportArgs) -> Result<ExitCode, CliError> {
                     senders: a.sender.clone(),
                 },
             )
+            .and_then(|r| {
+                let remind_after = s
+                    .onboarding
+                    .as_ref()
+                    .map_or(crate::onboarding::DEFAULT_REMIND_AFTER, |o| o.remind_after);
+                r.with_onboarding(&store, remind_after)
+            })
             .map_err(|e| CliError::Missing(e.to_string()))?;
             match a.format {
                 ReportFormat::Json => r.json(a.lang),

@@ -743,10 +743,23 @@ impl Daemon {
         inputs: &Arc<Inputs>,
         id: SweepId,
     ) -> Result<(SweepOutcome, Vec<(SourceKind, u64)>), SweepError> {
-        let gathered = inputs
+        let mut gathered = inputs
             .source
             .gather(&inputs.routes, &inputs.policies)
             .await?;
+        // Each organisation's own approval link, for its `not_authorized` findings.
+        match self.blocking(|s| s.onboarding()).await? {
+            Ok(known) => {
+                for r in known.into_values() {
+                    if let (Some(link), Some(u)) =
+                        (r.approval_link, gathered.snapshot.units.get_mut(&r.org))
+                    {
+                        u.approval_link.get_or_insert_with(|| Arc::from(link));
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "approval links not read"),
+        }
         let inputs = Arc::clone(inputs);
         let store = Arc::clone(&self.store);
         let (pass, outcome) = tokio::task::spawn_blocking(move || {

@@ -10,6 +10,7 @@
 //! looks like a national identity number removed.
 
 pub mod letter;
+pub mod onboarding;
 mod render;
 mod svg;
 pub mod text;
@@ -336,6 +337,9 @@ pub struct ReportData {
     pub trend: Vec<WeekRow>,
     /// Suppressions in force during the period.
     pub suppressions: Vec<SuppressionRow>,
+    /// Onboarding coverage, when reachcheck asks recipients for approval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub onboarding: Option<onboarding::OnboardingCoverage>,
 }
 
 /// A compliance report: its data and the data's SHA-256.
@@ -645,6 +649,7 @@ impl ComplianceReport {
             time_to_fix,
             trend,
             suppressions: suppression_rows,
+            onboarding: None,
         };
         Ok(ComplianceReport::seal(data))
     }

@@ -216,7 +216,67 @@ fn onboard_asks_once_approval_makes_the_next_sweep_judge_from_evidence() {
             reachcheck::onboarding::OnboardingState::Approved
         );
         assert_eq!(good.approval_link, None);
+        // The sweep's `not_authorized` finding carries the organisation's own link.
+        let last = store.last_sweep().unwrap().unwrap();
+        let verdicts = store.verdicts_at(last.id).unwrap();
+        let bad_route = verdicts
+            .iter()
+            .find(|v| v.route.recipient.to_string() == BAD)
+            .unwrap();
+        let finding = serde_json::to_value(&bad_route.findings).unwrap();
+        let not_authorized = finding
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "not_authorized")
+            .unwrap_or_else(|| panic!("{finding}"));
+        let link = not_authorized["approval_link"].as_str().unwrap();
+        assert!(link.contains(&format!("id={bad_id}")), "{link}");
+        assert!(!link.contains(&good_id));
+        let good_route = verdicts
+            .iter()
+            .find(|v| v.route.recipient.to_string() == GOOD)
+            .unwrap();
+        assert_eq!(good_route.verdict, reachcheck::Verdict::Readable);
     }
+
+    // The report shows coverage per sender; the letter to a recipient carries its own
+    // link, and only its own.
+    let o = run(&w, &["report", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let coverage = &report["data"]["onboarding"]["by_sender"][0];
+    assert_eq!(coverage["sender"], SENDER, "{report}");
+    for (state, n) in [
+        ("approved", 1),
+        ("pending", 1),
+        ("refused", 1),
+        ("never_asked", 0),
+    ] {
+        assert_eq!(coverage[state], n, "{state}: {coverage}");
+    }
+    assert_eq!(
+        report["data"]["onboarding"]["follow_up"],
+        serde_json::json!([])
+    );
+    let o = run(
+        &w,
+        &[
+            "report",
+            "--recipient",
+            BAD,
+            "--format",
+            "letter",
+            "--lang",
+            "en",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let letter = stdout(&o);
+    assert!(letter.contains(&format!("id={bad_id}")), "{letter}");
+    assert!(!letter.contains(&good_id), "{letter}");
+    let o = run(&w, &["report", "--recipient", GOOD, "--format", "letter"]);
+    assert!(!stdout(&o).contains("request?id="), "{}", stdout(&o));
 
     let (code, status, err) = onboard(&w, &["--status"]);
     assert_eq!(code, Some(0), "{err}");
@@ -250,6 +310,8 @@ fn onboard_asks_once_approval_makes_the_next_sweep_judge_from_evidence() {
     assert_ne!(renewed["request_id"], bad_id.as_str());
     assert_eq!(org(&again, ER_ONLY)["state"], "refused");
     assert_eq!(org(&again, GOOD)["state"], "approved");
+    // Only pending requests are followed up, and the renewed one is fresh.
+    assert_eq!(again["follow_up"], serde_json::json!([]));
 
     // The table says the same, each link on its own row.
     let o = run(&w, &["onboard", "--status"]);
@@ -328,4 +390,26 @@ fn bad_onboarding_config_exits_2_naming_the_setting_and_one_refusal_is_that_orga
     assert!(unknown["approval_link"].is_null());
     assert_eq!(org(&out, GOOD)["state"], "pending");
     assert_eq!(out["created"], 1);
+
+    // Pending past `remind_after`: listed for follow-up, with its own link.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text + "remind_after = \"1s\"\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let (_, later, err) = onboard(&w, &["--status"]);
+    assert_eq!(
+        later["follow_up"],
+        serde_json::json!([GOOD]),
+        "{err}\n{later}"
+    );
+    let o = run(&w, &["onboard", "--status"]);
+    let table = stdout(&o);
+    let follow = table
+        .split("follow up")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        follow.contains(GOOD)
+            && follow.contains(org(&later, GOOD)["approval_link"].as_str().unwrap()),
+        "{table}"
+    );
 }
