@@ -583,8 +583,18 @@ pub async fn run(
     // recipient itself and says so.
     let mut lookup_errors: BTreeMap<OrgNumber, String> = BTreeMap::new();
     let mut mains: BTreeMap<OrgNumber, Option<OrgNumber>> = BTreeMap::new();
+    // Main units found by an earlier run are not looked up again (every sweep refreshes).
+    let found: BTreeMap<OrgNumber, OrgNumber> = known
+        .values()
+        .filter(|r| r.error.is_none())
+        .flat_map(|r| r.recipients.iter().map(move |x| (*x, r.org)))
+        .collect();
     for &r in recipients {
         if mains.contains_key(&r) {
+            continue;
+        }
+        if let Some(&owner) = found.get(&r) {
+            mains.insert(r, (owner != r).then_some(owner));
             continue;
         }
         let m = match client.main_unit(r).await {
