@@ -404,3 +404,52 @@ fn refusal(what: &str, status: StatusCode, body: &[u8]) -> VendorError {
         detail,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(party: &str, status: &str) -> VendorRequest {
+        serde_json::from_value(json!({
+            "id": "r1", "partyOrgNo": party, "status": status,
+            "confirmUrl": "https://am.ui.altinn.no/accessmanagement/ui/systemuser/request?id=r1",
+            "created": "2026-11-01T00:00:00Z", "timedOut": false
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_answer_about_another_organisation_is_refused_and_never_shown() {
+        let org = OrgNumber::parse("964338531").unwrap();
+        assert!(check_party(&request("964338531", "New"), org).is_ok());
+        let e = check_party(&request("958935420", "New"), org).unwrap_err();
+        assert!(e.to_string().contains("958935420"), "{e}");
+        assert!(!e.to_string().contains("request?id="), "{e}");
+        // Malformed party numbers are not this organisation either.
+        assert!(check_party(&request("not a number", "New"), org).is_err());
+    }
+
+    #[test]
+    fn statuses_altinn_does_not_define_are_errors_and_refusals_keep_code_and_title() {
+        assert_eq!(
+            request("964338531", "Timedout").status(),
+            Ok(RequestStatus::Timedout)
+        );
+        let e = request("964338531", "Approved").status().unwrap_err();
+        assert!(e.contains("`Approved`"), "{e}");
+        let e = refusal(
+            "creating the system-user request",
+            StatusCode::BAD_REQUEST,
+            br#"{"title":"Failed to create new SystemUser, existing SystemUser tied to the given System-Id.","status":400,"code":"AUTH-00004"}"#,
+        );
+        assert_eq!(e.status(), Some(400));
+        assert!(e.to_string().contains("AUTH-00004 Failed to create"), "{e}");
+        // A body that is no problem: the status alone.
+        let e = refusal(
+            "listing the system's users",
+            StatusCode::FORBIDDEN,
+            b"<html>",
+        );
+        assert_eq!(e.to_string(), "listing the system's users: HTTP 403");
+    }
+}

@@ -413,3 +413,140 @@ fn bad_onboarding_config_exits_2_naming_the_setting_and_one_refusal_is_that_orga
         "{table}"
     );
 }
+
+/// A Maskinporten token of the client in `sim.toml` for `scope`, and, for a system user,
+/// `org`'s.
+fn token(w: &World, scope: &str, org: Option<&str>) -> String {
+    let s = reachcheck::settings::Settings::load(&reachcheck::settings::Overrides {
+        config: Some(w.path().join("sim.toml")),
+        ..Default::default()
+    })
+    .unwrap();
+    let live = s.live.unwrap();
+    let http = reachcheck::http::Http::new(live.http.clone()).unwrap();
+    let auth = reachcheck::auth::Auth::new(http, live.auth.clone()).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let org = org.map(|o| reachcheck::OrgNumber::parse(o).unwrap());
+    let (t, _) = rt.block_on(auth.maskinporten_token(scope, org)).unwrap();
+    t.secret().clone()
+}
+
+fn call(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let mut r = c.request(method.parse().unwrap(), format!("{base}{path}"));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let a = r.send().await.unwrap();
+        let s = a.status().as_u16();
+        (s, a.json().await.unwrap_or(Value::Null))
+    })
+}
+
+#[test]
+fn the_stand_in_refuses_vendor_requests_as_altinn_does() {
+    let w = world();
+    let sim = start(&w, "");
+    let base = sim.base.as_str();
+    let write = "altinn:authentication/systemuser.request.write";
+    let read = "altinn:authentication/systemuser.request.read";
+    let create = "/authentication/api/v1/systemuser/request/vendor";
+    let body = |org: &str| {
+        serde_json::json!({"systemId": SYSTEM_ID, "partyOrgNo": org,
+            "accessPackages": [{"urn": "urn:altinn:accesspackage:tilgangsstyrer"}]})
+    };
+    // No token; a token without the scope.
+    assert_eq!(call(base, "POST", create, None, Some(body(GOOD))).0, 401);
+    let reader = token(&w, read, None);
+    assert_eq!(
+        call(base, "POST", create, Some(&reader), Some(body(GOOD))).0,
+        403
+    );
+    let t = token(&w, write, None);
+    // An unknown system, a package it does not offer, no package, an unknown organisation,
+    // a redirect URL it did not register.
+    let (s, p) = call(
+        base,
+        "POST",
+        create,
+        Some(&t),
+        Some(serde_json::json!({
+        "systemId": "310000019_other", "partyOrgNo": GOOD,
+        "accessPackages": [{"urn": "urn:altinn:accesspackage:tilgangsstyrer"}]})),
+    );
+    assert_eq!((s, p["code"].as_str()), (400, Some("AUTH-00011")), "{p}");
+    let mut b = body(GOOD);
+    b["accessPackages"] =
+        serde_json::json!([{"urn": "urn:altinn:accesspackage:hovedadministrator"}]);
+    assert_eq!(call(base, "POST", create, Some(&t), Some(b)).0, 400);
+    let mut b = body(GOOD);
+    b["accessPackages"] = serde_json::json!([]);
+    assert_eq!(call(base, "POST", create, Some(&t), Some(b)).0, 400);
+    assert_eq!(
+        call(base, "POST", create, Some(&t), Some(body(UNKNOWN))).0,
+        400
+    );
+    let mut b = body(GOOD);
+    b["redirectUrl"] = serde_json::json!("https://evil.example/");
+    assert_eq!(call(base, "POST", create, Some(&t), Some(b)).0, 400);
+    // Created once (201), then the same open request again (200).
+    let (s, first) = call(base, "POST", create, Some(&t), Some(body(GOOD)));
+    assert_eq!(s, 201, "{first}");
+    assert_eq!(first["status"], "New");
+    assert_eq!(first["partyOrgNo"], GOOD);
+    assert_eq!(first["externalRef"], GOOD);
+    let (s, again) = call(base, "POST", create, Some(&t), Some(body(GOOD)));
+    assert_eq!((s, &again["id"]), (200, &first["id"]));
+    // A request decided but not timed out is answered again, never replaced.
+    let (s, rejected) = call(base, "POST", create, Some(&t), Some(body(ER_ONLY)));
+    assert_eq!(
+        (s, &rejected["status"]),
+        (200, &Value::from("Rejected")),
+        "{rejected}"
+    );
+    // Read with the read scope only; an unknown id is 404.
+    let id = first["id"].as_str().unwrap();
+    let (s, got) = call(base, "GET", &format!("{create}/{id}"), Some(&reader), None);
+    assert_eq!((s, &got["confirmUrl"]), (200, &first["confirmUrl"]));
+    assert_eq!(
+        call(base, "GET", &format!("{create}/{id}"), Some(&t), None).0,
+        403
+    );
+    assert_eq!(
+        call(base, "GET", &format!("{create}/nope"), Some(&reader), None).0,
+        404
+    );
+    // Approved: a system user exists, so a new request for it is AUTH-00004, and
+    // Maskinporten now grants that organisation's system-user token.
+    assert_eq!(post(base, &format!("/_sim/approve/{id}"), "").0, 200);
+    let (s, p) = call(base, "POST", create, Some(&t), Some(body(GOOD)));
+    assert_eq!((s, p["code"].as_str()), (400, Some("AUTH-00004")), "{p}");
+    let users = token(&w, "altinn:authentication/systemregister.write", None);
+    let (s, list) = call(
+        base,
+        "GET",
+        &format!("/authentication/api/v1/systemuser/vendor/bysystem/{SYSTEM_ID}"),
+        Some(&users),
+        None,
+    );
+    assert_eq!(s, 200);
+    let listed: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["reporteeOrgNo"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, vec![GOOD], "{list}");
+    assert!(!token(&w, "altinn:accessmanagement/authorizedparties", Some(GOOD)).is_empty());
+}
