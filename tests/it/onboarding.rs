@@ -550,3 +550,52 @@ fn the_stand_in_refuses_vendor_requests_as_altinn_does() {
     assert_eq!(listed, vec![GOOD], "{list}");
     assert!(!token(&w, "altinn:accessmanagement/authorizedparties", Some(GOOD)).is_empty());
 }
+
+#[test]
+fn a_recorded_snapshot_carries_each_unapproved_organisations_own_link() {
+    let w = World::new(&[
+        &route("bekymringsmelding", GOOD),
+        &route("bekymringsmelding", BAD),
+    ]);
+    let s = w.snapshot();
+    std::fs::remove_file(s.join(format!("accessmanagement/connections/{BAD}.json"))).unwrap();
+    std::fs::create_dir_all(s.join("auth/maskinporten")).unwrap();
+    std::fs::write(
+        s.join(format!("auth/maskinporten/{BAD}.status.json")),
+        r#"{"status":400,"body":{"error":"invalid_altinn_customer_configuration"}}"#,
+    )
+    .unwrap();
+    let requests = s.join("authentication/systemuser/request");
+    std::fs::create_dir_all(&requests).unwrap();
+    let link = "https://am.ui.altinn.no/accessmanagement/ui/systemuser/request?id=5e000000-0000-4000-8000-000000000007&DONTCHOOSEREPORTEE=true";
+    std::fs::write(
+        requests.join(format!("{BAD}.json")),
+        format!(
+            r#"{{"id":"5e000000-0000-4000-8000-000000000007","partyOrgNo":"{BAD}","status":"New","confirmUrl":"{link}"}}"#
+        ),
+    )
+    .unwrap();
+    let o = w.run(&["check", "--format", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|_| panic!("{}", stderr(&o)));
+    let routes = v["routes"].as_array().unwrap();
+    let bad = routes.iter().find(|r| r["recipient"] == BAD).unwrap();
+    assert_eq!(bad["verdict"], "unknown", "{bad}");
+    let f = bad["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "not_authorized")
+        .unwrap_or_else(|| panic!("{bad}"));
+    assert!(f["remediation"].as_str().unwrap().contains(link), "{f}");
+    assert!(
+        f["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap().contains(link)),
+        "{f}"
+    );
+    // The approved municipality's routes carry no link, its own or another's.
+    let good = routes.iter().find(|r| r["recipient"] == GOOD).unwrap();
+    assert!(!good.to_string().contains("request?id="), "{good}");
+}
