@@ -277,6 +277,27 @@ fn onboard_asks_once_approval_makes_the_next_sweep_judge_from_evidence() {
     assert!(!letter.contains(&good_id), "{letter}");
     let o = run(&w, &["report", "--recipient", GOOD, "--format", "letter"]);
     assert!(!stdout(&o).contains("request?id="), "{}", stdout(&o));
+    let o = run(&w, &["report", "--format", "markdown", "--lang", "en"]);
+    let md = stdout(&o);
+    assert!(
+        md.contains("## System-user approval")
+            && md.contains(&format!("| {SENDER} | 1 | 1 | 1 | 0 | 0 |")),
+        "{md}"
+    );
+    let o = run(&w, &["report", "--format", "csv"]);
+    let csv = stdout(&o);
+    for line in [
+        format!("onboarding,{SENDER},approved,1"),
+        format!("onboarding,{SENDER},refused,1"),
+    ] {
+        assert!(csv.contains(&line), "{line}: {csv}");
+    }
+    let o = run(&w, &["report", "--format", "html", "--lang", "en"]);
+    assert!(
+        stdout(&o).contains("System-user approval"),
+        "{}",
+        stdout(&o)
+    );
 
     let (code, status, err) = onboard(&w, &["--status"]);
     assert_eq!(code, Some(0), "{err}");
