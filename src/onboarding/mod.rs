@@ -542,6 +542,8 @@ pub async fn run(
     now: Timestamp,
     ask: bool,
 ) -> Result<OnboardingRun, OnboardError> {
+    // Whole seconds: what the store keeps, so a run and its reading back show the same.
+    let now = Timestamp::from_second(now.as_second()).unwrap_or(now);
     let system_id = settings
         .system_id
         .clone()
