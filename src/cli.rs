@@ -86,6 +86,63 @@ pub enum Command {
     /// List the messages sent through Altinn and what happened to them: above all, those to send again another way.
     #[command(long_about = MESSAGES_ABOUT, after_help = MESSAGES_AFTER)]
     Messages(MessagesArgs),
+    /// Ask every recipient to approve reachcheck's system user in Altinn, and track the answers.
+    #[command(long_about = ONBOARD_ABOUT, after_help = ONBOARD_AFTER)]
+    Onboard(OnboardArgs),
+}
+
+const ONBOARD_ABOUT: &str = "\
+Ask every organisation the routing table's recipients need to approve reachcheck's system
+user in Altinn (a vendor system-user request for `onboarding.access_packages`), and track
+the answers in the store. Each recipient that is a main unit is asked, and each sub-unit's
+main unit; a sub-unit is read through its main unit's approval.
+
+A request is created once: a second run creates nothing new. Refused requests (Rejected,
+Denied) are never asked again; expired ones (Timedout) are. Approved means the
+organisation is among the system's users (Altinn's list is read every run).
+
+Registering reachcheck's system in Altinn's system register is a manual step (see README,
+\"Onboarding recipients\"); onboard needs `[live]` and `[onboarding] system_id`, and refuses
+to ask when the system does not offer the configured access packages.
+
+Each organisation is shown with its state (approved, pending, refused, expired,
+never_asked), since when, and its own approval link while pending: send each organisation
+its own link, never another's. Requests pending longer than `onboarding.remind_after` are
+listed for follow-up.";
+
+const ONBOARD_AFTER: &str = "\
+Examples:
+  reachcheck onboard                        ask every organisation not yet asked
+  reachcheck onboard --status               only read the answers again
+  reachcheck onboard --status --format csv -o onboarding.csv
+
+Exit codes: 0 done, 1 done but some organisation's request failed (named on its row),
+2 bad invocation or configuration (the setting is named).";
+
+/// `reachcheck onboard`.
+#[derive(Args, Debug)]
+pub struct OnboardArgs {
+    /// Config file [default: reachcheck.toml, when present]; needs `[live]` and `[onboarding]`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Policy directory, to read the routing table [default: policies].
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
+    /// Routing table whose recipients are asked [default: `routes` in the config].
+    #[arg(long, value_name = "FILE")]
+    pub routes: Option<PathBuf>,
+    /// The SQLite store [default: daemon.store, else reachcheck.db].
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
+    /// Only read the answers again (and the system's users); create no request.
+    #[arg(long)]
+    pub status: bool,
+    /// Output format: table, json or csv.
+    #[arg(long, short = 'f', value_enum, default_value_t = MessagesFormat::Table)]
+    pub format: MessagesFormat,
+    /// Write to FILE instead of standard output (written whole or not at all).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 const MESSAGES_ABOUT: &str = "\
@@ -470,6 +527,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(a) => serve(a),
         Command::Report(a) => report(a),
         Command::Messages(a) => messages(a),
+        Command::Onboard(a) => onboard(a),
     };
     match outcome {
         Ok(code) => code,
@@ -678,6 +736,82 @@ fn messages(a: MessagesArgs) -> Result<ExitCode, CliError> {
         MessagesFormat::Csv => list.csv(w),
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn onboard(a: OnboardArgs) -> Result<ExitCode, CliError> {
+    let s = Settings::load(&Overrides {
+        config: a.config.clone(),
+        policies: a.policies.clone(),
+        routes: a.routes.clone(),
+        ..Overrides::default()
+    })?;
+    let onboarding = s.onboarding.clone().ok_or_else(|| {
+        CliError::Missing(
+            "`[onboarding]` is not in the config file: set `onboarding.system_id` to reachcheck's system in Altinn's system register".to_owned(),
+        )
+    })?;
+    if onboarding.system_id.is_none() {
+        return Err(CliError::Missing(
+            crate::onboarding::OnboardError::NoSystemId {
+                file: format!("`{}`", onboarding.file.display()),
+            }
+            .to_string(),
+        ));
+    }
+    let policies = load_policies(&s)?;
+    let routes_file = s.routes.clone().ok_or_else(|| {
+        CliError::Missing(
+            "no routing table: pass `--routes FILE` or set `routes` in the config file".to_owned(),
+        )
+    })?;
+    let routes = RoutingTable::load(&routes_file, &policies)?;
+    warn_all(&routes.warnings);
+    let client = crate::onboarding::client_for(&s, &onboarding).map_err(CliError::Missing)?;
+    let path = a.store.clone().unwrap_or_else(|| s.daemon.store.clone());
+    let mut store = crate::store::Store::open(&path)?;
+    let known = store.onboarding()?;
+    let mut recipients: Vec<OrgNumber> = routes.routes().map(|r| r.recipient).collect();
+    recipients.sort_unstable();
+    recipients.dedup();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Missing(format!("cannot start the async runtime: {e}")))?;
+    let now = Timestamp::now();
+    let run = runtime
+        .block_on(crate::onboarding::run(
+            &client,
+            &onboarding,
+            &recipients,
+            &known,
+            now,
+            !a.status,
+        ))
+        .map_err(|e| CliError::Missing(e.to_string()))?;
+    store.record_onboarding(&run)?;
+    {
+        let mut err = std::io::stderr().lock();
+        for r in run.organisations.iter().filter(|r| r.error.is_some()) {
+            let _ = writeln!(err, "error: {}", r.error.as_deref().unwrap_or_default());
+        }
+    }
+    let out = OutputArgs {
+        format: Format::Table,
+        output: a.output.clone(),
+        color: ColorChoice::Never,
+        details: false,
+        show_names: false,
+    };
+    write_output(&out, |w| match a.format {
+        MessagesFormat::Table => run.table(w),
+        MessagesFormat::Json => run.json(w),
+        MessagesFormat::Csv => run.csv(w),
+    })?;
+    Ok(if run.failed() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `messages --refresh`: one poll of sent messages into the store at `path`.
@@ -960,6 +1094,13 @@ fn report(a: ReportArgs) -> Result<ExitCode, CliError> {
                     senders: a.sender.clone(),
                 },
             )
+            .and_then(|r| {
+                let remind_after = s
+                    .onboarding
+                    .as_ref()
+                    .map_or(crate::onboarding::DEFAULT_REMIND_AFTER, |o| o.remind_after);
+                r.with_onboarding(&store, remind_after)
+            })
             .map_err(|e| CliError::Missing(e.to_string()))?;
             match a.format {
                 ReportFormat::Json => r.json(a.lang),

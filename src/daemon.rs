@@ -224,6 +224,9 @@ pub enum SweepError {
     /// Sent messages could not be polled at all.
     #[error("polling sent messages failed: {0}")]
     Outcomes(String),
+    /// Onboarding requests could not be refreshed at all.
+    #[error("refreshing onboarding requests failed: {0}")]
+    Onboarding(String),
 }
 
 /// What one poll of sent messages did.
@@ -484,6 +487,11 @@ impl Daemon {
         let inputs = self.shared.inputs.load_full();
         let started_at = Timestamp::now();
         let label = inputs.source.label();
+        // Onboarding answers first, so that this sweep's findings carry current links; a
+        // failure is onboarding's own, never the sweep's.
+        if let Err(e) = self.refresh_onboarding_once().await {
+            tracing::error!(error = %e, "refreshing onboarding requests failed");
+        }
         let id = self
             .blocking(move |s| s.begin_sweep(started_at, &label))
             .await??;
@@ -612,6 +620,55 @@ impl Daemon {
         }))
     }
 
+    /// Reads every onboarding request again and lists the system's users (creates none:
+    /// that is `reachcheck onboard`'s), into the store. `None` when `[onboarding]` with a
+    /// system id and `[live]` are not both configured.
+    ///
+    /// # Errors
+    /// What concerns every organisation (no token, the system's users not listed), or the
+    /// store.
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh_onboarding_once(
+        &self,
+    ) -> Result<Option<crate::onboarding::OnboardingRun>, SweepError> {
+        let inputs = self.shared.inputs.load_full();
+        let Some(settings) = inputs
+            .settings
+            .onboarding
+            .clone()
+            .filter(|o| o.system_id.is_some() && inputs.settings.live.is_some())
+        else {
+            return Ok(None);
+        };
+        let client = crate::onboarding::client_for(&inputs.settings, &settings)
+            .map_err(SweepError::Onboarding)?;
+        let known = self.blocking(|s| s.onboarding()).await??;
+        let mut recipients: Vec<crate::model::OrgNumber> =
+            inputs.routes.routes().map(|r| r.recipient).collect();
+        recipients.sort_unstable();
+        recipients.dedup();
+        let run = crate::onboarding::run(
+            &client,
+            &settings,
+            &recipients,
+            &known,
+            Timestamp::now(),
+            false,
+        )
+        .await
+        .map_err(|e| SweepError::Onboarding(e.to_string()))?;
+        let record = run.clone();
+        self.blocking(move |s| s.record_onboarding(&record))
+            .await??;
+        tracing::info!(
+            organisations = run.organisations.len(),
+            failed = run.failed(),
+            follow_up = run.follow_up().len(),
+            "onboarding requests refreshed"
+        );
+        Ok(Some(run))
+    }
+
     /// An `outcomes_incomplete` alert for each resource whose list became incomplete.
     fn alert_incomplete(&self, incomplete: &[(ResourceId, String)]) {
         let mut seen = lock(&self.incomplete);
@@ -686,10 +743,23 @@ impl Daemon {
         inputs: &Arc<Inputs>,
         id: SweepId,
     ) -> Result<(SweepOutcome, Vec<(SourceKind, u64)>), SweepError> {
-        let gathered = inputs
+        let mut gathered = inputs
             .source
             .gather(&inputs.routes, &inputs.policies)
             .await?;
+        // Each organisation's own approval link, for its `not_authorized` findings.
+        match self.blocking(|s| s.onboarding()).await? {
+            Ok(known) => {
+                for r in known.into_values() {
+                    if let (Some(link), Some(u)) =
+                        (r.approval_link, gathered.snapshot.units.get_mut(&r.org))
+                    {
+                        u.approval_link.get_or_insert_with(|| Arc::from(link));
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "approval links not read"),
+        }
         let inputs = Arc::clone(inputs);
         let store = Arc::clone(&self.store);
         let (pass, outcome) = tokio::task::spawn_blocking(move || {

@@ -88,6 +88,8 @@ pub enum Body<'a> {
     /// the rate limit): for what must be fresh when it arrives, such as a signed grant
     /// with its issue time and single-use id.
     FreshForm(&'a (dyn Fn() -> Vec<(&'static str, String)> + Send + Sync)),
+    /// `application/json`.
+    Json(&'a serde_json::Value),
 }
 
 impl std::fmt::Debug for Body<'_> {
@@ -96,6 +98,7 @@ impl std::fmt::Debug for Body<'_> {
             Body::None => f.write_str("None"),
             Body::Form(form) => f.debug_tuple("Form").field(&form.len()).finish(),
             Body::FreshForm(_) => f.write_str("FreshForm"),
+            Body::Json(_) => f.write_str("Json"),
         }
     }
 }
@@ -260,6 +263,7 @@ impl Http {
                 Body::None => {}
                 Body::Form(form) => req = req.form(form),
                 Body::FreshForm(make) => req = req.form(&make()),
+                Body::Json(v) => req = req.json(v),
             }
             let wait = match req.send().await {
                 Ok(resp) => {

@@ -25,6 +25,7 @@
 //! | [`sweep`] | one pass, the same for the command line and the daemon: gather evidence ([`sweep::Source`]), put Altinn's policies in place, evaluate ([`sweep::judge`]) |
 //! | [`verifier`] | the pre-send check held in memory ([`Verifier`]) |
 //! | [`outcome`] | sent messages and their fate: Altinn Correspondence with the sender's own token, message → route, findings from what happened ([`outcome::assess`]) |
+//! | [`onboarding`] | asking recipients to approve reachcheck's system user (vendor system-user requests), tracking the answers, coverage |
 //! | [`store`] | the SQLite history: sweeps, verdict changes, finding lifecycles, suppressions, audit, sent messages ([`store::Store`]) |
 //! | [`alerts`] | webhook alerts: what they say and how they are delivered ([`alerts::Notifier`]) |
 //! | [`daemon`] | `reachcheck serve`: scheduled sweeps, reload, shutdown, alerts, as named tasks ([`daemon::Daemon`]) |
@@ -48,6 +49,7 @@ pub mod evidence;
 pub mod http;
 pub mod metrics;
 pub mod model;
+pub mod onboarding;
 pub mod outcome;
 pub mod output;
 pub mod policy;

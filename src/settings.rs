@@ -50,6 +50,8 @@ pub struct Settings {
     pub alerts: AlertSettings,
     /// What happened to sent messages (`[outcomes]`).
     pub outcomes: OutcomeSettings,
+    /// Onboarding recipients (`[onboarding]`), when configured.
+    pub onboarding: Option<crate::onboarding::OnboardingSettings>,
 }
 
 /// The `[daemon]` section: how `reachcheck serve` runs.
@@ -239,6 +241,7 @@ struct RawSettings {
     daemon: Option<RawDaemon>,
     alerts: Option<RawAlerts>,
     outcomes: Option<RawOutcomes>,
+    onboarding: Option<crate::onboarding::RawOnboarding>,
 }
 
 /// Parses an RFC 3339 time, with the message the CLI and config share.
@@ -282,6 +285,7 @@ impl Settings {
                 daemon: DaemonSettings::default(),
                 alerts: AlertSettings::default(),
                 outcomes: OutcomeSettings::default(),
+                onboarding: None,
             },
         };
         if let Some(p) = &o.policies {
@@ -451,7 +455,12 @@ impl Settings {
             Some(o) => read_outcomes(file, &text, base, o, live.as_ref())?,
             None => OutcomeSettings::default(),
         };
+        let onboarding = match raw.onboarding {
+            Some(o) => Some(crate::onboarding::OnboardingSettings::read(file, &text, o)?),
+            None => None,
+        };
         Ok(Settings {
+            onboarding,
             live,
             daemon,
             alerts,

@@ -109,7 +109,7 @@ pub fn summary(f: &Finding, recipient: &OrgNumber) -> String {
         Finding::PolicyIndeterminate { resource } => {
             format!("A rule in the policy of `{resource}` cannot be evaluated.")
         }
-        Finding::NotAuthorized { unit } => {
+        Finding::NotAuthorized { unit, .. } => {
             format!("{unit} has not approved reachcheck's system user.")
         }
         Finding::PolicyDrift(d) => format!(
@@ -985,16 +985,25 @@ impl Engine {
                             vec![failure.to_string()],
                         ),
                     },
-                    Finding::NotAuthorized { unit } => (
+                    Finding::NotAuthorized { unit, approval_link } => (
                         format!(
                             "{} has not approved reachcheck's system user, so who holds access there cannot be seen.",
                             self.label(*unit)
                         ),
-                        format!(
-                            "Ask the Hovedadministrator (or a holder of Tilgangsstyrer) at {} to approve reachcheck's system-user request in Altinn (Profile → Access management → System access), with the package that lets it read the organisation's connections.",
-                            self.label(*unit)
-                        ),
-                        vec![format!("{unit} is not among the authorized parties of reachcheck's system user")],
+                        match approval_link {
+                            Some(link) => format!(
+                                "Ask the Hovedadministrator (or a holder of Tilgangsstyrer) at {} to approve reachcheck's system-user request with {}'s own link: {link}",
+                                self.label(*unit),
+                                unit
+                            ),
+                            None => format!(
+                                "Ask the Hovedadministrator (or a holder of Tilgangsstyrer) at {} to approve reachcheck's system-user request in Altinn (Profile → Access management → System access), with the package that lets it read the organisation's connections.",
+                                self.label(*unit)
+                            ),
+                        },
+                        std::iter::once(format!("{unit} is not among the authorized parties of reachcheck's system user"))
+                            .chain(approval_link.iter().map(|l| format!("approval link of {unit}: {l}")))
+                            .collect(),
                     ),
                     Finding::PolicyDrift(d) => (
                         format!(

@@ -308,7 +308,7 @@ struct Profile {
     observed_at: Timestamp,
     /// The recipient and inherited main unit, if they have not approved reachcheck's
     /// system user (live sources) and so have no connections evidence.
-    refused: SmallVec<[OrgNumber; 1]>,
+    refused: SmallVec<[(OrgNumber, Option<Arc<str>>); 1]>,
 }
 
 impl Engine {
@@ -548,8 +548,11 @@ impl Engine {
                 // Live sources: a unit that has not approved our system user has no
                 // connections evidence, and only it can change that.
                 if a.verdict != Verdict::Readable {
-                    for &unit in &p.refused {
-                        a.findings.push(Finding::NotAuthorized { unit });
+                    for (unit, link) in &p.refused {
+                        a.findings.push(Finding::NotAuthorized {
+                            unit: *unit,
+                            approval_link: link.clone(),
+                        });
                     }
                 }
                 // The policy Altinn enforces differs from the local copy: judged by Altinn's.
@@ -702,7 +705,7 @@ fn profile(
     p.refused = std::iter::once(ev)
         .chain(inherit.and_then(|m| snapshot.unit(m)))
         .filter(|e| e.authorized == Some(false) && e.connections.present().is_none())
-        .map(|e| e.org)
+        .map(|e| (e.org, e.approval_link.clone()))
         .collect();
     p
 }

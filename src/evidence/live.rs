@@ -89,6 +89,11 @@ impl SubscriptionKey {
     pub fn new(key: String) -> SubscriptionKey {
         SubscriptionKey(key)
     }
+
+    /// The key, for the one header that carries it.
+    pub(crate) fn secret(&self) -> &str {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for SubscriptionKey {

@@ -24,7 +24,7 @@ pub use resource::{AccessList, AccessListMode, Members, ResourceEvidence, Resour
 pub use snapshot_dir::{
     ACCESS_LISTS, ACCESS_LISTS_FILE, CONNECTIONS, MANIFEST, MASKINPORTEN, MEMBERS_FILE,
     NOTIFICATION_ADDRESSES, POLICY_FILE, RESOURCE_FILE, RESOURCE_POLICIES, RESOURCE_RIGHTS, ROLES,
-    STATUS_SUFFIX, SUB_UNITS, SnapshotDir, UNITS, status_path,
+    STATUS_SUFFIX, SUB_UNITS, SYSTEM_USER_REQUESTS, SnapshotDir, UNITS, status_path,
 };
 pub(crate) use snapshot_dir::{Recorded, recorded};
 
@@ -91,6 +91,9 @@ pub struct UnitEvidence {
     /// Whether the unit approved reachcheck's system user (`None` when not known: not
     /// asked, or a recorded snapshot without a refusal).
     pub authorized: Option<bool>,
+    /// The unit's own link to approve reachcheck's system user (`confirmUrl` of its
+    /// pending vendor request), when one is known; carried by `not_authorized`.
+    pub approval_link: Option<Arc<str>>,
     /// What each resource delegation in the unit's connections grants (rule 10), by
     /// (resource, party UUID of the rightholder); a delegation without an entry has no
     /// rights answer.
@@ -141,6 +144,7 @@ impl UnitEvidence {
             notification_addresses: Observed::Missing,
             observed_at: None,
             authorized: None,
+            approval_link: None,
             resource_rights: FxHashMap::default(),
         }
     }

@@ -50,6 +50,8 @@ pub const RESOURCE_RIGHTS: &str = "accessmanagement/resourcerights";
 /// Maskinporten's refusal of a system-user token for an organisation:
 /// `<dir>/<orgnr>.json.status.json` (the organisation has no system user for this client).
 pub const MASKINPORTEN: &str = "auth/maskinporten";
+/// Vendor system-user requests, by the organisation asked: `<dir>/<orgnr>.json`.
+pub const SYSTEM_USER_REQUESTS: &str = "authentication/systemuser/request";
 /// Added to a path whose answer was not 2xx: `{"status": N, "body": ...}` is recorded
 /// there instead.
 pub const STATUS_SUFFIX: &str = ".status.json";
@@ -252,6 +254,26 @@ impl SnapshotDir {
     }
 
     /// Loads everything about `org` into `snapshot`; returns the unit's main unit, if any.
+    /// The unit's own approval link: the `confirmUrl` of its recorded vendor request
+    /// (`authentication/systemuser/request/<org>.json`) while it is `New` and names this
+    /// organisation. Anything else (missing, malformed, another organisation, decided)
+    /// gives none: a link is never evidence, and never another organisation's.
+    fn approval_link(&self, org: OrgNumber) -> Option<Arc<str>> {
+        let v = read_json::<serde_json::Value>(&self.file(SYSTEM_USER_REQUESTS, org))?.ok()?;
+        let own = v["partyOrgNo"]
+            .as_str()
+            .and_then(|p| OrgNumber::parse(p).ok())
+            == Some(org);
+        (own && v["status"] == "New")
+            .then(|| {
+                v["confirmUrl"]
+                    .as_str()
+                    .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            })
+            .flatten()
+            .map(Arc::from)
+    }
+
     fn load_unit(
         &self,
         org: OrgNumber,
@@ -317,6 +339,7 @@ impl SnapshotDir {
         if ev.connections.refusal().is_some() || token_refused {
             ev.authorized = Some(false);
         }
+        ev.approval_link = self.approval_link(org);
         let addresses = self.file(NOTIFICATION_ADDRESSES, org);
         ev.notification_addresses = match recorded(
             &addresses,
@@ -852,6 +875,39 @@ mod tests {
         assert_eq!(u.authorized, None);
         let f = u.connections.failure().unwrap();
         assert!(f.reason.contains("contradicts itself"), "{}", f.reason);
+    }
+
+    #[test]
+    fn an_approval_link_only_from_the_units_own_pending_request() {
+        let org = OrgNumber::parse(KOMMUNE).unwrap();
+        let link = |text: Option<&str>| {
+            let dir = tempfile::tempdir().unwrap();
+            write(
+                dir.path(),
+                MANIFEST,
+                r#"{"taken_at": "2026-11-21T05:00:00Z"}"#,
+            );
+            if let Some(t) = text {
+                write(
+                    dir.path(),
+                    &format!("{SYSTEM_USER_REQUESTS}/{KOMMUNE}.json"),
+                    t,
+                );
+            }
+            let snap = SnapshotDir::new(dir.path()).load([org], &[]).unwrap();
+            snap.unit(org).unwrap().approval_link.clone()
+        };
+        let url = "https://am.ui.altinn.no/accessmanagement/ui/systemuser/request?id=r1";
+        let own = format!(
+            r#"{{"id":"r1","partyOrgNo":"{KOMMUNE}","status":"New","confirmUrl":"{url}"}}"#
+        );
+        assert_eq!(link(Some(&own)).as_deref(), Some(url));
+        // Missing, malformed, decided, another organisation's, not a URL: none.
+        assert_eq!(link(None), None);
+        assert_eq!(link(Some("{")), None);
+        assert_eq!(link(Some(&own.replace("New", "Rejected"))), None);
+        assert_eq!(link(Some(&own.replace(KOMMUNE, "958935420"))), None);
+        assert_eq!(link(Some(&own.replace(url, "javascript:alert(1)"))), None);
     }
 
     #[test]

@@ -333,6 +333,9 @@ pub enum Finding {
     NotAuthorized {
         /// The unit.
         unit: OrgNumber,
+        /// The unit's own link to approve the pending request, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        approval_link: Option<Arc<str>>,
     },
     /// Altinn's policy for a resource grants `read` differently from the local copy; the
     /// route was judged with Altinn's.
@@ -472,7 +475,16 @@ mod tests {
             Finding::PolicyIndeterminate {
                 resource: ResourceId::parse("r1").unwrap(),
             },
-            Finding::NotAuthorized { unit: org },
+            Finding::NotAuthorized {
+                unit: org,
+                approval_link: None,
+            },
+            Finding::NotAuthorized {
+                unit: org,
+                approval_link: Some(Arc::from(
+                    "https://am.ui.example/accessmanagement/ui/systemuser/request?id=1",
+                )),
+            },
             Finding::PolicyDrift(Arc::new(PolicyDrift {
                 resource: ResourceId::parse("r1").unwrap(),
                 location: "https://x/p".into(),

@@ -57,6 +57,9 @@ pub struct Letter {
     /// Messages to the recipient, sent in the period, unread past their deadline (oldest
     /// first).
     pub unread: Vec<super::outcomes::UnreadRow>,
+    /// The recipient's own link to approve reachcheck's system user (its main unit's, for
+    /// a sub-unit), while the request is pending.
+    pub approval_link: Option<String>,
 }
 
 /// The delegable clauses that alone let someone read every resource of message type `t`.
@@ -195,6 +198,11 @@ impl Letter {
                 codes,
             });
         }
+        // Only the record that stands for this recipient: never another's link.
+        let approval_link = store
+            .onboarding_of(recipient)?
+            .filter(|r| r.state == crate::onboarding::OnboardingState::Pending)
+            .and_then(|r| r.approval_link);
         let mut all_senders: Vec<OrgNumber> = ours.iter().map(|v| v.route.sender).collect();
         all_senders.sort();
         all_senders.dedup();
@@ -216,6 +224,7 @@ impl Letter {
             no_notification_address,
             contact,
             senders: all_senders,
+            approval_link,
         })
     }
 
@@ -300,10 +309,11 @@ impl Letter {
                         .to_owned()
                 }
             } else if item.codes.contains(&FindingCode::NotAuthorized) {
-                if nb {
-                    "Vi kan ikke se hvem som har tilgang hos dere, fordi reachchecks systembruker ikke er godkjent. Godkjenn forespørselen i Altinn, eller kontroller selv at noen har tilgangen under.".to_owned()
-                } else {
-                    "We cannot see who holds access at your organisation because reachcheck's system user is not approved. Approve the request in Altinn, or check yourselves that someone holds the access below.".to_owned()
+                match (&self.approval_link, nb) {
+                    (Some(link), true) => format!("Vi kan ikke se hvem som har tilgang hos dere, fordi reachchecks systembruker ikke er godkjent. Godkjenn forespørselen med denne lenken (hovedadministrator eller tilgangsstyrer hos dere): {link} — eller kontroller selv at noen har tilgangen under."),
+                    (Some(link), false) => format!("We cannot see who holds access at your organisation because reachcheck's system user is not approved. Approve the request with this link (your main administrator or access manager): {link} — or check yourselves that someone holds the access below."),
+                    (None, true) => "Vi kan ikke se hvem som har tilgang hos dere, fordi reachchecks systembruker ikke er godkjent. Godkjenn forespørselen i Altinn, eller kontroller selv at noen har tilgangen under.".to_owned(),
+                    (None, false) => "We cannot see who holds access at your organisation because reachcheck's system user is not approved. Approve the request in Altinn, or check yourselves that someone holds the access below.".to_owned(),
                 }
             } else if nb {
                 "Det er ikke bevist at noen hos dere kan lese disse meldingene (tilgangsdata mangler). Kontroller at noen har tilgangen under.".to_owned()

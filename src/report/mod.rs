@@ -10,6 +10,7 @@
 //! looks like a national identity number removed.
 
 pub mod letter;
+pub mod onboarding;
 pub mod outcomes;
 mod render;
 mod svg;
@@ -341,6 +342,9 @@ pub struct ReportData {
     /// sent message).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcomes: Option<outcomes::Outcomes>,
+    /// Onboarding coverage, when reachcheck asks recipients for approval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub onboarding: Option<onboarding::OnboardingCoverage>,
 }
 
 /// A compliance report: its data and the data's SHA-256.
@@ -658,6 +662,7 @@ impl ComplianceReport {
                 &[],
                 as_of_time,
             )?,
+            onboarding: None,
         };
         Ok(ComplianceReport::seal(data))
     }

@@ -171,6 +171,28 @@ impl ComplianceReport {
         for t in &d.by_message_type {
             rows.coverage("message_type", t.message_type.as_str(), &t.coverage);
         }
+        if let Some(o) = &d.onboarding {
+            for r in &o.by_sender {
+                let sender = r.sender.map(|s| s.to_string()).unwrap_or_default();
+                for (m, v) in [
+                    ("approved", r.approved),
+                    ("pending", r.pending),
+                    ("refused", r.refused),
+                    ("expired", r.expired),
+                    ("never_asked", r.never_asked),
+                ] {
+                    rows.push("onboarding", &sender, m, v);
+                }
+            }
+            for f in &o.follow_up {
+                rows.push(
+                    "onboarding_follow_up",
+                    f.org,
+                    "approval_link",
+                    f.approval_link.as_deref().unwrap_or(""),
+                );
+            }
+        }
         for r in &d.recipients {
             let light = match r.light {
                 Light::Red => "red",
@@ -319,6 +341,9 @@ impl ComplianceReport {
                 .collect(),
             Some(w.open_findings),
         );
+        if let Some(o) = &d.onboarding {
+            s.push_str(&onboarding_markdown(o, lang));
+        }
         let _ = writeln!(s, "## {}\n", w.by_type);
         coverage_table(
             &mut s,
@@ -555,6 +580,9 @@ impl ComplianceReport {
             );
         }
         s.push_str("</tbody></table></section>\n");
+        if let Some(o) = &d.onboarding {
+            s.push_str(&onboarding_html(o, lang));
+        }
         let _ = write!(
             s,
             "<section><h2>{}</h2><table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th>{coverage_head}</tr></thead><tbody>",
@@ -1077,4 +1105,115 @@ impl ComplianceReport {
             );
         }
     }
+}
+
+/// Column heads and the follow-up words of the onboarding section.
+fn onboarding_words(lang: Lang) -> (&'static str, [&'static str; 6], String) {
+    if lang == Lang::Nb {
+        (
+            "Godkjenning av systembruker (mottakere per avsender)",
+            [
+                "Avsender",
+                "godkjent",
+                "venter",
+                "avslått",
+                "utløpt",
+                "ikke spurt",
+            ],
+            "Venter lenger enn {} dager (følg opp: send hver sin egen lenke)".to_owned(),
+        )
+    } else {
+        (
+            "System-user approval (recipients per sender)",
+            [
+                "Sender",
+                "approved",
+                "pending",
+                "refused",
+                "expired",
+                "never asked",
+            ],
+            "Pending longer than {} days (follow up: send each its own link)".to_owned(),
+        )
+    }
+}
+
+fn onboarding_cells(r: &super::onboarding::SenderOnboarding) -> [u64; 5] {
+    [r.approved, r.pending, r.refused, r.expired, r.never_asked]
+}
+
+fn onboarding_markdown(o: &super::onboarding::OnboardingCoverage, lang: Lang) -> String {
+    let (title, heads, follow) = onboarding_words(lang);
+    let mut s = format!(
+        "## {title}\n\n| {} |\n|---|---:|---:|---:|---:|---:|\n",
+        heads.join(" | ")
+    );
+    for r in &o.by_sender {
+        let cells: Vec<String> = onboarding_cells(r).iter().map(u64::to_string).collect();
+        let sender = r.sender.map(|x| x.to_string()).unwrap_or_default();
+        let _ = writeln!(s, "| {sender} | {} |", cells.join(" | "));
+    }
+    s.push('\n');
+    if !o.follow_up.is_empty() {
+        let _ = writeln!(
+            s,
+            "{}:\n",
+            follow.replace("{}", &o.remind_after_days.to_string())
+        );
+        for f in &o.follow_up {
+            let _ = writeln!(
+                s,
+                "- {} ({}) {}",
+                f.org,
+                f.since.map(day).unwrap_or_default(),
+                md(f.approval_link.as_deref().unwrap_or("-"))
+            );
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn onboarding_html(o: &super::onboarding::OnboardingCoverage, lang: Lang) -> String {
+    let (title, heads, follow) = onboarding_words(lang);
+    let mut s = format!(
+        "<section><h2>{}</h2><table><caption>{}</caption><thead><tr>",
+        esc(title),
+        esc(title)
+    );
+    for (i, h) in heads.iter().enumerate() {
+        let class = if i == 0 { "" } else { " class=\"num\"" };
+        let _ = write!(s, "<th scope=\"col\"{class}>{}</th>", esc(h));
+    }
+    s.push_str("</tr></thead><tbody>");
+    for r in &o.by_sender {
+        let sender = r.sender.map(|x| x.to_string()).unwrap_or_default();
+        let _ = write!(s, "<tr><th scope=\"row\">{sender}</th>");
+        for c in onboarding_cells(r) {
+            let _ = write!(s, "<td class=\"num\">{c}</td>");
+        }
+        s.push_str("</tr>");
+    }
+    s.push_str("</tbody></table>");
+    if !o.follow_up.is_empty() {
+        let _ = write!(
+            s,
+            "<p>{}:</p><ul>",
+            esc(&follow.replace("{}", &o.remind_after_days.to_string()))
+        );
+        for f in &o.follow_up {
+            let link = f.approval_link.as_deref().unwrap_or("-");
+            let _ = write!(
+                s,
+                "<li>{} ({}) <a href=\"{}\">{}</a></li>",
+                f.org,
+                f.since.map(day).unwrap_or_default(),
+                esc(link),
+                esc(link)
+            );
+        }
+        s.push_str("</ul>");
+    }
+    s.push_str("</section>\n");
+    s
 }

@@ -23,6 +23,7 @@
 //! | `suppressions.rs` | suppressions: added, listed, lapsed |
 //! | `audit.rs` | the audit trail of pre-send checks |
 //! | `messages.rs` | sent messages and what happened to them, and the polls of Altinn Correspondence |
+//! | `onboarding.rs` | the onboarding request of each organisation asked, its state and approval link |
 //! | `retention.rs` | forgetting old history, across the tables |
 //! | `codec.rs` | how values are written into and read from rows |
 
@@ -31,6 +32,7 @@ mod audit;
 mod codec;
 mod findings;
 mod messages;
+mod onboarding;
 mod retention;
 mod schema;
 mod suppressions;

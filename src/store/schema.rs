@@ -154,6 +154,22 @@ pub(super) const MIGRATIONS: &[&str] = &[
         incomplete  TEXT NOT NULL                       -- JSON [[resource, reason], ...]
     );
     "#,
+    // 4: onboarding: the vendor system-user request of each organisation asked
+    // (`reachcheck onboard`), its status and approval link, and the recipients it stands for.
+    r#"
+    CREATE TABLE onboarding_requests (
+        org           INTEGER PRIMARY KEY,        -- the organisation asked (a main unit)
+        state         TEXT NOT NULL CHECK (state IN ('approved', 'pending', 'refused', 'expired', 'never_asked')),
+        status        TEXT CHECK (status IN ('New', 'Accepted', 'Rejected', 'Denied', 'Timedout')),
+        since         TEXT,                       -- RFC 3339: in this state since
+        request_id    TEXT,
+        confirm_url   TEXT,                       -- its own approval link, while pending
+        created       TEXT,
+        checked_at    TEXT,
+        error         TEXT,                       -- the last attempt's failure
+        recipients    TEXT NOT NULL               -- JSON [orgnr, ...] of the routing table
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -14,6 +14,7 @@ mod errors;
 mod fixture;
 mod keys;
 mod live;
+mod onboarding;
 mod outcomes;
 mod properties;
 mod remedies;

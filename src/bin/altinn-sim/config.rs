@@ -68,6 +68,13 @@ pub(crate) fn outcomes_config(key_file: Option<&str>) -> String {
     s
 }
 
+/// The `[onboarding]` section for the system `system_id` the stand-in registers.
+pub(crate) fn onboarding_config(system_id: &str) -> String {
+    format!(
+        "\n# The stand-in registers reachcheck's system (--system-id).\n[onboarding]\nsystem_id = \"{system_id}\"\n"
+    )
+}
+
 /// Where the private key goes: beside `config`, named `FILE.key.pem`.
 pub(crate) fn key_file_for(config: &Path) -> PathBuf {
     let mut name = config

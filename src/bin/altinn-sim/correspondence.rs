@@ -249,7 +249,7 @@ impl Mailroom {
     }
 
     /// The stand-in's time.
-    fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         let us = Timestamp::now().as_microsecond() + self.offset_us.load(Ordering::Relaxed);
         Timestamp::from_microsecond(us).unwrap_or(Timestamp::MAX)
     }

@@ -112,6 +112,7 @@ impl Sim {
 fn endpoint(path: &str) -> &'static str {
     match path {
         "/token" => "maskinporten/token",
+        p if p.starts_with("/authentication/api/v1/system") => "altinn/systemuser",
         p if p.starts_with("/authentication/") => "altinn/exchange",
         p if p.ends_with("/authorizedparties") => "altinn/authorizedparties",
         p if p.ends_with("/resources/rights") => "altinn/resourcerights",

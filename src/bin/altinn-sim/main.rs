@@ -29,6 +29,7 @@
 //! | `grant.rs` | Maskinporten's grant checks and Altinn's token exchange |
 //! | `faults.rs` | counting, latency, the rate limit and injected faults, per request |
 //! | `correspondence.rs` | Correspondence for a sender: publish, list, details; reading behaviour; the clock |
+//! | `vendor.rs` | the system register and vendor system-user requests; `/_sim/approve`, `/_sim/reject` |
 //! | `config.rs` | `--write-config`: a test key pair and the `[live]` config |
 
 use std::io::Write as _;
@@ -46,6 +47,7 @@ mod faults;
 mod grant;
 mod registry;
 mod server;
+mod vendor;
 
 use config::{generate_key_pair, key_file_for, live_config, write_private};
 use faults::Faults;
@@ -126,6 +128,19 @@ struct Args {
     /// `POST /_sim/clock {"advance": "25h"}`.
     #[arg(long, value_name = "RFC3339")]
     clock: Option<jiff::Timestamp>,
+    /// reachcheck's system in Altinn's system register (its id starts with --client-org):
+    /// serves the vendor's system-user requests and system users, with
+    /// `POST /_sim/approve/{id}` and `/_sim/reject/{id}` standing in for the organisation
+    /// asked. With --write-config it is written as `onboarding.system_id`.
+    #[arg(long, value_name = "ID", requires = "client_org")]
+    system_id: Option<String>,
+    /// An access package the system offers; repeat for several
+    /// [default: urn:altinn:accesspackage:tilgangsstyrer].
+    #[arg(long, value_name = "URN", requires = "system_id")]
+    system_access_package: Vec<String>,
+    /// A redirect URL the system allows; repeat for several.
+    #[arg(long, value_name = "URL", requires = "system_id")]
+    system_redirect_url: Vec<String>,
 }
 
 fn parse_org(s: &str) -> Result<OrgNumber, String> {
@@ -211,6 +226,9 @@ fn main() -> ExitCode {
                 }
                 text.push_str(&config::outcomes_config(key.as_deref()));
             }
+            if let Some(id) = &args.system_id {
+                text.push_str(&config::onboarding_config(id));
+            }
             if let Err(e) = std::fs::write(config, text) {
                 return fail(&format!("`{}` (--write-config): {e}", config.display()));
             }
@@ -238,6 +256,15 @@ fn main() -> ExitCode {
                 notifications: args.notifications.clone(),
                 clock_start: args.clock,
             },
+            system: args.system_id.clone().map(|id| vendor::SystemRegistration {
+                id,
+                access_packages: if args.system_access_package.is_empty() {
+                    vec!["urn:altinn:accesspackage:tilgangsstyrer".to_owned()]
+                } else {
+                    args.system_access_package.clone()
+                },
+                redirect_urls: args.system_redirect_url.clone(),
+            }),
         };
         let running = match server::serve(opts, listener) {
             Ok(r) => r,

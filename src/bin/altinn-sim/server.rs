@@ -65,6 +65,8 @@ pub(crate) struct SimOptions {
     pub(crate) platform_subscription_key: Option<String>,
     /// Correspondence: the sender, the subscription key, how recipients read, the clock.
     pub(crate) correspondence: CorrespondenceOptions,
+    /// reachcheck's system in Altinn's system register, if registered.
+    pub(crate) system: Option<crate::vendor::SystemRegistration>,
 }
 
 /// API management's refusal of a request without the subscription key `key` (401 with its
@@ -97,8 +99,11 @@ pub(crate) struct Sim {
     files: HashMap<String, Vec<u8>>,
     /// Every unit the snapshot has a record of: its name, form and main unit.
     units: BTreeMap<OrgNumber, UnitInfo>,
-    /// Organisations whose system user for this client exists (they approved it).
-    approved: BTreeSet<OrgNumber>,
+    /// Organisations whose system user for this client exists (they approved it); grows
+    /// when a vendor request is approved (`/_sim/approve/{id}`).
+    pub(crate) approved: Mutex<BTreeSet<OrgNumber>>,
+    /// The vendor's registered system and its system-user requests.
+    pub(crate) vendor: crate::vendor::Vendor,
     /// The organisation whose system user each issued token acts for (`None`: a token
     /// without `authorization_details`, the client's own).
     pub(crate) token_orgs: Mutex<HashMap<String, Option<OrgNumber>>>,
@@ -254,13 +259,15 @@ impl Sim {
             .rate_limit
             .map(|n| RateLimiter::direct(Quota::per_second(n)));
         let mailroom = Mailroom::new(opts.correspondence.clone(), opts.seed, &files);
+        let vendor = crate::vendor::Vendor::new(opts.system.clone(), &files, &issuer);
         Ok(Sim {
+            vendor,
             issuer,
             mailroom,
             token_scopes: Mutex::default(),
             files,
             units,
-            approved,
+            approved: Mutex::new(approved),
             token_orgs: Mutex::default(),
             key,
             jti: Mutex::default(),
@@ -291,7 +298,12 @@ impl Sim {
 
     /// Whether `org` has approved reachcheck's system user.
     pub(crate) fn approved(&self, org: OrgNumber) -> bool {
-        self.approved.contains(&org)
+        lock(&self.approved).contains(&org)
+    }
+
+    /// Whether the snapshot has a record of `org` in Enhetsregisteret.
+    pub(crate) fn knows(&self, org: OrgNumber) -> bool {
+        self.units.contains_key(&org)
     }
 
     /// The organisation a token's system user acts for, if it is a system-user token.
@@ -556,6 +568,26 @@ pub(crate) fn serve(
     let app = Router::new()
         .route("/token", post(token))
         .route(
+            "/authentication/api/v1/systemregister/vendor/{system}",
+            get(crate::vendor::system),
+        )
+        .route(
+            "/authentication/api/v1/systemuser/request/vendor",
+            post(crate::vendor::create),
+        )
+        .route(
+            "/authentication/api/v1/systemuser/request/vendor/{id}",
+            get(crate::vendor::request),
+        )
+        .route(
+            "/authentication/api/v1/systemuser/request/vendor/byexternalref/{system}/{org}/{ext}",
+            get(crate::vendor::by_external_ref),
+        )
+        .route(
+            "/authentication/api/v1/systemuser/vendor/bysystem/{system}",
+            get(crate::vendor::system_users),
+        )
+        .route(
             "/authentication/api/v1/exchange/maskinporten",
             get(exchange),
         )
@@ -617,6 +649,8 @@ pub(crate) fn serve(
             post(crate::correspondence::sim_publish),
         )
         .route("/_sim/grants", get(seen_grants))
+        .route("/_sim/approve/{id}", post(crate::vendor::sim_approve))
+        .route("/_sim/reject/{id}", post(crate::vendor::sim_reject))
         .route("/_sim/requests", get(request_counts))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&sim), discipline))
