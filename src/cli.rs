@@ -1005,19 +1005,13 @@ fn serve(a: ServeArgs) -> Result<ExitCode, CliError> {
         .build()
         .map_err(|e| CliError::Missing(format!("cannot start the async runtime: {e}")))?;
     let settings = overrides.settings()?;
-    // TLS files and the transport are checked before anything starts.
+    // TLS files are checked before anything starts.
     let tls = match (a.once, settings.daemon.tls()) {
         (false, Some((cert, key))) => Some(
             crate::tls::server_config(cert, key).map_err(|e| CliError::Missing(e.to_string()))?,
         ),
         _ => None,
     };
-    if !a.once {
-        settings
-            .daemon
-            .check_transport()
-            .map_err(CliError::Missing)?;
-    }
     // Bind before the store is touched: a bad address leaves nothing behind.
     let listener = if a.once {
         None
@@ -1029,6 +1023,12 @@ fn serve(a: ServeArgs) -> Result<ExitCode, CliError> {
         let bound = listener
             .local_addr()
             .map_err(|e| CliError::Missing(format!("cannot listen on `{addr}`: {e}")))?;
+        // An address that cannot be bound is named as such first; one that can, but would
+        // carry the API in the clear beyond this machine, is refused before it serves.
+        settings
+            .daemon
+            .check_transport()
+            .map_err(CliError::Missing)?;
         Some((listener, bound))
     };
     let daemon = Arc::new(Daemon::start_with(overrides, settings)?);

@@ -341,6 +341,55 @@ mod tests {
     }
 
     #[test]
+    fn a_page_walks_a_bounded_number_of_routes_and_lists_no_unknown_route() {
+        let policies = std::sync::Arc::new(Policies::load("policies".as_ref()).unwrap());
+        let sender = org("310000019");
+        let t = policies.message_types()[0].id.clone();
+        let mut csv = String::from("sender,message_type,recipient\n");
+        let recipients: Vec<OrgNumber> = (40_000_000..)
+            .filter_map(OrgNumber::from_body)
+            .take(MAX_SCAN + 5)
+            .collect();
+        for r in &recipients {
+            csv.push_str(&format!("{sender},{t},{r}\n"));
+        }
+        let table = RoutingTable::parse(
+            "r.csv".as_ref(),
+            csv.as_bytes(),
+            |m| policies.message_type_index(m).is_some(),
+            "",
+        )
+        .unwrap();
+        let index = RouteIndex::new(&table, &policies);
+        assert_eq!(index.len(), recipients.len());
+        // Nothing swept: every route is `unknown`, so nothing is a result.
+        let verifier = Verifier::empty(
+            std::sync::Arc::clone(&policies),
+            crate::engine::DEFAULT_MAX_DATA_AGE,
+        );
+        let q = Query::Resources {
+            sender,
+            message_type: t.clone(),
+        };
+        let now = Timestamp::UNIX_EPOCH;
+        let first = index.page(&verifier, &q, 0, 100, now);
+        assert!(first.hits.is_empty());
+        assert_eq!(first.next, Some(MAX_SCAN));
+        let last = index.page(&verifier, &q, MAX_SCAN, 100, now);
+        assert!(last.hits.is_empty());
+        assert_eq!(last.next, None);
+        // A position past the end is an empty last page, not a panic.
+        let past = index.page(&verifier, &q, usize::MAX, 100, now);
+        assert!(past.hits.is_empty() && past.next.is_none());
+        // Another sender, another type: nothing to walk.
+        let other = Query::Resources {
+            sender: org("964338531"),
+            message_type: t,
+        };
+        assert!(index.candidates(&other).is_empty());
+    }
+
+    #[test]
     fn a_token_round_trips_and_is_refused_for_another_search_or_mangled() {
         let q = Query::Resources {
             sender: org("310000019"),
