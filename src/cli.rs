@@ -313,12 +313,17 @@ or more each) or `daemon.api_tokens_file` in the config file.";
 const SERVE_AFTER: &str = "\
 Examples:
   REACHCHECK_API_TOKENS=ops:$(openssl rand -hex 16) reachcheck serve
-  reachcheck serve --store /var/lib/reachcheck/reachcheck.db --listen 0.0.0.0:8080 --interval 6h
+  reachcheck serve --store /var/lib/reachcheck/reachcheck.db --listen 0.0.0.0:8443 --interval 6h
+                                            (with daemon.tls_cert and daemon.tls_key set)
   reachcheck serve --once                   one sweep into the store, then exit
 
-HTTP: GET /healthz, /readyz; with a token: GET /metrics, POST /access/v1/evaluation(s)
-(AuthZEN), GET /v1/findings, GET|POST /v1/suppressions, GET /v1/sweeps (see README).
-The first line on standard output is `listening on http://ADDR`.
+HTTP: GET /healthz, /readyz, /.well-known/authzen-configuration; with a token: GET /metrics,
+POST /access/v1/evaluation(s) and /access/v1/search/{resource,action,subject} (AuthZEN),
+GET /v1/findings, GET|POST /v1/suppressions, GET /v1/sweeps (see README).
+TLS: `daemon.tls_cert` and `daemon.tls_key` (PEM), reloaded on SIGHUP. Without them only a
+loopback `--listen` is served, unless `daemon.allow_plain_http = true` (behind a proxy that
+terminates TLS).
+The first line on standard output is `listening on http://ADDR` (or `https://ADDR`).
 Exit codes: 0 stopped cleanly (or --once recorded its sweep), 2 bad configuration, store or address, or the --once sweep failed.";
 
 /// `reachcheck serve`.
@@ -1122,7 +1127,7 @@ fn report(a: ReportArgs) -> Result<ExitCode, CliError> {
 }
 
 fn serve(a: ServeArgs) -> Result<ExitCode, CliError> {
-    use crate::daemon::{Daemon, ServeOverrides, run};
+    use crate::daemon::{Daemon, ServeOverrides, run_on};
     let overrides = ServeOverrides {
         sources: Overrides {
             config: a.sources.config.clone(),
@@ -1141,6 +1146,13 @@ fn serve(a: ServeArgs) -> Result<ExitCode, CliError> {
         .build()
         .map_err(|e| CliError::Missing(format!("cannot start the async runtime: {e}")))?;
     let settings = overrides.settings()?;
+    // TLS files are checked before anything starts.
+    let tls = match (a.once, settings.daemon.tls()) {
+        (false, Some((cert, key))) => Some(
+            crate::tls::server_config(cert, key).map_err(|e| CliError::Missing(e.to_string()))?,
+        ),
+        _ => None,
+    };
     // Bind before the store is touched: a bad address leaves nothing behind.
     let listener = if a.once {
         None
@@ -1152,18 +1164,28 @@ fn serve(a: ServeArgs) -> Result<ExitCode, CliError> {
         let bound = listener
             .local_addr()
             .map_err(|e| CliError::Missing(format!("cannot listen on `{addr}`: {e}")))?;
+        // An address that cannot be bound is named as such first; one that can, but would
+        // carry the API in the clear beyond this machine, is refused before it serves.
+        settings
+            .daemon
+            .check_transport()
+            .map_err(CliError::Missing)?;
         Some((listener, bound))
     };
     let daemon = Arc::new(Daemon::start_with(overrides, settings)?);
-    let listener = listener.map(|(listener, bound)| {
+    let listener = listener.map(|(tcp, bound)| {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "listening on http://{bound}");
+        let _ = writeln!(out, "listening on {scheme}://{bound}");
         let _ = out.flush();
-        tracing::info!(%bound, "HTTP API listening");
-        listener
+        tracing::info!(%bound, scheme, "HTTP API listening");
+        crate::daemon::Listener {
+            tcp,
+            tls: tls.map(axum_server::tls_rustls::RustlsConfig::from_config),
+        }
     });
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let result = runtime.block_on(run(daemon, listener, shutdown, a.once));
+    let result = runtime.block_on(run_on(daemon, listener, shutdown, a.once));
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),

@@ -128,6 +128,8 @@ pub struct Inputs {
     pub policies: Arc<Policies>,
     /// The routing table.
     pub routes: Arc<RoutingTable>,
+    /// The routing table sorted for the AuthZEN searches.
+    pub route_index: Arc<crate::search::RouteIndex>,
     /// The evidence source.
     pub source: Source,
     /// The API tokens.
@@ -176,6 +178,7 @@ impl Inputs {
         }
         let alerts = settings.alerts.clone();
         let route_map = Arc::new(RouteMap::new(&policies, &routes));
+        let route_index = Arc::new(crate::search::RouteIndex::new(&routes, &policies));
         let outcomes = crate::outcome::source_for(&settings, &source)
             .map_err(|e| DaemonError::Config(e.to_string()))?
             .map(Arc::new);
@@ -185,6 +188,7 @@ impl Inputs {
             settings,
             policies: Arc::new(policies),
             routes: Arc::new(routes),
+            route_index,
             source,
             tokens,
             alerts,
@@ -977,6 +981,47 @@ pub async fn run(
     shutdown: CancellationToken,
     once: bool,
 ) -> Result<(), SweepError> {
+    let listener = listener.map(|tcp| Listener { tcp, tls: None });
+    run_on(daemon, listener, shutdown, once).await
+}
+
+/// The HTTP API's listener: a bound socket, and the TLS configuration when
+/// `daemon.tls_cert`/`tls_key` are set (swapped on SIGHUP).
+pub struct Listener {
+    /// The bound socket.
+    pub tcp: tokio::net::TcpListener,
+    /// TLS, when configured.
+    pub tls: Option<axum_server::tls_rustls::RustlsConfig>,
+}
+
+/// Reads the TLS files the current settings name into `tls`; a broken new pair is refused
+/// and the last good one kept.
+pub async fn reload_tls(daemon: &Daemon, tls: &axum_server::tls_rustls::RustlsConfig) {
+    let settings = daemon.shared.inputs.load().settings.daemon.clone();
+    let Some((cert, key)) = settings.tls() else {
+        tracing::warn!("TLS is no longer configured: switching it off takes effect on restart");
+        return;
+    };
+    let (cert, key) = (cert.to_owned(), key.to_owned());
+    match tokio::task::spawn_blocking(move || crate::tls::server_config(&cert, &key)).await {
+        Ok(Ok(config)) => {
+            tls.reload_from_config(config);
+            tracing::info!("TLS certificate and key reloaded");
+        }
+        Ok(Err(e)) => {
+            tracing::error!(problem = %e, "TLS reload refused; keeping the last good certificate")
+        }
+        Err(e) => tracing::error!(error = %e, "the TLS reload's worker failed"),
+    }
+}
+
+/// As [`run`], on a [`Listener`] that may carry TLS.
+pub async fn run_on(
+    daemon: Arc<Daemon>,
+    listener: Option<Listener>,
+    shutdown: CancellationToken,
+    once: bool,
+) -> Result<(), SweepError> {
     let Some(rx) = lock(&daemon.receivers).take() else {
         return Err(SweepError::Worker(
             "the daemon is already running".to_owned(),
@@ -1007,17 +1052,47 @@ pub async fn run(
             shutdown.clone(),
         ),
     );
-    if let Some(listener) = listener {
+    let mut tls_config = None;
+    if let Some(Listener { tcp, tls }) = listener {
         let router = crate::api::router(Arc::clone(&daemon.shared));
         let stop = shutdown.clone();
-        spawn(&tracker, "http", async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "the HTTP server failed");
+        match tls {
+            None => spawn(&tracker, "http", async move {
+                let served = axum::serve(tcp, router)
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "the HTTP server failed");
+                }
+            }),
+            Some(tls) => {
+                tls_config = Some(tls.clone());
+                let grace = settings.grace;
+                spawn(&tracker, "https", async move {
+                    let handle = axum_server::Handle::new();
+                    let on_stop = handle.clone();
+                    tokio::spawn(async move {
+                        stop.cancelled().await;
+                        on_stop.graceful_shutdown(Some(grace));
+                    });
+                    let served = match tcp.into_std() {
+                        Ok(std) => match axum_server::from_tcp_rustls(std, tls) {
+                            Ok(server) => {
+                                server
+                                    .handle(handle)
+                                    .serve(router.into_make_service())
+                                    .await
+                            }
+                            Err(e) => Err(e),
+                        },
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = served {
+                        tracing::error!(error = %e, "the HTTPS server failed");
+                    }
+                });
             }
-        });
+        }
     }
     let result = if once {
         let r = daemon.sweep_once().await.map(|_| ());
@@ -1028,7 +1103,7 @@ pub async fn run(
         spawn(
             &tracker,
             "signals",
-            signals(daemon.clone(), shutdown.clone()),
+            signals(daemon.clone(), tls_config, shutdown.clone()),
         );
         spawn(
             &tracker,
@@ -1116,7 +1191,11 @@ async fn outcome_poller(daemon: Arc<Daemon>, shutdown: CancellationToken) {
     }
 }
 
-async fn signals(daemon: Arc<Daemon>, shutdown: CancellationToken) {
+async fn signals(
+    daemon: Arc<Daemon>,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    shutdown: CancellationToken,
+) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -1134,6 +1213,9 @@ async fn signals(daemon: Arc<Daemon>, shutdown: CancellationToken) {
                 _ = hup.recv() => {
                     tracing::info!("SIGHUP: reloading");
                     let _ = daemon.reload().await;
+                    if let Some(tls) = &tls {
+                        reload_tls(&daemon, tls).await;
+                    }
                 }
                 _ = term.recv() => { tracing::info!("SIGTERM"); shutdown.cancel(); return; }
                 _ = int.recv() => { tracing::info!("SIGINT"); shutdown.cancel(); return; }
@@ -1146,7 +1228,7 @@ async fn signals(daemon: Arc<Daemon>, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => {}
             _ = tokio::signal::ctrl_c() => shutdown.cancel(),
         }
-        drop(daemon);
+        drop((daemon, tls));
     }
 }
 

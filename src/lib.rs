@@ -24,6 +24,7 @@
 //! | [`engine`] | pure evaluation of DESIGN.md's rules 2-14 ([`Engine`], [`evaluate`]) and explanations |
 //! | [`sweep`] | one pass, the same for the command line and the daemon: gather evidence ([`sweep::Source`]), put Altinn's policies in place, evaluate ([`sweep::judge`]) |
 //! | [`verifier`] | the pre-send check held in memory ([`Verifier`]) |
+//! | [`search`] | the routing table indexed for AuthZEN searches, paged over the [`Verifier`]'s answers ([`search::RouteIndex`]) |
 //! | [`outcome`] | sent messages and their fate: Altinn Correspondence with the sender's own token, message → route, findings from what happened ([`outcome::assess`]) |
 //! | [`onboarding`] | asking recipients to approve reachcheck's system user (vendor system-user requests), tracking the answers, coverage |
 //! | [`store`] | the SQLite history: sweeps, verdict changes, finding lifecycles, suppressions, audit, sent messages ([`store::Store`]) |
@@ -34,6 +35,7 @@
 //! | [`metrics`] | the daemon's Prometheus metrics |
 //! | [`output`] | table, JSON, CSV and Markdown renderings |
 //! | [`settings`] | the configuration file and its defaults |
+//! | [`tls`] | TLS on the daemon's listener from PEM files |
 //! | [`cli`] | the command line (`check`, `precheck`, `validate`, `serve`, `report`, `messages`); only the binary uses it |
 //! | [`problem`] | input problems with file and line, reported all at once |
 //!
@@ -56,9 +58,11 @@ pub mod policy;
 pub mod problem;
 pub mod report;
 pub mod routing;
+pub mod search;
 pub mod settings;
 pub mod store;
 pub mod sweep;
+pub mod tls;
 pub mod verifier;
 
 pub use engine::{Assessment, Engine, Evaluation, evaluate};

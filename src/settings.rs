@@ -73,6 +73,63 @@ pub struct DaemonSettings {
     /// A file of API tokens, one per line (`name:token` or `token`), besides the
     /// `REACHCHECK_API_TOKENS` environment variable.
     pub api_tokens_file: Option<PathBuf>,
+    /// The daemon's public base URL (`https://HOST[:PORT][/PATH]`), the AuthZEN
+    /// `policy_decision_point` that discovery names. Unset: the scheme of the listener and
+    /// the request's `Host`.
+    pub public_url: Option<String>,
+    /// TLS on the listener: the certificate chain (PEM), with [`DaemonSettings::tls_key`].
+    pub tls_cert: Option<PathBuf>,
+    /// TLS on the listener: the private key (PEM), with [`DaemonSettings::tls_cert`].
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on an address other than loopback (behind a proxy that terminates
+    /// TLS). Default false: such a `listen` without TLS is refused.
+    pub allow_plain_http: bool,
+}
+
+impl DaemonSettings {
+    /// The certificate and key files, when TLS is configured.
+    pub fn tls(&self) -> Option<(&Path, &Path)> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(c), Some(k)) => Some((c, k)),
+            _ => None,
+        }
+    }
+
+    /// Refuses a listener that would carry the API in the clear beyond this machine: a
+    /// `listen` address other than loopback without TLS, unless `allow_plain_http`.
+    pub fn check_transport(&self) -> Result<(), String> {
+        if self.tls().is_none() && !self.allow_plain_http && !is_loopback(&self.listen) {
+            return Err(format!(
+                "`daemon.listen` = `{}` is not a loopback address and no TLS is configured: set `daemon.tls_cert` and `daemon.tls_key`, or `daemon.allow_plain_http = true` behind a proxy that terminates TLS",
+                self.listen
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether a `HOST:PORT` listen address is loopback only (`127.0.0.0/8`, `[::1]`,
+/// `localhost`).
+pub fn is_loopback(listen: &str) -> bool {
+    let host = listen.rsplit_once(':').map_or(listen, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Checks `daemon.public_url`: an absolute `http(s)` URL without query or fragment; the
+/// trailing `/` is dropped.
+pub fn check_public_url(url: &str) -> Result<String, String> {
+    let u = reqwest::Url::parse(url.trim()).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+    if !matches!(u.scheme(), "https" | "http") || u.host_str().is_none() {
+        return Err(format!("`{url}` must be an `https://HOST` URL"));
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(format!("`{url}` may not have a query or a fragment"));
+    }
+    Ok(u.as_str().trim_end_matches('/').to_owned())
 }
 
 /// The default store file.
@@ -111,6 +168,10 @@ impl Default for DaemonSettings {
             max_sweep_age: None,
             retention: Duration::from_secs(400 * 86_400),
             api_tokens_file: None,
+            public_url: None,
+            tls_cert: None,
+            tls_key: None,
+            allow_plain_http: false,
         }
     }
 }
@@ -155,6 +216,10 @@ struct RawDaemon {
     max_sweep_age: Option<Spanned<String>>,
     retention: Option<Spanned<String>>,
     api_tokens_file: Option<String>,
+    public_url: Option<Spanned<String>>,
+    tls_cert: Option<Spanned<String>>,
+    tls_key: Option<Spanned<String>>,
+    allow_plain_http: Option<bool>,
 }
 
 /// The `[live]` section: where the live APIs are and how to treat them.
@@ -375,6 +440,18 @@ impl Settings {
         let daemon = match raw.daemon {
             Some(d) => {
                 let defaults = DaemonSettings::default();
+                let half = |v: &Spanned<String>, given: &str, missing: &str| {
+                    SettingsError(Problem::error(
+                        file,
+                        line(v),
+                        format!("`{given}` is set without `{missing}`: TLS needs both"),
+                    ))
+                };
+                match (&d.tls_cert, &d.tls_key) {
+                    (Some(v), None) => return Err(half(v, "daemon.tls_cert", "daemon.tls_key")),
+                    (None, Some(v)) => return Err(half(v, "daemon.tls_key", "daemon.tls_cert")),
+                    _ => {}
+                }
                 DaemonSettings {
                     interval: age("daemon.interval", &d.interval)?.unwrap_or(defaults.interval),
                     store: d.store.map(path).unwrap_or(defaults.store),
@@ -392,6 +469,19 @@ impl Settings {
                     max_sweep_age: age("daemon.max_sweep_age", &d.max_sweep_age)?,
                     retention: age("daemon.retention", &d.retention)?.unwrap_or(defaults.retention),
                     api_tokens_file: d.api_tokens_file.map(path),
+                    public_url: match &d.public_url {
+                        Some(u) => Some(check_public_url(u.get_ref()).map_err(|m| {
+                            SettingsError(Problem::error(
+                                file,
+                                line(u),
+                                format!("`daemon.public_url`: {m}"),
+                            ))
+                        })?),
+                        None => None,
+                    },
+                    tls_cert: d.tls_cert.map(|v| path(v.into_inner())),
+                    tls_key: d.tls_key.map(|v| path(v.into_inner())),
+                    allow_plain_http: d.allow_plain_http.unwrap_or(false),
                 }
             }
             None => DaemonSettings::default(),
@@ -809,6 +899,81 @@ fn read_live(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_loopback_is_served_in_the_clear_unless_the_operator_says_so() {
+        for l in [
+            "127.0.0.1:8080",
+            "127.1.2.3:0",
+            "[::1]:80",
+            "localhost:8080",
+        ] {
+            assert!(is_loopback(l), "{l}");
+        }
+        for l in [
+            "0.0.0.0:8080",
+            "[::]:80",
+            "10.0.0.1:443",
+            "reachcheck.example.no:80",
+        ] {
+            assert!(!is_loopback(l), "{l}");
+        }
+        let mut d = DaemonSettings {
+            listen: "0.0.0.0:8080".to_owned(),
+            ..DaemonSettings::default()
+        };
+        let e = d.check_transport().unwrap_err();
+        assert!(
+            e.contains("`daemon.listen`") && e.contains("allow_plain_http"),
+            "{e}"
+        );
+        d.allow_plain_http = true;
+        assert_eq!(d.check_transport(), Ok(()));
+        d.allow_plain_http = false;
+        d.tls_cert = Some("c.pem".into());
+        d.tls_key = Some("k.pem".into());
+        assert_eq!(d.check_transport(), Ok(()));
+        assert_eq!(DaemonSettings::default().check_transport(), Ok(()));
+    }
+
+    #[test]
+    fn the_public_url_is_an_absolute_url_without_query_or_fragment() {
+        assert_eq!(
+            check_public_url("https://pdp.example.no/reachcheck/").as_deref(),
+            Ok("https://pdp.example.no/reachcheck")
+        );
+        assert_eq!(
+            check_public_url("https://pdp.example.no:8443").as_deref(),
+            Ok("https://pdp.example.no:8443")
+        );
+        for bad in [
+            "pdp.example.no",
+            "ftp://x",
+            "https://x/?a=1",
+            "https://x/#f",
+            "",
+        ] {
+            assert!(check_public_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn half_a_tls_pair_is_refused_naming_both_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("r.toml");
+        std::fs::write(&cfg, "[daemon]\ntls_key = \"k.pem\"\n").unwrap();
+        let e = Settings::load(&Overrides {
+            config: Some(cfg),
+            ..Overrides::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`daemon.tls_key`") && e.contains("`daemon.tls_cert`"),
+            "{e}"
+        );
+        assert!(e.contains("line 2"), "{e}");
+    }
 
     #[test]
     fn paths_in_the_file_are_relative_to_it_and_flags_win() {

@@ -22,6 +22,7 @@ use crate::daemon::Shared;
 use crate::engine::explain::summary;
 use crate::model::{EvidenceTier, Finding, MessageTypeId, OrgNumber, Route, Severity, Verdict};
 use crate::store::AuditEntry;
+use crate::verifier::Decision;
 
 /// An organisation, as AuthZEN's subject or resource.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -85,6 +86,10 @@ pub struct DecisionContext {
     /// What the route's sent messages did (DESIGN.md, "Message outcomes"): the ground truth
     /// beside the prediction.
     pub history: crate::outcome::RouteHistory,
+    /// Why a batch stopped here (`deny_on_first_deny`, `permit_on_first_permit`), as
+    /// AuthZEN §7 shows it; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
 }
 
 /// One decision.
@@ -96,7 +101,7 @@ pub struct EvaluationResponse {
     pub context: DecisionContext,
 }
 
-fn entity(v: &Value, path: &str) -> Result<OrgNumber, ApiError> {
+pub(super) fn entity(v: &Value, path: &str) -> Result<OrgNumber, ApiError> {
     let Some(obj) = v.as_object() else {
         return Err(ApiError::field(
             path,
@@ -127,7 +132,7 @@ fn entity(v: &Value, path: &str) -> Result<OrgNumber, ApiError> {
     OrgNumber::parse(id).map_err(|e| ApiError::field(format!("{path}.id"), e.to_string()))
 }
 
-fn action(v: &Value, path: &str, shared: &Shared) -> Result<MessageTypeId, ApiError> {
+pub(super) fn action(v: &Value, path: &str, shared: &Shared) -> Result<MessageTypeId, ApiError> {
     let Some(obj) = v.as_object() else {
         return Err(ApiError::field(
             path,
@@ -183,13 +188,50 @@ fn route(
     Ok(Route::new(sender, message_type, recipient))
 }
 
-fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
+pub(super) fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::field("body", format!("not JSON: {e}")))?;
     if !v.is_object() {
         return Err(ApiError::field("body", "must be a JSON object"));
     }
     Ok(v)
+}
+
+/// The response for `route` and its decision: the verdict, its reasons and the route's
+/// history (no audit; [`decide`] audits).
+pub(super) fn response(shared: &Shared, route: &Route, d: &Decision) -> EvaluationResponse {
+    let history = shared
+        .histories
+        .load()
+        .get(route)
+        .cloned()
+        .unwrap_or_default();
+    EvaluationResponse {
+        decision: d.verdict == Verdict::Readable,
+        context: DecisionContext {
+            verdict: d.verdict,
+            readers: d.readers,
+            evidence_tier: d.evidence_tier,
+            findings: d
+                .findings
+                .iter()
+                .map(|f| FindingOut {
+                    severity: f.severity(),
+                    message: summary(f, &route.recipient),
+                    finding: f.clone(),
+                })
+                .collect(),
+            data_age_seconds: d.data_age.as_secs(),
+            fallback: if d.verdict == Verdict::Readable {
+                None
+            } else {
+                d.fallback.clone()
+            },
+            sweep_id: shared.verifier.sweep(),
+            history,
+            reason: None,
+        },
+    }
 }
 
 async fn decide(
@@ -199,13 +241,7 @@ async fn decide(
     now: Timestamp,
 ) -> EvaluationResponse {
     let d = shared.verifier.check_at(&route, now);
-    let recipient = route.recipient;
-    let history = shared
-        .histories
-        .load()
-        .get(&route)
-        .cloned()
-        .unwrap_or_default();
+    let out = response(shared, &route, &d);
     shared
         .metrics
         .checks
@@ -222,31 +258,7 @@ async fn decide(
         // The writer is behind: wait for room rather than lose an audit entry.
         let _ = shared.audit.send(entry).await;
     }
-    EvaluationResponse {
-        decision: d.verdict == Verdict::Readable,
-        context: DecisionContext {
-            verdict: d.verdict,
-            readers: d.readers,
-            evidence_tier: d.evidence_tier,
-            findings: d
-                .findings
-                .iter()
-                .map(|f| FindingOut {
-                    severity: f.severity(),
-                    message: summary(f, &recipient),
-                    finding: f.clone(),
-                })
-                .collect(),
-            data_age_seconds: d.data_age.as_secs(),
-            fallback: if d.verdict == Verdict::Readable {
-                None
-            } else {
-                d.fallback.clone()
-            },
-            sweep_id: shared.verifier.sweep(),
-            history,
-        },
-    }
+    out
 }
 
 /// `POST /access/v1/evaluation`.
@@ -264,14 +276,66 @@ pub(super) async fn evaluation(
 /// Most evaluations in one batch request.
 const MAX_BATCH: usize = 10_000;
 
+/// How a batch is run (AuthZEN §7, `options.evaluations_semantic`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Semantic {
+    /// Every evaluation, every answer (the default).
+    ExecuteAll,
+    /// In order, stopping after the first `decision: false` (like `&&`).
+    DenyOnFirstDeny,
+    /// In order, stopping after the first `decision: true` (like `||`).
+    PermitOnFirstPermit,
+}
+
+impl Semantic {
+    fn parse(body: &Value) -> Result<Semantic, ApiError> {
+        let Some(options) = body.get("options") else {
+            return Ok(Semantic::ExecuteAll);
+        };
+        let Some(options) = options.as_object() else {
+            return Err(ApiError::field("options", "must be an object"));
+        };
+        match options.get("evaluations_semantic") {
+            None => Ok(Semantic::ExecuteAll),
+            Some(Value::String(s)) => match s.as_str() {
+                "execute_all" => Ok(Semantic::ExecuteAll),
+                "deny_on_first_deny" => Ok(Semantic::DenyOnFirstDeny),
+                "permit_on_first_permit" => Ok(Semantic::PermitOnFirstPermit),
+                other => Err(ApiError::field(
+                    "options.evaluations_semantic",
+                    format!(
+                        "`{other}` is not an evaluations semantic: use `execute_all`, `deny_on_first_deny` or `permit_on_first_permit`"
+                    ),
+                )),
+            },
+            Some(_) => Err(ApiError::field(
+                "options.evaluations_semantic",
+                "must be a string: `execute_all`, `deny_on_first_deny` or `permit_on_first_permit`",
+            )),
+        }
+    }
+
+    /// Whether a batch stops after `decision`, and the reason it gives.
+    fn stops_after(self, decision: bool) -> Option<&'static str> {
+        match (self, decision) {
+            (Semantic::DenyOnFirstDeny, false) => Some("deny_on_first_deny"),
+            (Semantic::PermitOnFirstPermit, true) => Some("permit_on_first_permit"),
+            _ => None,
+        }
+    }
+}
+
 /// `POST /access/v1/evaluations`: `evaluations` inherit `subject`, `action` and `resource`
-/// from the top level where they leave them out.
+/// from the top level where they leave them out; `options.evaluations_semantic` says
+/// whether to stop at the first deny or the first permit. Every evaluation is checked for
+/// bad fields before any is answered, so a bad one is a 400 whatever the semantic.
 pub(super) async fn evaluations(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let v = parse_body(&body)?;
+    let semantic = Semantic::parse(&v)?;
     let routes: Vec<Route> = match v.get("evaluations") {
         None => vec![route(&v, None, "", &shared)?],
         Some(Value::Array(items)) => {
@@ -303,7 +367,64 @@ pub(super) async fn evaluations(
     let now = shared.inputs.load().judge_now();
     let mut out = Vec::with_capacity(routes.len());
     for r in routes {
-        out.push(decide(&shared, &caller, r, now).await);
+        let mut answer = decide(&shared, &caller, r, now).await;
+        let stop = semantic.stops_after(answer.decision);
+        answer.context.reason = stop;
+        out.push(answer);
+        if stop.is_some() {
+            break;
+        }
     }
     Ok(axum::Json(serde_json::json!({ "evaluations": out })).into_response())
+}
+
+/// The paths of the AuthZEN endpoints, as discovery names them.
+pub(super) const ENDPOINTS: [(&str, &str); 5] = [
+    ("access_evaluation_endpoint", "/access/v1/evaluation"),
+    ("access_evaluations_endpoint", "/access/v1/evaluations"),
+    ("search_subject_endpoint", "/access/v1/search/subject"),
+    ("search_resource_endpoint", "/access/v1/search/resource"),
+    ("search_action_endpoint", "/access/v1/search/action"),
+];
+
+/// `GET /.well-known/authzen-configuration` (AuthZEN §9), unauthenticated: the policy
+/// decision point's identifier (`daemon.public_url`; unset, the listener's scheme and the
+/// request's `Host`) and every endpoint served.
+pub(super) async fn configuration(
+    State(shared): State<Arc<Shared>>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let inputs = shared.inputs.load();
+    let daemon = &inputs.settings.daemon;
+    let base = match &daemon.public_url {
+        Some(u) => u.clone(),
+        None => {
+            let host = headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .filter(|h| {
+                    !h.is_empty()
+                        && h.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+                })
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "Host",
+                        "no usable `Host` header: send one, or set `daemon.public_url`",
+                    )
+                })?;
+            let scheme = if daemon.tls().is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{host}")
+        }
+    };
+    let mut doc = serde_json::Map::new();
+    doc.insert("policy_decision_point".into(), Value::String(base.clone()));
+    for (key, path) in ENDPOINTS {
+        doc.insert(key.into(), Value::String(format!("{base}{path}")));
+    }
+    Ok(axum::Json(Value::Object(doc)).into_response())
 }

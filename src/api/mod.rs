@@ -12,7 +12,9 @@
 //! | `GET /readyz` | no | policies loaded and the last sweep's evidence is young enough |
 //! | `GET /metrics` | yes | Prometheus text |
 //! | `POST /access/v1/evaluation` | yes | one pre-send check |
-//! | `POST /access/v1/evaluations` | yes | many pre-send checks |
+//! | `POST /access/v1/evaluations` | yes | many pre-send checks, `options.evaluations_semantic` honoured |
+//! | `POST /access/v1/search/resource`, `/search/action`, `/search/subject` | yes | AuthZEN searches over the routing table: readable routes only, paged |
+//! | `GET /.well-known/authzen-configuration` | no | AuthZEN discovery: the decision point and its endpoints |
 //! | `GET /v1/findings` | yes | findings, filtered by `sender`, `recipient`, `message_type`, `state`, `severity`, `limit`; `outcomes`: the findings about sent messages (reconciliation included) |
 //! | `GET /v1/suppressions`, `POST /v1/suppressions` | yes | accepted findings, with justification and expiry |
 //! | `GET /v1/sweeps` | yes | the latest sweeps |
@@ -20,6 +22,7 @@
 //! [`Verifier`]: crate::Verifier
 
 mod authzen;
+mod search;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -93,6 +96,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/metrics", get(metrics))
         .route("/access/v1/evaluation", post(authzen::evaluation))
         .route("/access/v1/evaluations", post(authzen::evaluations))
+        .route("/access/v1/search/resource", post(search::resources))
+        .route("/access/v1/search/action", post(search::actions))
+        .route("/access/v1/search/subject", post(search::subjects))
         .route("/v1/findings", get(findings))
         .route("/v1/suppressions", get(suppressions).post(add_suppression))
         .route("/v1/sweeps", get(sweeps))
@@ -103,6 +109,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
+        .route(
+            "/.well-known/authzen-configuration",
+            get(authzen::configuration),
+        )
         .merge(protected)
         .fallback(|| async { ApiError::status(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(shared)

@@ -6,6 +6,7 @@
 )]
 
 mod alerts;
+mod authzen;
 mod cases;
 mod cli;
 mod daemon;
