@@ -88,6 +88,8 @@ pub enum Body<'a> {
     /// the rate limit): for what must be fresh when it arrives, such as a signed grant
     /// with its issue time and single-use id.
     FreshForm(&'a (dyn Fn() -> Vec<(&'static str, String)> + Send + Sync)),
+    /// `application/json`, serialised already.
+    Json(&'a [u8]),
 }
 
 impl std::fmt::Debug for Body<'_> {
@@ -96,6 +98,7 @@ impl std::fmt::Debug for Body<'_> {
             Body::None => f.write_str("None"),
             Body::Form(form) => f.debug_tuple("Form").field(&form.len()).finish(),
             Body::FreshForm(_) => f.write_str("FreshForm"),
+            Body::Json(b) => f.debug_tuple("Json").field(&b.len()).finish(),
         }
     }
 }
@@ -260,6 +263,11 @@ impl Http {
                 Body::None => {}
                 Body::Form(form) => req = req.form(form),
                 Body::FreshForm(make) => req = req.form(&make()),
+                Body::Json(b) => {
+                    req = req
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(b.to_vec());
+                }
             }
             let wait = match req.send().await {
                 Ok(resp) => {

@@ -24,6 +24,7 @@
 //! | [`engine`] | pure evaluation of DESIGN.md's rules 2-14 ([`Engine`], [`evaluate`]) and explanations |
 //! | [`sweep`] | one pass, the same for the command line and the daemon: gather evidence ([`sweep::Source`]), put Altinn's policies in place, evaluate ([`sweep::judge`]) |
 //! | [`verifier`] | the pre-send check held in memory ([`Verifier`]) |
+//! | [`events`] | Altinn Events pushed to the daemon's webhook: hints to re-fetch one message, never evidence ([`events::Inbox`]) |
 //! | [`outcome`] | sent messages and their fate: Altinn Correspondence with the sender's own token, message → route, findings from what happened ([`outcome::assess`]) |
 //! | [`store`] | the SQLite history: sweeps, verdict changes, finding lifecycles, suppressions, audit, sent messages ([`store::Store`]) |
 //! | [`alerts`] | webhook alerts: what they say and how they are delivered ([`alerts::Notifier`]) |
@@ -33,7 +34,7 @@
 //! | [`metrics`] | the daemon's Prometheus metrics |
 //! | [`output`] | table, JSON, CSV and Markdown renderings |
 //! | [`settings`] | the configuration file and its defaults |
-//! | [`cli`] | the command line (`check`, `precheck`, `validate`, `serve`, `report`, `messages`); only the binary uses it |
+//! | [`cli`] | the command line (`check`, `precheck`, `validate`, `serve`, `report`, `messages`, `subscribe`); only the binary uses it |
 //! | [`problem`] | input problems with file and line, reported all at once |
 //!
 //! The engine never does I/O and never reads the clock; sources never judge.
@@ -44,6 +45,7 @@ pub mod auth;
 pub mod cli;
 pub mod daemon;
 pub mod engine;
+pub mod events;
 pub mod evidence;
 pub mod http;
 pub mod metrics;

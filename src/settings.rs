@@ -50,6 +50,8 @@ pub struct Settings {
     pub alerts: AlertSettings,
     /// What happened to sent messages (`[outcomes]`).
     pub outcomes: OutcomeSettings,
+    /// Altinn Events pushed to the daemon (`[events]`).
+    pub events: crate::events::EventSettings,
 }
 
 /// The `[daemon]` section: how `reachcheck serve` runs.
@@ -239,6 +241,7 @@ struct RawSettings {
     daemon: Option<RawDaemon>,
     alerts: Option<RawAlerts>,
     outcomes: Option<RawOutcomes>,
+    events: Option<crate::events::RawEvents>,
 }
 
 /// Parses an RFC 3339 time, with the message the CLI and config share.
@@ -282,6 +285,7 @@ impl Settings {
                 daemon: DaemonSettings::default(),
                 alerts: AlertSettings::default(),
                 outcomes: OutcomeSettings::default(),
+                events: crate::events::EventSettings::default(),
             },
         };
         if let Some(p) = &o.policies {
@@ -451,11 +455,16 @@ impl Settings {
             Some(o) => read_outcomes(file, &text, base, o, live.as_ref())?,
             None => OutcomeSettings::default(),
         };
+        let events = match raw.events {
+            Some(e) => crate::events::read_settings(file, &text, e, live.as_ref())?,
+            None => crate::events::EventSettings::default(),
+        };
         Ok(Settings {
             live,
             daemon,
             alerts,
             outcomes,
+            events,
             config_file: Some(file.to_path_buf()),
             policies: raw
                 .policies
