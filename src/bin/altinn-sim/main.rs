@@ -17,7 +17,9 @@
 //!
 //! It also plays Altinn Correspondence for a sender (publish, list, details with status
 //! history), with reading behaviour per recipient set on the command line and a clock
-//! (`/_sim/clock`) that tests move forward.
+//! (`/_sim/clock`) that tests move forward, and Altinn Events for it: subscriptions, the
+//! validation handshake and pushes of what happens to its messages, retried on the clock
+//! (`/_sim/events` lists the deliveries).
 //!
 //! `/_sim/grants` lists the grants' headers and claims as the stand-in saw them and
 //! `/_sim/requests` counts requests by endpoint, for tests and benchmarks.
@@ -29,6 +31,7 @@
 //! | `grant.rs` | Maskinporten's grant checks and Altinn's token exchange |
 //! | `faults.rs` | counting, latency, the rate limit and injected faults, per request |
 //! | `correspondence.rs` | Correspondence for a sender: publish, list, details; reading behaviour; the clock |
+//! | `events.rs` | Altinn Events: subscriptions, the handshake, pushes with the retry schedule on the clock |
 //! | `config.rs` | `--write-config`: a test key pair and the `[live]` config |
 
 use std::io::Write as _;
@@ -42,6 +45,7 @@ use reachcheck::model::OrgNumber;
 
 mod config;
 mod correspondence;
+mod events;
 mod faults;
 mod grant;
 mod registry;
@@ -126,6 +130,11 @@ struct Args {
     /// `POST /_sim/clock {"advance": "25h"}`.
     #[arg(long, value_name = "RFC3339")]
     clock: Option<jiff::Timestamp>,
+    /// Let Events subscriptions name a plain `http://` endpoint (a local webhook). Altinn
+    /// refuses them; in production TLS is terminated in front of the daemon or by it.
+    /// This is the stand-in's one documented relaxation.
+    #[arg(long)]
+    allow_http_webhooks: bool,
 }
 
 fn parse_org(s: &str) -> Result<OrgNumber, String> {
@@ -238,6 +247,7 @@ fn main() -> ExitCode {
                 notifications: args.notifications.clone(),
                 clock_start: args.clock,
             },
+            allow_http_webhooks: args.allow_http_webhooks,
         };
         let running = match server::serve(opts, listener) {
             Ok(r) => r,
