@@ -11,6 +11,7 @@ mod cli;
 mod daemon;
 mod demo;
 mod errors;
+mod events;
 mod fixture;
 mod keys;
 mod live;
