@@ -682,3 +682,66 @@ async fn the_stand_in_refuses_what_events_refuses_and_retries_pushes_on_its_cloc
     assert_eq!(list["subscriptions"][0]["validated"], true, "{list}");
     assert_eq!(*calls.lock().unwrap(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_pushed_while_the_daemon_is_down_are_retried_on_the_stand_ins_clock() {
+    let w = World::new(&[&route("bekymringsmelding", GOOD)]);
+    let s = stand(&w, &["--allow-http-webhooks"]);
+    // The daemon's address, with nobody listening yet.
+    let (listener, base) = bind().await;
+    drop(listener);
+    let config = events_config(
+        &w,
+        &s,
+        &format!("public_url = \"{base}/altinn/events\""),
+        "",
+    );
+    let cfg = config.to_str().unwrap();
+    let o = reachcheck(&w, &["subscribe", "--config", cfg]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let token = s.token(SCOPE).await;
+    wait_for("the handshakes tried once", Duration::from_secs(10), || {
+        let log = futures_now(deliveries(&s));
+        !log.is_empty()
+            && log
+                .iter()
+                .all(|d| d["attempts"] == 1 && d["status"] == "pending")
+    })
+    .await;
+    // The daemon comes up; the stand-in's next attempt, 10 s later on its clock, reaches it.
+    let listener = tokio::net::TcpListener::bind(base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let d = start(config.clone(), listener);
+    let store = w.path().join("store.db");
+    wait_for("the first sweep", Duration::from_secs(30), || {
+        count(
+            &store,
+            "SELECT count(*) FROM sweeps WHERE finished_at IS NOT NULL",
+        ) >= 1
+    })
+    .await;
+    s.advance("10s").await;
+    wait_for("every handshake delivered", Duration::from_secs(10), || {
+        futures_now(deliveries(&s))
+            .iter()
+            .all(|d| d["attempts"] == 2 && d["status"] == "delivered")
+    })
+    .await;
+    // Validated now: a message published from here on is pushed and re-fetched at once.
+    let (_, sent) = s
+        .publish(
+            &token,
+            &letter(&[format!("0192:{GOOD}")], "sak 2026/50", None),
+        )
+        .await;
+    let id = ids_of(&sent)[0].clone();
+    wait_for("the message pushed in", Duration::from_secs(10), || {
+        count(
+            &store,
+            &format!("SELECT count(*) FROM messages WHERE id = '{id}'"),
+        ) == 1
+    })
+    .await;
+    d.stop().await;
+}
