@@ -903,6 +903,24 @@ impl Daemon {
                 {
                     tracing::warn!("`daemon.listen` and `daemon.store` take effect on restart");
                 }
+                let (new, was) = (&inputs.settings.events, &old.settings.events);
+                if (
+                    new.enabled,
+                    &new.path,
+                    new.rate_per_second,
+                    new.burst,
+                    new.remember,
+                ) != (
+                    was.enabled,
+                    &was.path,
+                    was.rate_per_second,
+                    was.burst,
+                    was.remember,
+                ) {
+                    tracing::warn!(
+                        "`events.enabled`, `path`, `rate_per_second`, `burst` and `remember` take effect on restart"
+                    );
+                }
                 tracing::info!(
                     routes = inputs.routes.len(),
                     message_types = inputs.policies.message_types().len(),
