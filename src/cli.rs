@@ -89,6 +89,9 @@ pub enum Command {
     /// Ask every recipient to approve reachcheck's system user in Altinn, and track the answers.
     #[command(long_about = ONBOARD_ABOUT, after_help = ONBOARD_AFTER)]
     Onboard(OnboardArgs),
+    /// Subscribe the daemon's webhook to Altinn Events about the sender's messages; list or remove the subscriptions.
+    #[command(long_about = SUBSCRIBE_ABOUT, after_help = SUBSCRIBE_AFTER)]
+    Subscribe(SubscribeArgs),
 }
 
 const ONBOARD_ABOUT: &str = "\
@@ -143,6 +146,59 @@ pub struct OnboardArgs {
     /// Write to FILE instead of standard output (written whole or not at all).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+const SUBSCRIBE_ABOUT: &str = "\
+Subscribe the daemon's webhook (`events.public_url`) to Altinn Events about the messages the
+sender sends: one subscription per tracked resource (the first resource of each message type
+with track_outcomes) and per event type in `events.types` (Altinn matches one exact type per
+subscription). Run it again at will: what exists is left as it is, only what is missing is
+created. Uses the sender's own token (scope `events.scope`, default altinn:events.subscribe)
+through the `[live]` section.
+
+Altinn then posts a validation event to the webhook (the daemon answers it) and, from then
+on, each event. Events carry no authentication: the daemon only takes them as a hint to
+fetch the message's details again with its own token.";
+
+const SUBSCRIBE_AFTER: &str = "\
+Examples:
+  reachcheck subscribe                       create what is missing
+  reachcheck subscribe --list                every subscription of this sender
+  reachcheck subscribe --remove              remove reachcheck's own (to events.public_url)
+  reachcheck subscribe --remove --id 42      remove one
+
+Exit codes: 0 done, 2 bad invocation or config, or Altinn refused (the refusal is named).";
+
+/// `reachcheck subscribe`.
+#[derive(Args, Debug)]
+pub struct SubscribeArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sources: SourceArgs,
+    /// List this sender's subscriptions instead of creating any.
+    #[arg(long, conflicts_with = "remove")]
+    pub list: bool,
+    /// Remove reachcheck's subscriptions (those to the webhook for tracked resources), or those given with --id.
+    #[arg(long)]
+    pub remove: bool,
+    /// With --remove: only this subscription id; repeat for several.
+    #[arg(long, value_name = "ID", requires = "remove")]
+    pub id: Vec<i64>,
+    /// The webhook's public address [default: events.public_url].
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Output format: table or json.
+    #[arg(long, short = 'f', value_enum, default_value_t = SubscribeFormat::Table)]
+    pub format: SubscribeFormat,
+}
+
+/// Formats of `reachcheck subscribe`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SubscribeFormat {
+    /// One line per subscription, then a summary.
+    Table,
+    /// Everything, for programs.
+    Json,
 }
 
 const MESSAGES_ABOUT: &str = "\
@@ -533,6 +589,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Report(a) => report(a),
         Command::Messages(a) => messages(a),
         Command::Onboard(a) => onboard(a),
+        Command::Subscribe(a) => subscribe(a),
     };
     match outcome {
         Ok(code) => code,
@@ -876,6 +933,69 @@ fn refresh_messages(s: &Settings, policies: &Policies, path: &Path) -> Result<()
         let _ = writeln!(err, "warning: outcomes_incomplete: `{resource}`: {why}");
     }
     Ok(())
+}
+
+fn subscribe(a: SubscribeArgs) -> Result<ExitCode, CliError> {
+    use crate::events::command::{Action, run, table, tracked_resources};
+    let s = settings(&a.sources, None)?;
+    let live = s.live.as_ref().ok_or_else(|| {
+        CliError::Missing(
+            "`subscribe` uses the sender's own token: it needs the `[live]` section in the config file".to_owned(),
+        )
+    })?;
+    let endpoint = match &a.endpoint {
+        Some(e) => Some(
+            crate::http::check_url(e, live.http.allow_http)
+                .map_err(|e| CliError::Missing(format!("`--endpoint`: {e}")))?,
+        ),
+        None => s.events.public_url.clone(),
+    };
+    let policies = load_policies(&s)?;
+    let wanted = crate::events::Planned::all(&tracked_resources(&policies), &s.events.types);
+    let action = if a.list {
+        Action::List
+    } else if a.remove {
+        Action::Remove(a.id.clone())
+    } else {
+        Action::Create
+    };
+    let source = Source::from_settings(&s)?;
+    let Source::Live(l) = &source else {
+        return Err(CliError::Missing(
+            "`subscribe` needs the `[live]` section, not a snapshot".to_owned(),
+        ));
+    };
+    let client = crate::events::Subscriptions::new(
+        l.http().clone(),
+        std::sync::Arc::clone(l.auth()),
+        l.endpoints().altinn.clone(),
+        &s.events,
+        &s.outcomes,
+    )
+    .map_err(|e| CliError::Missing(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Missing(format!("cannot start the async runtime: {e}")))?;
+    let rows = runtime
+        .block_on(run(&client, &action, endpoint.as_ref(), &wanted))
+        .map_err(|e| CliError::Missing(e.to_string()))?;
+    let text = match a.format {
+        SubscribeFormat::Table => table(&rows),
+        SubscribeFormat::Json => {
+            let mut t = serde_json::to_string_pretty(&serde_json::json!({ "subscriptions": rows }))
+                .unwrap_or_default();
+            t.push('\n');
+            t
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .map_err(|e| CliError::Output {
+            path: "standard output".to_owned(),
+            source: e,
+        })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn validate(a: ValidateArgs) -> Result<ExitCode, CliError> {

@@ -4,7 +4,8 @@
 //! Owns: when things happen — sweeps on a schedule (missed ticks skipped), polls of what
 //! happened to sent messages (in every sweep and every `outcomes.interval`), reloads on
 //! SIGHUP (keeping the last good state when the new one is broken), shutdown on
-//! SIGINT/SIGTERM within a grace period, alerts after sweeps, for messages at risk
+//! SIGINT/SIGTERM within a grace period, re-fetches of messages Altinn Events pushed a hint
+//! about ([`Daemon::apply_hints`]), alerts after sweeps, for messages at risk
 //! (grouped per recipient within `outcomes.alert_window`) and on a heartbeat. Does not
 //! own: judging (the engine), history (the store), HTTP shapes (the api module), what a
 //! message's fate means (the outcome module).
@@ -246,6 +247,17 @@ pub struct OutcomeReport {
     pub now: Option<Timestamp>,
 }
 
+/// What one batch of pushed events did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HintReport {
+    /// Messages whose re-fetched details were stored.
+    pub stored: u64,
+    /// Messages whose re-fetch failed (nothing changed).
+    pub failed: u64,
+    /// Messages queued for an alert.
+    pub alerts_queued: u64,
+}
+
 /// What one sweep did.
 #[derive(Clone, Debug)]
 pub struct SweepReport {
@@ -273,6 +285,8 @@ pub struct Shared {
     pub taken_at: ArcSwap<Option<Timestamp>>,
     /// What each route's sent messages did, as of the last poll.
     pub histories: ArcSwap<rustc_hash::FxHashMap<Route, RouteHistory>>,
+    /// Altinn Events' webhook: its queue of hints to the daemon.
+    pub inbox: crate::events::Inbox,
 }
 
 impl Shared {
@@ -312,6 +326,7 @@ struct Receivers {
     at_risk: mpsc::UnboundedReceiver<AtRiskItem>,
     audit_store: Store,
     alert_store: Store,
+    events: mpsc::Receiver<crate::events::Arrival>,
 }
 
 /// Audit entries buffered before the API waits for the writer.
@@ -429,6 +444,7 @@ impl Daemon {
         let (audit_tx, audit_rx) = mpsc::channel(AUDIT_QUEUE);
         let (alerts_tx, alerts_rx) = mpsc::unbounded_channel();
         let (at_risk_tx, at_risk_rx) = mpsc::unbounded_channel();
+        let (inbox, events_rx) = crate::events::Inbox::new(&inputs.settings.events);
         Ok(Daemon {
             overrides,
             shared: Arc::new(Shared {
@@ -439,6 +455,7 @@ impl Daemon {
                 audit: audit_tx,
                 taken_at: ArcSwap::from_pointee(taken_at),
                 histories: ArcSwap::from_pointee(histories),
+                inbox,
             }),
             store: Arc::new(Mutex::new(store)),
             sweep_lock: tokio::sync::Mutex::new(()),
@@ -449,6 +466,7 @@ impl Daemon {
                 at_risk: at_risk_rx,
                 audit_store,
                 alert_store,
+                events: events_rx,
             })),
             sweeps_done: watch::Sender::new(0),
             last_finished: latest.and_then(|l| l.sweep.finished_at),
@@ -606,7 +624,22 @@ impl Daemon {
         );
         self.alert_incomplete(&poll.incomplete);
         let candidates = self.blocking(|s| s.alert_candidates()).await??;
-        let alerts_queued = self.queue_at_risk(&inputs, &candidates, now);
+        let alerts_queued = self.queue_at_risk(&inputs, &candidates, now).len() as u64;
+        self.refresh_histories(&inputs, now).await?;
+        Ok(Some(OutcomeReport {
+            poll,
+            ingested,
+            alerts_queued,
+            now: Some(now),
+        }))
+    }
+
+    /// What each route's sent messages did, from the store, at `now`.
+    async fn refresh_histories(
+        &self,
+        inputs: &Arc<Inputs>,
+        now: Timestamp,
+    ) -> Result<(), SweepError> {
         let all = self
             .blocking(|s| s.messages(&crate::store::MessageFilter::default()))
             .await??;
@@ -616,12 +649,100 @@ impl Daemon {
                 .await
                 .map_err(|e| SweepError::Worker(e.to_string()))?;
         self.shared.histories.store(Arc::new(histories));
-        Ok(Some(OutcomeReport {
-            poll,
-            ingested,
-            alerts_queued,
-            now: Some(now),
-        }))
+        Ok(())
+    }
+
+    /// One batch of events pushed by Altinn: reads each message they name again with the
+    /// sender's own token, stores what the re-fetch says (never what an event said), queues
+    /// alerts for messages now at risk and refreshes the routes' histories. A re-fetch that
+    /// fails changes nothing (the next poll catches up). One at a time with polls.
+    #[tracing::instrument(skip_all, fields(hints = arrivals.len()))]
+    pub async fn apply_hints(
+        &self,
+        arrivals: Vec<crate::events::Arrival>,
+    ) -> Result<HintReport, SweepError> {
+        let metrics = &self.shared.metrics.events;
+        let mut first: rustc_hash::FxHashMap<crate::outcome::CorrespondenceId, Instant> =
+            rustc_hash::FxHashMap::default();
+        for a in &arrivals {
+            let t = first.entry(a.hint.correspondence).or_insert(a.at);
+            *t = (*t).min(a.at);
+        }
+        let mut ids: Vec<crate::outcome::CorrespondenceId> = first.keys().copied().collect();
+        ids.sort_unstable();
+        let inputs = self.shared.inputs.load_full();
+        let Some(source) = inputs.outcomes.clone() else {
+            metrics.refetch_failures.inc_by(ids.len() as u64);
+            tracing::warn!(
+                messages = ids.len(),
+                "events arrived, but sent messages are not tracked: set `[outcomes]` beside `[live]`"
+            );
+            return Ok(HintReport {
+                failed: ids.len() as u64,
+                ..HintReport::default()
+            });
+        };
+        let _one = self.outcome_lock.lock().await;
+        let now = inputs
+            .clock
+            .now()
+            .await
+            .map_err(|e| SweepError::Outcomes(e.to_string()))?;
+        let poll_for = inputs.settings.outcomes.poll_for;
+        let mut items = Vec::new();
+        let mut report = HintReport::default();
+        for f in source.refetch(&ids).await {
+            match f.details {
+                Err(problem) => {
+                    report.failed += 1;
+                    tracing::warn!(correspondence = %f.id, %problem, "re-fetch after an event failed: nothing changes");
+                }
+                Ok(m) => items.push(crate::outcome::place_one(
+                    f.id,
+                    f.resource,
+                    Ok(m),
+                    &inputs.route_map,
+                    source.on_behalf_of(),
+                    now,
+                    poll_for,
+                )),
+            }
+        }
+        metrics.refetch_failures.inc_by(report.failed);
+        let stored: Vec<crate::outcome::CorrespondenceId> = items
+            .iter()
+            .filter_map(|i| match i {
+                crate::outcome::Ingest::Message { message, .. } => Some(message.id),
+                crate::outcome::Ingest::Unusable { .. } => None,
+            })
+            .collect();
+        if !items.is_empty() {
+            self.blocking(move |s| s.ingest(&items, now, poll_for))
+                .await??;
+        }
+        for id in &stored {
+            if let Some(t) = first.get(id) {
+                metrics.push_to_store.observe(t.elapsed().as_secs_f64());
+            }
+        }
+        report.stored = stored.len() as u64;
+        let candidates = self.blocking(|s| s.alert_candidates()).await??;
+        let queued = self.queue_at_risk(&inputs, &candidates, now);
+        for id in &queued {
+            if let Some(t) = first.get(id) {
+                metrics.push_to_alert.observe(t.elapsed().as_secs_f64());
+            }
+        }
+        report.alerts_queued = queued.len() as u64;
+        self.refresh_histories(&inputs, now).await?;
+        tracing::info!(
+            refetched = ids.len(),
+            stored = report.stored,
+            failed = report.failed,
+            alerts_queued = report.alerts_queued,
+            "events applied after re-fetching their messages"
+        );
+        Ok(report)
     }
 
     /// Reads every onboarding request again and lists the system's users (creates none:
@@ -691,15 +812,15 @@ impl Daemon {
     }
 
     /// Queues an alert item for each message unread past its deadline or with a failed
-    /// notification that was neither alerted nor queued yet. Returns how many.
+    /// notification that was neither alerted nor queued yet. Returns the messages queued.
     fn queue_at_risk(
         &self,
         inputs: &Inputs,
         candidates: &[crate::store::MessageRecord],
         now: Timestamp,
-    ) -> u64 {
+    ) -> Vec<crate::outcome::CorrespondenceId> {
         let mut queued = lock(&self.queued);
-        let mut n = 0;
+        let mut n = Vec::new();
         for m in candidates {
             let (Some(route), Some(t)) = (m.route(), m.message_type.as_ref()) else {
                 continue;
@@ -735,7 +856,7 @@ impl Daemon {
                         .and_then(|mt| mt.fallback.clone()),
                 };
                 if self.at_risk.send(item).is_ok() {
-                    n += 1;
+                    n.push(m.id);
                 }
             }
         }
@@ -855,6 +976,24 @@ impl Daemon {
                     || inputs.settings.daemon.store != old.settings.daemon.store
                 {
                     tracing::warn!("`daemon.listen` and `daemon.store` take effect on restart");
+                }
+                let (new, was) = (&inputs.settings.events, &old.settings.events);
+                if (
+                    new.enabled,
+                    &new.path,
+                    new.rate_per_second,
+                    new.burst,
+                    new.remember,
+                ) != (
+                    was.enabled,
+                    &was.path,
+                    was.rate_per_second,
+                    was.burst,
+                    was.remember,
+                ) {
+                    tracing::warn!(
+                        "`events.enabled`, `path`, `rate_per_second`, `burst` and `remember` take effect on restart"
+                    );
                 }
                 tracing::info!(
                     routes = inputs.routes.len(),
@@ -1115,6 +1254,11 @@ pub async fn run_on(
             "outcomes",
             outcome_poller(daemon.clone(), shutdown.clone()),
         );
+        spawn(
+            &tracker,
+            "events",
+            event_worker(daemon.clone(), rx.events, shutdown.clone()),
+        );
         shutdown.cancelled().await;
         Ok(())
     };
@@ -1187,6 +1331,26 @@ async fn outcome_poller(daemon: Arc<Daemon>, shutdown: CancellationToken) {
         }
         if let Err(e) = daemon.poll_outcomes_once().await {
             tracing::error!(error = %e, "polling sent messages failed");
+        }
+    }
+}
+
+/// Applies the hints the webhook queues, in batches (all that wait, up to 512 at once).
+async fn event_worker(
+    daemon: Arc<Daemon>,
+    mut rx: mpsc::Receiver<crate::events::Arrival>,
+    shutdown: CancellationToken,
+) {
+    let mut batch = Vec::new();
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return,
+            n = rx.recv_many(&mut batch, 512) => if n == 0 { return },
+        }
+        let arrivals = std::mem::take(&mut batch);
+        if let Err(e) = daemon.apply_hints(arrivals).await {
+            tracing::error!(error = %e, "events could not be applied: the next poll catches up");
         }
     }
 }

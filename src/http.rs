@@ -90,6 +90,8 @@ pub enum Body<'a> {
     FreshForm(&'a (dyn Fn() -> Vec<(&'static str, String)> + Send + Sync)),
     /// `application/json`.
     Json(&'a serde_json::Value),
+    /// `application/json`, serialised already.
+    JsonBytes(&'a [u8]),
 }
 
 impl std::fmt::Debug for Body<'_> {
@@ -99,6 +101,7 @@ impl std::fmt::Debug for Body<'_> {
             Body::Form(form) => f.debug_tuple("Form").field(&form.len()).finish(),
             Body::FreshForm(_) => f.write_str("FreshForm"),
             Body::Json(_) => f.write_str("Json"),
+            Body::JsonBytes(b) => f.debug_tuple("JsonBytes").field(&b.len()).finish(),
         }
     }
 }
@@ -264,6 +267,11 @@ impl Http {
                 Body::Form(form) => req = req.form(form),
                 Body::FreshForm(make) => req = req.form(&make()),
                 Body::Json(v) => req = req.json(v),
+                Body::JsonBytes(b) => {
+                    req = req
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(b.to_vec());
+                }
             }
             let wait = match req.send().await {
                 Ok(resp) => {

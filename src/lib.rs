@@ -25,6 +25,7 @@
 //! | [`sweep`] | one pass, the same for the command line and the daemon: gather evidence ([`sweep::Source`]), put Altinn's policies in place, evaluate ([`sweep::judge`]) |
 //! | [`verifier`] | the pre-send check held in memory ([`Verifier`]) |
 //! | [`search`] | the routing table indexed for AuthZEN searches, paged over the [`Verifier`]'s answers ([`search::RouteIndex`]) |
+//! | [`events`] | Altinn Events pushed to the daemon's webhook: hints to re-fetch one message, never evidence ([`events::Inbox`]) |
 //! | [`outcome`] | sent messages and their fate: Altinn Correspondence with the sender's own token, message → route, findings from what happened ([`outcome::assess`]) |
 //! | [`onboarding`] | asking recipients to approve reachcheck's system user (vendor system-user requests), tracking the answers, coverage |
 //! | [`store`] | the SQLite history: sweeps, verdict changes, finding lifecycles, suppressions, audit, sent messages ([`store::Store`]) |
@@ -36,7 +37,7 @@
 //! | [`output`] | table, JSON, CSV and Markdown renderings |
 //! | [`settings`] | the configuration file and its defaults |
 //! | [`tls`] | TLS on the daemon's listener from PEM files |
-//! | [`cli`] | the command line (`check`, `precheck`, `validate`, `serve`, `report`, `messages`); only the binary uses it |
+//! | [`cli`] | the command line (`check`, `precheck`, `validate`, `serve`, `report`, `messages`, `onboard`, `subscribe`); only the binary uses it |
 //! | [`problem`] | input problems with file and line, reported all at once |
 //!
 //! The engine never does I/O and never reads the clock; sources never judge.
@@ -47,6 +48,7 @@ pub mod auth;
 pub mod cli;
 pub mod daemon;
 pub mod engine;
+pub mod events;
 pub mod evidence;
 pub mod http;
 pub mod metrics;

@@ -63,6 +63,8 @@ pub struct Metrics {
     pub reloads: Family<StatusLabel, Counter>,
     /// Alerts that could not be delivered.
     pub alert_failures: Counter<u64, AtomicU64>,
+    /// Altinn Events pushed to the webhook.
+    pub events: crate::events::EventMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -92,6 +94,7 @@ impl Metrics {
             checks: Family::default(),
             reloads: Family::default(),
             alert_failures: Counter::default(),
+            events: crate::events::EventMetrics::default(),
         };
         registry.register("sweeps", "Sweeps ended, by status", m.sweeps.clone());
         registry.register(
@@ -134,6 +137,7 @@ impl Metrics {
             "Alerts that could not be delivered after their retries",
             m.alert_failures.clone(),
         );
+        m.events.register(&mut registry);
         for v in [Verdict::Readable, Verdict::NotReadable, Verdict::Unknown] {
             let _ = m.routes.get_or_create(&verdict_label(v));
         }

@@ -52,6 +52,8 @@ pub struct Settings {
     pub outcomes: OutcomeSettings,
     /// Onboarding recipients (`[onboarding]`), when configured.
     pub onboarding: Option<crate::onboarding::OnboardingSettings>,
+    /// Altinn Events pushed to the daemon (`[events]`).
+    pub events: crate::events::EventSettings,
 }
 
 /// The `[daemon]` section: how `reachcheck serve` runs.
@@ -307,6 +309,7 @@ struct RawSettings {
     alerts: Option<RawAlerts>,
     outcomes: Option<RawOutcomes>,
     onboarding: Option<crate::onboarding::RawOnboarding>,
+    events: Option<crate::events::RawEvents>,
 }
 
 /// Parses an RFC 3339 time, with the message the CLI and config share.
@@ -351,6 +354,7 @@ impl Settings {
                 alerts: AlertSettings::default(),
                 outcomes: OutcomeSettings::default(),
                 onboarding: None,
+                events: crate::events::EventSettings::default(),
             },
         };
         if let Some(p) = &o.policies {
@@ -549,12 +553,17 @@ impl Settings {
             Some(o) => Some(crate::onboarding::OnboardingSettings::read(file, &text, o)?),
             None => None,
         };
+        let events = match raw.events {
+            Some(e) => crate::events::read_settings(file, &text, e, live.as_ref())?,
+            None => crate::events::EventSettings::default(),
+        };
         Ok(Settings {
             onboarding,
             live,
             daemon,
             alerts,
             outcomes,
+            events,
             config_file: Some(file.to_path_buf()),
             policies: raw
                 .policies

@@ -18,6 +18,7 @@
 //! | `GET /v1/findings` | yes | findings, filtered by `sender`, `recipient`, `message_type`, `state`, `severity`, `limit`; `outcomes`: the findings about sent messages (reconciliation included) |
 //! | `GET /v1/suppressions`, `POST /v1/suppressions` | yes | accepted findings, with justification and expiry |
 //! | `GET /v1/sweeps` | yes | the latest sweeps |
+//! | `POST <events.path>` | no (a hint only) | Altinn Events' pushes, with `[events]` (see [`crate::events`]) |
 //!
 //! [`Verifier`]: crate::Verifier
 
@@ -114,6 +115,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
             get(authzen::configuration),
         )
         .merge(protected)
+        .merge(crate::events::webhook::routes(&shared))
         .fallback(|| async { ApiError::status(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(shared)
 }

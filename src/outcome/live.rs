@@ -239,6 +239,27 @@ impl CorrespondenceClient {
         out
     }
 
+    /// The details of `ids` read again with the sender's own token: what an event about
+    /// them is checked against (an event alone proves nothing).
+    #[tracing::instrument(skip_all, fields(ids = ids.len()))]
+    pub async fn refetch(&self, ids: &[CorrespondenceId]) -> Vec<Fetched> {
+        let token = match self.auth.token(&self.endpoints.scope, None).await {
+            Ok(t) => t,
+            Err(e) => {
+                return ids
+                    .iter()
+                    .map(|id| Fetched {
+                        id: *id,
+                        resource: None,
+                        details: Err(format!("no token for Correspondence: {e}")),
+                    })
+                    .collect();
+            }
+        };
+        self.fetch_all(&token, ids.iter().map(|id| (*id, None)).collect())
+            .await
+    }
+
     /// Lists the sent messages of `resources` published within `poll_for` of `now` and
     /// reads the details of every one not final in `known`, and of every known message
     /// not final that the lists did not name.

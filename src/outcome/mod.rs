@@ -20,7 +20,8 @@
 //! A poll is [`OutcomeSource::gather`] (I/O), then [`place`] (pure), then the store's
 //! `ingest` (one transaction). Sources never judge: findings are computed from what the
 //! store holds and the message types, and never change a route's verdict or an exit code.
-//! Events pushed by Altinn are hints to poll again, never evidence (not built yet).
+//! Events pushed by Altinn are hints to read one message's details again
+//! ([`OutcomeSource::refetch`]), never evidence (the `events` module).
 
 mod assess;
 mod clock;
@@ -242,6 +243,30 @@ impl OutcomeSource {
         match self {
             OutcomeSource::Snapshot(_) => None,
             OutcomeSource::Live(c) => c.endpoints().on_behalf_of,
+        }
+    }
+
+    /// The details of `ids` read again (after an event about them): from the API with
+    /// the sender's own token, or as recorded. An id with nothing recorded is named.
+    pub async fn refetch(&self, ids: &[CorrespondenceId]) -> Vec<Fetched> {
+        match self {
+            OutcomeSource::Live(c) => c.refetch(ids).await,
+            OutcomeSource::Snapshot(d) => {
+                let all = snapshot::gather(d, &FxHashMap::default()).await;
+                ids.iter()
+                    .map(|id| {
+                        all.items
+                            .iter()
+                            .find(|f| f.id == *id)
+                            .cloned()
+                            .unwrap_or_else(|| Fetched {
+                                id: *id,
+                                resource: None,
+                                details: Err("no details are recorded for this message".to_owned()),
+                            })
+                    })
+                    .collect()
+            }
         }
     }
 

@@ -12,6 +12,7 @@ mod cli;
 mod daemon;
 mod demo;
 mod errors;
+mod events;
 mod fixture;
 mod keys;
 mod live;

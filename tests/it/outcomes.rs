@@ -24,10 +24,10 @@ use crate::keys::{CLIENT_ID, KEY_ID, keys};
 
 /// Synthetic; passes both mod-11 checks, so it must be masked wherever it goes.
 const FNR: &str = "01017012343";
-const RESOURCE: &str = "politi-bekymringsmelding";
+pub(crate) const RESOURCE: &str = "politi-bekymringsmelding";
 /// Another police district, with messages of its own.
 const OTHER_SENDER: &str = "310000027";
-const SCOPE: &str = "altinn:serviceowner altinn:correspondence.write";
+pub(crate) const SCOPE: &str = "altinn:serviceowner altinn:correspondence.write";
 const APIM_KEY: &str = "test-subscription-key-0123";
 
 fn root() -> PathBuf {
@@ -35,13 +35,13 @@ fn root() -> PathBuf {
 }
 
 /// `altinn-sim` serving a world's snapshot and playing Correspondence for SENDER.
-struct Stand {
-    sim: Proc,
+pub(crate) struct Stand {
+    pub(crate) sim: Proc,
     _dir: tempfile::TempDir,
     key_file: PathBuf,
 }
 
-fn stand(w: &World, extra: &[&str]) -> Stand {
+pub(crate) fn stand(w: &World, extra: &[&str]) -> Stand {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("client.key.pem");
     std::fs::write(&key_file, &keys().0).unwrap();
@@ -81,7 +81,7 @@ fn fast() -> HttpSettings {
 }
 
 impl Stand {
-    fn url(&self, path: &str) -> reqwest::Url {
+    pub(crate) fn url(&self, path: &str) -> reqwest::Url {
         format!("{}{path}", self.sim.base).parse().unwrap()
     }
 
@@ -105,7 +105,7 @@ impl Stand {
         )
     }
 
-    async fn token(&self, scope: &str) -> String {
+    pub(crate) async fn token(&self, scope: &str) -> String {
         let http = Http::new(fast()).unwrap();
         self.auth(&http)
             .token(scope, None)
@@ -121,7 +121,7 @@ impl Stand {
         CorrespondenceClient::new(http, auth, self.url(""), settings).unwrap()
     }
 
-    async fn publish(&self, token: &str, body: &Value) -> (u16, Value) {
+    pub(crate) async fn publish(&self, token: &str, body: &Value) -> (u16, Value) {
         let r = reqwest::Client::new()
             .post(self.url("/correspondence/api/v1/correspondence"))
             .bearer_auth(token)
@@ -134,7 +134,7 @@ impl Stand {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    async fn advance(&self, by: &str) {
+    pub(crate) async fn advance(&self, by: &str) {
         let r = reqwest::Client::new()
             .post(self.url("/_sim/clock"))
             .json(&json!({ "advance": by }))
@@ -146,7 +146,7 @@ impl Stand {
 }
 
 /// A publish request for `recipients` (organisation numbers).
-fn letter(recipients: &[String], reference: &str, at: Option<&str>) -> Value {
+pub(crate) fn letter(recipients: &[String], reference: &str, at: Option<&str>) -> Value {
     let mut c = json!({
         "resourceId": RESOURCE,
         "sendersReference": reference,
@@ -167,7 +167,7 @@ fn orgs(n: usize, offset: u32) -> Vec<String> {
         .collect()
 }
 
-fn ids_of(answer: &Value) -> Vec<String> {
+pub(crate) fn ids_of(answer: &Value) -> Vec<String> {
     answer["correspondences"]
         .as_array()
         .unwrap()
@@ -404,7 +404,7 @@ async fn futures_join_all<F: std::future::Future>(fs: impl Iterator<Item = F>) -
 
 /// A config for reachcheck against the stand-in: live sources, outcomes on the stand-in's
 /// clock, a store, and `extra` sections.
-fn live_config(w: &World, s: &Stand, extra: &str) -> PathBuf {
+pub(crate) fn live_config(w: &World, s: &Stand, extra: &str) -> PathBuf {
     let config = w.path().join("live.toml");
     std::fs::write(w.path().join("tokens"), format!("tests:{TOKEN}\n")).unwrap();
     let text = format!(
@@ -423,7 +423,7 @@ fn live_config(w: &World, s: &Stand, extra: &str) -> PathBuf {
     config
 }
 
-async fn wait_for(what: &str, within: Duration, mut f: impl FnMut() -> bool) {
+pub(crate) async fn wait_for(what: &str, within: Duration, mut f: impl FnMut() -> bool) {
     let until = Instant::now() + within;
     while !f() {
         assert!(Instant::now() < until, "timed out waiting for {what}");

@@ -135,3 +135,20 @@ proptest! {
         prop_assert_eq!(reachcheck::model::mask_identity_numbers(&once).into_owned(), once);
     }
 }
+
+/// A Correspondence event as Altinn pushes it.
+const EVENT: &str = r#"{"id":"1faa107f-3c0a-4fa6-9fce-7cee8838e258","time":"2026-11-20T08:10:00Z","type":"no.altinn.correspondence.correspondencereceiverread","source":"https://platform.altinn.no/correspondence/api/v1/correspondence","subject":"urn:altinn:organization:identifier-no:310000019","resource":"urn:altinn:resource:politi-bekymringsmelding","specversion":"1.0","resourceinstance":"019ce781-a5c0-7d03-8f51-3e7dda66dd74"}"#;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn pushed_events_never_panic_and_refusals_name_a_field_never_the_body(
+        text in prop_oneof![damaged(EVENT), "\\PC{0,300}".boxed()]
+    ) {
+        if let Err(e) = reachcheck::events::cloudevent::parse(text.as_bytes()) {
+            prop_assert!(!e.field().is_empty());
+            prop_assert!(!e.to_string().contains("019ce781"), "{e}");
+        }
+    }
+}

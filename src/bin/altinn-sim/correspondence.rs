@@ -248,6 +248,11 @@ impl Mailroom {
         }
     }
 
+    /// The organisation that owns `resource` in the resource registry, if recorded.
+    pub(crate) fn owner_of(&self, resource: &str) -> Option<OrgNumber> {
+        self.owners.get(resource).copied()
+    }
+
     /// The stand-in's time.
     pub(crate) fn now(&self) -> Timestamp {
         let us = Timestamp::now().as_microsecond() + self.offset_us.load(Ordering::Relaxed);
@@ -639,8 +644,82 @@ fn history(s: &Sent, now: Timestamp) -> Vec<(&'static str, Timestamp)> {
     h
 }
 
+/// Something that happened to a message, as Correspondence publishes it to Altinn Events
+/// (API-NOTES-2026 §4.4).
+#[derive(Clone, Debug)]
+pub(crate) struct Happening {
+    /// The correspondence.
+    pub(crate) id: String,
+    /// Its resource.
+    pub(crate) resource: String,
+    /// The type suffix, e.g. `correspondencereceiverread`.
+    pub(crate) kind: &'static str,
+    /// The party the event names as subject: the recipient or the sender.
+    pub(crate) subject: String,
+    /// When it happened.
+    pub(crate) at: Timestamp,
+}
+
+impl Mailroom {
+    /// Everything that has happened to every message up to `now` and was not in `done`
+    /// (`(id, kind)` pairs, extended with what is returned).
+    pub(crate) fn happenings(
+        &self,
+        now: Timestamp,
+        done: &mut std::collections::HashSet<(String, &'static str)>,
+    ) -> Vec<Happening> {
+        let sent = lock(&self.sent);
+        let mut out = Vec::new();
+        for s in sent.iter() {
+            let f = fate(s, now);
+            let sender = format!("{ORG_URN}{}", s.sender);
+            let mut add = |kind: &'static str, at: Option<Timestamp>, to_recipient: bool| {
+                let Some(at) = at.filter(|t| *t <= now) else {
+                    return;
+                };
+                if done.insert((s.id.clone(), kind)) {
+                    out.push(Happening {
+                        id: s.id.clone(),
+                        resource: s.resource.clone(),
+                        kind,
+                        subject: if to_recipient {
+                            s.recipient.clone()
+                        } else {
+                            sender.clone()
+                        },
+                        at,
+                    });
+                }
+            };
+            add("correspondencepublished", f.published, true);
+            add("correspondencereceiverread", f.read, false);
+            add("correspondencereceiverconfirmed", f.confirmed, false);
+            let due = s.due.filter(|_| f.published.is_some());
+            add(
+                "correspondencereceiverneverread",
+                due.filter(|d| f.read.is_none_or(|r| r > *d)),
+                true,
+            );
+            add(
+                "correspondencereceiverneverconfirmed",
+                due.filter(|d| s.confirmation_needed && f.confirmed.is_none_or(|c| c > *d)),
+                true,
+            );
+            match s.notifying {
+                Notifying::Delivered => {
+                    add("correspondencenotificationdelivered", f.notified, false);
+                }
+                Notifying::Failed => {
+                    add("correspondencenotificationfailed", f.notified, false);
+                }
+            }
+        }
+        out
+    }
+}
+
 /// As .NET writes a `DateTimeOffset`.
-fn dto(t: Timestamp) -> String {
+pub(crate) fn dto(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00").to_string()
 }
 

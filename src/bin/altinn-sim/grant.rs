@@ -25,7 +25,7 @@ pub(crate) const KEY_ID: &str = "altinn-sim-key-1";
 /// Scopes the stand-in's Maskinporten knows.
 /// Not `altinn:portal/enduser`: that is the portal's own scope for signed-in users, which
 /// a Maskinporten client is refused (API-NOTES-2026 M2).
-pub(crate) const SCOPES: [&str; 10] = [
+pub(crate) const SCOPES: [&str; 11] = [
     "altinn:accessmanagement/authorizedparties",
     "altinn:accessmanagement/enduser:connections:toothers.read",
     "altinn:resourceregistry/accesslist.read",
@@ -36,6 +36,7 @@ pub(crate) const SCOPES: [&str; 10] = [
     crate::vendor::REQUEST_WRITE,
     crate::vendor::REQUEST_READ,
     crate::vendor::REGISTER_WRITE,
+    "altinn:events.subscribe",
 ];
 /// The claims a grant may carry.
 const CLAIMS: [&str; 7] = [

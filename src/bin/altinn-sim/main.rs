@@ -17,7 +17,9 @@
 //!
 //! It also plays Altinn Correspondence for a sender (publish, list, details with status
 //! history), with reading behaviour per recipient set on the command line and a clock
-//! (`/_sim/clock`) that tests move forward.
+//! (`/_sim/clock`) that tests move forward, and Altinn Events for it: subscriptions, the
+//! validation handshake and pushes of what happens to its messages, retried on the clock
+//! (`/_sim/events` lists the deliveries).
 //!
 //! `/_sim/grants` lists the grants' headers and claims as the stand-in saw them and
 //! `/_sim/requests` counts requests by endpoint, for tests and benchmarks.
@@ -30,6 +32,7 @@
 //! | `faults.rs` | counting, latency, the rate limit and injected faults, per request |
 //! | `correspondence.rs` | Correspondence for a sender: publish, list, details; reading behaviour; the clock |
 //! | `vendor.rs` | the system register and vendor system-user requests; `/_sim/approve`, `/_sim/reject` |
+//! | `events.rs` | Altinn Events: subscriptions, the handshake, pushes with the retry schedule on the clock |
 //! | `config.rs` | `--write-config`: a test key pair and the `[live]` config |
 
 use std::io::Write as _;
@@ -43,6 +46,7 @@ use reachcheck::model::OrgNumber;
 
 mod config;
 mod correspondence;
+mod events;
 mod faults;
 mod grant;
 mod registry;
@@ -141,6 +145,11 @@ struct Args {
     /// A redirect URL the system allows; repeat for several.
     #[arg(long, value_name = "URL", requires = "system_id")]
     system_redirect_url: Vec<String>,
+    /// Let Events subscriptions name a plain `http://` endpoint (a local webhook). Altinn
+    /// refuses them; in production TLS is terminated in front of the daemon or by it.
+    /// This is the stand-in's one documented relaxation.
+    #[arg(long)]
+    allow_http_webhooks: bool,
 }
 
 fn parse_org(s: &str) -> Result<OrgNumber, String> {
@@ -265,6 +274,7 @@ fn main() -> ExitCode {
                 },
                 redirect_urls: args.system_redirect_url.clone(),
             }),
+            allow_http_webhooks: args.allow_http_webhooks,
         };
         let running = match server::serve(opts, listener) {
             Ok(r) => r,

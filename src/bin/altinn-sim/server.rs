@@ -67,6 +67,8 @@ pub(crate) struct SimOptions {
     pub(crate) correspondence: CorrespondenceOptions,
     /// reachcheck's system in Altinn's system register, if registered.
     pub(crate) system: Option<crate::vendor::SystemRegistration>,
+    /// Events may push to a plain `http://` endpoint (`--allow-http-webhooks`).
+    pub(crate) allow_http_webhooks: bool,
 }
 
 /// API management's refusal of a request without the subscription key `key` (401 with its
@@ -120,6 +122,8 @@ pub(crate) struct Sim {
     pub(crate) token_scopes: Mutex<HashMap<String, String>>,
     /// Correspondence's messages, behaviours and clock.
     pub(crate) mailroom: Mailroom,
+    /// Events: subscriptions and pushes.
+    pub(crate) hub: crate::events::Hub,
 }
 
 /// The party UUID the stand-in gives a unit.
@@ -264,6 +268,7 @@ impl Sim {
             vendor,
             issuer,
             mailroom,
+            hub: crate::events::Hub::new(opts.allow_http_webhooks),
             token_scopes: Mutex::default(),
             files,
             units,
@@ -648,13 +653,23 @@ pub(crate) fn serve(
             "/_sim/correspondence",
             post(crate::correspondence::sim_publish),
         )
+        .route(
+            "/events/api/v1/subscriptions",
+            get(crate::events::list).post(crate::events::create),
+        )
+        .route(
+            "/events/api/v1/subscriptions/{id}",
+            axum::routing::delete(crate::events::delete),
+        )
+        .route("/_sim/events", get(crate::events::deliveries))
         .route("/_sim/grants", get(seen_grants))
         .route("/_sim/approve/{id}", post(crate::vendor::sim_approve))
         .route("/_sim/reject/{id}", post(crate::vendor::sim_reject))
         .route("/_sim/requests", get(request_counts))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&sim), discipline))
-        .with_state(sim);
+        .with_state(Arc::clone(&sim));
+    tokio::spawn(crate::events::dispatch(sim));
     let task = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Running { base_url, task })
 }
