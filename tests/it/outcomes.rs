@@ -423,6 +423,38 @@ pub(crate) fn live_config(w: &World, s: &Stand, extra: &str) -> PathBuf {
     config
 }
 
+/// A daemon started from `config` (no listener), running until the token is cancelled.
+fn serve(
+    config: PathBuf,
+) -> (
+    CancellationToken,
+    tokio::task::JoinHandle<Result<(), reachcheck::daemon::SweepError>>,
+) {
+    let d = Arc::new(
+        Daemon::start(reachcheck::daemon::ServeOverrides {
+            sources: reachcheck::settings::Overrides {
+                config: Some(config),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(run(d, None, shutdown.clone(), false));
+    (shutdown, running)
+}
+
+/// A one-number query on the store at `path`, read-only (0 while it cannot be read).
+fn counter(path: &Path) -> impl Fn(&str) -> i64 + use<'_> {
+    move |sql: &str| {
+        let c =
+            rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .unwrap();
+        c.query_row(sql, [], |r| r.get(0)).unwrap_or(0)
+    }
+}
+
 pub(crate) async fn wait_for(what: &str, within: Duration, mut f: impl FnMut() -> bool) {
     let until = Instant::now() + within;
     while !f() {
@@ -484,27 +516,9 @@ async fn a_message_to_a_never_reading_recipient_alerts_at_its_deadline_with_the_
         .await;
     let good_id = ids_of(&good)[0].clone();
 
-    let d = Arc::new(
-        Daemon::start(reachcheck::daemon::ServeOverrides {
-            sources: reachcheck::settings::Overrides {
-                config: Some(config),
-                ..Default::default()
-            },
-            ..Default::default()
-        })
-        .unwrap(),
-    );
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn(run(Arc::clone(&d), None, shutdown.clone(), false));
+    let (shutdown, running) = serve(config);
     let store_path = w.path().join("store.db");
-    let count = |sql: &str| -> i64 {
-        let c = rusqlite::Connection::open_with_flags(
-            &store_path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
-        c.query_row(sql, [], |r| r.get(0)).unwrap_or(0)
-    };
+    let count = counter(&store_path);
     wait_for(
         "both messages in the store",
         Duration::from_secs(30),
@@ -1285,27 +1299,9 @@ async fn both_contradictions_and_not_judged_reach_the_report_and_the_histories()
         .await;
     assert_eq!(ids_of(&early).len(), 1);
 
-    let d = Arc::new(
-        Daemon::start(reachcheck::daemon::ServeOverrides {
-            sources: reachcheck::settings::Overrides {
-                config: Some(config),
-                ..Default::default()
-            },
-            ..Default::default()
-        })
-        .unwrap(),
-    );
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn(run(Arc::clone(&d), None, shutdown.clone(), false));
+    let (shutdown, running) = serve(config);
     let store_path = w.path().join("store.db");
-    let count = |sql: &str| -> i64 {
-        let c = rusqlite::Connection::open_with_flags(
-            &store_path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
-        c.query_row(sql, [], |r| r.get(0)).unwrap_or(0)
-    };
+    let count = counter(&store_path);
     wait_for("the first sweep", Duration::from_secs(30), || {
         let n = count("SELECT count(*) FROM sweeps WHERE status = 'ok'");
         n >= 1
