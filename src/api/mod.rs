@@ -103,6 +103,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/findings", get(findings))
         .route("/v1/suppressions", get(suppressions).post(add_suppression))
         .route("/v1/sweeps", get(sweeps))
+        .route_layer(middleware::from_fn(json_only))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&shared),
             authenticate,
@@ -118,6 +119,42 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .merge(crate::events::webhook::routes(&shared))
         .fallback(|| async { ApiError::status(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(shared)
+}
+
+/// Whether a `Content-Type` names JSON: `application/json` or `application/*+json`, with
+/// any parameters (`; charset=utf-8`).
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json") && sub.len() > "+json".len())
+}
+
+/// A body sent to a JSON endpoint must say it is JSON: anything else is 415, named.
+async fn json_only(req: Request, next: Next) -> Result<Response, ApiError> {
+    if req.method() == axum::http::Method::POST {
+        let given = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or("(not text)"));
+        if !given.is_some_and(is_json) {
+            let said = given.map_or_else(
+                || "no Content-Type".to_owned(),
+                |g| format!("Content-Type `{}`", g.chars().take(80).collect::<String>()),
+            );
+            return Err(ApiError::status(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("{said}: send the body as `Content-Type: application/json`"),
+            ));
+        }
+    }
+    Ok(next.run(req).await)
 }
 
 async fn authenticate(
@@ -379,4 +416,32 @@ async fn blocking_store<T: Send + 'static>(
         tracing::error!(error = %e, "store");
         ApiError::status(StatusCode::SERVICE_UNAVAILABLE, e.reason)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json;
+
+    #[test]
+    fn json_and_structured_json_with_parameters_pass_and_nothing_else() {
+        for ok in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/cloudevents+json",
+            "application/problem+json;charset=UTF-8",
+        ] {
+            assert!(is_json(ok), "{ok}");
+        }
+        for no in [
+            "",
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "application/+json",
+            "application/jsonx",
+            "text/json",
+            "multipart/form-data; boundary=x",
+        ] {
+            assert!(!is_json(no), "{no}");
+        }
+    }
 }

@@ -727,6 +727,7 @@ async fn mangled_requests_get_a_400_naming_a_field_never_a_500() {
         let r = c
             .post(format!("{base}/access/v1/evaluation"))
             .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
             .body(raw)
             .send()
             .await

@@ -267,11 +267,41 @@ async fn serve_answers_like_check_and_precheck_holds_auth_and_reloads_safely() {
     let r = c
         .post(format!("{}/access/v1/evaluation", p.base))
         .bearer_auth(TOKEN)
+        .header("content-type", "application/json; charset=utf-8")
         .body("{not json")
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+    // A body that does not say it is JSON is refused before it is read: 415, named.
+    let good = serde_json::to_string(&batch(&routes[..1])["evaluations"][0]).unwrap();
+    for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+        let mut req = c
+            .post(format!("{}/access/v1/evaluation", p.base))
+            .bearer_auth(TOKEN)
+            .body(good.clone());
+        if let Some(t) = content_type {
+            req = req.header("content-type", t);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 415, "{content_type:?}");
+        let e: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            e["error"].as_str().is_some_and(|m| m.contains("Content-Type")),
+            "{e}"
+        );
+    }
+    // The same body as structured JSON is answered.
+    let r = c
+        .post(format!("{}/access/v1/evaluation", p.base))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/authzen+json")
+        .body(good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    checks += 1;
     let mut items = batch(&routes[..3]);
     items["evaluations"][2]["resource"]["id"] = json!("999");
     let (status, e) = post(&c, &p.base, "/access/v1/evaluations", &items).await;
