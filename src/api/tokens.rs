@@ -49,6 +49,12 @@ impl Tokens {
         if let Some(f) = file {
             let text = std::fs::read_to_string(f)
                 .map_err(|e| format!("`{}`: cannot read the API token file: {e}", f.display()))?;
+            if crate::store::readable_by_others(f) {
+                tracing::warn!(
+                    file = %f.display(),
+                    "the API token file can be read by other users: `chmod 600` it"
+                );
+            }
             for (i, line) in text.lines().enumerate() {
                 let line = line.trim();
                 if line.is_empty() || line.starts_with('#') {

@@ -76,6 +76,36 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Creates an empty store file readable by its owner only (0600), whatever the umask, if
+/// there is none: SQLite gives its `-wal` and `-shm` files the database file's mode, so the
+/// audit trail is never readable by others. An existing file is left as it is.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether users other than the owner may read `path` (always false where there are no
+/// Unix permissions).
+pub fn readable_by_others(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the store at `path`, migrates its schema, and marks any
     /// sweep left `running` by a process that died as `aborted`.
@@ -88,6 +118,13 @@ impl Store {
             && !dir.is_dir()
         {
             return Err(err(format!("directory `{}` does not exist", dir.display())));
+        }
+        create_private(path).map_err(|e| err(format!("cannot create: {e}")))?;
+        if readable_by_others(path) {
+            tracing::warn!(
+                path = %path.display(),
+                "the store (and its audit trail) can be read by other users: `chmod 600` it and its -wal and -shm files"
+            );
         }
         let mut conn = Connection::open(path).map_err(|e| err(format!("cannot open: {e}")))?;
         let setup = |c: &Connection| -> rusqlite::Result<()> {
@@ -153,6 +190,29 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_store_and_its_wal_are_private_to_their_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let mut store = Store::open(&path).unwrap();
+        // A write makes SQLite create the -wal and -shm files.
+        store
+            .record_poll(&crate::store::PollRecord::default())
+            .unwrap();
+        for name in ["store.db", "store.db-wal", "store.db-shm"] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+        }
+        assert!(!readable_by_others(&path));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(readable_by_others(&path));
+    }
 
     #[test]
     fn an_older_store_is_migrated_in_place_and_a_newer_one_refused() {
