@@ -296,6 +296,43 @@ impl Shared {
     }
 }
 
+/// The shortest `daemon.interval` against live sources: a typo must not hammer Altinn.
+pub const MIN_LIVE_INTERVAL: Duration = Duration::from_secs(60);
+/// The shortest `daemon.interval` on a snapshot directory.
+pub const MIN_SNAPSHOT_INTERVAL: Duration = Duration::from_secs(1);
+/// Test-only: set to `1` to allow any `daemon.interval` (tests that need sweeps in seconds
+/// against a local stand-in). Never in production.
+pub const SHORT_INTERVAL_ENV: &str = "REACHCHECK_TEST_ALLOW_SHORT_INTERVAL";
+
+/// Refuses a sweep interval below the minimum for the evidence source, naming which.
+fn check_interval(settings: &Settings) -> Result<(), DaemonError> {
+    let (min, against) = if settings.live.is_some() {
+        (MIN_LIVE_INTERVAL, "live Altinn sources")
+    } else {
+        (MIN_SNAPSHOT_INTERVAL, "a snapshot directory")
+    };
+    let given = settings.daemon.interval;
+    if given >= min || std::env::var(SHORT_INTERVAL_ENV).is_ok_and(|v| v == "1") {
+        return Ok(());
+    }
+    Err(DaemonError::Config(format!(
+        "`daemon.interval` (`--interval`) is {}: at least {} against {against}, so that a typo cannot sweep continuously",
+        humantime_like(given),
+        humantime_like(min)
+    )))
+}
+
+/// A duration as a reader would write it (`1ns`, `500ms`, `60s`).
+fn humantime_like(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d.as_millis() > 0 && d.subsec_nanos().is_multiple_of(1_000_000) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}ns", d.as_nanos())
+    }
+}
+
 /// The daemon.
 pub struct Daemon {
     overrides: ServeOverrides,
@@ -350,6 +387,7 @@ impl Daemon {
         overrides: ServeOverrides,
         settings: Settings,
     ) -> Result<Daemon, DaemonError> {
+        check_interval(&settings)?;
         // The stored answers and the routing table do not depend on each other: read them
         // at the same time (an existing store only; a new one is made once all is valid).
         let path = Some(settings.daemon.store.clone()).filter(|p| p.is_file());

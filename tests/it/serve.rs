@@ -17,7 +17,7 @@ fn root() -> PathBuf {
 }
 
 /// Starts `reachcheck serve` in `dir` on a free loopback port with `args`.
-fn serve(dir: &Path, args: &[&str], log: PathBuf) -> Proc {
+fn serve_cmd(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reachcheck"));
     cmd.current_dir(dir)
         .args(["serve", "--listen", "127.0.0.1:0"])
@@ -25,6 +25,17 @@ fn serve(dir: &Path, args: &[&str], log: PathBuf) -> Proc {
         .env("REACHCHECK_API_TOKENS", format!("tests:{TOKEN}"))
         .env("REACHCHECK_LOG", "info")
         .env("NO_COLOR", "1");
+    cmd
+}
+
+fn serve(dir: &Path, args: &[&str], log: PathBuf) -> Proc {
+    start(serve_cmd(dir, args), log)
+}
+
+/// [`serve`] allowed to sweep more often than the minimum (the test-only override).
+fn serve_fast(dir: &Path, args: &[&str], log: PathBuf) -> Proc {
+    let mut cmd = serve_cmd(dir, args);
+    cmd.env(reachcheck::daemon::SHORT_INTERVAL_ENV, "1");
     start(cmd, log)
 }
 
@@ -275,7 +286,11 @@ async fn serve_answers_like_check_and_precheck_holds_auth_and_reloads_safely() {
     assert_eq!(r.status(), 400);
     // A body that does not say it is JSON is refused before it is read: 415, named.
     let good = serde_json::to_string(&batch(&routes[..1])["evaluations"][0]).unwrap();
-    for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
         let mut req = c
             .post(format!("{}/access/v1/evaluation", p.base))
             .bearer_auth(TOKEN)
@@ -287,7 +302,9 @@ async fn serve_answers_like_check_and_precheck_holds_auth_and_reloads_safely() {
         assert_eq!(r.status(), 415, "{content_type:?}");
         let e: serde_json::Value = r.json().await.unwrap();
         assert!(
-            e["error"].as_str().is_some_and(|m| m.contains("Content-Type")),
+            e["error"]
+                .as_str()
+                .is_some_and(|m| m.contains("Content-Type")),
             "{e}"
         );
     }
@@ -520,9 +537,19 @@ async fn sigkill_in_the_middle_of_a_sweep_loses_nothing_and_a_restart_answers_at
     let (slow_sim, slow) = sim(d, "slow", 100, "rate_per_second = 200\nconcurrency = 4\n");
     let args: Vec<String> = demo_args(&slow);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // Sweeping every second against a live source needs the test-only override.
     let mut with_interval = args.clone();
     with_interval.extend(["--interval", "1s"]);
-    let victim = serve(d, &with_interval, d.join("victim.log"));
+    let refused = serve_cmd(d, &with_interval).arg("--once").output().unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains(
+            "`daemon.interval` (`--interval`) is 1s: at least 60s against live Altinn sources"
+        ),
+        "{err}"
+    );
+    let victim = serve_fast(d, &with_interval, d.join("victim.log"));
     let c = client();
     let until = Instant::now() + Duration::from_secs(60);
     loop {
