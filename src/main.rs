@@ -14,8 +14,13 @@ fn main() -> ExitCode {
     };
     let filter =
         EnvFilter::try_from_env("REACHCHECK_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // Colour only on a terminal (and never with NO_COLOR): logs sent to a file or a
+    // journal stay plain text.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     if std::env::var("REACHCHECK_LOG_FORMAT").is_ok_and(|f| f == "json") {
         logs.json().init();

@@ -314,8 +314,17 @@ struct RawSettings {
 
 /// Parses an RFC 3339 time, with the message the CLI and config share.
 pub fn parse_time(s: &str) -> Result<Timestamp, String> {
-    s.trim().parse::<Timestamp>().map_err(|_| {
-        format!("`{s}` is not a time: expected RFC 3339 such as `2026-11-21T06:00:00Z`")
+    let t = s.trim();
+    t.parse::<Timestamp>().map_err(|e| {
+        // Shaped like a time but not one (a month 13, a year past 9999): say what is wrong.
+        let shaped = t.len() >= 10
+            && t.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+            && t.as_bytes()[4] == b'-';
+        if shaped {
+            format!("`{s}` is not a valid time: {e}")
+        } else {
+            format!("`{s}` is not a time: expected RFC 3339 such as `2026-11-21T06:00:00Z`")
+        }
     })
 }
 
@@ -1161,6 +1170,12 @@ mod tests {
             parse_time("yesterday").unwrap_err(),
             "`yesterday` is not a time: expected RFC 3339 such as `2026-11-21T06:00:00Z`"
         );
+        let e = parse_time("2026-13-01T00:00:00Z").unwrap_err();
+        assert!(
+            e.starts_with("`2026-13-01T00:00:00Z` is not a valid time: ") && e.contains("month"),
+            "{e}"
+        );
+        assert!(parse_time("99999-01-01T00:00:00Z").is_err());
         assert_eq!(parse_age("90m").unwrap(), SignedDuration::from_mins(90));
         assert_eq!(
             parse_age("0s").unwrap_err(),

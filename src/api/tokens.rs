@@ -71,9 +71,15 @@ impl Tokens {
         if entry.is_empty() {
             return Ok(());
         }
-        let (name, token) = match entry.split_once(':') {
-            Some((n, t)) if !n.trim().is_empty() => (n.trim().to_owned(), t.trim()),
-            _ => (format!("token-{}", self.entries.len() + 1), entry),
+        // Every token has a name: the audit trail records who checked by it.
+        let Some((name, token)) = entry
+            .split_once(':')
+            .map(|(n, t)| (n.trim().to_owned(), t.trim()))
+            .filter(|(n, _)| !n.is_empty())
+        else {
+            return Err(format!(
+                "{whence}: a token without a name: write `name:token` (the name is what the audit trail records)"
+            ));
         };
         if token.len() < MIN_TOKEN_LEN {
             return Err(format!(
@@ -111,17 +117,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn named_and_unnamed_tokens_from_env_and_file() {
+    fn named_tokens_from_env_and_file_and_an_unnamed_one_refused() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("tokens");
         std::fs::write(&file, "# ops\nops:0123456789abcdef-ops\n\n").unwrap();
         let t = Tokens::load(
-            Some("ci:0123456789abcdef-ci, 0123456789abcdef-anon"),
+            Some("ci:0123456789abcdef-ci, anon:0123456789abcdef-anon"),
             Some(&file),
         )
         .unwrap();
         assert_eq!(t.check("0123456789abcdef-ci").as_deref(), Some("ci"));
-        assert_eq!(t.check("0123456789abcdef-anon").as_deref(), Some("token-2"));
+        assert_eq!(t.check("0123456789abcdef-anon").as_deref(), Some("anon"));
+        // A line without a name is refused, naming where it is and never the token.
+        std::fs::write(&file, "ops:0123456789abcdef-ops\n0123456789abcdef-x\n").unwrap();
+        let e = Tokens::load(None, Some(&file)).unwrap_err();
+        assert!(
+            e.contains("line 2") && e.contains("without a name") && !e.contains("abcdef-x"),
+            "{e}"
+        );
+        let e = Tokens::load(Some(":0123456789abcdef-y"), None).unwrap_err();
+        assert!(e.contains("entry 1") && e.contains("without a name"), "{e}");
         assert_eq!(t.check("0123456789abcdef-ops").as_deref(), Some("ops"));
         assert_eq!(t.check("0123456789abcdef-cj"), None);
         assert_eq!(t.check(""), None);

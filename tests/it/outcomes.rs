@@ -1001,6 +1001,8 @@ fn the_demo_ingests_its_history_and_lists_the_incidents_unread_concern_reports()
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let log = stderr(&o);
     assert!(log.contains("sent messages polled"), "{log}");
+    // Logs to a pipe or a file carry no colour codes.
+    assert!(!log.contains('\u{1b}'), "{log}");
     assert!(
         log.contains("messages_at_risk"),
         "unread messages still being polled are alerted: {log}"
