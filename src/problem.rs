@@ -112,6 +112,20 @@ pub fn line_of(text: &str, offset: usize) -> u32 {
     u32::try_from(line).unwrap_or(u32::MAX)
 }
 
+/// How many characters of an offending value a message quotes.
+pub const EXCERPT_CHARS: usize = 40;
+
+/// An offending value as a message quotes it: whole when short, else its first
+/// [`EXCERPT_CHARS`] characters, `…` and its length, so that a huge field never floods the
+/// terminal or the log.
+pub fn excerpt(value: &str) -> String {
+    let mut chars = value.char_indices();
+    match chars.nth(EXCERPT_CHARS) {
+        None => value.to_owned(),
+        Some((cut, _)) => format!("{}… ({} bytes)", &value[..cut], value.len()),
+    }
+}
+
 /// Lines of byte offsets looked up in (nearly) document order, as a parser's events or a
 /// file's entries come: each call counts the newlines between the previous offset and
 /// this one, so a whole document costs one pass, where [`line_of`] on every event would
@@ -215,6 +229,23 @@ mod tests {
         assert_eq!(line_of("a\nb\nc", 0), 1);
         assert_eq!(line_of("a\nb\nc", 2), 2);
         assert_eq!(line_of("a\nb\nc", 99), 3);
+    }
+
+    #[test]
+    fn excerpts_keep_short_values_and_cut_long_ones_on_a_character() {
+        assert_eq!(excerpt("31000001"), "31000001");
+        let long = "ø".repeat(1000);
+        let e = excerpt(&long);
+        assert!(e.starts_with(&"ø".repeat(EXCERPT_CHARS)), "{e}");
+        assert!(e.ends_with("… (2000 bytes)"), "{e}");
+        assert_eq!(
+            e.chars().count(),
+            EXCERPT_CHARS + " … (2000 bytes)".chars().count() - 1
+        );
+        assert_eq!(
+            excerpt(&"x".repeat(EXCERPT_CHARS)),
+            "x".repeat(EXCERPT_CHARS)
+        );
     }
 
     #[test]

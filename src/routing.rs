@@ -145,7 +145,9 @@ impl RoutingTable {
                         Some(line),
                         format!(
                             "the row `{}` has {} fields: expected {width}, as in the header",
-                            record.iter().map(str::trim).collect::<Vec<_>>().join(","),
+                            crate::problem::excerpt(
+                                &record.iter().map(str::trim).collect::<Vec<_>>().join(",")
+                            ),
                             record.len()
                         ),
                     ));

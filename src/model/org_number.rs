@@ -69,12 +69,12 @@ impl OrgNumber {
                     }
                 }
                 ' ' => {}
-                _ => return Err(OrgNumberError::NotDigits(trimmed.to_owned())),
+                _ => return Err(OrgNumberError::NotDigits(crate::problem::excerpt(trimmed))),
             }
         }
         if digits != 9 {
             return Err(OrgNumberError::WrongLength {
-                value: trimmed.to_owned(),
+                value: crate::problem::excerpt(trimmed),
                 digits,
             });
         }

@@ -413,3 +413,25 @@ fn help_teaches_the_verdicts_exit_codes_and_examples() {
         assert!(help.contains(flag), "{flag} in check --help");
     }
 }
+
+#[test]
+fn a_huge_offending_value_is_quoted_by_its_first_characters_only() {
+    let huge = "9".repeat(1_000_000);
+    let extra = "x".repeat(200_000);
+    let w = World::new(&[
+        &route("bekymringsmelding", &huge),
+        &format!("310000019,ordinaer-post,{GOOD},{extra}"),
+    ]);
+    let o = w.run(&["check"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.len() < 2_000, "{} bytes on stderr", err.len());
+    assert!(
+        err.contains("line 2") && err.contains("… (1000000 bytes)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 3") && err.contains("has 4 fields"),
+        "{err}"
+    );
+}
