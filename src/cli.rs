@@ -1169,6 +1169,10 @@ fn report(a: ReportArgs) -> Result<ExitCode, CliError> {
         policies: a.policies.clone(),
         ..Overrides::default()
     })?;
+    if let Some(c) = &a.contact {
+        crate::model::check_free_text(c, 500)
+            .map_err(|e| CliError::Missing(format!("`--contact`: {e}")))?;
+    }
     let letter = matches!(a.format, ReportFormat::Letter | ReportFormat::LetterHtml);
     if letter != a.recipient.is_some() {
         return Err(CliError::Missing(if letter {

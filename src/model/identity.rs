@@ -96,9 +96,92 @@ pub fn contains_identity_number(text: &str) -> bool {
     matches!(mask_identity_numbers(text), Cow::Owned(_))
 }
 
+/// Why a piece of free text (a justification, a contact line, a name) is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FreeTextError {
+    /// It holds a national identity number.
+    #[error("it contains a national identity number: free text must hold no personal data")]
+    IdentityNumber,
+    /// It is longer than allowed.
+    #[error("it is {given} characters long: at most {max}")]
+    TooLong {
+        /// Its length in characters.
+        given: usize,
+        /// The most allowed.
+        max: usize,
+    },
+    /// It holds a control character other than a line break or a tab.
+    #[error("it contains the control character U+{0:04X}")]
+    Control(u32),
+    /// It holds a bidirectional override or isolate, which can make text read otherwise
+    /// than it is stored.
+    #[error("it contains the bidirectional formatting character U+{0:04X}")]
+    Bidi(u32),
+}
+
+/// Checks free text a person typed in for reachcheck to keep (DESIGN "Real components"):
+/// no identity number, at most `max` characters, no control characters but line breaks and
+/// tabs, no bidirectional overrides or isolates.
+pub fn check_free_text(text: &str, max: usize) -> Result<(), FreeTextError> {
+    let given = text.chars().count();
+    if given > max {
+        return Err(FreeTextError::TooLong { given, max });
+    }
+    for c in text.chars() {
+        let u = u32::from(c);
+        if matches!(u, 0x202A..=0x202E | 0x2066..=0x2069) {
+            return Err(FreeTextError::Bidi(u));
+        }
+        if c.is_control() && c != '\n' && c != '\t' && c != '\r' {
+            return Err(FreeTextError::Control(u));
+        }
+    }
+    if contains_identity_number(text) {
+        return Err(FreeTextError::IdentityNumber);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_text_without_personal_data_or_tricks_passes_and_the_rest_is_named() {
+        assert_eq!(
+            check_free_text("Avtalt med kommunen, sak 2026/17.\nOK", 200),
+            Ok(())
+        );
+        assert_eq!(
+            check_free_text(&format!("gjelder {VALID}"), 200),
+            Err(FreeTextError::IdentityNumber)
+        );
+        assert_eq!(
+            check_free_text("010170 12343", 200),
+            Err(FreeTextError::IdentityNumber)
+        );
+        assert_eq!(
+            check_free_text(&"x".repeat(201), 200),
+            Err(FreeTextError::TooLong {
+                given: 201,
+                max: 200
+            })
+        );
+        assert_eq!(check_free_text("a\0b", 200), Err(FreeTextError::Control(0)));
+        assert_eq!(
+            check_free_text("abc\u{202E}fed", 200),
+            Err(FreeTextError::Bidi(0x202E))
+        );
+        assert_eq!(
+            check_free_text("\u{2067}x", 200),
+            Err(FreeTextError::Bidi(0x2067))
+        );
+        // An error never repeats the text.
+        let e = check_free_text(&format!("gjelder {VALID}"), 200)
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains(VALID), "{e}");
+    }
 
     /// Synthetic numbers that pass both checks (made for tests; no real person).
     const VALID: &str = "01017012343";

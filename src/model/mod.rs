@@ -17,7 +17,8 @@ pub use finding::{
 };
 pub use grant::{Code, Grant};
 pub use identity::{
-    MASK as IDENTITY_MASK, contains_identity_number, is_identity_number, mask_identity_numbers,
+    FreeTextError, MASK as IDENTITY_MASK, check_free_text, contains_identity_number,
+    is_identity_number, mask_identity_numbers,
 };
 pub use ids::{IdError, MessageTypeId, ResourceId};
 pub use org_number::{OrgNumber, OrgNumberError};

@@ -33,6 +33,9 @@ pub struct NewSuppression {
     pub expires_at: Timestamp,
 }
 
+/// The longest justification kept, in characters.
+const MAX_JUSTIFICATION: usize = 2000;
+
 impl NewSuppression {
     /// Checks it as of `now`: the field at fault and why.
     pub fn check(&self, now: Timestamp) -> Result<(), (&'static str, String)> {
@@ -42,6 +45,8 @@ impl NewSuppression {
                 "a suppression needs a written justification".to_owned(),
             ));
         }
+        crate::model::check_free_text(&self.justification, MAX_JUSTIFICATION)
+            .map_err(|e| ("justification", e.to_string()))?;
         if self.sender.is_some() != self.message_type.is_some() {
             return Err((
                 if self.sender.is_some() { "message_type" } else { "sender" },

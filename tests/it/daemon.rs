@@ -222,6 +222,35 @@ async fn a_suppressed_finding_is_kept_but_not_alerted_and_its_lapse_is_noticed_o
             },
             "message_type",
         ),
+        // Free text with personal data, too long, or with hidden characters.
+        (
+            NewSuppression {
+                justification: "Gjelder saksbehandler 010170 12343".to_owned(),
+                ..suppression.clone()
+            },
+            "justification",
+        ),
+        (
+            NewSuppression {
+                justification: "x".repeat(1_500_000),
+                ..suppression.clone()
+            },
+            "justification",
+        ),
+        (
+            NewSuppression {
+                justification: "ok\0".to_owned(),
+                ..suppression.clone()
+            },
+            "justification",
+        ),
+        (
+            NewSuppression {
+                justification: "paper \u{202E}2026".to_owned(),
+                ..suppression.clone()
+            },
+            "justification",
+        ),
         (
             NewSuppression {
                 expires_at: now,
