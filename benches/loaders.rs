@@ -8,7 +8,9 @@
 //! - TOML: `message-types.toml` with N message types (2,000 and 20,000) through
 //!   `policy::parse_message_types`;
 //! - JSON: one unit's connections file with N holders (5,000 and 50,000) through
-//!   `SnapshotDir::load`.
+//!   `SnapshotDir::load`;
+//! - explain: `Engine::explain` of a route to a unit whose connections list N holders
+//!   (10,000 and 100,000), after it was judged.
 //!
 //! Run with `cargo bench --bench loaders`. Not a test and not in CI: a measurement. Each
 //! figure is the best of three runs.
@@ -110,7 +112,7 @@ fn report(name: &str, small: (usize, Duration), large: (usize, Duration)) -> boo
     let ratio = large.1.as_secs_f64() / small.1.as_secs_f64().max(1e-9);
     let ok = ratio <= TARGET;
     println!(
-        "{name:<6} {:>9} items {:>9.1} ms   {:>9} items {:>9.1} ms   ratio {ratio:>5.1}  {}",
+        "{name:<7} {:>9} items {:>9.1} ms   {:>9} items {:>9.1} ms   ratio {ratio:>5.1}  {}",
         small.0,
         small.1.as_secs_f64() * 1e3,
         large.0,
@@ -179,6 +181,46 @@ fn main() {
         (n, d)
     };
     all &= report("json", time_json(5_000), time_json(50_000));
+
+    // Explaining a route to a unit whose connections list N holders (issue 14: a million
+    // never finished): the unit is digested and judged first, then only `explain` is timed.
+    let policies = reachcheck::Policies::load(Path::new("policies")).unwrap();
+    let time_explain = |n: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let org = "958935420";
+        connections(dir.path(), org, n);
+        let routes = RoutingTable::parse(
+            Path::new("routes.csv"),
+            format!("sender,message_type,recipient\n310000019,ordinaer-post,{org}\n").as_bytes(),
+            |m: &MessageTypeId| policies.message_type(m).is_some(),
+            "",
+        )
+        .unwrap();
+        let unit = OrgNumber::parse(org).unwrap();
+        let gathered = SnapshotDir::new(dir.path())
+            .gathered([unit], &policies.resource_ids())
+            .unwrap();
+        let now = "2026-11-21T06:00:00Z".parse().unwrap();
+        let pass = reachcheck::sweep::judge(
+            gathered,
+            policies.clone(),
+            &routes,
+            now,
+            jiff::SignedDuration::from_hours(24),
+        );
+        let (r, a) = pass.evaluation.iter().next().unwrap();
+        let d = best_of_three(|| {
+            let e = pass.engine.explain(
+                &r.route,
+                a,
+                now,
+                reachcheck::engine::ExplainOptions::default(),
+            );
+            assert!(!e.readers.is_empty());
+        });
+        (n, d)
+    };
+    all &= report("explain", time_explain(10_000), time_explain(100_000));
 
     println!(
         "{}",

@@ -250,6 +250,11 @@ impl Engine {
     /// The people at `recipient` (and, when it inherits, its main unit), distinct.
     fn people(&self, recipient: OrgNumber, main: Option<OrgNumber>) -> Vec<Who<'_>> {
         let mut out: Vec<Who<'_>> = Vec::new();
+        // As the digest does: party ids by hash, so that a unit with a million rightholders
+        // is explained in linear time; name-identified persons (rare) are compared with
+        // everyone.
+        let mut by_party: rustc_hash::FxHashMap<u64, usize> = rustc_hash::FxHashMap::default();
+        let mut named: Vec<usize> = Vec::new();
         for (org, inherited) in std::iter::once((recipient, false)).chain(main.map(|m| (m, true))) {
             let (Some(ev), Some(d)) = (self.snapshot.unit(org), self.digests.get(&org)) else {
                 continue;
@@ -262,15 +267,34 @@ impl Engine {
                     .filter_map(|&i| holders.get(i as usize))
                     .map(|h| (org, h, inherited))
                     .collect();
-                match out.iter_mut().find(|w| w.person.same_as(p)) {
-                    Some(w) => {
-                        w.person.merge(p);
-                        w.refs.extend(refs);
-                    }
-                    None => out.push(Who {
-                        person: p.clone(),
-                        refs,
+                let found = match p.namespace {
+                    super::digest::Namespace::Party => by_party.get(&p.key).copied().or_else(|| {
+                        named
+                            .iter()
+                            .copied()
+                            .find(|&j| out[j].person.same_as(p))
                     }),
+                    super::digest::Namespace::Name => {
+                        out.iter().position(|w| w.person.same_as(p))
+                    }
+                };
+                match found {
+                    Some(j) => {
+                        out[j].person.merge(p);
+                        out[j].refs.extend(refs);
+                    }
+                    None => {
+                        match p.namespace {
+                            super::digest::Namespace::Party => {
+                                by_party.insert(p.key, out.len());
+                            }
+                            super::digest::Namespace::Name => named.push(out.len()),
+                        }
+                        out.push(Who {
+                            person: p.clone(),
+                            refs,
+                        });
+                    }
                 }
             }
         }
