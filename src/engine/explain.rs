@@ -249,11 +249,18 @@ impl Engine {
 
     /// The people at `recipient` (and, when it inherits, its main unit), distinct.
     fn people(&self, recipient: OrgNumber, main: Option<OrgNumber>) -> Vec<Who<'_>> {
-        let mut out: Vec<Who<'_>> = Vec::new();
+        let units = || {
+            std::iter::once(recipient)
+                .chain(main)
+                .filter_map(|o| self.digests.get(&o))
+        };
+        let size: usize = units().map(|d| d.persons.len()).sum();
+        let mut out: Vec<Who<'_>> = Vec::with_capacity(size);
         // As the digest does: party ids by hash, so that a unit with a million rightholders
         // is explained in linear time; name-identified persons (rare) are compared with
         // everyone.
-        let mut by_party: rustc_hash::FxHashMap<u64, usize> = rustc_hash::FxHashMap::default();
+        let mut by_party: rustc_hash::FxHashMap<u64, usize> =
+            rustc_hash::FxHashMap::with_capacity_and_hasher(size, Default::default());
         let mut named: Vec<usize> = Vec::new();
         for (org, inherited) in std::iter::once((recipient, false)).chain(main.map(|m| (m, true))) {
             let (Some(ev), Some(d)) = (self.snapshot.unit(org), self.digests.get(&org)) else {
