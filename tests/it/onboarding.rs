@@ -415,7 +415,9 @@ fn bad_onboarding_config_exits_2_naming_the_setting_and_one_refusal_is_that_orga
     // Pending past `remind_after`: listed for follow-up, with its own link.
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, text + "remind_after = \"1s\"\n").unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1200));
+    // `onboard` reads its clock in whole seconds (truncated) while the request's `created`
+    // keeps Altinn's fraction: only after 2 s is "pending for 1 s" certain at any phase.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
     let (_, later, err) = onboard(&w, &["--status"]);
     assert_eq!(
         later["follow_up"],
