@@ -122,6 +122,20 @@ const READ: &str = "read";
 const WRITE: &str = "write";
 
 const SUB_UNITS: usize = 40;
+
+/// reachcheck's system in Altinn's system register, as the demo's recorded requests name it
+/// (start `altinn-sim` with `--client-org 310000019 --system-id` this).
+pub const SYSTEM_ID: &str = "310000019_reachcheck";
+/// The access package the recorded requests ask for (`[onboarding] access_packages`' default).
+const REQUESTED_PACKAGE: &str = "urn:altinn:accesspackage:tilgangsstyrer";
+/// Where Altinn's end-user UI lets an organisation approve a request.
+const CONFIRM_BASE: &str = "https://am.ui.altinn.no/accessmanagement/ui/systemuser/request";
+/// Municipalities with Enhetsregisteret roles only that were asked, per state of the
+/// request; the rest of them were never asked.
+const PENDING: usize = 10;
+const REJECTED: usize = 3;
+const DENIED: usize = 2;
+const TIMED_OUT: usize = 5;
 const NO_ADDRESSES: usize = 8;
 const NO_NOTIFICATION_FILE: usize = 8;
 
@@ -205,6 +219,19 @@ pub struct Summary {
     pub no_notification_file: usize,
     /// Municipalities whose notification addresses were refused to reachcheck (403).
     pub notification_refused: usize,
+    /// Recorded system-user requests by status: `Accepted`, `New`, `Rejected`, `Denied`,
+    /// `Timedout`; and municipalities never asked (no request file).
+    pub approved: usize,
+    /// ... `New` (pending, with their own `confirmUrl`).
+    pub pending: usize,
+    /// ... `Rejected`.
+    pub rejected: usize,
+    /// ... `Denied`.
+    pub denied: usize,
+    /// ... `Timedout` (expired).
+    pub timed_out: usize,
+    /// Municipalities never asked.
+    pub never_asked: usize,
 }
 
 impl fmt::Display for Summary {
@@ -234,10 +261,22 @@ impl fmt::Display for Summary {
              access list of {GATED}: {} of {} municipalities",
             self.rights_answers, self.write_only, self.access_list_members, self.municipalities
         )?;
-        write!(
+        writeln!(
             f,
             "notification: {} with no address, {} without a notification file, {} refused (403)",
             self.no_addresses, self.no_notification_file, self.notification_refused
+        )?;
+        write!(
+            f,
+            "onboarding: {} approved, {} pending, {} refused ({} rejected, {} denied), \
+             {} expired, {} never asked",
+            self.approved,
+            self.pending,
+            self.rejected + self.denied,
+            self.rejected,
+            self.denied,
+            self.timed_out,
+            self.never_asked
         )
     }
 }
@@ -509,6 +548,143 @@ fn plan_refusals(third: &mut ChaCha8Rng, municipalities: &[Municipality], plans:
         let i = pick(third, &eligible);
         plans[i].notify_refused = true;
     }
+}
+
+/// The state of a municipality's recorded system-user request (issue 13).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Asked {
+    Accepted,
+    New,
+    Rejected,
+    Denied,
+    Timedout,
+}
+
+/// Who approved reachcheck's system user, and who was asked in vain: exactly the
+/// municipalities with connections accepted (those the stand-in counts as approved without
+/// recorded requests, so no verdict changes), and, among those with Enhetsregisteret roles
+/// only and a notification file, a seeded few pending, rejected, denied and timed out; the
+/// other roles-only municipalities were never asked. Drawn from a fourth stream of the seed.
+fn plan_onboarding(fourth: &mut ChaCha8Rng, plans: &[Plan]) -> Vec<Option<Asked>> {
+    let mut asked: Vec<Option<Asked>> = plans
+        .iter()
+        .map(|p| (p.access != Access::ErOnly).then_some(Asked::Accepted))
+        .collect();
+    let mut eligible: Vec<usize> = (0..plans.len())
+        .filter(|&i| plans[i].access == Access::ErOnly && plans[i].notify != Notify::Missing)
+        .collect();
+    eligible.shuffle(fourth);
+    let states = std::iter::repeat_n(Asked::New, PENDING)
+        .chain(std::iter::repeat_n(Asked::Rejected, REJECTED))
+        .chain(std::iter::repeat_n(Asked::Denied, DENIED))
+        .chain(std::iter::repeat_n(Asked::Timedout, TIMED_OUT));
+    for (i, state) in eligible.into_iter().zip(states) {
+        asked[i] = Some(state);
+    }
+    asked
+}
+
+/// A system-user request as Altinn's vendor endpoints answer it (`RequestSystemResponse`,
+/// API-NOTES-2026 §1.3).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SystemUserRequest {
+    id: String,
+    integration_title: &'static str,
+    external_ref: String,
+    system_id: &'static str,
+    party_org_no: String,
+    rights: [(); 0],
+    access_packages: [Urn; 1],
+    status: &'static str,
+    redirect_url: Option<String>,
+    confirm_url: String,
+    escalated: bool,
+    created: String,
+}
+
+#[derive(Serialize)]
+struct Urn {
+    urn: &'static str,
+}
+
+/// Maskinporten's refusal of a system-user token for an organisation that has not approved.
+#[derive(Serialize)]
+struct TokenRefusal {
+    status: u16,
+    body: TokenRefusalBody,
+}
+
+#[derive(Serialize)]
+struct TokenRefusalBody {
+    error: &'static str,
+    error_description: String,
+}
+
+/// A time on a whole hour in one of `months` calendar months from `year`-`month`.
+fn created(rng: &mut ChaCha8Rng, year: u32, month: u32, months: u32) -> String {
+    let m = month - 1 + rng.random_range(0..months);
+    let (y, m) = (year + m / 12, m % 12 + 1);
+    let day = rng.random_range(1..=28u32);
+    let hour = rng.random_range(7..16u32);
+    format!("{y}-{m:02}-{day:02}T{hour:02}:00:00Z")
+}
+
+/// Writes the recorded requests (`authentication/systemuser/request/<org>.json`) and, for
+/// every municipality asked that has not approved, Maskinporten's refusal of its token
+/// (`auth/maskinporten/<org>.status.json`), as a live sweep records them.
+fn write_requests(
+    fourth: &mut ChaCha8Rng,
+    files: &mut Out,
+    municipalities: &[Municipality],
+    asked: &[Option<Asked>],
+) -> io::Result<()> {
+    for (m, state) in municipalities.iter().zip(asked) {
+        let Some(state) = *state else { continue };
+        let id = uuid(fourth);
+        // Accepted long ago; timed out: more than 180 days before the snapshot; pending:
+        // within them.
+        let (status, when) = match state {
+            Asked::Accepted => ("Accepted", created(fourth, 2025, 6, 12)),
+            Asked::New => ("New", created(fourth, 2026, 9, 2)),
+            Asked::Rejected => ("Rejected", created(fourth, 2026, 4, 6)),
+            Asked::Denied => ("Denied", created(fourth, 2026, 4, 6)),
+            Asked::Timedout => ("Timedout", created(fourth, 2025, 10, 6)),
+        };
+        let request = SystemUserRequest {
+            confirm_url: format!("{CONFIRM_BASE}?id={id}&DONTCHOOSEREPORTEE=true"),
+            id,
+            integration_title: "reachcheck",
+            external_ref: m.org.to_string(),
+            system_id: SYSTEM_ID,
+            party_org_no: m.org.to_string(),
+            rights: [],
+            access_packages: [Urn {
+                urn: REQUESTED_PACKAGE,
+            }],
+            status,
+            redirect_url: None,
+            escalated: false,
+            created: when,
+        };
+        files.json(SYSTEM_USER_REQUESTS, m.org, &request)?;
+        if state != Asked::Accepted {
+            files.value(
+                &format!("{MASKINPORTEN}/{}.status.json", m.org),
+                &TokenRefusal {
+                    status: 400,
+                    body: TokenRefusalBody {
+                        error: "invalid_altinn_customer_configuration",
+                        error_description: format!(
+                            "MP-303: Invalid authorization details values: no system user for the client in organisation {}",
+                            m.org
+                        ),
+                    },
+                },
+            )?;
+        }
+    }
+    Ok(())
 }
 
 // ------------------------------------------------------------------------------------
@@ -1196,6 +1372,8 @@ const CONNECTIONS: &str = "accessmanagement/connections";
 const NOTIFICATIONS: &str = "profile/notificationaddresses";
 const RIGHTS: &str = "accessmanagement/resourcerights";
 const REGISTRY: &str = "resourceregistry";
+const SYSTEM_USER_REQUESTS: &str = "authentication/systemuser/request";
+const MASKINPORTEN: &str = "auth/maskinporten";
 
 fn links(register: &str, org: OrgNumber, main_unit: Option<OrgNumber>) -> BrregLinks {
     let base = "https://data.brreg.no/enhetsregisteret/api";
@@ -1659,7 +1837,15 @@ snapshot was taken ({TAKEN_AT}). What the generator wrote:
   as members;
 - {no_addr} municipalities with an empty notification address list, {no_file} without a
   notification address file, {refused} whose addresses Altinn refused to reachcheck (a 403
-  recorded as `profile/notificationaddresses/<org>.json.status.json`).
+  recorded as `profile/notificationaddresses/<org>.json.status.json`);
+- onboarding (issue 13), the system-user requests of reachcheck's system `{SYSTEM_ID}` in
+  `authentication/systemuser/request/<org>.json`: {approved} `Accepted` (exactly the
+  municipalities with connections), {pending} `New` (pending, each with its own `confirmUrl`),
+  {rejected} `Rejected` and {denied} `Denied` (refused), {timed_out} `Timedout` (expired); the
+  other {never_asked} municipalities with Enhetsregisteret roles only were never asked (no
+  file). For every municipality asked that has not approved, Maskinporten's refusal of its
+  token is recorded (`auth/maskinporten/<org>.status.json`), so its routes that are not
+  readable carry `not_authorized` (with its own approval link while pending).
 
 Regenerate with `cargo run --example generate-demo`; the output is identical on every run.
 ",
@@ -1680,6 +1866,12 @@ Regenerate with `cargo run --example generate-demo`; the output is identical on 
         no_addr = s.no_addresses,
         no_file = s.no_notification_file,
         refused = s.notification_refused,
+        approved = s.approved,
+        pending = s.pending,
+        rejected = s.rejected,
+        denied = s.denied,
+        timed_out = s.timed_out,
+        never_asked = s.never_asked,
     )
 }
 
@@ -1697,6 +1889,10 @@ pub fn generate(seed: u64, out: &Path) -> io::Result<Summary> {
     let mut third = ChaCha8Rng::seed_from_u64(seed);
     third.set_stream(2);
     plan_refusals(&mut third, &municipalities, &mut plans);
+    // A fourth stream for the onboarding states (issue 13): nothing else moves.
+    let mut fourth = ChaCha8Rng::seed_from_u64(seed);
+    fourth.set_stream(3);
+    let asked = plan_onboarding(&mut fourth, &plans);
     let catalogue = Catalogue::new(&mut rng);
     let registry = Registry::new(&mut extra);
 
@@ -1760,6 +1956,7 @@ pub fn generate(seed: u64, out: &Path) -> io::Result<Summary> {
         )?;
     }
     let access_list_members = registry.write(&mut extra, &mut files, &municipalities, &plans)?;
+    write_requests(&mut fourth, &mut files, &municipalities, &asked)?;
 
     // Two recipients that are not (or no longer) there.
     let former = OrgNumbers(33_000_000).next();
@@ -1834,6 +2031,7 @@ pub fn generate(seed: u64, out: &Path) -> io::Result<Summary> {
     count += 2;
 
     let count_access = |a: Access| plans.iter().filter(|p| p.access == a).count();
+    let count_asked = |a: Option<Asked>| asked.iter().filter(|&&s| s == a).count();
     let mut summary = Summary {
         seed,
         senders: districts.len(),
@@ -1860,6 +2058,12 @@ pub fn generate(seed: u64, out: &Path) -> io::Result<Summary> {
             .filter(|p| p.notify == Notify::Missing && !p.notify_refused)
             .count(),
         notification_refused: plans.iter().filter(|p| p.notify_refused).count(),
+        approved: count_asked(Some(Asked::Accepted)),
+        pending: count_asked(Some(Asked::New)),
+        rejected: count_asked(Some(Asked::Rejected)),
+        denied: count_asked(Some(Asked::Denied)),
+        timed_out: count_asked(Some(Asked::Timedout)),
+        never_asked: count_asked(None),
     };
     files.text("README.md", &snapshot_readme(seed, &summary))?;
     summary.snapshot_files = files.files;

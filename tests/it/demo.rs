@@ -61,6 +61,21 @@ fn the_committed_demo_is_what_the_generator_writes_with_the_default_seed() {
         (92, 1, 1, 355),
         "{summary}"
     );
+    // The onboarding states examples/demo/README.md states: approved are exactly the 303
+    // municipalities with connections (356 - 53 with Enhetsregisteret roles only).
+    assert_eq!(
+        (
+            summary.approved,
+            summary.pending,
+            summary.rejected,
+            summary.denied,
+            summary.timed_out,
+            summary.never_asked
+        ),
+        (303, 10, 3, 2, 5, 33),
+        "{summary}"
+    );
+    assert_eq!(summary.approved, summary.municipalities - summary.er_only);
 
     for file in ["routes.csv", "municipalities.csv"] {
         let fresh = std::fs::read(tmp.path().join(file)).unwrap();
@@ -260,6 +275,7 @@ fn the_demo_shows_every_verdict_and_the_findings_its_readme_promises() {
             (FindingCode::NotOnAccessList.as_str(), 1),
             (FindingCode::RecipientDeleted.as_str(), 1),
             (FindingCode::ResourceNotInAltinn.as_str(), 3),
+            (FindingCode::NotAuthorized.as_str(), 26),
         ]),
         "update examples/demo/README.md when these change"
     );
@@ -332,4 +348,98 @@ fn the_demo_shows_every_verdict_and_the_findings_its_readme_promises() {
         listed.contains("`politiet`") && listed.contains("`straffesak-kommuner`"),
         "{listed}"
     );
+}
+
+/// The demo's recorded system-user requests: organisation, status and `confirmUrl`.
+fn recorded_requests() -> Vec<(String, String, String)> {
+    let dir = demo().join("snapshot/authentication/systemuser/request");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(entry.unwrap().path()).unwrap()).unwrap();
+        let field = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+        out.push((field("partyOrgNo"), field("status"), field("confirmUrl")));
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn the_pending_municipalities_not_authorized_findings_carry_their_own_link_and_nobody_elses() {
+    let requests = recorded_requests();
+    let count = |status: &str| requests.iter().filter(|r| r.1 == status).count();
+    assert_eq!(
+        ["Accepted", "New", "Rejected", "Denied", "Timedout"].map(count),
+        [303, 10, 3, 2, 5]
+    );
+    let link_of = |org: &str| {
+        requests
+            .iter()
+            .find(|r| r.0 == org && r.1 == "New")
+            .map(|r| r.2.clone())
+    };
+
+    let policies = Policies::load(&root().join("policies")).unwrap();
+    let routes = RoutingTable::load(&demo().join("routes.csv"), &policies).unwrap();
+    let gathered = SnapshotDir::new(demo().join("snapshot"))
+        .gathered(
+            routes.routes().map(|r| r.recipient),
+            &policies.resource_ids(),
+        )
+        .unwrap();
+    let now = parse_time("2026-11-21T06:00:00Z").unwrap();
+    let pass = reachcheck::sweep::judge(gathered, policies, &routes, now, DEFAULT_MAX_DATA_AGE);
+    let mut pending_seen = std::collections::BTreeSet::new();
+    let mut not_authorized = 0;
+    for (_, a) in pass.evaluation.iter() {
+        for f in a.findings() {
+            if let reachcheck::Finding::NotAuthorized {
+                unit,
+                approval_link,
+            } = f
+            {
+                not_authorized += 1;
+                let own = link_of(&unit.to_string());
+                assert_eq!(approval_link.as_deref(), own.as_deref(), "{unit}");
+                if own.is_some() {
+                    pending_seen.insert(*unit);
+                }
+            }
+        }
+    }
+    assert_eq!(not_authorized, 26);
+    assert_eq!(pending_seen.len(), 10, "{pending_seen:?}");
+
+    // `check --details` prints each pending municipality's link next to its own name, and no
+    // decided request's link.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .args([
+            "check",
+            "--details",
+            "--policies",
+            "policies",
+            "--routes",
+            "examples/demo/routes.csv",
+            "--snapshot",
+            "examples/demo/snapshot",
+            "--now",
+            "2026-11-21T06:00:00Z",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (org, status, link) in &requests {
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains(link.as_str())).collect();
+        if status == "New" {
+            assert!(!lines.is_empty(), "{org}'s link is missing");
+            assert!(
+                lines.iter().all(|l| l.contains(org.as_str())),
+                "{org}'s link on a line about someone else: {lines:?}"
+            );
+        } else {
+            assert!(lines.is_empty(), "{status} {org}'s link printed: {lines:?}");
+        }
+    }
 }

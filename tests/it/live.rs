@@ -819,7 +819,9 @@ async fn every_organisation_refused_alike_stops_the_sweep_as_the_clients_configu
     // The demo, where the one system-user request on record was rejected: nobody approved.
     let dir = tempfile::tempdir().unwrap();
     copy_tree(&demo_dir, dir.path());
+    // Only the requests written here: not the demo's own.
     let requests = dir.path().join("authentication/systemuser/request");
+    std::fs::remove_dir_all(&requests).unwrap();
     std::fs::create_dir_all(&requests).unwrap();
     std::fs::write(
         requests.join("964338531.json"),
@@ -1064,7 +1066,9 @@ async fn a_recorded_live_sweep_replays_to_the_same_verdicts_and_findings() {
     // organisation's system-user request was rejected.
     let dir = tempfile::tempdir().unwrap();
     copy_tree(&demo_dir, dir.path());
+    // Only the requests written here: not the demo's own.
     let requests = dir.path().join("authentication/systemuser/request");
+    std::fs::remove_dir_all(&requests).unwrap();
     std::fs::create_dir_all(&requests).unwrap();
     for (org, status) in [(APPROVED, "Accepted"), ("964977402", "Rejected")] {
         std::fs::write(
