@@ -275,15 +275,11 @@ impl Engine {
                     .map(|h| (org, h, inherited))
                     .collect();
                 let found = match p.namespace {
-                    super::digest::Namespace::Party => by_party.get(&p.key).copied().or_else(|| {
-                        named
-                            .iter()
-                            .copied()
-                            .find(|&j| out[j].person.same_as(p))
-                    }),
-                    super::digest::Namespace::Name => {
-                        out.iter().position(|w| w.person.same_as(p))
-                    }
+                    super::digest::Namespace::Party => by_party
+                        .get(&p.key)
+                        .copied()
+                        .or_else(|| named.iter().copied().find(|&j| out[j].person.same_as(p))),
+                    super::digest::Namespace::Name => out.iter().position(|w| w.person.same_as(p)),
                 };
                 match found {
                     Some(j) => {
