@@ -123,7 +123,6 @@ pub fn assess(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{OrgNumber, ResourceId};
     use crate::outcome::NotificationOutcome;
 
     fn t(s: &str) -> Timestamp {
@@ -131,30 +130,7 @@ mod tests {
     }
 
     fn record() -> MessageRecord {
-        MessageRecord {
-            id: CorrespondenceId::from_u128(9),
-            resource: Some(ResourceId::parse("politi-bekymringsmelding").unwrap()),
-            sender: Some(OrgNumber::parse("310000019").unwrap()),
-            message_type: Some(MessageTypeId::parse("bekymringsmelding").unwrap()),
-            recipient: Some(OrgNumber::parse("964338531").unwrap()),
-            unrouted: None,
-            senders_reference: None,
-            requested_publish: None,
-            published: Some(t("2026-11-20T08:00:00Z")),
-            read: None,
-            confirmed: None,
-            due: None,
-            confirmation_needed: false,
-            notification: Some(NotificationOutcome::Delivered),
-            failed: false,
-            problem: None,
-            predicted: None,
-            first_seen: t("2026-11-20T08:00:00Z"),
-            checked: t("2026-11-20T08:00:00Z"),
-            is_final: false,
-            alerted_unread: None,
-            alerted_notification: None,
-        }
+        MessageRecord::sample(9, "2026-11-20T08:00:00Z")
     }
 
     fn codes(f: &[OutcomeFinding]) -> Vec<(&'static str, Severity)> {

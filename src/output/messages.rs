@@ -457,33 +457,13 @@ pub fn history_line(h: &RouteHistory) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ResourceId, Verdict};
+    use crate::model::Verdict;
 
     fn record(n: u128, read: Option<&str>, predicted: Option<Verdict>) -> MessageRecord {
-        let t = |s: &str| s.parse::<Timestamp>().unwrap();
         MessageRecord {
-            id: CorrespondenceId::from_u128(n),
-            resource: Some(ResourceId::parse("politi-bekymringsmelding").unwrap()),
-            sender: Some(OrgNumber::parse("310000019").unwrap()),
-            message_type: Some(MessageTypeId::parse("bekymringsmelding").unwrap()),
-            recipient: Some(OrgNumber::parse("964338531").unwrap()),
-            unrouted: None,
-            senders_reference: None,
-            requested_publish: None,
-            published: Some(t("2026-11-19T08:00:00Z")),
-            read: read.map(t),
-            confirmed: None,
-            due: None,
-            confirmation_needed: false,
-            notification: Some(NotificationOutcome::Delivered),
-            failed: false,
-            problem: None,
+            read: read.map(|s| s.parse().unwrap()),
             predicted,
-            first_seen: t("2026-11-19T08:00:00Z"),
-            checked: t("2026-11-19T08:00:00Z"),
-            is_final: false,
-            alerted_unread: None,
-            alerted_notification: None,
+            ..MessageRecord::sample(n, "2026-11-19T08:00:00Z")
         }
     }
 

@@ -260,8 +260,6 @@ impl Outcomes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ResourceId;
-    use crate::outcome::NotificationOutcome;
 
     fn t(s: &str) -> Timestamp {
         s.parse().unwrap()
@@ -277,28 +275,12 @@ mod tests {
         predicted: Option<Verdict>,
     ) -> MessageRecord {
         MessageRecord {
-            id: CorrespondenceId::from_u128(n),
-            resource: Some(ResourceId::parse("politi-bekymringsmelding").unwrap()),
-            sender: Some(OrgNumber::parse("310000019").unwrap()),
             message_type: Some(MessageTypeId::parse(message_type).unwrap()),
             recipient: Some(OrgNumber::parse(recipient).unwrap()),
-            unrouted: None,
             senders_reference: Some(format!("PO-{n}")),
-            requested_publish: None,
-            published: Some(t(published)),
             read: read.map(t),
-            confirmed: None,
-            due: None,
-            confirmation_needed: false,
-            notification: Some(NotificationOutcome::Delivered),
-            failed: false,
-            problem: None,
             predicted,
-            first_seen: t(published),
-            checked: t(published),
-            is_final: false,
-            alerted_unread: None,
-            alerted_notification: None,
+            ..MessageRecord::sample(n, published)
         }
     }
 

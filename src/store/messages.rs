@@ -82,6 +82,47 @@ impl MessageRecord {
     }
 }
 
+#[cfg(test)]
+impl MessageRecord {
+    /// For tests: message `n`, a concern report from 310000019 to 964338531 published at
+    /// `published` and delivered, not read, not judged, first seen then; a test sets what
+    /// it is about.
+    pub(crate) fn sample(n: u128, published: &str) -> MessageRecord {
+        let at: Timestamp = published
+            .parse()
+            .unwrap_or_else(|e| panic!("{published}: {e}"));
+        let parse = |s: &str| s.parse().unwrap_or_else(|e| panic!("{s}: {e:?}"));
+        MessageRecord {
+            id: CorrespondenceId::from_u128(n),
+            resource: Some(
+                ResourceId::parse("politi-bekymringsmelding").unwrap_or_else(|e| panic!("{e}")),
+            ),
+            sender: Some(parse("310000019")),
+            message_type: Some(
+                MessageTypeId::parse("bekymringsmelding").unwrap_or_else(|e| panic!("{e}")),
+            ),
+            recipient: Some(parse("964338531")),
+            unrouted: None,
+            senders_reference: None,
+            requested_publish: None,
+            published: Some(at),
+            read: None,
+            confirmed: None,
+            due: None,
+            confirmation_needed: false,
+            notification: Some(NotificationOutcome::Delivered),
+            failed: false,
+            problem: None,
+            predicted: None,
+            first_seen: at,
+            checked: at,
+            is_final: false,
+            alerted_unread: None,
+            alerted_notification: None,
+        }
+    }
+}
+
 /// What the store knows of a message before a poll: enough to page and to skip final ones.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KnownMessage {

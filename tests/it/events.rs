@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reachcheck::daemon::{Daemon, ServeOverrides, run};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -102,18 +101,7 @@ async fn bind() -> (tokio::net::TcpListener, String) {
 }
 
 fn start(config: PathBuf, listener: tokio::net::TcpListener) -> Running {
-    let d = Arc::new(
-        Daemon::start(ServeOverrides {
-            sources: reachcheck::settings::Overrides {
-                config: Some(config),
-                ..Default::default()
-            },
-            ..Default::default()
-        })
-        .unwrap(),
-    );
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(run(d, Some(listener), stop.clone(), false));
+    let (stop, task) = crate::outcomes::serve_on(config, Some(listener));
     Running { stop, task }
 }
 

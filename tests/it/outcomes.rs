@@ -430,6 +430,18 @@ fn serve(
     CancellationToken,
     tokio::task::JoinHandle<Result<(), reachcheck::daemon::SweepError>>,
 ) {
+    serve_on(config, None)
+}
+
+/// A daemon started from `config`, serving its API on `listener` if given, running until
+/// the token is cancelled.
+pub(crate) fn serve_on(
+    config: PathBuf,
+    listener: Option<tokio::net::TcpListener>,
+) -> (
+    CancellationToken,
+    tokio::task::JoinHandle<Result<(), reachcheck::daemon::SweepError>>,
+) {
     let d = Arc::new(
         Daemon::start(reachcheck::daemon::ServeOverrides {
             sources: reachcheck::settings::Overrides {
@@ -441,7 +453,7 @@ fn serve(
         .unwrap(),
     );
     let shutdown = CancellationToken::new();
-    let running = tokio::spawn(run(d, None, shutdown.clone(), false));
+    let running = tokio::spawn(run(d, listener, shutdown.clone(), false));
     (shutdown, running)
 }
 
