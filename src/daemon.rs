@@ -545,7 +545,9 @@ impl Daemon {
         let _one = self.sweep_lock.lock().await;
         let begun = Instant::now();
         let inputs = self.shared.inputs.load_full();
-        let started_at = Timestamp::now();
+        // A pinned `now` is the time the sweep happens at, so that messages are reconciled
+        // against it as they would have been then (DESIGN "Message outcomes").
+        let started_at = inputs.judge_now();
         let label = inputs.source.label();
         // Onboarding answers first, so that this sweep's findings carry current links; a
         // failure is onboarding's own, never the sweep's.
@@ -601,7 +603,7 @@ impl Daemon {
                     .sweeps
                     .get_or_create(&crate::metrics::status("failed"))
                     .inc();
-                let at = Timestamp::now();
+                let at = inputs.judge_now();
                 let r = reason.clone();
                 if let Ok(Err(e)) = self.blocking(move |s| s.fail_sweep(id, at, &r)).await {
                     tracing::error!(error = %e, "cannot record the failed sweep");
@@ -934,8 +936,8 @@ impl Daemon {
                 inputs.settings.max_data_age,
             );
             let taken_at = pass.engine.snapshot().taken_at;
-            let outcome =
-                lock(&store).record_sweep(id, Timestamp::now(), taken_at, &pass.evaluation)?;
+            let finished_at = inputs.judge_now();
+            let outcome = lock(&store).record_sweep(id, finished_at, taken_at, &pass.evaluation)?;
             Ok::<_, SweepError>((pass, outcome))
         })
         .await
@@ -1329,7 +1331,9 @@ fn spawn(
 }
 
 async fn scheduler(daemon: Arc<Daemon>, interval: Duration, shutdown: CancellationToken) {
-    let delay = daemon.first_sweep_delay(interval, Timestamp::now());
+    // Sweeps are recorded at the judged time (a pinned `now`), so compare on that clock.
+    let now = daemon.shared.inputs.load().judge_now();
+    let delay = daemon.first_sweep_delay(interval, now);
     if !delay.is_zero() {
         tracing::info!(
             in_seconds = delay.as_secs(),

@@ -177,11 +177,56 @@ impl Message {
                 .and_then(|p| p.checked_add(poll_for).ok())
                 .is_some_and(|until| now >= until)
     }
+
+    /// The message as it stood at `t`, for replaying recorded details at a pinned time:
+    /// `None` when it was not published (nor due to be) by then; a read or confirmation
+    /// after `t` has not happened yet. Notification statuses and a failed publication are
+    /// kept as recorded (their times are not read).
+    pub fn as_of(mut self, t: Timestamp) -> Option<Message> {
+        if self
+            .published
+            .or(self.requested_publish)
+            .is_some_and(|p| p > t)
+        {
+            return None;
+        }
+        if self.read.is_some_and(|r| r > t) {
+            self.read = None;
+        }
+        if self.confirmed.is_some_and(|c| c > t) {
+            self.confirmed = None;
+        }
+        Some(self)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_as_of_a_time_forgets_what_came_after_it() {
+        let body = serde_json::json!({
+            "correspondenceId": "0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+            "resourceId": "politi-bekymringsmelding",
+            "recipient": "0192:964338531",
+            "requestedPublishTime": "2026-11-21T08:00:00Z",
+            "statusHistory": [
+                {"status": "Confirmed", "statusChanged": "2026-11-21T10:00:00Z"}
+            ]
+        });
+        let m = super::super::details::parse_details(body.to_string().as_bytes(), None).unwrap();
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        // Not due to be published yet (only the requested time is known).
+        assert!(m.clone().as_of(t("2026-11-21T07:59:59Z")).is_none());
+        // Published, but neither opened nor confirmed yet.
+        let then = m.clone().as_of(t("2026-11-21T09:00:00Z")).unwrap();
+        assert_eq!((then.read, then.confirmed), (None, None));
+        // Confirming opens it: both by 10:00.
+        let later = m.as_of(t("2026-11-21T10:00:00Z")).unwrap();
+        assert_eq!(later.confirmed, Some(t("2026-11-21T10:00:00Z")));
+        assert_eq!(later.read, later.confirmed);
+    }
 
     #[test]
     fn ids_round_trip_in_altinn_form_and_bad_ones_are_refused_unquoted() {

@@ -252,7 +252,7 @@ impl OutcomeSource {
         match self {
             OutcomeSource::Live(c) => c.refetch(ids).await,
             OutcomeSource::Snapshot(d) => {
-                let all = snapshot::gather(d, &FxHashMap::default()).await;
+                let all = snapshot::gather(d, &FxHashMap::default(), None).await;
                 ids.iter()
                     .map(|id| {
                         all.items
@@ -280,7 +280,7 @@ impl OutcomeSource {
         poll_for: SignedDuration,
     ) -> Gathered {
         match self {
-            OutcomeSource::Snapshot(d) => snapshot::gather(d, known).await,
+            OutcomeSource::Snapshot(d) => snapshot::gather(d, known, Some(now)).await,
             OutcomeSource::Live(c) => c.gather(resources, known, now, poll_for).await,
         }
     }

@@ -3,13 +3,19 @@
 //! answer that was not 2xx. Read like the other recorded evidence: a directory without either
 //! file is no data (skipped); a file that cannot be used, a refusal (401/403) or any other
 //! status makes the message unusable, named with its file — it stays as it was, never read.
+//!
+//! Recorded details are replayed as of the poll's time ([`Message::as_of`]): a message
+//! published later does not exist yet, and a read after it has not happened. So a snapshot
+//! judged at a pinned `now` sees what a live poll would have seen then.
 
 use std::path::Path;
+
+use jiff::Timestamp;
 
 use rustc_hash::FxHashMap;
 
 use super::details::parse_details;
-use super::message::CorrespondenceId;
+use super::message::{CorrespondenceId, Message};
 use super::{Fetched, Gathered};
 use crate::evidence::{Recorded, SnapshotDir, recorded};
 use crate::store::KnownMessage;
@@ -19,10 +25,12 @@ pub const CORRESPONDENCE: &str = "correspondence";
 /// A correspondence's details, in its directory under [`CORRESPONDENCE`].
 pub const DETAILS_FILE: &str = "details.json";
 
-/// Reads every recorded message that is not final in `known`.
+/// Reads every recorded message that is not final in `known`, as it stood at `as_of`
+/// (everything recorded when `None`).
 pub(super) async fn gather(
     dir: &SnapshotDir,
     known: &FxHashMap<CorrespondenceId, KnownMessage>,
+    as_of: Option<Timestamp>,
 ) -> Gathered {
     let root = dir.root().join(CORRESPONDENCE);
     let skip: Vec<CorrespondenceId> = known
@@ -30,7 +38,7 @@ pub(super) async fn gather(
         .filter(|(_, k)| k.is_final)
         .map(|(id, _)| *id)
         .collect();
-    match tokio::task::spawn_blocking(move || read_all(&root, &skip)).await {
+    match tokio::task::spawn_blocking(move || read_all(&root, &skip, as_of)).await {
         Ok(g) => g,
         Err(e) => {
             tracing::error!(error = %e, "reading recorded correspondence failed");
@@ -78,16 +86,23 @@ pub fn check_recorded(snapshot: &Path) -> Vec<crate::problem::Problem> {
         .collect()
 }
 
-fn read_all(root: &Path, skip: &[CorrespondenceId]) -> Gathered {
-    let (listed, each) = read_each(root, skip);
-    let mut out = Gathered {
-        listed,
-        ..Gathered::default()
-    };
+fn read_all(root: &Path, skip: &[CorrespondenceId], as_of: Option<Timestamp>) -> Gathered {
+    let (mut listed, each) = read_each(root, skip);
+    let mut out = Gathered::default();
     for (id, r) in each {
         let details = match r {
             None => continue,
-            Some(Ok(m)) => Ok(m),
+            Some(Ok(m)) => match as_of {
+                None => Ok(m),
+                Some(t) => match m.as_of(t) {
+                    Some(m) => Ok(m),
+                    None => {
+                        // Not sent yet at `as_of`: not in the list either.
+                        listed -= 1;
+                        continue;
+                    }
+                },
+            },
             Some(Err(u)) => Err(u.named()),
         };
         out.items.push(Fetched {
@@ -96,10 +111,11 @@ fn read_all(root: &Path, skip: &[CorrespondenceId]) -> Gathered {
             details,
         });
     }
+    out.listed = listed;
     out
 }
 
-type Each = (CorrespondenceId, Option<Result<super::Message, Unusable>>);
+type Each = (CorrespondenceId, Option<Result<Message, Unusable>>);
 
 /// Each recorded message under `root` not in `skip`, and how many directories there were:
 /// its details, why they cannot be used, or `None` when nothing is recorded.
@@ -161,4 +177,79 @@ fn read_each(root: &Path, skip: &[CorrespondenceId]) -> (u64, Vec<Each>) {
         })
         .collect();
     (listed, each)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EARLY: &str = "0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+    const LATE: &str = "0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c";
+
+    fn write(root: &Path, id: &str, published: &str, read: &str) {
+        let dir = root.join(CORRESPONDENCE).join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        let body = serde_json::json!({
+            "correspondenceId": id,
+            "resourceId": "politi-bekymringsmelding",
+            "recipient": "urn:altinn:organization:identifier-no:964338531",
+            "published": published,
+            "read": read,
+        });
+        std::fs::write(dir.join(DETAILS_FILE), body.to_string()).unwrap();
+    }
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn recorded_details_are_replayed_as_of_the_polls_time() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(
+            tmp.path(),
+            EARLY,
+            "2026-11-21T04:00:00Z",
+            "2026-11-22T09:00:00Z",
+        );
+        write(
+            tmp.path(),
+            LATE,
+            "2026-11-21T08:00:00Z",
+            "2026-11-21T08:30:00Z",
+        );
+        let root = tmp.path().join(CORRESPONDENCE);
+        let read = |g: &Gathered| -> Vec<(String, Option<Timestamp>)> {
+            g.items
+                .iter()
+                .map(|f| (f.id.to_string(), f.details.as_ref().unwrap().read))
+                .collect()
+        };
+
+        // Before the second was published: it does not exist yet, and the first is unread.
+        let g = read_all(&root, &[], Some(t("2026-11-21T06:00:00Z")));
+        assert_eq!(g.listed, 1);
+        assert_eq!(read(&g), [(EARLY.to_owned(), None)]);
+
+        // Between the second's read and the first's.
+        let g = read_all(&root, &[], Some(t("2026-11-21T09:00:00Z")));
+        assert_eq!(g.listed, 2);
+        assert_eq!(
+            read(&g),
+            [
+                (EARLY.to_owned(), None),
+                (LATE.to_owned(), Some(t("2026-11-21T08:30:00Z")))
+            ]
+        );
+
+        // Without a time, everything as recorded.
+        let g = read_all(&root, &[], None);
+        assert_eq!(
+            read(&g),
+            [
+                (EARLY.to_owned(), Some(t("2026-11-22T09:00:00Z"))),
+                (LATE.to_owned(), Some(t("2026-11-21T08:30:00Z")))
+            ]
+        );
+    }
 }

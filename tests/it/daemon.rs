@@ -459,8 +459,11 @@ async fn a_restart_answers_from_the_store_at_once_and_does_not_sweep_again_early
         .check_at(&r("ordinaer-post", GOOD), now);
     assert_eq!(other.verdict, Verdict::Unknown);
     assert_eq!(other.findings[0].code().as_str(), "not_swept");
-    // The stored sweep is fresh: the next one waits for the rest of the interval.
-    let delay = again.first_sweep_delay(Duration::from_secs(3600), Timestamp::now());
+    // The stored sweep is fresh: the next one waits for the rest of the interval. Sweeps
+    // are recorded at the judged time (here the pinned `now`), and compared on that clock.
+    let judged = again.shared().inputs.load().judge_now();
+    assert_eq!(judged, now);
+    let delay = again.first_sweep_delay(Duration::from_secs(3600), judged);
     assert!(delay > Duration::from_secs(3500), "{delay:?}");
 }
 
