@@ -22,6 +22,16 @@
 //!   published on weekdays in office hours. Each recipient reads in one way, drawn once: 80 %
 //!   promptly (5 minutes to 6 hours), 12 % slowly (1 to 6 days: past the 24- and 72-hour
 //!   deadlines), 8 % never. One notification in fifty bounces.
+//! - **The two days after the snapshot** ([`AFTER`], from a second random stream of the
+//!   seed, so the three years before are as they were): ten messages published between the
+//!   demo's first sweep (`now` in `reachcheck.toml`, 2026-11-21T06:00Z) and [`SECOND_SWEEP`],
+//!   each on a route hand-picked for what it shows against the first sweep's verdict:
+//!   FROLAND's one reader is away and a concern report goes unread (judged `readable`:
+//!   `prediction_contradicted`, warning); HOLMESTRAND and LINDESNES open concern reports
+//!   reachcheck could not prove anyone able to read (`not_readable`, `unknown`:
+//!   `prediction_contradicted`, info); Bergen's concern reports still go unread, as judged.
+//!   A run at the snapshot's time sees none of them (recorded details are replayed as of
+//!   the poll's time); a second run at [`SECOND_SWEEP`] reconciles them.
 //! - No content, no person, no identity number: recipients are organisations, references
 //!   are case numbers.
 
@@ -51,17 +61,114 @@ pub const INCIDENT: usize = 72;
 pub const OTHERS: usize = 2_328;
 /// The first day of the history.
 pub const FROM: &str = "2023-11-21T00:00:00Z";
-/// The snapshot's time: the history ends before it.
+/// The snapshot's time: the three-year history ends before it.
 pub const UNTIL: &str = "2026-11-21T05:00:00Z";
+/// The demo's first sweep (`now` in `reachcheck.toml`).
+pub const FIRST_SWEEP: &str = "2026-11-21T06:00:00Z";
+/// The demo's second run, two days on: the messages of [`AFTER`] are reconciled then.
+pub const SECOND_SWEEP: &str = "2026-11-23T06:00:00Z";
+/// Agder politidistrikt (synthetic organisation number).
+pub const AGDER: &str = "310000019";
+/// Sør-Øst politidistrikt (synthetic organisation number).
+pub const SOR_OST: &str = "310000094";
+/// FROLAND KOMMUNE: one person can read concern reports (`readable` 1/2).
+pub const FROLAND: &str = "946439045";
+/// HOLMESTRAND KOMMUNE: its only holder of confidential post has died (`not_readable`).
+pub const HOLMESTRAND: &str = "917151229";
+/// LINDESNES KOMMUNE: no connections, confidential post unproven (`unknown`).
+pub const LINDESNES: &str = "921060440";
+
+/// The messages after the first sweep: (sender, message type, recipient, published, read
+/// that long after, in minutes; `None`: never).
+pub const AFTER: [(&str, &str, &str, &str, Option<i64>); 10] = [
+    // Judged readable (1/2) but its one reader is away: nobody opens it.
+    (
+        AGDER,
+        "bekymringsmelding",
+        FROLAND,
+        "2026-11-21T08:40:12Z",
+        None,
+    ),
+    // Judged not readable, and unread: the prediction holds.
+    (
+        VEST,
+        "bekymringsmelding",
+        BERGEN,
+        "2026-11-21T09:12:40Z",
+        None,
+    ),
+    (
+        VEST,
+        "ordinaer-post",
+        BERGEN,
+        "2026-11-21T10:05:03Z",
+        Some(35),
+    ),
+    // Judged not readable, yet opened: someone got access after the snapshot, or an
+    // integration fetched it. Either way the evidence was incomplete.
+    (
+        SOR_OST,
+        "bekymringsmelding",
+        HOLMESTRAND,
+        "2026-11-21T11:20:27Z",
+        Some(42),
+    ),
+    (
+        VEST,
+        "straffesaksforsendelse",
+        BERGEN,
+        "2026-11-21T13:00:55Z",
+        Some(120),
+    ),
+    // Judged unknown (no connections), and opened.
+    (
+        AGDER,
+        "bekymringsmelding",
+        LINDESNES,
+        "2026-11-22T07:30:18Z",
+        Some(185),
+    ),
+    (
+        AGDER,
+        "straffesaksforsendelse",
+        FROLAND,
+        "2026-11-22T09:00:31Z",
+        Some(64),
+    ),
+    (
+        AGDER,
+        "ordinaer-post",
+        FROLAND,
+        "2026-11-22T10:00:09Z",
+        Some(20),
+    ),
+    (
+        SOR_OST,
+        "ordinaer-post",
+        HOLMESTRAND,
+        "2026-11-22T14:00:44Z",
+        Some(58),
+    ),
+    // Unread at the second run, but its 24 hours are not over yet.
+    (
+        VEST,
+        "bekymringsmelding",
+        BERGEN,
+        "2026-11-22T20:15:02Z",
+        None,
+    ),
+];
 
 /// What the generator wrote.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Summary {
-    /// Messages written.
+    /// Messages written, [`AFTER`] included.
     pub messages: usize,
+    /// Of those, published after the first sweep ([`AFTER`]).
+    pub after: usize,
     /// Of those, read at all.
     pub read: usize,
-    /// Concern reports to Bergen, none read.
+    /// Concern reports to Bergen before the snapshot, none read.
     pub incident_concern_reports: usize,
     /// When the first of them was published.
     pub first_incident: Option<Timestamp>,
@@ -302,6 +409,16 @@ pub fn generate(seed: u64, routes_file: &Path, out: &Path) -> io::Result<Summary
         });
     }
     sent.sort_by_key(|m| m.published);
+    let until = ts(UNTIL);
+    let mut after = AFTER.map(|(sender, message_type, recipient, published, read)| Sent {
+        sender,
+        message_type,
+        recipient,
+        published: ts(published),
+        read_after: read.map(SignedDuration::from_mins),
+        notification_fails: false,
+        reference: String::new(),
+    });
     let dir = out.join("correspondence");
     if dir.exists() {
         fs::remove_dir_all(&dir)?;
@@ -309,12 +426,21 @@ pub fn generate(seed: u64, routes_file: &Path, out: &Path) -> io::Result<Summary
     fs::create_dir_all(&dir)?;
     let mut summary = Summary::default();
     let mut per_year: BTreeMap<i16, u32> = BTreeMap::new();
-    for m in &mut sent {
+    // The ids after the snapshot come from a second stream of the seed, so that the
+    // history before it is exactly what it was.
+    let mut second = ChaCha8Rng::seed_from_u64(seed);
+    second.set_stream(1);
+    for m in sent.iter_mut().chain(after.iter_mut()) {
         let year = m.published.to_zoned(jiff::tz::TimeZone::UTC).year();
         let n = per_year.entry(year).or_default();
         *n += 1;
         m.reference = format!("PO-{year}-{:06}", *n);
-        let id = uuid(m.published, &mut rng);
+        let id = if m.published < until {
+            uuid(m.published, &mut rng)
+        } else {
+            summary.after += 1;
+            uuid(m.published, &mut second)
+        };
         let body = details(&id, m);
         let path = dir.join(&id);
         fs::create_dir_all(&path)?;
@@ -323,7 +449,7 @@ pub fn generate(seed: u64, routes_file: &Path, out: &Path) -> io::Result<Summary
         fs::write(path.join("details.json"), text)?;
         summary.messages += 1;
         summary.read += usize::from(m.read_after.is_some());
-        if m.recipient == BERGEN && m.message_type == "bekymringsmelding" {
+        if m.recipient == BERGEN && m.message_type == "bekymringsmelding" && m.published < until {
             summary.incident_concern_reports += 1;
             summary.first_incident.get_or_insert(m.published);
         }
@@ -361,9 +487,10 @@ fn main() {
     }
     match generate(seed, Path::new(ROUTES), &out) {
         Ok(s) => eprintln!(
-            "wrote {} messages ({} read) to `{}`; {} concern reports to Bergen, the first published {}",
+            "wrote {} messages ({} read, {} after the first sweep) to `{}`; {} concern reports to Bergen before it, the first published {}",
             s.messages,
             s.read,
+            s.after,
             out.display(),
             s.incident_concern_reports,
             s.first_incident.map(|t| t.to_string()).unwrap_or_default()

@@ -77,6 +77,31 @@ pub struct UnreadRow {
     pub predicted: Option<Verdict>,
 }
 
+/// A message whose fate contradicted its route's verdict when it was sent
+/// (`prediction_contradicted`, DESIGN "Message outcomes").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ContradictedRow {
+    /// The correspondence.
+    pub id: CorrespondenceId,
+    /// The sender.
+    pub sender: OrgNumber,
+    /// The recipient.
+    pub recipient: OrgNumber,
+    /// The message type.
+    pub message_type: MessageTypeId,
+    /// The sender's own reference, when it gave one.
+    pub senders_reference: Option<String>,
+    /// When it was published.
+    pub published: Timestamp,
+    /// The route's verdict at the last sweep before it was published.
+    pub predicted: Verdict,
+    /// When it was first opened (`None`: unread past the deadline).
+    pub read: Option<Timestamp>,
+    /// `warning` (judged readable, unread past the deadline) or `info` (judged not
+    /// readable or unknown, yet opened).
+    pub severity: &'static str,
+}
+
 /// The outcomes section of a report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Outcomes {
@@ -105,6 +130,8 @@ pub struct Outcomes {
     pub by_route: Vec<PairRow>,
     /// Messages unread past the deadline, oldest first.
     pub unread: Vec<UnreadRow>,
+    /// Every message counted in `contradicted_unread` or `contradicted_read`, oldest first.
+    pub contradicted: Vec<ContradictedRow>,
 }
 
 const VERDICTS: [&str; 4] = ["readable", "not_readable", "unknown", "not_judged"];
@@ -148,6 +175,7 @@ impl Outcomes {
                 .collect(),
             by_route: Vec::new(),
             unread: Vec::new(),
+            contradicted: Vec::new(),
         };
         let mut routes: std::collections::BTreeMap<
             (OrgNumber, OrgNumber, MessageTypeId),
@@ -211,12 +239,29 @@ impl Outcomes {
                 c.messages += 1;
                 c.read_within_deadline += u64::from(within);
             }
-            match (m.predicted, read) {
-                (Some(Verdict::Readable), None) if past => out.contradicted_unread += 1,
+            let severity = match (m.predicted, read) {
+                (Some(Verdict::Readable), None) if past => {
+                    out.contradicted_unread += 1;
+                    Some("warning")
+                }
                 (Some(Verdict::NotReadable | Verdict::Unknown), Some(_)) => {
                     out.contradicted_read += 1;
+                    Some("info")
                 }
-                _ => {}
+                _ => None,
+            };
+            if let (Some(severity), Some(predicted)) = (severity, m.predicted) {
+                out.contradicted.push(ContradictedRow {
+                    id: m.id,
+                    sender: route.sender,
+                    recipient: route.recipient,
+                    message_type: route.message_type.clone(),
+                    senders_reference: m.senders_reference.clone(),
+                    published,
+                    predicted,
+                    read,
+                    severity,
+                });
             }
             if past && let Some(by) = by {
                 out.unread.push(UnreadRow {
@@ -248,6 +293,7 @@ impl Outcomes {
         out.by_route
             .sort_by_key(|r| std::cmp::Reverse(r.unread_past_deadline));
         out.unread.sort_by_key(|u| (u.published, u.id));
+        out.contradicted.sort_by_key(|c| (c.published, c.id));
         out
     }
 
@@ -380,6 +426,19 @@ mod tests {
             (10, 5, 1, 4, 3)
         );
         assert_eq!((out.contradicted_unread, out.contradicted_read), (1, 1));
+        // Each of them, oldest first: #3 (warning, unread) and #5 (info, read at 08:30).
+        let listed: Vec<(u128, Verdict, Option<Timestamp>, &str)> = out
+            .contradicted
+            .iter()
+            .map(|c| (c.id.as_u128(), c.predicted, c.read, c.severity))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                (3, Readable, None, "warning"),
+                (5, NotReadable, Some(t("2026-11-14T08:30:00Z")), "info"),
+            ]
+        );
         let cal: Vec<(&str, u64, u64, Option<u64>)> = out
             .calibration
             .iter()

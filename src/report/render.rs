@@ -991,7 +991,50 @@ fn outcome_tables(o: &super::outcomes::Outcomes, lang: Lang) -> Vec<Table> {
         note: (o.unread.len() > UNREAD_ROWS)
             .then(|| format!("{} {}", o.unread.len() - UNREAD_ROWS, w.more_unread)),
     };
-    vec![figures, calibration, routes, unread]
+    let contradicted = Table {
+        caption: w.contradicted_list.to_owned(),
+        head: vec![
+            (w.recipient, false),
+            (w.sender, false),
+            (w.message_type, false),
+            (w.reference, false),
+            (w.published, false),
+            (w.verdict_then, false),
+            (w.opened, false),
+            (w.severity, false),
+        ],
+        rows: o
+            .contradicted
+            .iter()
+            .take(UNREAD_ROWS)
+            .map(|c| {
+                vec![
+                    c.recipient.to_string(),
+                    c.sender.to_string(),
+                    c.message_type.to_string(),
+                    c.senders_reference
+                        .clone()
+                        .unwrap_or_else(|| c.id.to_string()),
+                    minute(c.published),
+                    lang.verdict(c.predicted).to_owned(),
+                    c.read.map_or(w.not_opened.to_owned(), minute),
+                    if c.severity == "warning" {
+                        w.severity_warning
+                    } else {
+                        w.severity_info
+                    }
+                    .to_owned(),
+                ]
+            })
+            .collect(),
+        note: (o.contradicted.len() > UNREAD_ROWS)
+            .then(|| format!("{} {}", o.contradicted.len() - UNREAD_ROWS, w.more_unread)),
+    };
+    let mut tables = vec![figures, calibration, routes, unread];
+    if !o.contradicted.is_empty() {
+        tables.insert(2, contradicted);
+    }
+    tables
 }
 
 impl ComplianceReport {
@@ -1103,6 +1146,29 @@ impl ComplianceReport {
                 "verdict_when_sent",
                 u.predicted.map_or("not_judged", |v| v.as_str()),
             );
+        }
+        for c in &o.contradicted {
+            let subject = c.id.to_string();
+            rows.push(
+                "contradicted_message",
+                &subject,
+                "route",
+                format!("{} {} {}", c.sender, c.message_type, c.recipient),
+            );
+            if let Some(r) = &c.senders_reference {
+                rows.push("contradicted_message", &subject, "senders_reference", r);
+            }
+            rows.push("contradicted_message", &subject, "published", c.published);
+            rows.push(
+                "contradicted_message",
+                &subject,
+                "verdict_when_sent",
+                c.predicted.as_str(),
+            );
+            if let Some(r) = c.read {
+                rows.push("contradicted_message", &subject, "read", r);
+            }
+            rows.push("contradicted_message", &subject, "severity", c.severity);
         }
     }
 }

@@ -967,7 +967,8 @@ fn the_committed_message_history_is_what_its_generator_writes() {
         tmp.path(),
     )
     .unwrap();
-    assert_eq!(s.messages, 2400);
+    assert_eq!(s.messages, 2410);
+    assert_eq!(s.after, demo_messages::AFTER.len());
     assert_eq!(s.incident_concern_reports, 24);
     let committed = root()
         .join(demo_messages::DEFAULT_OUT)
@@ -1142,6 +1143,128 @@ fn the_demo_ingests_its_history_and_lists_the_incidents_unread_concern_reports()
         "{letter}"
     );
     assert!(!letter.contains("kan bli slettet"), "{letter}");
+
+    // The first run, at the snapshot's time, saw none of the messages sent after it, so
+    // every message it knows was sent before any sweep.
+    assert_eq!(outcomes["messages"], 2400, "{}", outcomes["messages"]);
+    assert_eq!(
+        outcomes["calibration"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["verdict"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["not_judged"]
+    );
+    assert!(outcomes["contradicted"].as_array().unwrap().is_empty());
+
+    // Two days later (the same snapshot, let count for 72 hours): the messages sent
+    // since are reconciled against the first sweep's verdicts (README, "Predictions
+    // against outcomes").
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .current_dir(root())
+        .args(["serve", "--once", "--now", demo_messages::SECOND_SWEEP])
+        .args(["--max-data-age", "72h", "--store"])
+        .arg(&store)
+        .env("REACHCHECK_API_TOKENS", format!("demo:{TOKEN}"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .current_dir(root())
+        .args(["report", "--format", "json", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let outcomes = &r["data"]["outcomes"];
+    assert_eq!(outcomes["at"], "2026-11-23T06:00:00Z");
+    assert_eq!(outcomes["messages"], 2410);
+    // Worked by hand from `AFTER` and the first sweep's verdicts (Froland bekymringsmelding
+    // readable 1/2, straffesak and post readable; Bergen bekymringsmelding not readable, its
+    // other two readable; Holmestrand bekymringsmelding not readable, post readable;
+    // Lindesnes bekymringsmelding unknown). Deadlines at 2026-11-23T06:00Z: concern reports
+    // 24 h, criminal-case documents 72 h, post 168 h.
+    // - readable: Froland ×3, Bergen post and straffesak, Holmestrand post = 6 decided
+    //   (every one opened within its deadline but Froland's concern report) → 5 within;
+    // - not_readable: Bergen's concern report of 11-21 (unread past 24 h) and Holmestrand's
+    //   (opened after 42 min) = 2 decided, 1 within; Bergen's of 11-22 20:15 is still
+    //   within its 24 hours: not decided yet;
+    // - unknown: Lindesnes, opened after 185 min = 1 of 1.
+    let calibration: Vec<(String, u64, u64)> = outcomes["calibration"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["verdict"] != "not_judged")
+        .map(|c| {
+            (
+                c["verdict"].as_str().unwrap().to_owned(),
+                c["messages"].as_u64().unwrap(),
+                c["read_within_deadline"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        calibration,
+        [
+            ("readable".to_owned(), 6, 5),
+            ("not_readable".to_owned(), 2, 1),
+            ("unknown".to_owned(), 1, 1)
+        ]
+    );
+    // Both kinds of contradiction: Froland's unread concern report (warning), Holmestrand's
+    // and Lindesnes's opened ones (info).
+    assert_eq!(
+        (
+            &outcomes["contradicted_unread"],
+            &outcomes["contradicted_read"]
+        ),
+        (&json!(1), &json!(2))
+    );
+    let contradicted: Vec<(&str, &str, &str)> = outcomes["contradicted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["recipient"].as_str().unwrap(),
+                c["predicted"].as_str().unwrap(),
+                c["severity"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        contradicted,
+        [
+            (demo_messages::FROLAND, "readable", "warning"),
+            (demo_messages::HOLMESTRAND, "not_readable", "info"),
+            (demo_messages::LINDESNES, "unknown", "info"),
+        ]
+    );
+    // The sweep was recorded at the pinned time, and the route's verdicts are unchanged.
+    assert_eq!(
+        r["data"]["coverage"]["readable"], 795,
+        "{}",
+        r["data"]["coverage"]
+    );
+    assert_eq!(
+        r["data"]["as_of"]["finished_at"], "2026-11-23T06:00:00Z",
+        "{}",
+        r["data"]["as_of"]
+    );
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .current_dir(root())
+        .args(["report", "--format", "markdown", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let md = stdout(&o);
+    assert!(
+        md.contains("### Meldinger som motsa vurderingen da de ble sendt")
+            && md.contains("| 946439045 | 310000019 | bekymringsmelding |"),
+        "{md}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
