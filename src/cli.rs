@@ -1206,8 +1206,11 @@ fn report(a: ReportArgs) -> Result<ExitCode, CliError> {
     };
     let text = match (a.recipient, &policies) {
         (Some(recipient), Some(p)) => {
-            let l = Letter::build(&store, p, recipient, period, &a.sender, a.contact.clone())
+            let names = crate::report::Names::load(&store, &s.senders)
                 .map_err(|e| CliError::Missing(e.to_string()))?;
+            let l = Letter::build(&store, p, recipient, period, &a.sender, a.contact.clone())
+                .map_err(|e| CliError::Missing(e.to_string()))?
+                .with_names(&names);
             if a.format == ReportFormat::LetterHtml {
                 l.html(p, a.lang)
             } else {
@@ -1228,7 +1231,8 @@ fn report(a: ReportArgs) -> Result<ExitCode, CliError> {
                     .onboarding
                     .as_ref()
                     .map_or(crate::onboarding::DEFAULT_REMIND_AFTER, |o| o.remind_after);
-                r.with_onboarding(&store, remind_after)
+                let names = crate::report::Names::load(&store, &s.senders)?;
+                Ok(r.with_onboarding(&store, remind_after)?.with_names(&names))
             })
             .map_err(|e| CliError::Missing(e.to_string()))?;
             match a.format {

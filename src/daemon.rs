@@ -938,6 +938,11 @@ impl Daemon {
             let taken_at = pass.engine.snapshot().taken_at;
             let finished_at = inputs.judge_now();
             let outcome = lock(&store).record_sweep(id, finished_at, taken_at, &pass.evaluation)?;
+            // Names for reports and letters: informational, so a failure is logged only.
+            let names = crate::sweep::names(&pass.engine, &inputs.routes);
+            if let Err(e) = lock(&store).record_names(&names, finished_at) {
+                tracing::warn!(error = %e, "organisation names not kept");
+            }
             Ok::<_, SweepError>((pass, outcome))
         })
         .await

@@ -3,6 +3,7 @@
 //! Paths in the file are relative to the file's own directory; paths on the command line
 //! are relative to the working directory.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use jiff::{SignedDuration, Timestamp};
@@ -17,6 +18,7 @@ use crate::auth::AuthSettings;
 use crate::engine::DEFAULT_MAX_DATA_AGE;
 use crate::evidence::live::LiveEndpoints;
 use crate::http::{HttpSettings, check_url};
+use crate::model::OrgNumber;
 use crate::outcome::OutcomeSettings;
 use crate::problem::{Problem, line_of, toml_error};
 
@@ -54,6 +56,9 @@ pub struct Settings {
     pub onboarding: Option<crate::onboarding::OnboardingSettings>,
     /// Altinn Events pushed to the daemon (`[events]`).
     pub events: crate::events::EventSettings,
+    /// `[senders]`: each sender's name as reports and letters show it, by organisation
+    /// number (a sender not named here is named as Enhetsregisteret names it, when known).
+    pub senders: BTreeMap<OrgNumber, String>,
 }
 
 /// The `[daemon]` section: how `reachcheck serve` runs.
@@ -310,6 +315,38 @@ struct RawSettings {
     outcomes: Option<RawOutcomes>,
     onboarding: Option<crate::onboarding::RawOnboarding>,
     events: Option<crate::events::RawEvents>,
+    senders: Option<BTreeMap<String, Spanned<String>>>,
+}
+
+/// The longest sender name `[senders]` takes.
+pub const MAX_SENDER_NAME: usize = 200;
+
+/// Reads `[senders]`: organisation numbers to names, each name free text as DESIGN
+/// "Real components" allows (no identity number, no control or bidi characters, short).
+fn read_senders(
+    file: &Path,
+    text: &str,
+    raw: BTreeMap<String, Spanned<String>>,
+) -> Result<BTreeMap<OrgNumber, String>, SettingsError> {
+    let mut out = BTreeMap::new();
+    for (key, name) in raw {
+        let line = Some(line_of(text, name.span().start));
+        let org = OrgNumber::parse(key.trim())
+            .map_err(|e| SettingsError(Problem::error(file, line, format!("`senders`: {e}"))))?;
+        let name = name.into_inner().trim().to_owned();
+        if name.is_empty() {
+            return Err(SettingsError(Problem::error(
+                file,
+                line,
+                format!("`senders.{org}`: the name is empty"),
+            )));
+        }
+        crate::model::check_free_text(&name, MAX_SENDER_NAME).map_err(|e| {
+            SettingsError(Problem::error(file, line, format!("`senders.{org}`: {e}")))
+        })?;
+        out.insert(org, name);
+    }
+    Ok(out)
 }
 
 /// Parses an RFC 3339 time, with the message the CLI and config share.
@@ -364,6 +401,7 @@ impl Settings {
                 outcomes: OutcomeSettings::default(),
                 onboarding: None,
                 events: crate::events::EventSettings::default(),
+                senders: BTreeMap::new(),
             },
         };
         if let Some(p) = &o.policies {
@@ -566,7 +604,12 @@ impl Settings {
             Some(e) => crate::events::read_settings(file, &text, e, live.as_ref())?,
             None => crate::events::EventSettings::default(),
         };
+        let senders = match raw.senders {
+            Some(m) => read_senders(file, &text, m)?,
+            None => BTreeMap::new(),
+        };
         Ok(Settings {
+            senders,
             onboarding,
             live,
             daemon,
@@ -972,6 +1015,36 @@ mod tests {
             "",
         ] {
             assert!(check_public_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn senders_are_named_and_a_bad_number_or_name_is_refused_on_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("r.toml");
+        let load = |text: &str| {
+            std::fs::write(&cfg, text).unwrap();
+            Settings::load(&Overrides {
+                config: Some(cfg.clone()),
+                ..Overrides::default()
+            })
+        };
+        let s = load("[senders]\n310000124 = \" Vest politidistrikt \"\n").unwrap();
+        assert_eq!(
+            s.senders[&OrgNumber::parse("310000124").unwrap()],
+            "Vest politidistrikt"
+        );
+        for (text, want) in [
+            ("[senders]\n310000125 = \"X\"\n", "not a valid organisation number"),
+            ("[senders]\n310000124 = \"  \"\n", "the name is empty"),
+            // A synthetic identity number (valid check digits) in a name.
+            ("[senders]\n310000124 = \"Vest 01017012343\"\n", "identity number"),
+            ("[senders]\n310000124 = \"Vest\\u202Epolitidistrikt\"\n", "U+202E"),
+        ] {
+            let e = load(&format!("# line 1\n{text}")).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+            assert!(e.contains("line 3"), "names the line: {e}");
+            assert!(!e.contains("01017012343"), "never quotes the number: {e}");
         }
     }
 

@@ -202,6 +202,32 @@ pub fn judge(
     }
 }
 
+/// The registered name of every sender and recipient of `routes` that the evidence knows,
+/// for reports and letters. A sole proprietorship's (`ENK`) name is a person's name: left
+/// out, so that no report names a person.
+pub fn names(engine: &Engine, routes: &RoutingTable) -> Vec<(OrgNumber, String)> {
+    let mut orgs: Vec<OrgNumber> = routes
+        .routes()
+        .flat_map(|r| [r.sender, r.recipient])
+        .collect();
+    orgs.sort_unstable();
+    orgs.dedup();
+    orgs.into_iter()
+        .filter_map(|o| {
+            let unit = engine.snapshot().unit(o)?.unit.present()?;
+            if unit
+                .form
+                .as_deref()
+                .is_some_and(|f| f.eq_ignore_ascii_case("ENK"))
+            {
+                return None;
+            }
+            Some((o, unit.name.as_deref()?.trim().to_owned()))
+        })
+        .filter(|(_, n)| !n.is_empty())
+        .collect()
+}
+
 /// One whole pass: [`Source::gather`], then [`judge`] on the same thread.
 pub async fn sweep(
     source: &Source,

@@ -35,6 +35,20 @@ pub struct Item {
     pub resources: Vec<ResourceId>,
     /// The sender's fallback while it cannot be read.
     pub fallback: Option<String>,
+    /// How many persons must be able to read it (`min_readers`).
+    pub min_readers: u32,
+}
+
+/// A message type that can be read, but by fewer persons than it requires
+/// (`too_few_readers`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Short {
+    /// Its title.
+    pub title: String,
+    /// The fewest readers found over its routes.
+    pub readers: u32,
+    /// How many it requires.
+    pub min_readers: u32,
 }
 
 /// A remediation letter.
@@ -48,6 +62,10 @@ pub struct Letter {
     pub items: Vec<Item>,
     /// Message types that can be read.
     pub readable: Vec<String>,
+    /// Of those, the ones fewer persons can read than they require.
+    pub short: Vec<Short>,
+    /// The names of the recipient and the senders, when known ([`Letter::with_names`]).
+    pub names: super::Names,
     /// Nobody at the recipient (or its main unit) will be notified.
     pub no_notification_address: bool,
     /// Whom to contact.
@@ -155,6 +173,7 @@ impl Letter {
         }
         let mut items = Vec::new();
         let mut readable = Vec::new();
+        let mut short = Vec::new();
         let mut no_notification_address = false;
         for (t, vs) in by_type {
             let mt = policies.message_type(&t);
@@ -175,7 +194,15 @@ impl Letter {
                     Verdict::Readable => 2,
                 })
                 .unwrap_or(Verdict::Unknown);
+            let min_readers = mt.map_or(1, |m| m.min_readers);
             if worst == Verdict::Readable {
+                if codes.contains(&FindingCode::TooFewReaders) {
+                    short.push(Short {
+                        title: title.clone(),
+                        readers: vs.iter().map(|v| v.readers).min().unwrap_or(0),
+                        min_readers,
+                    });
+                }
                 readable.push(title);
                 continue;
             }
@@ -191,6 +218,7 @@ impl Letter {
                 delegate_any_of: index.map_or_else(Vec::new, |i| delegable_everywhere(policies, i)),
                 resources: mt.map_or_else(Vec::new, |m| m.resources.clone()),
                 fallback: mt.and_then(|m| m.fallback.clone()),
+                min_readers,
                 message_type: t,
                 title,
                 verdict: worst,
@@ -221,6 +249,8 @@ impl Letter {
             },
             items,
             readable,
+            short,
+            names: super::Names::default(),
             no_notification_address,
             contact,
             senders: all_senders,
@@ -228,35 +258,88 @@ impl Letter {
         })
     }
 
+    /// The letter naming its recipient and senders as `names` does.
+    pub fn with_names(mut self, names: &super::Names) -> Letter {
+        self.names =
+            names.only(std::iter::once(self.recipient).chain(self.senders.iter().copied()));
+        self
+    }
+
     fn paragraphs(&self, policies: &Policies, lang: Lang) -> Vec<Block> {
         let nb = lang == Lang::Nb;
-        let org = self.recipient;
+        let org = self.names.name_first(self.recipient);
         let date = self.as_of.finished_at.strftime("%Y-%m-%d").to_string();
         let mut out = Vec::new();
-        out.push(Block::Title(if nb {
-            format!("Meldinger til {org} som ingen kan lese i Altinn")
+        let proven_unreadable = self.items.iter().any(|i| i.verdict == Verdict::NotReadable);
+        out.push(Block::Title(
+            match (nb, self.items.is_empty(), proven_unreadable) {
+                (true, true, _) => format!("Meldinger til {org} i Altinn kan leses"),
+                (true, false, true) => format!("Meldinger til {org} som ingen kan lese i Altinn"),
+                (true, false, false) => {
+                    format!("Meldinger til {org} som ingen er vist å kunne lese i Altinn")
+                }
+                (false, true, _) => format!("Messages to {org} in Altinn can be read"),
+                (false, false, true) => format!("Messages to {org} that nobody can read in Altinn"),
+                (false, false, false) => {
+                    format!("Messages to {org} that nobody is shown to be able to read in Altinn")
+                }
+            },
+        ));
+        let sender_names: Vec<String> = self
+            .senders
+            .iter()
+            .map(|o| self.names.name_first(*o))
+            .collect();
+        let senders = join(&sender_names, lang);
+        out.push(Block::Address(if nb {
+            vec![
+                format!("Til: {org}"),
+                format!("Fra: {senders}"),
+                format!("Dato: {date}"),
+            ]
         } else {
-            format!("Messages to {org} that nobody can read in Altinn")
+            vec![
+                format!("To: {org}"),
+                format!("From: {senders}"),
+                format!("Date: {date}"),
+            ]
         }));
-        let senders = join(
-            &self
-                .senders
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>(),
-            lang,
-        );
         if self.items.is_empty() {
             out.push(Block::Para(if nb {
-                format!("Per {date} (sveip {}) kan alle meldingstyper som {senders} sender til {org} gjennom Altinn, leses av minst én person hos dere. Dere trenger ikke gjøre noe.", self.as_of.sweep)
+                format!("Per {date} kan alle meldingstyper som {senders} sender til {org} gjennom Altinn, leses av minst én person hos dere. Dere trenger ikke gjøre noe for at meldingene skal bli lest.")
             } else {
-                format!("As of {date} (sweep {}), every message type that {senders} sends to {org} through Altinn can be read by at least one person at your organisation. Nothing needs doing.", self.as_of.sweep)
+                format!("As of {date}, every message type that {senders} sends to {org} through Altinn can be read by at least one person at your organisation. Nothing needs doing for the messages to be read.")
+            }));
+        } else if proven_unreadable {
+            out.push(Block::Para(if nb {
+                format!("Per {date} sender {senders} meldinger til {org} gjennom Altinn som ingen hos dere har tilgang til å lese. Altinn varsler ingen om dette, og ingen leser meldingene. Dette brevet sier hva som må delegeres, hvem som kan gjøre det og hvordan.")
+            } else {
+                format!("As of {date}, {senders} sends messages to {org} through Altinn that nobody at your organisation has access to read. Altinn tells nobody about this, and nobody reads the messages. This letter says what must be delegated, who can do it and how.")
             }));
         } else {
             out.push(Block::Para(if nb {
-                format!("Per {date} (sveip {}) sender {senders} meldinger til {org} gjennom Altinn som ingen hos dere har tilgang til å lese. Altinn varsler ingen om dette, og ingen leser meldingene. Dette brevet sier hva som må delegeres, hvem som kan gjøre det og hvordan.", self.as_of.sweep)
+                format!("Per {date} sender {senders} meldinger til {org} gjennom Altinn som det ikke er vist at noen hos dere kan lese. Dette brevet sier hva som må til, hvem som kan gjøre det og hvordan.")
             } else {
-                format!("As of {date} (sweep {}), {senders} sends messages to {org} through Altinn that nobody at your organisation has access to read. Altinn tells nobody about this, and nobody reads the messages. This letter says what must be delegated, who can do it and how.", self.as_of.sweep)
+                format!("As of {date}, {senders} sends messages to {org} through Altinn that nobody at your organisation is shown to be able to read. This letter says what is needed, who can do it and how.")
+            }));
+        }
+        for s in &self.short {
+            out.push(Block::Para(if nb {
+                format!(
+                    "{}: bare {} {} hos dere kan lese disse meldingene, og avsenderen krever minst {}. Gi tilgangen til flere, så meldingene blir lest også når noen er borte.",
+                    s.title,
+                    s.readers,
+                    if s.readers == 1 { "person" } else { "personer" },
+                    s.min_readers
+                )
+            } else {
+                format!(
+                    "{}: only {} {} at your organisation can read these messages, and the sender requires at least {}. Give the access to more people, so that the messages are read when someone is away.",
+                    s.title,
+                    s.readers,
+                    if s.readers == 1 { "person" } else { "persons" },
+                    s.min_readers
+                )
             }));
         }
         for item in &self.items {
@@ -268,7 +351,7 @@ impl Letter {
                 &item
                     .senders
                     .iter()
-                    .map(ToString::to_string)
+                    .map(|o| self.names.name_first(*o))
                     .collect::<Vec<_>>(),
                 lang,
             );
@@ -350,16 +433,24 @@ impl Letter {
                             join(&r, lang)
                         )
                     }
-                } else if nb {
-                    format!(
-                        "Deleger {} til minst én person som skal lese meldingene.",
-                        join_or(&names, " eller ")
-                    )
                 } else {
-                    format!(
-                        "Delegate {} to at least one person who is to read the messages.",
-                        join_or(&names, " or ")
-                    )
+                    let whom = match (nb, item.min_readers) {
+                        (true, 0 | 1) => "minst én person".to_owned(),
+                        (true, n) => format!("minst {n} personer"),
+                        (false, 0 | 1) => "at least one person".to_owned(),
+                        (false, n) => format!("at least {n} persons"),
+                    };
+                    if nb {
+                        format!(
+                            "Deleger {} til {whom} som skal lese meldingene.",
+                            join_or(&names, " eller ")
+                        )
+                    } else {
+                        format!(
+                            "Delegate {} to {whom} who are to read the messages.",
+                            join_or(&names, " or ")
+                        )
+                    }
                 };
                 out.push(Block::Para(delegate));
             }
@@ -392,15 +483,16 @@ impl Letter {
                             .clone()
                             .unwrap_or_else(|| u.id.to_string());
                         let when = u.published.strftime("%Y-%m-%d").to_string();
+                        let sender = self.names.name_first(u.sender);
                         if nb {
                             format!(
-                                "`{reference}`: {} fra {}, sendt {when}",
-                                u.message_type, u.sender
+                                "`{reference}`: {} fra {sender}, sendt {when}",
+                                u.message_type
                             )
                         } else {
                             format!(
-                                "`{reference}`: {} from {}, sent {when}",
-                                u.message_type, u.sender
+                                "`{reference}`: {} from {sender}, sent {when}",
+                                u.message_type
                             )
                         }
                     })
@@ -477,9 +569,9 @@ impl Letter {
             (None, false) => format!("Questions about the messages: contact the sender ({senders}). Questions about Altinn: Altinn user support."),
         }));
         out.push(Block::Small(if nb {
-            format!("Grunnlag: sveip {} ({}), data hentet {}. Brevet inneholder organisasjonsnummer, roller og tilgangspakker, ingen personopplysninger.", self.as_of.sweep, self.as_of.finished_at.strftime("%Y-%m-%d %H:%M UTC"), self.as_of.evidence_taken_at.strftime("%Y-%m-%d %H:%M UTC"))
+            format!("Grunnlag: kontroll nr. {} av tilgangene i Altinn ({}), tilgangsdata hentet {}. Brevet inneholder navn og nummer på virksomheter, roller og tilgangspakker, ingen personopplysninger.", self.as_of.sweep, self.as_of.finished_at.strftime("%Y-%m-%d %H:%M UTC"), self.as_of.evidence_taken_at.strftime("%Y-%m-%d %H:%M UTC"))
         } else {
-            format!("Basis: sweep {} ({}), evidence taken {}. The letter contains organisation numbers, roles and access packages, no personal data.", self.as_of.sweep, self.as_of.finished_at.strftime("%Y-%m-%d %H:%M UTC"), self.as_of.evidence_taken_at.strftime("%Y-%m-%d %H:%M UTC"))
+            format!("Basis: check no. {} of the access in Altinn ({}), access data taken {}. The letter contains names and numbers of organisations, roles and access packages, no personal data.", self.as_of.sweep, self.as_of.finished_at.strftime("%Y-%m-%d %H:%M UTC"), self.as_of.evidence_taken_at.strftime("%Y-%m-%d %H:%M UTC"))
         }));
         out
     }
@@ -500,6 +592,10 @@ impl Letter {
                 }
                 Block::Small(t) => {
                     let _ = writeln!(s, "_{t}_\n");
+                }
+                Block::Address(v) => {
+                    // A hard line break after each line but the last.
+                    let _ = writeln!(s, "{}\n", v.join("  \n"));
                 }
                 Block::Steps(v) => {
                     for (i, step) in v.iter().enumerate() {
@@ -544,6 +640,10 @@ impl Letter {
                 Block::Small(t) => {
                     let _ = writeln!(s, "<footer><p>{}</p></footer>", esc(&t));
                 }
+                Block::Address(v) => {
+                    let lines: Vec<String> = v.iter().map(|l| esc(l)).collect();
+                    let _ = writeln!(s, "<address>{}</address>", lines.join("<br>"));
+                }
                 Block::Steps(v) => {
                     s.push_str("<ol>");
                     for step in v {
@@ -587,6 +687,8 @@ enum Block {
     Steps(Vec<String>),
     List(Vec<String>),
     Small(String),
+    /// The addressee, sender and date, one per line.
+    Address(Vec<String>),
 }
 
 fn join(items: &[String], lang: Lang) -> String {

@@ -345,6 +345,67 @@ pub struct ReportData {
     /// Onboarding coverage, when reachcheck asks recipients for approval.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub onboarding: Option<onboarding::OnboardingCoverage>,
+    /// The name of each organisation in the report that has one (see [`Names`]).
+    #[serde(skip_serializing_if = "Names::is_empty")]
+    pub names: Names,
+}
+
+/// Organisation names, shown beside their numbers: a sender's from `[senders]` in the
+/// configuration, else each organisation's registered name in Enhetsregisteret as the last
+/// sweep that saw it read it (kept in the store). Public register data: a sole
+/// proprietorship's name, a person's, is never kept.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Names(pub BTreeMap<OrgNumber, String>);
+
+impl Names {
+    /// The store's names with `senders` (from the configuration) over them.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub fn load(
+        store: &Store,
+        senders: &BTreeMap<OrgNumber, String>,
+    ) -> Result<Names, ReportError> {
+        let mut names = store.names()?;
+        names.extend(senders.iter().map(|(o, n)| (*o, n.clone())));
+        Ok(Names(names))
+    }
+
+    /// Whether there is no name.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `org`'s name, if known.
+    pub fn get(&self, org: OrgNumber) -> Option<&str> {
+        self.0.get(&org).map(String::as_str)
+    }
+
+    /// `964338531 BERGEN KOMMUNE`, or the number alone.
+    pub fn label(&self, org: OrgNumber) -> String {
+        match self.get(org) {
+            Some(n) => format!("{org} {n}"),
+            None => org.to_string(),
+        }
+    }
+
+    /// `BERGEN KOMMUNE (964338531)`, or the number alone.
+    pub fn name_first(&self, org: OrgNumber) -> String {
+        match self.get(org) {
+            Some(n) => format!("{n} ({org})"),
+            None => org.to_string(),
+        }
+    }
+
+    /// Only the names of `orgs`.
+    pub fn only(&self, orgs: impl IntoIterator<Item = OrgNumber>) -> Names {
+        Names(
+            orgs.into_iter()
+                .filter_map(|o| Some((o, self.get(o)?.to_owned())))
+                .collect(),
+        )
+    }
 }
 
 /// A compliance report: its data and the data's SHA-256.
@@ -663,8 +724,22 @@ impl ComplianceReport {
                 as_of_time,
             )?,
             onboarding: None,
+            names: Names::default(),
         };
         Ok(ComplianceReport::seal(data))
+    }
+
+    /// The report with the names of the organisations in it (senders and recipients of
+    /// its routes and sent messages), sealed again.
+    pub fn with_names(self, names: &Names) -> ComplianceReport {
+        let mut data = self.data;
+        let mut orgs: Vec<OrgNumber> = data.by_sender.iter().map(|r| r.sender).collect();
+        orgs.extend(data.recipients.iter().map(|r| r.recipient));
+        if let Some(o) = &data.outcomes {
+            orgs.extend(o.by_route.iter().flat_map(|r| [r.sender, r.recipient]));
+        }
+        data.names = names.only(orgs);
+        ComplianceReport::seal(data)
     }
 
     /// Hashes the data.

@@ -244,6 +244,9 @@ impl ComplianceReport {
             rows.push("suppression", s.id, "expired", s.expired);
         }
         self.outcomes_csv(&mut rows);
+        for (org, name) in &d.names.0 {
+            rows.push("organisation", org, "name", name);
+        }
         let mut w = csv::Writer::from_writer(Vec::new());
         let _ = w.write_record(["section", "subject", "metric", "value"]);
         for r in &rows.0 {
@@ -275,7 +278,7 @@ impl ComplianceReport {
         let c = &d.coverage;
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} |\n|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} % |\n",
+            "| {} | {} | {} | {} | {} |\n|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} |\n",
             w.routes,
             w.readable,
             w.not_readable,
@@ -285,7 +288,7 @@ impl ComplianceReport {
             c.readable,
             c.not_readable,
             c.unknown,
-            percent(c.readable_permille)
+            percent(c.readable_permille, lang)
         );
         let coverage_table = |s: &mut String,
                               head: &str,
@@ -309,13 +312,13 @@ impl ComplianceReport {
             for (k, c, x) in rows {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {} | {} | {} %{} |",
+                    "| {} | {} | {} | {} | {} | {}{} |",
                     md(&k),
                     c.routes,
                     c.readable,
                     c.not_readable,
                     c.unknown,
-                    percent(c.readable_permille),
+                    percent(c.readable_permille, lang),
                     if extra.is_some() {
                         format!(" | {x}")
                     } else {
@@ -333,7 +336,7 @@ impl ComplianceReport {
                 .iter()
                 .map(|r| {
                     (
-                        r.sender.to_string(),
+                        md(&d.names.label(r.sender)),
                         &r.coverage,
                         r.open_findings.to_string(),
                     )
@@ -342,7 +345,7 @@ impl ComplianceReport {
             Some(w.open_findings),
         );
         if let Some(o) = &d.onboarding {
-            s.push_str(&onboarding_markdown(o, lang));
+            s.push_str(&onboarding_markdown(o, &d.names, lang));
         }
         let _ = writeln!(s, "## {}\n", w.by_type);
         coverage_table(
@@ -381,7 +384,7 @@ impl ComplianceReport {
             let _ = writeln!(
                 s,
                 "| {} | {mark} {} | {} | {} | {} | {} | {} |",
-                r.recipient,
+                md(&d.names.label(r.recipient)),
                 lang.light(r.light),
                 lang.verdict(r.worst),
                 r.coverage.routes,
@@ -410,9 +413,9 @@ impl ComplianceReport {
                 let _ = writeln!(
                     s,
                     "| {} | `{}` | {} | {} (`{}`) | {} | {} | {} |",
-                    f.route.sender,
+                    md(&d.names.label(f.route.sender)),
                     f.route.message_type,
-                    f.route.recipient,
+                    md(&d.names.label(f.route.recipient)),
                     lang.finding(f.code),
                     f.code,
                     day(f.open_since),
@@ -444,11 +447,11 @@ impl ComplianceReport {
         for wk in &d.trend {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} % |",
+                "| {} | {} | {} | {} |",
                 wk.week,
                 wk.sweep,
                 wk.coverage.routes,
-                percent(wk.coverage.readable_permille)
+                percent(wk.coverage.readable_permille, lang)
             );
         }
         s.push('\n');
@@ -463,8 +466,10 @@ impl ComplianceReport {
             );
             for x in &d.suppressions {
                 let target = match (&x.sender, &x.message_type) {
-                    (Some(snd), Some(mt)) => format!("{} ({snd}, `{mt}`)", x.recipient),
-                    _ => x.recipient.to_string(),
+                    (Some(snd), Some(mt)) => {
+                        format!("{} ({snd}, `{mt}`)", md(&d.names.label(x.recipient)))
+                    }
+                    _ => md(&d.names.label(x.recipient)),
                 };
                 let _ = writeln!(
                     s,
@@ -527,13 +532,13 @@ impl ComplianceReport {
         let _ = write!(
             s,
             "<section aria-labelledby=\"summary\"><h2 id=\"summary\">{}</h2>\n<div class=\"figures\">\
-<p class=\"figure\"><span class=\"n\" id=\"share-readable\">{} %</span> {}</p>\
+<p class=\"figure\"><span class=\"n\" id=\"share-readable\">{}</span> {}</p>\
 <p class=\"figure\"><span class=\"n\">{}</span> {}</p>\
 <p class=\"figure\"><span class=\"n\">{}</span> {}</p>\
 <p class=\"figure\"><span class=\"n\">{}</span> {}</p>\
 <p class=\"figure\"><span class=\"n\">{}</span> {}</p></div></section>\n",
             esc(w.summary),
-            percent(c.readable_permille),
+            percent(c.readable_permille, lang),
             esc(w.share_readable),
             c.routes,
             esc(w.routes),
@@ -554,12 +559,12 @@ impl ComplianceReport {
         );
         let coverage_cells = |c: &Coverage| {
             format!(
-                "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{} %</td>",
+                "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
                 c.routes,
                 c.readable,
                 c.not_readable,
                 c.unknown,
-                percent(c.readable_permille)
+                percent(c.readable_permille, lang)
             )
         };
         let _ = write!(
@@ -574,14 +579,14 @@ impl ComplianceReport {
             let _ = write!(
                 s,
                 "<tr><th scope=\"row\">{}</th>{}<td class=\"num\">{}</td></tr>",
-                r.sender,
+                esc(&d.names.label(r.sender)),
                 coverage_cells(&r.coverage),
                 r.open_findings
             );
         }
         s.push_str("</tbody></table></section>\n");
         if let Some(o) = &d.onboarding {
-            s.push_str(&onboarding_html(o, lang));
+            s.push_str(&onboarding_html(o, &d.names, lang));
         }
         let _ = write!(
             s,
@@ -624,7 +629,7 @@ impl ComplianceReport {
             let _ = write!(
                 s,
                 "<tr><th scope=\"row\">{}</th><td><span class=\"light {class}\" aria-hidden=\"true\"></span>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                r.recipient,
+                esc(&d.names.label(r.recipient)),
                 esc(lang.light(r.light)),
                 esc(lang.verdict(r.worst)),
                 r.coverage.routes,
@@ -654,9 +659,9 @@ impl ComplianceReport {
                 let _ = write!(
                     s,
                     "<tr><td>{}</td><td><code>{}</code></td><th scope=\"row\">{}</th><td>{} (<code>{}</code>)</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-                    f.route.sender,
+                    esc(&d.names.label(f.route.sender)),
                     esc(f.route.message_type.as_str()),
-                    f.route.recipient,
+                    esc(&d.names.label(f.route.recipient)),
                     esc(lang.finding(f.code)),
                     f.code,
                     day(f.open_since),
@@ -684,14 +689,20 @@ impl ComplianceReport {
         let desc = d
             .trend
             .iter()
-            .map(|wk| format!("{}: {} %", wk.week, percent(wk.coverage.readable_permille)))
+            .map(|wk| {
+                format!(
+                    "{}: {}",
+                    wk.week,
+                    percent(wk.coverage.readable_permille, lang)
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ");
         let _ = write!(
             s,
             "<section class=\"trend\"><h2>{}</h2><figure>{}<figcaption>{}</figcaption></figure><table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th></tr></thead><tbody>",
             esc(w.trend),
-            trend(&d.trend, w.trend_caption, &desc),
+            trend(&d.trend, w.trend_caption, &desc, lang),
             esc(w.trend_caption),
             esc(w.trend),
             esc(w.week),
@@ -702,11 +713,11 @@ impl ComplianceReport {
         for wk in &d.trend {
             let _ = write!(
                 s,
-                "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{} %</td></tr>",
+                "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
                 esc(&wk.week),
                 wk.sweep,
                 wk.coverage.routes,
-                percent(wk.coverage.readable_permille)
+                percent(wk.coverage.readable_permille, lang)
             );
         }
         s.push_str("</tbody></table></section>\n");
@@ -725,8 +736,10 @@ impl ComplianceReport {
             );
             for x in &d.suppressions {
                 let target = match (&x.sender, &x.message_type) {
-                    (Some(snd), Some(mt)) => format!("{} ({snd}, {mt})", x.recipient),
-                    _ => x.recipient.to_string(),
+                    (Some(snd), Some(mt)) => {
+                        format!("{} ({snd}, {mt})", d.names.label(x.recipient))
+                    }
+                    _ => d.names.label(x.recipient),
                 };
                 let _ = write!(
                     s,
@@ -869,7 +882,7 @@ fn minutes_text(m: Option<u64>, lang: Lang) -> String {
 
 /// The outcomes section as tables: the figures, the calibration, the routes that need
 /// attention, and the messages unread past the deadline.
-fn outcome_tables(o: &super::outcomes::Outcomes, lang: Lang) -> Vec<Table> {
+fn outcome_tables(o: &super::outcomes::Outcomes, names: &super::Names, lang: Lang) -> Vec<Table> {
     let w = lang.words();
     let figures = Table {
         caption: w.outcomes.to_owned(),
@@ -910,8 +923,7 @@ fn outcome_tables(o: &super::outcomes::Outcomes, lang: Lang) -> Vec<Table> {
                     verdict(c.verdict).to_owned(),
                     c.messages.to_string(),
                     c.read_within_deadline.to_string(),
-                    c.read_permille
-                        .map_or("–".to_owned(), |p| format!("{} %", percent(p))),
+                    c.read_permille.map_or("–".to_owned(), |p| percent(p, lang)),
                 ]
             })
             .collect(),
@@ -941,8 +953,8 @@ fn outcome_tables(o: &super::outcomes::Outcomes, lang: Lang) -> Vec<Table> {
             .take(ROUTE_ROWS)
             .map(|r| {
                 vec![
-                    r.recipient.to_string(),
-                    r.sender.to_string(),
+                    names.label(r.recipient),
+                    names.label(r.sender),
                     r.message_type.to_string(),
                     r.sent.to_string(),
                     r.read_within_deadline.to_string(),
@@ -973,8 +985,8 @@ fn outcome_tables(o: &super::outcomes::Outcomes, lang: Lang) -> Vec<Table> {
             .take(UNREAD_ROWS)
             .map(|u| {
                 vec![
-                    u.recipient.to_string(),
-                    u.sender.to_string(),
+                    names.label(u.recipient),
+                    names.label(u.sender),
                     u.message_type.to_string(),
                     u.senders_reference
                         .clone()
@@ -1009,8 +1021,8 @@ fn outcome_tables(o: &super::outcomes::Outcomes, lang: Lang) -> Vec<Table> {
             .take(UNREAD_ROWS)
             .map(|c| {
                 vec![
-                    c.recipient.to_string(),
-                    c.sender.to_string(),
+                    names.label(c.recipient),
+                    names.label(c.sender),
                     c.message_type.to_string(),
                     c.senders_reference
                         .clone()
@@ -1052,7 +1064,10 @@ impl ComplianceReport {
             w.outcomes_at,
             minute(o.at)
         );
-        for (i, t) in outcome_tables(o, lang).into_iter().enumerate() {
+        for (i, t) in outcome_tables(o, &self.data.names, lang)
+            .into_iter()
+            .enumerate()
+        {
             if i > 0 {
                 let _ = writeln!(s, "### {}\n", t.caption);
             }
@@ -1074,7 +1089,10 @@ impl ComplianceReport {
             esc(w.outcomes_at),
             minute(o.at)
         );
-        for (i, t) in outcome_tables(o, lang).into_iter().enumerate() {
+        for (i, t) in outcome_tables(o, &self.data.names, lang)
+            .into_iter()
+            .enumerate()
+        {
             if i > 0 {
                 let _ = write!(s, "<h3>{}</h3>", esc(&t.caption));
             }
@@ -1208,7 +1226,11 @@ fn onboarding_cells(r: &super::onboarding::SenderOnboarding) -> [u64; 5] {
     [r.approved, r.pending, r.refused, r.expired, r.never_asked]
 }
 
-fn onboarding_markdown(o: &super::onboarding::OnboardingCoverage, lang: Lang) -> String {
+fn onboarding_markdown(
+    o: &super::onboarding::OnboardingCoverage,
+    names: &super::Names,
+    lang: Lang,
+) -> String {
     let (title, heads, follow) = onboarding_words(lang);
     let mut s = format!(
         "## {title}\n\n| {} |\n|---|---:|---:|---:|---:|---:|\n",
@@ -1216,7 +1238,7 @@ fn onboarding_markdown(o: &super::onboarding::OnboardingCoverage, lang: Lang) ->
     );
     for r in &o.by_sender {
         let cells: Vec<String> = onboarding_cells(r).iter().map(u64::to_string).collect();
-        let sender = r.sender.map(|x| x.to_string()).unwrap_or_default();
+        let sender = r.sender.map(|x| md(&names.label(x))).unwrap_or_default();
         let _ = writeln!(s, "| {sender} | {} |", cells.join(" | "));
     }
     s.push('\n');
@@ -1240,7 +1262,11 @@ fn onboarding_markdown(o: &super::onboarding::OnboardingCoverage, lang: Lang) ->
     s
 }
 
-fn onboarding_html(o: &super::onboarding::OnboardingCoverage, lang: Lang) -> String {
+fn onboarding_html(
+    o: &super::onboarding::OnboardingCoverage,
+    names: &super::Names,
+    lang: Lang,
+) -> String {
     let (title, heads, follow) = onboarding_words(lang);
     let mut s = format!(
         "<section><h2>{}</h2><table><caption>{}</caption><thead><tr>",
@@ -1253,7 +1279,7 @@ fn onboarding_html(o: &super::onboarding::OnboardingCoverage, lang: Lang) -> Str
     }
     s.push_str("</tr></thead><tbody>");
     for r in &o.by_sender {
-        let sender = r.sender.map(|x| x.to_string()).unwrap_or_default();
+        let sender = r.sender.map(|x| esc(&names.label(x))).unwrap_or_default();
         let _ = write!(s, "<tr><th scope=\"row\">{sender}</th>");
         for c in onboarding_cells(r) {
             let _ = write!(s, "<td class=\"num\">{c}</td>");

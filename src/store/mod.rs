@@ -24,6 +24,7 @@
 //! | `audit.rs` | the audit trail of pre-send checks |
 //! | `messages.rs` | sent messages and what happened to them, and the polls of Altinn Correspondence |
 //! | `onboarding.rs` | the onboarding request of each organisation asked, its state and approval link |
+//! | `names.rs` | the registered name of each organisation on the routes, as the last sweep saw it |
 //! | `retention.rs` | forgetting old history, across the tables |
 //! | `codec.rs` | how values are written into and read from rows |
 
@@ -32,6 +33,7 @@ mod audit;
 mod codec;
 mod findings;
 mod messages;
+mod names;
 mod onboarding;
 mod retention;
 mod schema;

@@ -170,6 +170,16 @@ pub(super) const MIGRATIONS: &[&str] = &[
         recipients    TEXT NOT NULL               -- JSON [orgnr, ...] of the routing table
     );
     "#,
+    // 5: the registered name of each organisation on the routes, from Enhetsregisteret as a
+    // sweep saw it (public; a sole proprietorship's name, a person's, is never kept), so that
+    // reports and letters name organisations beside their numbers.
+    r#"
+    CREATE TABLE organisation_names (
+        org      INTEGER PRIMARY KEY,
+        name     TEXT NOT NULL,
+        seen_at  TEXT NOT NULL                    -- RFC 3339: the sweep that saw it
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -443,3 +443,111 @@ fn the_pending_municipalities_not_authorized_findings_carry_their_own_link_and_n
         }
     }
 }
+
+/// Runs reachcheck in the repository root (the demo's `reachcheck.toml`).
+fn reachcheck(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .current_dir(root())
+        .args(args)
+        .env(
+            "REACHCHECK_API_TOKENS",
+            "demo:0123456789abcdef0123456789abcdef",
+        )
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn reports_and_letters_name_organisations_and_letters_say_what_check_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("demo.db");
+    let store = store.to_str().unwrap();
+    let o = reachcheck(&["serve", "--once", "--store", store]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--store", store]);
+        let o = reachcheck(&all);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    };
+
+    // Bergen: concern reports need 2 readers (`check` says 0/2), nobody can read them.
+    let letter = out(&["report", "--format", "letter", "--recipient", "964338531"]);
+    for want in [
+        "# Meldinger til BERGEN KOMMUNE (964338531) som ingen kan lese i Altinn",
+        "Til: BERGEN KOMMUNE (964338531)",
+        // The sender's name from `[senders]` in reachcheck.toml.
+        "Fra: Vest politidistrikt (310000124)",
+        "Dato: 2026-11-21",
+        "til minst 2 personer som skal lese meldingene",
+    ] {
+        assert!(letter.contains(want), "`{want}` not in:\n{letter}");
+    }
+    assert!(
+        !letter.contains("minst én person som skal lese"),
+        "{letter}"
+    );
+    assert!(!letter.to_lowercase().contains("sveip"), "{letter}");
+
+    // Froland: every type readable, concern reports by 1 of the 2 required.
+    let letter = out(&["report", "--format", "letter", "--recipient", "946439045"]);
+    assert!(
+        letter.starts_with("# Meldinger til FROLAND KOMMUNE (946439045) i Altinn kan leses\n"),
+        "{letter}"
+    );
+    assert!(!letter.contains("som ingen kan lese"), "{letter}");
+    assert!(
+        letter.contains(
+            "bare 1 person hos dere kan lese disse meldingene, og avsenderen krever minst 2"
+        ),
+        "{letter}"
+    );
+    let letter = out(&[
+        "report",
+        "--format",
+        "letter",
+        "--recipient",
+        "946439045",
+        "--lang",
+        "en",
+    ]);
+    assert!(
+        letter.starts_with("# Messages to FROLAND KOMMUNE (946439045) in Altinn can be read\n"),
+        "{letter}"
+    );
+
+    // The report: names beside numbers, Norwegian number formatting in bokmål.
+    let md = out(&["report", "--format", "markdown"]);
+    for want in [
+        "| 310000124 Vest politidistrikt |",
+        "| 964338531 BERGEN KOMMUNE |",
+        "| 1073 | 795 | 203 | 75 | 74,1\u{a0}% |",
+    ] {
+        assert!(md.contains(want), "`{want}` not in the report");
+    }
+    assert!(!md.contains("74.1"), "a decimal point in the bokmål report");
+    let en = out(&["report", "--format", "markdown", "--lang", "en"]);
+    assert!(en.contains("| 1073 | 795 | 203 | 75 | 74.1\u{a0}% |"));
+    // JSON and CSV keep numbers as numbers, and carry the names beside them.
+    let json: serde_json::Value =
+        serde_json::from_str(&out(&["report", "--format", "json"])).unwrap();
+    assert_eq!(json["data"]["coverage"]["readable_permille"], 741);
+    assert_eq!(json["data"]["names"]["964338531"], "BERGEN KOMMUNE");
+    assert_eq!(json["data"]["names"]["310000124"], "Vest politidistrikt");
+    let csv = out(&["report", "--format", "csv"]);
+    assert!(
+        csv.contains("organisation,964338531,name,BERGEN KOMMUNE"),
+        "{csv}"
+    );
+}

@@ -1137,9 +1137,10 @@ fn the_demo_ingests_its_history_and_lists_the_incidents_unread_concern_reports()
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let letter = stdout(&o);
     assert!(
-        letter.contains("Disse 24 meldingene til 964338531 er ikke åpnet")
-            && letter
-                .contains("- `PO-2024-000120`: bekymringsmelding fra 310000124, sendt 2024-02-21"),
+        letter.contains("Disse 24 meldingene til BERGEN KOMMUNE (964338531) er ikke åpnet")
+            && letter.contains(
+                "- `PO-2024-000120`: bekymringsmelding fra Vest politidistrikt (310000124), sendt 2024-02-21"
+            ),
         "{letter}"
     );
     assert!(!letter.contains("kan bli slettet"), "{letter}");
@@ -1262,7 +1263,9 @@ fn the_demo_ingests_its_history_and_lists_the_incidents_unread_concern_reports()
     let md = stdout(&o);
     assert!(
         md.contains("### Meldinger som motsa vurderingen da de ble sendt")
-            && md.contains("| 946439045 | 310000019 | bekymringsmelding |"),
+            && md.contains(
+                "| 946439045 FROLAND KOMMUNE | 310000019 Agder politidistrikt | bekymringsmelding |"
+            ),
         "{md}"
     );
 }

@@ -606,7 +606,8 @@ fn the_html_renders_in_a_real_browser_with_its_key_figures() {
         .and_then(|s| s.split("</pre>").next())
         .unwrap_or_default();
     for figure in [
-        "60.0 %",
+        // Bokmål: a decimal comma (the no-break space before the sign is checked below).
+        "60,0",
         "Lesbarhet av meldinger sendt gjennom Altinn",
         "168 timer",
         "336 timer",
@@ -621,6 +622,10 @@ fn the_html_renders_in_a_real_browser_with_its_key_figures() {
             "`{figure}` not on the rendered page:\n{rendered}"
         );
     }
+    assert!(
+        html.contains("60,0\u{a0}%"),
+        "a no-break space before the sign"
+    );
     // Printable on A4: Chromium's print path honours `@page { size: A4 }`.
     let pdf = dir.path().join("report.pdf");
     let o = Command::new(&browser)

@@ -1,0 +1,95 @@
+//! The registered name of each organisation on the routes, as the last sweep that saw it
+//! read it from Enhetsregisteret. Owns the `organisation_names` table. Names are public
+//! register data; a sole proprietorship's (`ENK`) name is a person's and is never kept
+//! (deciding that is [`crate::sweep`]'s caller's: only names passed here are stored).
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use rusqlite::params;
+
+use super::codec::{org, stamp};
+use super::{Store, StoreError};
+use crate::model::OrgNumber;
+
+impl Store {
+    /// Keeps `names` as seen at `at`, one transaction; a name already kept is replaced,
+    /// others stay (an organisation that left the routes keeps its last name).
+    ///
+    /// # Errors
+    /// SQLite failed.
+    pub fn record_names(
+        &mut self,
+        names: &[(OrgNumber, String)],
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let path = self.path.display().to_string();
+        let err = |e: rusqlite::Error| StoreError {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        {
+            let mut st = tx
+                .prepare(
+                    "INSERT INTO organisation_names (org, name, seen_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (org) DO UPDATE SET name = ?2, seen_at = ?3",
+                )
+                .map_err(err)?;
+            let at = stamp(at);
+            for (o, name) in names {
+                st.execute(params![i64::from(o.get()), name, at])
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// Every kept name, by organisation.
+    ///
+    /// # Errors
+    /// SQLite failed or a row is corrupt.
+    pub fn names(&self) -> Result<BTreeMap<OrgNumber, String>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT org, name FROM organisation_names")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| Ok((org(r.get(0)?)?, r.get::<_, String>(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_kept_replaced_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        assert!(store.names().unwrap().is_empty());
+        let (bergen, oslo) = (
+            OrgNumber::parse("964338531").unwrap(),
+            OrgNumber::parse("958935420").unwrap(),
+        );
+        let at: Timestamp = "2026-11-21T06:00:00Z".parse().unwrap();
+        store
+            .record_names(
+                &[
+                    (bergen, "BERGEN KOMMUNE".to_owned()),
+                    (oslo, "OSLO KOMMUNE".to_owned()),
+                ],
+                at,
+            )
+            .unwrap();
+        store
+            .record_names(&[(bergen, "BERGEN KOMMUNE (NY)".to_owned())], at)
+            .unwrap();
+        let names = store.names().unwrap();
+        assert_eq!(names[&bergen], "BERGEN KOMMUNE (NY)");
+        assert_eq!(names[&oslo], "OSLO KOMMUNE", "a name not seen again stays");
+    }
+}
