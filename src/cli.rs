@@ -1194,7 +1194,7 @@ fn report(a: ReportArgs) -> Result<ExitCode, CliError> {
             path.display()
         )));
     }
-    let store = crate::store::Store::open(&path)?;
+    let store = crate::store::Store::open_existing(&path)?;
     // Titles in reports are a nicety; letters need the policies to say what to delegate.
     let policies = match Policies::load_with_grants(&s.policies, &s.grants_file()) {
         Ok(p) => Some(p),

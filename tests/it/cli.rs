@@ -435,3 +435,49 @@ fn a_huge_offending_value_is_quoted_by_its_first_characters_only() {
         "{err}"
     );
 }
+
+#[test]
+fn report_refuses_a_file_that_is_not_a_store_and_leaves_it_as_it_was() {
+    // Regression (issue 18): `report` on a 0-byte file wrote a schema into it.
+    let w = World::new(&[]);
+    let sqlite = w.path().join("other.sqlite");
+    {
+        let c = rusqlite::Connection::open(&sqlite).unwrap();
+        c.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+            .unwrap();
+    }
+    let files = [
+        ("empty.db", Vec::new(), "the file is empty"),
+        (
+            "notes.db",
+            b"sender,message_type,recipient\n".to_vec(),
+            "not a SQLite database",
+        ),
+        (
+            "other.sqlite",
+            std::fs::read(&sqlite).unwrap(),
+            "no reachcheck schema",
+        ),
+    ];
+    for (name, bytes, why) in files {
+        let path = w.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+            .current_dir(w.path())
+            .args(["report", "--store", name, "--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(name) && err.contains(why), "{name}: {err}");
+        assert!(err.contains("not a reachcheck store"), "{err}");
+        assert!(o.stdout.is_empty());
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name} unchanged");
+        for side in ["-wal", "-shm", "-journal"] {
+            assert!(
+                !w.path().join(format!("{name}{side}")).exists(),
+                "{name}{side}"
+            );
+        }
+    }
+}
