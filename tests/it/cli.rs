@@ -481,3 +481,51 @@ fn report_refuses_a_file_that_is_not_a_store_and_leaves_it_as_it_was() {
         }
     }
 }
+
+#[test]
+fn validate_reports_policy_errors_even_when_message_types_has_errors() {
+    // Regression (issue 18): every problem at once, not the policies' after the types'.
+    let w = World::new(&[&route("bekymringsmelding", GOOD)]);
+    let policies = w.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let mut xml = Vec::new();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, policies.join(p.file_name().unwrap())).unwrap();
+            if p.extension().is_some_and(|x| x == "xml") {
+                xml.push(p.file_name().unwrap().to_owned());
+            }
+        }
+    }
+    xml.sort();
+    let broken = policies.join(&xml[0]);
+    std::fs::write(&broken, "<xacml:Policy").unwrap();
+    let types = policies.join("message-types.toml");
+    let text = std::fs::read_to_string(&types).unwrap();
+    std::fs::write(&types, format!("{text}\n[[message_type]\n")).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .current_dir(w.path())
+        .args([
+            "validate",
+            "--policies",
+            "policies",
+            "--routes",
+            "routes.csv",
+            "--snapshot",
+            "snapshot",
+            "--now",
+            "2026-11-21T06:00:00Z",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("message-types.toml"), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.contains(xml[0].to_str().unwrap()) && l.contains("error")),
+        "{err}"
+    );
+}
