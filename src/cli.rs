@@ -736,7 +736,12 @@ fn precheck(a: PrecheckArgs) -> Result<ExitCode, CliError> {
         }
         None => None,
     };
-    let mut r = Rendering::new(&pass.engine, &pass.evaluation, render_options(&a.output));
+    // One route: say why it is not readable, even without `--details`.
+    let options = RenderOptions {
+        reasons: true,
+        ..render_options(&a.output)
+    };
+    let mut r = Rendering::new(&pass.engine, &pass.evaluation, options);
     if let Some(h) = &histories {
         r = r.with_histories(h);
     }
@@ -1351,6 +1356,7 @@ fn render_options(o: &OutputArgs) -> RenderOptions {
         },
         color,
         details: o.details,
+        reasons: false,
     }
 }
 

@@ -115,6 +115,17 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
         if let Some(h) = r.history(&route.route) {
             writeln!(out, "    messages: {}", super::messages::history_line(h))?;
         }
+        if r.options.reasons
+            && !r.options.details
+            && *verdict != Verdict::Readable
+            && let Some(f) = findings.first()
+        {
+            let more = match findings.len() - 1 {
+                0 => String::new(),
+                n => format!(" (and {n} more)"),
+            };
+            writeln!(out, "    why: {}{more}", f.message)?;
+        }
         if r.options.details {
             for f in findings {
                 writeln!(
@@ -133,8 +144,8 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
     writeln!(out)?;
     writeln!(
         out,
-        "{} routes: {}, {}, {}",
-        s.routes,
+        "{}: {}, {}, {}",
+        super::routes(s.routes),
         paint(
             color,
             verdict_style(Verdict::Readable),

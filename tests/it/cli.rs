@@ -529,3 +529,70 @@ fn validate_reports_policy_errors_even_when_message_types_has_errors() {
         "{err}"
     );
 }
+
+/// Runs `precheck` of one route of the world in `format` (plus `extra` flags).
+fn precheck_in(w: &World, recipient: &str, format: &str, extra: &[&str]) -> std::process::Output {
+    let args = [
+        &[
+            "precheck",
+            "--sender",
+            "310000019",
+            "--message-type",
+            "bekymringsmelding",
+            "--recipient",
+            recipient,
+            "--format",
+            format,
+        ][..],
+        extra,
+    ]
+    .concat();
+    w.run(&args)
+}
+
+#[test]
+fn precheck_says_why_without_details_counts_one_route_and_shows_no_line_0() {
+    // Regression (issue 18): reasons only with `--details`, "line 0", "1 routes".
+    let w = World::new(&[]);
+    let o = precheck_in(&w, BAD, "table", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let why: Vec<&str> = out.lines().filter(|l| l.starts_with("    why: ")).collect();
+    assert_eq!(why.len(), 1, "{out}");
+    assert!(why[0].len() > "    why: ".len() + 10, "{out}");
+    assert!(
+        !out.contains("fix:"),
+        "remediation stays with --details: {out}"
+    );
+    assert!(
+        out.contains("\n1 route: 0 readable, 1 not readable, 0 unknown"),
+        "{out}"
+    );
+    assert!(!out.contains("1 routes"), "{out}");
+    // With --details the finding's own lines say it, once.
+    let out = stdout(&precheck_in(&w, BAD, "table", &["--details"]));
+    assert!(!out.contains("why:") && out.contains("fix:"), "{out}");
+    // A readable route needs no reason.
+    let out = stdout(&precheck_in(&w, GOOD, "table", &[]));
+    assert!(!out.contains("why:"), "{out}");
+
+    let md = stdout(&precheck_in(&w, BAD, "markdown", &[]));
+    assert!(md.starts_with("# reachcheck: 1 route\n"), "{md}");
+    assert!(
+        !md.contains("line 0") && !md.contains("routing table line"),
+        "{md}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&precheck_in(&w, BAD, "json", &[]).stdout).unwrap();
+    assert!(v["routes"][0].get("line").is_none(), "{v}");
+    assert_eq!(v["summary"]["routes"], 1);
+
+    // Routes from a file keep their line.
+    w.set_routes(&[&route("bekymringsmelding", BAD)]);
+    let v: serde_json::Value =
+        serde_json::from_slice(&w.run(&["check", "--format", "json"]).stdout).unwrap();
+    assert_eq!(v["routes"][0]["line"], 2, "{v}");
+    let md = stdout(&w.run(&["check", "--format", "markdown"]));
+    assert!(md.contains("routing table line 2)"), "{md}");
+    assert!(stdout(&w.run(&["check"])).contains("\n1 route: "));
+}
