@@ -475,7 +475,9 @@ impl Daemon {
                 (v, Some(l.taken_at))
             }
             None => {
-                tracing::info!("the store has no sweep yet: checks are unknown until the first");
+                tracing::info!(
+                    "the store has no sweep yet: checks are unknown until the first sweep ends"
+                );
                 (Verifier::empty(Arc::clone(&inputs.policies), max_age), None)
             }
         };

@@ -98,10 +98,21 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
         )
     )?;
     for (route, (verdict, readers, recipient, findings)) in evaluation.routes.iter().zip(&rows) {
-        let codes: Vec<String> = findings
-            .iter()
-            .map(|f| paint(color, severity_style(f.severity), f.code.as_str()))
-            .collect();
+        // A code that repeats (one `source_error` per failed file) is shown once, counted.
+        let mut codes: Vec<String> = Vec::with_capacity(findings.len());
+        let mut shown: Vec<crate::model::FindingCode> = Vec::with_capacity(findings.len());
+        for f in findings {
+            if shown.contains(&f.code) {
+                continue;
+            }
+            shown.push(f.code);
+            let n = findings.iter().filter(|g| g.code == f.code).count();
+            let text = match n {
+                1 => f.code.as_str().to_owned(),
+                n => format!("{} ×{n}", f.code),
+            };
+            codes.push(paint(color, severity_style(f.severity), &text));
+        }
         writeln!(
             out,
             "{}  {}  {}  {}  {}  {}",
@@ -180,7 +191,8 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
     let age = evaluation.now.duration_since(snapshot.taken_at);
     writeln!(
         out,
-        "evidence: {} taken {} ({} before {})",
+        // Whole seconds: a live sweep's clock readings carry nanoseconds nobody needs.
+        "evidence: {} taken {:.0} ({} before {:.0})",
         snapshot.origin,
         snapshot.taken_at,
         humantime::format_duration(std::time::Duration::from_secs(

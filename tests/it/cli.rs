@@ -596,3 +596,41 @@ fn precheck_says_why_without_details_counts_one_route_and_shows_no_line_0() {
     assert!(md.contains("routing table line 2)"), "{md}");
     assert!(stdout(&w.run(&["check"])).contains("\n1 route: "));
 }
+
+#[test]
+fn a_code_found_twice_on_a_route_is_shown_once_with_its_count_in_the_table() {
+    // Regression (issue 18): `source_error` was repeated on the route's line.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let case = root.join("tests/cases/each-failed-file-gives-its-own-source-error");
+    // The cases' shared policies use the project's automatic grants.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("reachcheck.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "policies = {:?}\ngrants = {:?}\nroutes = {:?}\nsnapshot = {:?}\nnow = \"2026-11-21T06:00:00Z\"\n",
+            case.join("../_shared/policies"),
+            root.join("policies/altinn-grants.toml"),
+            case.join("routes.csv"),
+            case.join("snapshot"),
+        ),
+    )
+    .unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .current_dir(dir.path())
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("unknown ")).collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    for l in lines {
+        assert_eq!(l.matches("source_error").count(), 1, "{l}");
+        assert!(l.contains("source_error ×2"), "{l}");
+    }
+    // The CSV still lists each finding.
+    let csv = std::fs::read_to_string(case.join("expected.csv")).unwrap();
+    assert!(csv.contains("source_error;source_error"));
+}
