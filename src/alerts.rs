@@ -278,9 +278,10 @@ impl Alert {
                 reopened,
                 ..
             } => format!(
-                "sweep_changed: sweep {sweep_id}, {routes} routes ({readable} readable, \
+                "sweep_changed: sweep {sweep_id}, {} ({readable} readable, \
                  {not_readable} not_readable, {unknown} unknown); findings {} new, {} resolved, \
                  {} reopened",
+                crate::output::routes(usize::try_from(*routes).unwrap_or(usize::MAX)),
                 new.len(),
                 resolved.len(),
                 reopened.len()
@@ -818,6 +819,25 @@ mod tests {
 
     fn at() -> Timestamp {
         "2026-11-21T06:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn the_summary_counts_one_route_in_the_singular() {
+        // Regression (issue 18): "1 routes".
+        let one = |routes| Alert::SweepChanged {
+            sweep_id: 7,
+            finished_at: at(),
+            routes,
+            readable: routes,
+            not_readable: 0,
+            unknown: 0,
+            new: vec![],
+            resolved: vec![],
+            reopened: vec![],
+        };
+        assert!(one(1).summary().contains("sweep 7, 1 route (1 readable"));
+        assert!(one(2).summary().contains("sweep 7, 2 routes (2 readable"));
+        assert!(one(0).summary().contains("sweep 7, 0 routes (0 readable"));
     }
 
     #[test]

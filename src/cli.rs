@@ -627,8 +627,11 @@ fn warn_all(problems: &[Problem]) {
     }
 }
 
+/// How often a live sweep logs its progress when stderr is not a terminal.
+const PROGRESS_LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Runs one pass of the sweep over `routes` on a runtime of its own: a live source shows
-/// a progress bar on stderr (drawn only on a terminal).
+/// a progress bar on stderr on a terminal, and logs its progress there otherwise.
 fn sweep(
     s: &Settings,
     policies: Policies,
@@ -649,12 +652,25 @@ fn sweep(
         bar.set_style(style);
     }
     bar.set_message("0");
+    // Off a terminal the bar is not drawn: a log line every so often shows the sweep lives.
+    let log_every = (!std::io::stderr().is_terminal()).then_some(PROGRESS_LOG_EVERY);
+    let last_log = std::sync::Mutex::new(std::time::Instant::now());
     let progress = {
         let bar = bar.clone();
         Arc::new(move |done: usize, total: usize, failed: usize| {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
             bar.set_message(failed.to_string());
+            if let Some(every) = log_every
+                && let Ok(mut last) = last_log.lock()
+                && (last.elapsed() >= every || done == total)
+            {
+                *last = std::time::Instant::now();
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "sweeping: {done}/{total} units, {failed} failed"
+                );
+            }
         })
     };
     let source = source.with_progress(progress);
@@ -736,7 +752,12 @@ fn precheck(a: PrecheckArgs) -> Result<ExitCode, CliError> {
         }
         None => None,
     };
-    let mut r = Rendering::new(&pass.engine, &pass.evaluation, render_options(&a.output));
+    // One route: say why it is not readable, even without `--details`.
+    let options = RenderOptions {
+        reasons: true,
+        ..render_options(&a.output)
+    };
+    let mut r = Rendering::new(&pass.engine, &pass.evaluation, options);
     if let Some(h) = &histories {
         r = r.with_histories(h);
     }
@@ -1194,7 +1215,7 @@ fn report(a: ReportArgs) -> Result<ExitCode, CliError> {
             path.display()
         )));
     }
-    let store = crate::store::Store::open(&path)?;
+    let store = crate::store::Store::open_existing(&path)?;
     // Titles in reports are a nicety; letters need the policies to say what to delegate.
     let policies = match Policies::load_with_grants(&s.policies, &s.grants_file()) {
         Ok(p) => Some(p),
@@ -1355,6 +1376,7 @@ fn render_options(o: &OutputArgs) -> RenderOptions {
         },
         color,
         details: o.details,
+        reasons: false,
     }
 }
 

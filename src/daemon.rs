@@ -475,10 +475,23 @@ impl Daemon {
                 (v, Some(l.taken_at))
             }
             None => {
-                tracing::info!("the store has no sweep yet: checks are unknown until the first");
+                tracing::info!(
+                    "the store has no sweep yet: checks are unknown until the first sweep ends"
+                );
                 (Verifier::empty(Arc::clone(&inputs.policies), max_age), None)
             }
         };
+        {
+            // Listing the readable routes for the searches takes a while on a large
+            // table: not before `/readyz` (searches are exact meanwhile, only slower).
+            let (index, verifier) = (Arc::clone(&inputs.route_index), verifier.clone());
+            if let Err(e) = std::thread::Builder::new()
+                .name("search-index".to_owned())
+                .spawn(move || index.refresh(&verifier))
+            {
+                tracing::warn!(error = %e, "searches walk every route until the first sweep");
+            }
+        }
         let (audit_tx, audit_rx) = mpsc::channel(AUDIT_QUEUE);
         let (alerts_tx, alerts_rx) = mpsc::unbounded_channel();
         let (at_risk_tx, at_risk_rx) = mpsc::unbounded_channel();
@@ -956,8 +969,14 @@ impl Daemon {
         let taken_at = engine.snapshot().taken_at;
         self.shared.verifier.swap_sweep(engine, &evaluation, id);
         self.shared.taken_at.store(Arc::new(Some(taken_at)));
-        // Dropping a million judged routes takes a while: not on the async threads.
-        tokio::task::spawn_blocking(move || drop(evaluation));
+        // Dropping a million judged routes takes a while, and so does listing the readable
+        // ones for the searches: not on the async threads (searches are exact meanwhile).
+        let index = Arc::clone(&self.shared.inputs.load().route_index);
+        let verifier = self.shared.verifier.clone();
+        tokio::task::spawn_blocking(move || {
+            drop(evaluation);
+            index.refresh(&verifier);
+        });
         Ok((outcome, failures))
     }
 
@@ -1011,9 +1030,14 @@ impl Daemon {
     /// old one kept; the reason is returned (and logged).
     pub async fn reload(&self) -> Result<(), DaemonError> {
         let overrides = self.overrides.clone();
-        let loaded = tokio::task::spawn_blocking(move || Inputs::load(&overrides))
-            .await
-            .map_err(|e| DaemonError::Worker(format!("the reload's worker failed: {e}")))?;
+        let verifier = self.shared.verifier.clone();
+        let loaded = tokio::task::spawn_blocking(move || {
+            let inputs = Inputs::load(&overrides)?;
+            inputs.route_index.refresh(&verifier);
+            Ok::<_, DaemonError>(inputs)
+        })
+        .await
+        .map_err(|e| DaemonError::Worker(format!("the reload's worker failed: {e}")))?;
         match loaded {
             Ok(inputs) => {
                 let old = self.shared.inputs.load();
@@ -1045,7 +1069,13 @@ impl Daemon {
                     message_types = inputs.policies.message_types().len(),
                     "reloaded; the next sweep uses the new configuration"
                 );
+                let index = Arc::clone(&inputs.route_index);
                 self.shared.inputs.store(Arc::new(inputs));
+                // A sweep may have ended while the new table was read.
+                let verifier = self.shared.verifier.clone();
+                if !index.is_current(&verifier) {
+                    tokio::task::spawn_blocking(move || index.refresh(&verifier));
+                }
                 self.shared
                     .metrics
                     .reloads

@@ -11,9 +11,20 @@
 //! evaluation MUST give `decision: true`), so only routes judged `readable` at `now`. A
 //! page walks at most [`MAX_SCAN`] routes, so a request costs a bounded amount of work
 //! however few of them are readable; a short page with a token is then an honest answer.
+//!
+//! Resource searches (the long ones: a sender reaches up to every recipient) have a fast
+//! path: [`RouteIndex::refresh`], called when a sweep's answers reach the [`Verifier`] and
+//! when the routing table is reloaded, lists the rows a check could call `readable` (with
+//! when their evidence was observed), so a page binary-searches that list instead of
+//! checking every route it walks. The list only skips routes a check would not call
+//! `readable`; every result is still checked, so a page says exactly what checking each
+//! route says. While the list belongs to another state of the verifier (between a swap and
+//! its refresh), pages take the slow path and answer the same.
 
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
@@ -22,7 +33,7 @@ use rustc_hash::FxHasher;
 use crate::model::{MessageTypeId, OrgNumber, Route, Verdict};
 use crate::policy::Policies;
 use crate::routing::RoutingTable;
-use crate::verifier::{Decision, Verifier};
+use crate::verifier::{Decision, Pinned, Prospect, Verifier, too_old};
 
 /// Results per page when the request does not say.
 pub const DEFAULT_PAGE: usize = 100;
@@ -33,7 +44,7 @@ pub const MAX_SCAN: usize = 20_000;
 
 /// The routing table, sorted for the three searches. Message types are held by their
 /// index in the policies the index was built with.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct RouteIndex {
     types: Vec<MessageTypeId>,
     /// (sender, type, recipient), sorted: resource search.
@@ -42,6 +53,42 @@ pub struct RouteIndex {
     by_sender_recipient: Vec<(OrgNumber, OrgNumber, u32)>,
     /// (type, recipient, sender), sorted: subject search.
     by_type_recipient: Vec<(u32, OrgNumber, OrgNumber)>,
+    /// The rows of `by_sender_type` a check could call `readable`, for one state of a
+    /// verifier (see [`RouteIndex::refresh`]).
+    readable: ArcSwapOption<Readable>,
+}
+
+impl std::fmt::Debug for RouteIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = self.readable.load();
+        f.debug_struct("RouteIndex")
+            .field("routes", &self.by_sender_type.len())
+            .field("readable", &r.as_ref().map(|r| r.rows.len()))
+            .finish()
+    }
+}
+
+/// The rows of `by_sender_type` that a check by one state of a verifier could call
+/// `readable`, in order. All other rows a check calls `not_readable` or `unknown`.
+struct Readable {
+    /// The verifier state it was built from ([`Pinned::generation`]).
+    generation: u64,
+    /// (position in `by_sender_type`, index in `stamps` or [`JUDGE`]), by position.
+    rows: Vec<(u32, u32)>,
+    /// When the evidence of each readable (message type, recipient) was observed, and
+    /// whether the answer is kept however old it is.
+    stamps: Vec<(Timestamp, bool)>,
+}
+
+/// A row the verifier has not judged: only a check can tell.
+const JUDGE: u32 = u32::MAX;
+
+impl Readable {
+    fn bytes(&self) -> usize {
+        std::mem::size_of::<Readable>()
+            + self.rows.capacity() * std::mem::size_of::<(u32, u32)>()
+            + self.stamps.capacity() * std::mem::size_of::<(Timestamp, bool)>()
+    }
 }
 
 impl RouteIndex {
@@ -70,7 +117,72 @@ impl RouteIndex {
             by_sender_type: a,
             by_sender_recipient: b,
             by_type_recipient: c,
+            readable: ArcSwapOption::empty(),
         }
+    }
+
+    /// Lists the routes `verifier`'s current answers could call `readable`, so that
+    /// resource searches answer from that list (until the verifier's answers change).
+    /// Call it after each swap of the verifier and on a new index; it walks every route
+    /// once. Without it, pages are the same, only slower. Of two refreshes that overlap,
+    /// the list of the verifier's later state is kept.
+    pub fn refresh(&self, verifier: &Verifier) {
+        let pinned = verifier.pin();
+        let Ok(_) = u32::try_from(self.by_sender_type.len()) else {
+            // Past four billion routes positions do not fit: the slow path it is.
+            self.readable.store(None);
+            return;
+        };
+        // This index's message types, as the verifier's policies number them.
+        let types: Vec<Option<u32>> = self.types.iter().map(|t| pinned.type_index(t)).collect();
+        let mut rows = Vec::new();
+        let mut stamps = Vec::new();
+        let mut seen: rustc_hash::FxHashMap<(u32, OrgNumber), u32> =
+            rustc_hash::FxHashMap::default();
+        for (i, &(_, t, r)) in self.by_sender_type.iter().enumerate() {
+            let Some(Some(vt)) = types.get(t as usize) else {
+                continue;
+            };
+            let stamp = match pinned.prospect(*vt, r) {
+                Prospect::Never => continue,
+                Prospect::Judge => JUDGE,
+                Prospect::Readable {
+                    observed_at,
+                    exempt,
+                } => *seen.entry((*vt, r)).or_insert_with(|| {
+                    stamps.push((observed_at, exempt));
+                    (stamps.len() - 1) as u32
+                }),
+            };
+            rows.push((i as u32, stamp));
+        }
+        rows.shrink_to_fit();
+        stamps.shrink_to_fit();
+        let new = Arc::new(Readable {
+            generation: pinned.generation(),
+            rows,
+            stamps,
+        });
+        // Two refreshes may overlap: the list of the later state stays.
+        self.readable.rcu(|current| match current {
+            Some(c) if c.generation > new.generation => Some(Arc::clone(c)),
+            _ => Some(Arc::clone(&new)),
+        });
+    }
+
+    /// Whether resource searches take the fast path for `verifier`'s current answers
+    /// (the index was refreshed since they last changed).
+    pub fn is_current(&self, verifier: &Verifier) -> bool {
+        let g = verifier.pin().generation();
+        self.readable
+            .load()
+            .as_ref()
+            .is_some_and(|r| r.generation == g)
+    }
+
+    /// The memory the fast path holds, in bytes (0 before the first refresh).
+    pub fn readable_bytes(&self) -> usize {
+        self.readable.load().as_ref().map_or(0, |r| r.bytes())
     }
 
     /// The distinct routes indexed.
@@ -87,6 +199,20 @@ impl RouteIndex {
         self.types.iter().position(|x| x == t).map(|i| i as u32)
     }
 
+    /// Where the rows of `sender` and `message_type` lie in `by_sender_type`.
+    fn resource_range(
+        &self,
+        sender: OrgNumber,
+        message_type: &MessageTypeId,
+    ) -> Option<(usize, usize)> {
+        let t = self.type_index(message_type)?;
+        let key = (sender, t);
+        let v = &self.by_sender_type;
+        let lo = v.partition_point(|&(s, tt, _)| (s, tt) < key);
+        let hi = lo + v[lo..].partition_point(|&(s, tt, _)| (s, tt) == key);
+        Some((lo, hi))
+    }
+
     /// The routes of a search, in a fixed order (a page is a window of these).
     pub fn candidates(&self, query: &Query) -> Candidates<'_> {
         match query {
@@ -94,16 +220,12 @@ impl RouteIndex {
                 sender,
                 message_type,
             } => {
-                let Some(t) = self.type_index(message_type) else {
+                let Some((lo, hi)) = self.resource_range(*sender, message_type) else {
                     return Candidates::None;
                 };
-                let key = (*sender, t);
-                let v = &self.by_sender_type;
-                let lo = v.partition_point(|&(s, tt, _)| (s, tt) < key);
-                let hi = lo + v[lo..].partition_point(|&(s, tt, _)| (s, tt) == key);
                 Candidates::Recipients {
                     index: self,
-                    rows: &v[lo..hi],
+                    rows: &self.by_sender_type[lo..hi],
                 }
             }
             Query::Actions { sender, recipient } => {
@@ -145,25 +267,74 @@ impl RouteIndex {
         limit: usize,
         now: Timestamp,
     ) -> Page {
+        let pinned = verifier.pin();
         let candidates = self.candidates(query);
         let total = candidates.len();
         let mut hits = Vec::with_capacity(limit.min(total.saturating_sub(from)));
         let mut at = from.min(total);
         let end = total.min(from.saturating_add(MAX_SCAN));
-        while at < end && hits.len() < limit {
-            if let Some(route) = candidates.route(at) {
-                let d = verifier.check_at(&route, now);
-                if d.verdict == Verdict::Readable {
-                    hits.push((route, d));
+        let readable = self.readable.load();
+        let fast = match (query, readable.as_ref()) {
+            (
+                Query::Resources {
+                    sender,
+                    message_type,
+                },
+                Some(r),
+            ) if limit > 0 && r.generation == pinned.generation() => self
+                .resource_range(*sender, message_type)
+                .map(|(lo, _)| (r, lo)),
+            _ => None,
+        };
+        if let Some((r, lo)) = fast {
+            // The rows a check could call readable in the window, by position.
+            let first = r.rows.partition_point(|&(p, _)| (p as usize) < lo + at);
+            let max_age = pinned.max_data_age();
+            at = end;
+            for &(p, stamp) in &r.rows[first..] {
+                let i = p as usize - lo;
+                if i >= end {
+                    break;
+                }
+                if let Some(&(observed_at, exempt)) = r.stamps.get(stamp as usize)
+                    && !exempt
+                    && too_old(now, observed_at, max_age)
+                {
+                    continue;
+                }
+                if let Some(hit) = checked(&pinned, &candidates, i, now) {
+                    hits.push(hit);
+                    if hits.len() == limit {
+                        at = i + 1;
+                        break;
+                    }
                 }
             }
-            at += 1;
+        } else {
+            while at < end && hits.len() < limit {
+                if let Some(hit) = checked(&pinned, &candidates, at, now) {
+                    hits.push(hit);
+                }
+                at += 1;
+            }
         }
         Page {
             hits,
             next: (at < total).then_some(at),
         }
     }
+}
+
+/// Route `i` of `candidates` with its decision, if a check calls it readable.
+fn checked(
+    pinned: &Pinned,
+    candidates: &Candidates<'_>,
+    i: usize,
+    now: Timestamp,
+) -> Option<(Route, Decision)> {
+    let route = candidates.route(i)?;
+    let d = pinned.check_at(&route, now);
+    (d.verdict == Verdict::Readable).then_some((route, d))
 }
 
 /// What a search asks.
@@ -416,5 +587,167 @@ mod tests {
         ] {
             assert!(PageToken::decode(bad, &q).is_err(), "{bad}");
         }
+    }
+
+    /// Every page of every resource search of `table`, following tokens, from `index`,
+    /// checked against a check of every route and against the same pages walked route by
+    /// route (an index never refreshed). Returns the readable routes found.
+    fn all_results(
+        index: &RouteIndex,
+        table: &RoutingTable,
+        verifier: &Verifier,
+        now: Timestamp,
+    ) -> std::collections::BTreeSet<(OrgNumber, String, OrgNumber)> {
+        let slow = RouteIndex::new(table, &verifier.policies());
+        assert!(!slow.is_current(verifier));
+        let mut found = std::collections::BTreeSet::new();
+        let searches: std::collections::BTreeSet<_> = table
+            .routes()
+            .map(|r| (r.sender, r.message_type.clone()))
+            .collect();
+        for (sender, message_type) in searches {
+            let q = Query::Resources {
+                sender,
+                message_type,
+            };
+            let candidates = index.candidates(&q);
+            let expected: Vec<(Route, Decision)> = (0..candidates.len())
+                .filter_map(|i| candidates.route(i))
+                .map(|r| {
+                    let d = verifier.check_at(&r, now);
+                    (r, d)
+                })
+                .filter(|(_, d)| d.verdict == Verdict::Readable)
+                .collect();
+            // Small pages, so that tokens are followed.
+            let mut got = Vec::new();
+            let mut at = Some(0);
+            while let Some(from) = at {
+                let page = index.page(verifier, &q, from, 7, now);
+                let walked = slow.page(verifier, &q, from, 7, now);
+                assert_eq!(page.next, walked.next, "{q:?} from {from}");
+                assert_eq!(page.hits, walked.hits, "{q:?} from {from}");
+                at = page.next;
+                got.extend(page.hits);
+            }
+            assert_eq!(got, expected, "{q:?}");
+            found.extend(
+                got.iter()
+                    .map(|(r, _)| (r.sender, r.message_type.to_string(), r.recipient)),
+            );
+        }
+        found
+    }
+
+    #[test]
+    fn a_search_lists_exactly_the_routes_a_check_calls_readable_after_sweeps_and_when_stale() {
+        let policies = std::sync::Arc::new(Policies::load("policies".as_ref()).unwrap());
+        let table = RoutingTable::load("examples/demo/routes.csv".as_ref(), &policies).unwrap();
+        let recipients: std::collections::BTreeSet<OrgNumber> =
+            table.routes().map(|r| r.recipient).collect();
+        let engine = || {
+            let snapshot = crate::SnapshotDir::new("examples/demo/snapshot")
+                .load(recipients.iter().copied(), &policies.resource_ids())
+                .unwrap();
+            crate::Engine::new(
+                std::sync::Arc::clone(&policies),
+                std::sync::Arc::new(snapshot),
+                crate::engine::DEFAULT_MAX_DATA_AGE,
+            )
+        };
+        let now: Timestamp = "2026-11-21T06:00:00Z".parse().unwrap();
+        let max_age = crate::engine::DEFAULT_MAX_DATA_AGE;
+        let evaluation = crate::evaluate(&engine(), &table, now);
+        let verifier = Verifier::new(engine(), Some(&evaluation));
+        let index = RouteIndex::new(&table, &policies);
+        index.refresh(&verifier);
+        assert!(index.is_current(&verifier));
+        assert!(index.readable_bytes() > 0);
+
+        // The sweep's answers: the results are the routes the evaluation judged readable.
+        let found = all_results(&index, &table, &verifier, now);
+        let judged: std::collections::BTreeSet<_> = evaluation
+            .iter()
+            .filter(|(_, a)| a.verdict == Verdict::Readable)
+            .map(|(r, _)| {
+                let r = &r.route;
+                (r.sender, r.message_type.to_string(), r.recipient)
+            })
+            .collect();
+        assert_eq!(found, judged);
+        assert!(
+            !found.is_empty() && found.len() < table.len(),
+            "a mixed case"
+        );
+
+        // A pinned `now` past the evidence's age: every check is `unknown`, so no results,
+        // though the index still lists the routes as judged readable.
+        let late = now
+            .checked_add(max_age)
+            .unwrap()
+            .checked_add(jiff::SignedDuration::from_secs(1))
+            .unwrap();
+        assert!(index.is_current(&verifier));
+        assert!(all_results(&index, &table, &verifier, late).is_empty());
+
+        // Judged on demand (no evaluation held): the same results.
+        let on_demand = Verifier::new(engine(), None);
+        index.refresh(&on_demand);
+        assert!(index.is_current(&on_demand));
+        assert_eq!(all_results(&index, &table, &on_demand, now), judged);
+
+        // A later sweep turns verdicts around: readable routes are not, the others are.
+        let flipped: Vec<crate::store::StoredVerdict> = evaluation
+            .iter()
+            .map(|(r, a)| crate::store::StoredVerdict {
+                route: r.route.clone(),
+                verdict: if a.verdict == Verdict::Readable {
+                    Verdict::NotReadable
+                } else {
+                    Verdict::Readable
+                },
+                readers: 1,
+                tier: a.tier,
+                findings: std::sync::Arc::from([]),
+            })
+            .collect();
+        let latest = crate::store::Latest {
+            sweep: crate::store::SweepRecord {
+                id: 2,
+                started_at: now,
+                finished_at: Some(now),
+                source: "test".to_owned(),
+                status: crate::store::SweepStatus::Ok,
+                error: None,
+                taken_at: Some(now),
+                counts: None,
+                changed: None,
+            },
+            taken_at: now,
+            verdicts: flipped,
+        };
+        verifier.swap_stored(std::sync::Arc::clone(&policies), &latest, max_age);
+        // Before the index is refreshed, pages walk the routes: still exact.
+        assert!(!index.is_current(&verifier));
+        let before = all_results(&index, &table, &verifier, now);
+        index.refresh(&verifier);
+        assert!(index.is_current(&verifier));
+        let after = all_results(&index, &table, &verifier, now);
+        assert_eq!(before, after);
+        let all: std::collections::BTreeSet<_> = table
+            .routes()
+            .map(|r| (r.sender, r.message_type.to_string(), r.recipient))
+            .collect();
+        assert_eq!(
+            after,
+            all.difference(&judged).cloned().collect(),
+            "the results follow the new sweep"
+        );
+        // The stored answers grow too old as well.
+        assert!(all_results(&index, &table, &verifier, late).is_empty());
+        // A verifier that knows nothing: nothing is readable.
+        let empty = Verifier::empty(std::sync::Arc::clone(&policies), max_age);
+        index.refresh(&empty);
+        assert!(all_results(&index, &table, &empty, now).is_empty());
     }
 }

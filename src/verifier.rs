@@ -3,6 +3,7 @@
 //! to a new snapshot atomically after each sweep.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use jiff::{SignedDuration, Timestamp};
@@ -56,6 +57,22 @@ struct State {
     fallbacks: Vec<Option<Arc<str>>>,
     /// The store's sweep the answers come from, if any.
     sweep: Option<SweepId>,
+    /// Tells this state apart from every other one made in the process (see
+    /// [`Pinned::generation`]).
+    generation: u64,
+}
+
+/// Hands out [`State::generation`]s.
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    GENERATION.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Rule 8 at the time of a check: whether evidence observed at `observed_at` is too old at
+/// `now`. The one comparison both [`Verifier::check_at`] and the search index use.
+pub(crate) fn too_old(now: Timestamp, observed_at: Timestamp, max_age: SignedDuration) -> bool {
+    now.duration_since(observed_at) > max_age
 }
 
 fn fallbacks(policies: &Policies) -> Vec<Option<Arc<str>>> {
@@ -98,6 +115,7 @@ fn state(engine: Engine, evaluation: Option<&Evaluation>, sweep: Option<SweepId>
         engine: Some(engine),
         answers,
         sweep,
+        generation: next_generation(),
     }
 }
 
@@ -126,6 +144,7 @@ fn stored_state(policies: Arc<Policies>, latest: &Latest, max_data_age: SignedDu
         taken_at: latest.taken_at,
         answers,
         sweep: Some(latest.sweep.id),
+        generation: next_generation(),
     }
 }
 
@@ -205,6 +224,7 @@ impl Verifier {
                 taken_at: Timestamp::UNIX_EPOCH,
                 answers: FxHashMap::default(),
                 sweep: None,
+                generation: next_generation(),
             })),
         }
     }
@@ -256,14 +276,8 @@ impl Verifier {
     /// Checks a route as of `now`. An unknown message type gives `unknown` with no
     /// findings; use [`Verifier::try_check_at`] to tell it apart.
     pub fn check_at(&self, route: &Route, now: Timestamp) -> Decision {
-        self.try_check_at(route, now).unwrap_or_else(|_| Decision {
-            verdict: Verdict::Unknown,
-            readers: 0,
-            findings: Arc::from([]),
-            data_age: SignedDuration::ZERO,
-            evidence_tier: EvidenceTier::Er,
-            fallback: None,
-        })
+        self.try_check_at(route, now)
+            .unwrap_or_else(|_| unknown_type_decision())
     }
 
     /// Checks a route as of `now`, refusing an unknown message type.
@@ -272,66 +286,14 @@ impl Verifier {
         route: &Route,
         now: Timestamp,
     ) -> Result<Decision, UnknownMessageType> {
-        let s = self.state.load();
-        let t = s
-            .policies
-            .message_type_index(&route.message_type)
-            .ok_or_else(|| UnknownMessageType(route.message_type.clone()))?;
-        let fresh;
-        let a: &Answer = match s.answers.get(&(t as u32, route.recipient)) {
-            Some(a) => a,
-            None => {
-                fresh = match &s.engine {
-                    Some(engine) => {
-                        let a = engine.assess(t, route.recipient, now);
-                        Answer {
-                            verdict: a.verdict,
-                            readers: a.readers,
-                            tier: a.tier,
-                            observed_at: a.observed_at,
-                            findings: a.findings().into(),
-                        }
-                    }
-                    None => Answer {
-                        verdict: Verdict::Unknown,
-                        readers: 0,
-                        tier: EvidenceTier::Er,
-                        observed_at: s.taken_at,
-                        findings: Arc::from([Finding::NotSwept]),
-                    },
-                };
-                &fresh
-            }
-        };
-        let findings = Arc::clone(&a.findings);
-        let data_age = now.duration_since(a.observed_at);
-        let mut d = Decision {
-            verdict: a.verdict,
-            readers: a.readers,
-            findings,
-            data_age,
-            evidence_tier: a.tier,
-            fallback: s.fallbacks[t].clone(),
-        };
-        // Rule 8 at the time of the check: evidence that was fresh at the sweep may not be now.
-        let max_age = s.max_data_age;
-        if data_age > max_age
-            && !d
-                .findings
-                .iter()
-                .any(|f| matches!(f, Finding::StaleData { .. }))
-        {
-            d.verdict = Verdict::Unknown;
-            let mut f = d.findings.to_vec();
-            f.push(Finding::StaleData {
-                observed_at: a.observed_at,
-                max_age,
-            });
-            d.findings = f.into();
-        }
-        Ok(d)
+        check_in(&self.state.load(), route, now)
     }
 
+    /// The current answers, held still: checks through the [`Pinned`] all see the same
+    /// state, whatever swaps in the meantime.
+    pub(crate) fn pin(&self) -> Pinned {
+        Pinned(self.state.load_full())
+    }
     /// Puts a decision into words.
     pub fn explain(&self, route: &Route, decision: &Decision) -> Explanation {
         self.explain_with(route, decision, ExplainOptions::default())
@@ -365,6 +327,139 @@ impl Verifier {
     pub fn taken_at(&self) -> Timestamp {
         self.state.load().taken_at
     }
+}
+
+/// What [`Verifier::check_at`] says about a route whose message type it does not know.
+fn unknown_type_decision() -> Decision {
+    Decision {
+        verdict: Verdict::Unknown,
+        readers: 0,
+        findings: Arc::from([]),
+        data_age: SignedDuration::ZERO,
+        evidence_tier: EvidenceTier::Er,
+        fallback: None,
+    }
+}
+
+/// One state of a [`Verifier`], held still (see [`Verifier::pin`]).
+pub(crate) struct Pinned(Arc<State>);
+
+/// What a [`Pinned`] state can say about a (message type, recipient) pair without judging
+/// it: enough for the search index to skip the pairs a check would not call `readable`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Prospect {
+    /// A check says anything but `readable`, whenever it is made.
+    Never,
+    /// Judged `readable`; a check says so while the evidence is not too old (see
+    /// [`too_old`]), or always when `exempt` (the answer already carries `stale_data`).
+    Readable {
+        /// When the evidence was observed.
+        observed_at: Timestamp,
+        /// Whether rule 8 at the time of the check leaves the answer alone.
+        exempt: bool,
+    },
+    /// Not judged yet: a check judges it on demand, so only a check can tell.
+    Judge,
+}
+
+impl Pinned {
+    /// Different for every state a verifier has held (and for every verifier).
+    pub(crate) fn generation(&self) -> u64 {
+        self.0.generation
+    }
+
+    /// As [`Verifier::check_at`], on this state.
+    pub(crate) fn check_at(&self, route: &Route, now: Timestamp) -> Decision {
+        check_in(&self.0, route, now).unwrap_or_else(|_| unknown_type_decision())
+    }
+
+    /// The oldest evidence a check accepts.
+    pub(crate) fn max_data_age(&self) -> SignedDuration {
+        self.0.max_data_age
+    }
+
+    /// The index of message type `t` in this state's policies.
+    pub(crate) fn type_index(&self, t: &MessageTypeId) -> Option<u32> {
+        self.0.policies.message_type_index(t).map(|i| i as u32)
+    }
+
+    /// What a check of message type `t` (an index from [`Pinned::type_index`]) to
+    /// `recipient` can say, mirroring `check_in` step by step.
+    pub(crate) fn prospect(&self, t: u32, recipient: OrgNumber) -> Prospect {
+        match self.0.answers.get(&(t, recipient)) {
+            Some(a) if a.verdict == Verdict::Readable => Prospect::Readable {
+                observed_at: a.observed_at,
+                exempt: a
+                    .findings
+                    .iter()
+                    .any(|f| matches!(f, Finding::StaleData { .. })),
+            },
+            Some(_) => Prospect::Never,
+            None if self.0.engine.is_some() => Prospect::Judge,
+            // Not swept: `unknown`.
+            None => Prospect::Never,
+        }
+    }
+}
+
+fn check_in(s: &State, route: &Route, now: Timestamp) -> Result<Decision, UnknownMessageType> {
+    let t = s
+        .policies
+        .message_type_index(&route.message_type)
+        .ok_or_else(|| UnknownMessageType(route.message_type.clone()))?;
+    let fresh;
+    let a: &Answer = match s.answers.get(&(t as u32, route.recipient)) {
+        Some(a) => a,
+        None => {
+            fresh = match &s.engine {
+                Some(engine) => {
+                    let a = engine.assess(t, route.recipient, now);
+                    Answer {
+                        verdict: a.verdict,
+                        readers: a.readers,
+                        tier: a.tier,
+                        observed_at: a.observed_at,
+                        findings: a.findings().into(),
+                    }
+                }
+                None => Answer {
+                    verdict: Verdict::Unknown,
+                    readers: 0,
+                    tier: EvidenceTier::Er,
+                    observed_at: s.taken_at,
+                    findings: Arc::from([Finding::NotSwept]),
+                },
+            };
+            &fresh
+        }
+    };
+    let findings = Arc::clone(&a.findings);
+    let data_age = now.duration_since(a.observed_at);
+    let mut d = Decision {
+        verdict: a.verdict,
+        readers: a.readers,
+        findings,
+        data_age,
+        evidence_tier: a.tier,
+        fallback: s.fallbacks[t].clone(),
+    };
+    // Rule 8 at the time of the check: evidence that was fresh at the sweep may not be now.
+    let max_age = s.max_data_age;
+    if too_old(now, a.observed_at, max_age)
+        && !d
+            .findings
+            .iter()
+            .any(|f| matches!(f, Finding::StaleData { .. }))
+    {
+        d.verdict = Verdict::Unknown;
+        let mut f = d.findings.to_vec();
+        f.push(Finding::StaleData {
+            observed_at: a.observed_at,
+            max_age,
+        });
+        d.findings = f.into();
+    }
+    Ok(d)
 }
 
 fn empty_assessment(observed_at: Timestamp) -> Assessment {

@@ -398,7 +398,12 @@ impl LiveSource {
         let (policies, resource_evidence) = self.resources(resources).await;
         let mut snapshot = Snapshot::new(
             taken_at,
-            format!("live: {}, {}", self.endpoints.altinn, self.endpoints.brreg),
+            // One address when Altinn and the register are served from one (a stand-in).
+            if self.endpoints.altinn == self.endpoints.brreg {
+                format!("live: {}", self.endpoints.altinn)
+            } else {
+                format!("live: {}, {}", self.endpoints.altinn, self.endpoints.brreg)
+            },
         );
         snapshot.resources = resource_evidence;
         let mut wanted: Vec<OrgNumber> = recipients.to_vec();

@@ -14,7 +14,7 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
     let evaluation = r.evaluation;
     let s = evaluation.summary();
     let snapshot = r.engine.snapshot();
-    writeln!(out, "# reachcheck: {} routes\n", s.routes)?;
+    writeln!(out, "# reachcheck: {}\n", super::routes(s.routes))?;
     writeln!(
         out,
         "Judged at {} on evidence from `{}` taken at {}.\n",
@@ -88,10 +88,16 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
                 .map(|n| format!(" {n}"))
                 .unwrap_or_default()
         )?;
+        // Line 0: the route came from no file (`precheck`).
+        let line = if route.line > 0 {
+            format!(", routing table line {}", route.line)
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "Readers: {} (evidence tier `{}`, routing table line {}).\n",
-            a.readers, a.tier, route.line
+            "Readers: {} (evidence tier `{}`{line}).\n",
+            a.readers, a.tier
         )?;
         for line in &x.readers {
             writeln!(out, "- {line}")?;

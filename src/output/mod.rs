@@ -44,6 +44,15 @@ static EMPTY_HISTORY: crate::outcome::RouteHistory = crate::outcome::RouteHistor
     not_judged: 0,
 };
 
+/// `n routes`, or `1 route`.
+pub fn routes(n: usize) -> String {
+    if n == 1 {
+        "1 route".to_owned()
+    } else {
+        format!("{n} routes")
+    }
+}
+
 /// How to render.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RenderOptions {
@@ -53,6 +62,9 @@ pub struct RenderOptions {
     pub color: bool,
     /// Show each finding's message and remediation under its route (table only).
     pub details: bool,
+    /// Without `details`: show why, in one line, under each route that is not readable
+    /// (table only; `precheck`).
+    pub reasons: bool,
 }
 
 /// An evaluation with what is needed to explain it; explanations are built once per
@@ -153,7 +165,9 @@ impl<'a> Rendering<'a> {
             recipient_name: Option<&'r str>,
             min_readers: u32,
             evidence_taken_at: String,
-            line: u32,
+            /// Absent for a route that came from no file (`precheck`).
+            #[serde(skip_serializing_if = "Option::is_none")]
+            line: Option<u32>,
             evidence: &'r [String],
             findings: &'r [crate::engine::ExplainedFinding],
             #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,7 +205,7 @@ impl<'a> Rendering<'a> {
                 recipient_name: x.recipient_name.as_deref(),
                 min_readers,
                 evidence_taken_at: a.observed_at.to_string(),
-                line: r.line,
+                line: Some(r.line).filter(|&l| l > 0),
                 evidence: &x.readers,
                 findings: &x.findings,
             };

@@ -98,10 +98,21 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
         )
     )?;
     for (route, (verdict, readers, recipient, findings)) in evaluation.routes.iter().zip(&rows) {
-        let codes: Vec<String> = findings
-            .iter()
-            .map(|f| paint(color, severity_style(f.severity), f.code.as_str()))
-            .collect();
+        // A code that repeats (one `source_error` per failed file) is shown once, counted.
+        let mut codes: Vec<String> = Vec::with_capacity(findings.len());
+        let mut shown: Vec<crate::model::FindingCode> = Vec::with_capacity(findings.len());
+        for f in findings {
+            if shown.contains(&f.code) {
+                continue;
+            }
+            shown.push(f.code);
+            let n = findings.iter().filter(|g| g.code == f.code).count();
+            let text = match n {
+                1 => f.code.as_str().to_owned(),
+                n => format!("{} ×{n}", f.code),
+            };
+            codes.push(paint(color, severity_style(f.severity), &text));
+        }
         writeln!(
             out,
             "{}  {}  {}  {}  {}  {}",
@@ -114,6 +125,17 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
         )?;
         if let Some(h) = r.history(&route.route) {
             writeln!(out, "    messages: {}", super::messages::history_line(h))?;
+        }
+        if r.options.reasons
+            && !r.options.details
+            && *verdict != Verdict::Readable
+            && let Some(f) = findings.first()
+        {
+            let more = match findings.len() - 1 {
+                0 => String::new(),
+                n => format!(" (and {n} more)"),
+            };
+            writeln!(out, "    why: {}{more}", f.message)?;
         }
         if r.options.details {
             for f in findings {
@@ -133,8 +155,8 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
     writeln!(out)?;
     writeln!(
         out,
-        "{} routes: {}, {}, {}",
-        s.routes,
+        "{}: {}, {}, {}",
+        super::routes(s.routes),
         paint(
             color,
             verdict_style(Verdict::Readable),
@@ -169,7 +191,8 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
     let age = evaluation.now.duration_since(snapshot.taken_at);
     writeln!(
         out,
-        "evidence: {} taken {} ({} before {})",
+        // Whole seconds: a live sweep's clock readings carry nanoseconds nobody needs.
+        "evidence: {} taken {:.0} ({} before {:.0})",
         snapshot.origin,
         snapshot.taken_at,
         humantime::format_duration(std::time::Duration::from_secs(

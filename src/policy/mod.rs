@@ -146,6 +146,29 @@ impl Policies {
                 }
             }
         }
+        if !types_ok {
+            // The message types are not all known, so neither is which policies are used:
+            // check every policy file not checked above, so that every problem is reported
+            // at once rather than the next ones after the types are fixed.
+            let mut rest: Vec<PathBuf> = std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "xml") && p.is_file())
+                .filter(|p| {
+                    p.file_stem()
+                        .and_then(|s| s.to_str())
+                        .and_then(|s| ResourceId::parse(s).ok())
+                        .is_none_or(|id| !message_types.iter().any(|m| m.resources.contains(&id)))
+                })
+                .collect();
+            rest.sort();
+            for file in rest {
+                if let Some(text) = read(&file, &mut problems) {
+                    let _ = parse_policy(&file, &text, &mut problems);
+                }
+            }
+        }
         if let Ok(entries) = std::fs::read_dir(dir)
             .map_err(|_| ())
             .and_then(|e| if types_ok { Ok(e) } else { Err(()) })

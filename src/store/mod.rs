@@ -163,6 +163,63 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens the existing store at `path` for reading only: nothing is created, migrated or
+    /// marked, so a file that is not a store (empty, not SQLite, a SQLite database without
+    /// reachcheck's schema) is refused and left as it was, and a sweep the daemon is running
+    /// stays `running`. A store of an older schema is migrated first, as [`Store::open`]
+    /// would.
+    pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
+        use std::io::Read as _;
+        let err = |reason: String| StoreError {
+            path: path.display().to_string(),
+            reason,
+        };
+        const NOT_A_STORE: &str = "not a reachcheck store (`reachcheck serve` makes one)";
+        let mut header = [0u8; 16];
+        let mut file = std::fs::File::open(path).map_err(|e| err(format!("cannot open: {e}")))?;
+        let n = file
+            .read(&mut header)
+            .map_err(|e| err(format!("cannot read: {e}")))?;
+        if n == 0 {
+            return Err(err(format!("the file is empty: {NOT_A_STORE}")));
+        }
+        if n < header.len() || &header != b"SQLite format 3\0" {
+            return Err(err(format!(
+                "the file is not a SQLite database: {NOT_A_STORE}"
+            )));
+        }
+        drop(file);
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| err(format!("cannot open: {e}")))?;
+        let version = conn
+            .busy_timeout(Duration::from_secs(10))
+            .and_then(|()| conn.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0)))
+            .map_err(|e| err(format!("not a usable SQLite database: {e}")))?;
+        if version == 0 {
+            return Err(err(format!(
+                "the SQLite database has no reachcheck schema: {NOT_A_STORE}"
+            )));
+        }
+        if version > schema::VERSION {
+            return Err(err(schema::MigrateError::Newer {
+                found: version,
+                known: schema::VERSION,
+            }
+            .to_string()));
+        }
+        if version < schema::VERSION {
+            drop(conn);
+            return Store::open(path);
+        }
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
     fn err(&self, e: impl std::fmt::Display) -> StoreError {
         StoreError {
             path: self.path.display().to_string(),

@@ -435,3 +435,202 @@ fn a_huge_offending_value_is_quoted_by_its_first_characters_only() {
         "{err}"
     );
 }
+
+#[test]
+fn report_refuses_a_file_that_is_not_a_store_and_leaves_it_as_it_was() {
+    // Regression (issue 18): `report` on a 0-byte file wrote a schema into it.
+    let w = World::new(&[]);
+    let sqlite = w.path().join("other.sqlite");
+    {
+        let c = rusqlite::Connection::open(&sqlite).unwrap();
+        c.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+            .unwrap();
+    }
+    let files = [
+        ("empty.db", Vec::new(), "the file is empty"),
+        (
+            "notes.db",
+            b"sender,message_type,recipient\n".to_vec(),
+            "not a SQLite database",
+        ),
+        (
+            "other.sqlite",
+            std::fs::read(&sqlite).unwrap(),
+            "no reachcheck schema",
+        ),
+    ];
+    for (name, bytes, why) in files {
+        let path = w.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+            .current_dir(w.path())
+            .args(["report", "--store", name, "--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(name) && err.contains(why), "{name}: {err}");
+        assert!(err.contains("not a reachcheck store"), "{err}");
+        assert!(o.stdout.is_empty());
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name} unchanged");
+        for side in ["-wal", "-shm", "-journal"] {
+            assert!(
+                !w.path().join(format!("{name}{side}")).exists(),
+                "{name}{side}"
+            );
+        }
+    }
+}
+
+#[test]
+fn validate_reports_policy_errors_even_when_message_types_has_errors() {
+    // Regression (issue 18): every problem at once, not the policies' after the types'.
+    let w = World::new(&[&route("bekymringsmelding", GOOD)]);
+    let policies = w.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let mut xml = Vec::new();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, policies.join(p.file_name().unwrap())).unwrap();
+            if p.extension().is_some_and(|x| x == "xml") {
+                xml.push(p.file_name().unwrap().to_owned());
+            }
+        }
+    }
+    xml.sort();
+    let broken = policies.join(&xml[0]);
+    std::fs::write(&broken, "<xacml:Policy").unwrap();
+    let types = policies.join("message-types.toml");
+    let text = std::fs::read_to_string(&types).unwrap();
+    std::fs::write(&types, format!("{text}\n[[message_type]\n")).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .current_dir(w.path())
+        .args([
+            "validate",
+            "--policies",
+            "policies",
+            "--routes",
+            "routes.csv",
+            "--snapshot",
+            "snapshot",
+            "--now",
+            "2026-11-21T06:00:00Z",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("message-types.toml"), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.contains(xml[0].to_str().unwrap()) && l.contains("error")),
+        "{err}"
+    );
+}
+
+/// Runs `precheck` of one route of the world in `format` (plus `extra` flags).
+fn precheck_in(w: &World, recipient: &str, format: &str, extra: &[&str]) -> std::process::Output {
+    let args = [
+        &[
+            "precheck",
+            "--sender",
+            "310000019",
+            "--message-type",
+            "bekymringsmelding",
+            "--recipient",
+            recipient,
+            "--format",
+            format,
+        ][..],
+        extra,
+    ]
+    .concat();
+    w.run(&args)
+}
+
+#[test]
+fn precheck_says_why_without_details_counts_one_route_and_shows_no_line_0() {
+    // Regression (issue 18): reasons only with `--details`, "line 0", "1 routes".
+    let w = World::new(&[]);
+    let o = precheck_in(&w, BAD, "table", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let why: Vec<&str> = out.lines().filter(|l| l.starts_with("    why: ")).collect();
+    assert_eq!(why.len(), 1, "{out}");
+    assert!(why[0].len() > "    why: ".len() + 10, "{out}");
+    assert!(
+        !out.contains("fix:"),
+        "remediation stays with --details: {out}"
+    );
+    assert!(
+        out.contains("\n1 route: 0 readable, 1 not readable, 0 unknown"),
+        "{out}"
+    );
+    assert!(!out.contains("1 routes"), "{out}");
+    // With --details the finding's own lines say it, once.
+    let out = stdout(&precheck_in(&w, BAD, "table", &["--details"]));
+    assert!(!out.contains("why:") && out.contains("fix:"), "{out}");
+    // A readable route needs no reason.
+    let out = stdout(&precheck_in(&w, GOOD, "table", &[]));
+    assert!(!out.contains("why:"), "{out}");
+
+    let md = stdout(&precheck_in(&w, BAD, "markdown", &[]));
+    assert!(md.starts_with("# reachcheck: 1 route\n"), "{md}");
+    assert!(
+        !md.contains("line 0") && !md.contains("routing table line"),
+        "{md}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&precheck_in(&w, BAD, "json", &[]).stdout).unwrap();
+    assert!(v["routes"][0].get("line").is_none(), "{v}");
+    assert_eq!(v["summary"]["routes"], 1);
+
+    // Routes from a file keep their line.
+    w.set_routes(&[&route("bekymringsmelding", BAD)]);
+    let v: serde_json::Value =
+        serde_json::from_slice(&w.run(&["check", "--format", "json"]).stdout).unwrap();
+    assert_eq!(v["routes"][0]["line"], 2, "{v}");
+    let md = stdout(&w.run(&["check", "--format", "markdown"]));
+    assert!(md.contains("routing table line 2)"), "{md}");
+    assert!(stdout(&w.run(&["check"])).contains("\n1 route: "));
+}
+
+#[test]
+fn a_code_found_twice_on_a_route_is_shown_once_with_its_count_in_the_table() {
+    // Regression (issue 18): `source_error` was repeated on the route's line.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let case = root.join("tests/cases/each-failed-file-gives-its-own-source-error");
+    // The cases' shared policies use the project's automatic grants.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("reachcheck.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "policies = {:?}\ngrants = {:?}\nroutes = {:?}\nsnapshot = {:?}\nnow = \"2026-11-21T06:00:00Z\"\n",
+            case.join("../_shared/policies"),
+            root.join("policies/altinn-grants.toml"),
+            case.join("routes.csv"),
+            case.join("snapshot"),
+        ),
+    )
+    .unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+        .current_dir(dir.path())
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("unknown ")).collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    for l in lines {
+        assert_eq!(l.matches("source_error").count(), 1, "{l}");
+        assert!(l.contains("source_error ×2"), "{l}");
+    }
+    // The CSV still lists each finding.
+    let csv = std::fs::read_to_string(case.join("expected.csv")).unwrap();
+    assert!(csv.contains("source_error;source_error"));
+}

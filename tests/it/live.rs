@@ -1418,7 +1418,52 @@ fn the_binaries_agree_check_through_altinn_sim_equals_check_on_the_snapshot() {
         &common,
     ]
     .concat());
+    let one = run(&[
+        "precheck",
+        "--config",
+        config_arg,
+        "--policies",
+        "policies",
+        "--sender",
+        "310000019",
+        "--message-type",
+        "bekymringsmelding",
+        "--recipient",
+        "964977402",
+    ]);
+    let base = sim.base.clone();
     drop(sim);
+    // Regression (issue 18): off a terminal a live sweep logs its progress on stderr, and
+    // the evidence line names the stand-in once, in whole seconds.
+    let err = String::from_utf8_lossy(&live.stderr);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("sweeping: ") && l.contains(" units, ")),
+        "{err}"
+    );
+    let out = String::from_utf8_lossy(&one.stdout);
+    assert!(
+        String::from_utf8_lossy(&one.stderr).contains("sweeping: 1/1 units, 0 failed"),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    let evidence = out
+        .lines()
+        .find(|l| l.starts_with("evidence: live: "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(evidence.matches(base.as_str()).count(), 1, "{evidence}");
+    let stamps: Vec<&str> = evidence
+        .split([' ', '('])
+        .map(|w| w.trim_end_matches(')'))
+        .filter(|w| w.len() > 10 && w.as_bytes()[4] == b'-' && w.contains('T'))
+        .collect();
+    assert_eq!(stamps.len(), 2, "{evidence}");
+    for t in stamps {
+        assert!(
+            t.ends_with('Z') && !t.contains('.'),
+            "whole seconds: {evidence}"
+        );
+    }
     assert_eq!(
         live.status.code(),
         Some(1),
@@ -1514,7 +1559,12 @@ fn a_token_maskinporten_refuses_stops_check_with_one_sentence_naming_upstream_st
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(out.stdout.is_empty());
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // One sentence, after the progress lines a slow sweep logs off a terminal.
+    let error: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("sweeping: "))
+        .collect();
+    assert_eq!(error.len(), 1, "{stderr}");
     for want in ["/token", "HTTP 400", "invalid_scope", "live.scope"] {
         assert!(stderr.contains(want), "{want} missing: {stderr}");
     }

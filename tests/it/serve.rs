@@ -178,6 +178,13 @@ async fn serve_answers_like_check_and_precheck_holds_auth_and_reloads_safely() {
     let c = client();
     let ready = wait_ready(&c, &p.base, Duration::from_secs(60)).await;
     assert_eq!(ready["sweep_id"], 1, "{ready}");
+    // Regression (issue 18): the line about a new store said "until the first".
+    assert!(
+        p.log()
+            .contains("the store has no sweep yet: checks are unknown until the first sweep ends"),
+        "{}",
+        p.log()
+    );
 
     // Every demo route, in one batch, answered as `check` judges it.
     let routes = demo_check();
