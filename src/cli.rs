@@ -1253,7 +1253,9 @@ fn report(a: ReportArgs) -> Result<ExitCode, CliError> {
                     .as_ref()
                     .map_or(crate::onboarding::DEFAULT_REMIND_AFTER, |o| o.remind_after);
                 let names = crate::report::Names::load(&store, &s.senders)?;
-                Ok(r.with_onboarding(&store, remind_after)?.with_names(&names))
+                Ok(r.with_onboarding(&store, remind_after)?
+                    .with_names(&names)
+                    .with_pinned_now(s.now))
             })
             .map_err(|e| CliError::Missing(e.to_string()))?;
             match a.format {

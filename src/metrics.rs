@@ -57,6 +57,9 @@ pub struct Metrics {
     pub upstream_errors: Family<SourceLabel, Counter>,
     /// Age of the evidence the pre-send answers rest on, in seconds (set at each scrape).
     pub data_age_seconds: Gauge<i64, AtomicI64>,
+    /// The time `now` in the configuration pins (Unix seconds), 0 when the clock is used:
+    /// ages are then measured against it.
+    pub pinned_now_seconds: Gauge<i64, AtomicI64>,
     /// Pre-send checks answered, by verdict.
     pub checks: Family<VerdictLabel, Counter>,
     /// Configuration reloads, by status.
@@ -91,6 +94,7 @@ impl Metrics {
             findings: Family::default(),
             upstream_errors: Family::default(),
             data_age_seconds: Gauge::default(),
+            pinned_now_seconds: Gauge::default(),
             checks: Family::default(),
             reloads: Family::default(),
             alert_failures: Counter::default(),
@@ -121,6 +125,11 @@ impl Metrics {
             "data_age_seconds",
             "Age of the evidence pre-send checks are answered from",
             m.data_age_seconds.clone(),
+        );
+        registry.register(
+            "pinned_now_seconds",
+            "The time `now` in the configuration pins, as Unix seconds (0: the clock is used); ages are measured against it",
+            m.pinned_now_seconds.clone(),
         );
         registry.register(
             "checks",

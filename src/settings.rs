@@ -1035,11 +1035,20 @@ mod tests {
             "Vest politidistrikt"
         );
         for (text, want) in [
-            ("[senders]\n310000125 = \"X\"\n", "not a valid organisation number"),
+            (
+                "[senders]\n310000125 = \"X\"\n",
+                "not a valid organisation number",
+            ),
             ("[senders]\n310000124 = \"  \"\n", "the name is empty"),
             // A synthetic identity number (valid check digits) in a name.
-            ("[senders]\n310000124 = \"Vest 01017012343\"\n", "identity number"),
-            ("[senders]\n310000124 = \"Vest\\u202Epolitidistrikt\"\n", "U+202E"),
+            (
+                "[senders]\n310000124 = \"Vest 01017012343\"\n",
+                "identity number",
+            ),
+            (
+                "[senders]\n310000124 = \"Vest\\u202Epolitidistrikt\"\n",
+                "U+202E",
+            ),
         ] {
             let e = load(&format!("# line 1\n{text}")).unwrap_err().to_string();
             assert!(e.contains(want), "{e}");

@@ -194,7 +194,17 @@ struct Readiness {
     sweep_id: Option<i64>,
     data_age_seconds: Option<i64>,
     max_age_seconds: i64,
+    /// The time `now` in the configuration pins, when it does: ages are measured against
+    /// it, not the clock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pinned_now: Option<jiff::Timestamp>,
+    /// Says so in words, when the time is pinned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'static str>,
 }
+
+/// What `/readyz` says when `now` is pinned.
+const PINNED_NOTE: &str = "the time is pinned by `now` in the configuration: ages are measured against it, not the clock (remove `now` for real use)";
 
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     let inputs = shared.inputs.load();
@@ -215,6 +225,8 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
         sweep_id: shared.verifier.sweep(),
         data_age_seconds: age.map(|a| a.as_secs()),
         max_age_seconds: max.as_secs(),
+        pinned_now: inputs.settings.now,
+        note: inputs.settings.now.map(|_| PINNED_NOTE),
     };
     let status = if body.ready {
         StatusCode::OK
@@ -229,6 +241,10 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     if let Some(age) = shared.data_age(inputs.judge_now()) {
         shared.metrics.data_age_seconds.set(age.as_secs());
     }
+    shared
+        .metrics
+        .pinned_now_seconds
+        .set(inputs.settings.now.map_or(0, |t| t.as_second()));
     (
         [(
             header::CONTENT_TYPE,

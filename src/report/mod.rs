@@ -348,6 +348,9 @@ pub struct ReportData {
     /// The name of each organisation in the report that has one (see [`Names`]).
     #[serde(skip_serializing_if = "Names::is_empty")]
     pub names: Names,
+    /// The time `now` in the configuration pins, when it does: the report says so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pinned_now: Option<Timestamp>,
 }
 
 /// Organisation names, shown beside their numbers: a sender's from `[senders]` in the
@@ -725,8 +728,16 @@ impl ComplianceReport {
             )?,
             onboarding: None,
             names: Names::default(),
+            pinned_now: None,
         };
         Ok(ComplianceReport::seal(data))
+    }
+
+    /// The report saying that `now` pins the time (when it does), sealed again.
+    pub fn with_pinned_now(self, now: Option<Timestamp>) -> ComplianceReport {
+        let mut data = self.data;
+        data.pinned_now = now;
+        ComplianceReport::seal(data)
     }
 
     /// The report with the names of the organisations in it (senders and recipients of

@@ -58,6 +58,20 @@ fn period_text(r: &ComplianceReport) -> String {
     format!("{} – {}", minute(p.from), minute(p.to))
 }
 
+/// What a report says when `now` is pinned in the configuration.
+fn pinned_text(t: jiff::Timestamp, lang: Lang) -> String {
+    match lang {
+        Lang::Nb => format!(
+            "Tiden er låst til {} av `now` i konfigurasjonen: kontroller, alder og frister er målt mot den, ikke mot klokken.",
+            minute(t)
+        ),
+        Lang::En => format!(
+            "The time is pinned to {} by `now` in the configuration: checks, ages and deadlines are measured against it, not the clock.",
+            minute(t)
+        ),
+    }
+}
+
 fn senders_text(r: &ComplianceReport, lang: Lang) -> String {
     if r.data.senders.is_empty() {
         lang.words().senders_all.to_owned()
@@ -274,6 +288,9 @@ impl ComplianceReport {
             w.source,
             md(&d.as_of.source)
         );
+        if let Some(t) = d.pinned_now {
+            let _ = writeln!(s, "> {}\n", md(&pinned_text(t, lang)));
+        }
         let _ = writeln!(s, "## {}\n", w.summary);
         let c = &d.coverage;
         let _ = writeln!(
@@ -528,6 +545,9 @@ impl ComplianceReport {
             let _ = write!(s, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v));
         }
         s.push_str("</dl>\n");
+        if let Some(t) = d.pinned_now {
+            let _ = writeln!(s, "<p class=\"note\">{}</p>", esc(&pinned_text(t, lang)));
+        }
         let c = &d.coverage;
         let _ = write!(
             s,

@@ -533,6 +533,8 @@ fn reports_and_letters_name_organisations_and_letters_say_what_check_says() {
         "| 310000124 Vest politidistrikt |",
         "| 964338531 BERGEN KOMMUNE |",
         "| 1073 | 795 | 203 | 75 | 74,1\u{a0}% |",
+        // The demo pins `now`: the report says so.
+        "> Tiden er låst til 2026-11-21 06:00 UTC av `now` i konfigurasjonen",
     ] {
         assert!(md.contains(want), "`{want}` not in the report");
     }
@@ -545,6 +547,7 @@ fn reports_and_letters_name_organisations_and_letters_say_what_check_says() {
     assert_eq!(json["data"]["coverage"]["readable_permille"], 741);
     assert_eq!(json["data"]["names"]["964338531"], "BERGEN KOMMUNE");
     assert_eq!(json["data"]["names"]["310000124"], "Vest politidistrikt");
+    assert_eq!(json["data"]["pinned_now"], "2026-11-21T06:00:00Z");
     let csv = out(&["report", "--format", "csv"]);
     assert!(
         csv.contains("organisation,964338531,name,BERGEN KOMMUNE"),

@@ -252,6 +252,20 @@ async fn serve_answers_like_check_and_precheck_holds_auth_and_reloads_safely() {
         let r = c.get(format!("{}{path}", p.base)).send().await.unwrap();
         assert_eq!(r.status(), 200, "{path}");
     }
+    // The demo pins `now`: /readyz says so, beside an age measured against it.
+    let ready: Value = c
+        .get(format!("{}/readyz", p.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["pinned_now"], "2026-11-21T06:00:00Z", "{ready}");
+    assert!(
+        ready["note"].as_str().unwrap().contains("pinned"),
+        "{ready}"
+    );
 
     // Bad requests: 400 naming the field, never a 500.
     let bad = |mutate: &dyn Fn(&mut Value), field: &str| {
@@ -368,6 +382,8 @@ async fn serve_answers_like_check_and_precheck_holds_auth_and_reloads_safely() {
         ),
         "reachcheck_sweeps_total{status=\"ok\"} 1".to_owned(),
         "reachcheck_data_age_seconds 3600".to_owned(),
+        // 2026-11-21T06:00:00Z, the demo's pinned `now`.
+        "reachcheck_pinned_now_seconds 1795240800".to_owned(),
     ] {
         assert!(m.contains(&line), "{line} not in\n{m}");
     }
