@@ -364,7 +364,8 @@ policies, routes and tokens (a broken new state is refused and the old one kept)
 SIGTERM stop it, waiting at most `daemon.grace` for running work.
 
 The API needs bearer tokens: REACHCHECK_API_TOKENS=name:token[,name:token...] (16 characters
-or more each) or `daemon.api_tokens_file` in the config file.";
+or more each) or `daemon.api_tokens_file` in the config file (not with --once, which serves
+nothing).";
 
 const SERVE_AFTER: &str = "\
 Examples:
@@ -400,7 +401,7 @@ pub struct ServeArgs {
     /// Time between sweeps, e.g. 1h, 30m [default: daemon.interval, else 1h].
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     pub interval: Option<std::time::Duration>,
-    /// One sweep into the store, then exit (no HTTP server).
+    /// One sweep into the store, then exit (no HTTP server, so no API tokens needed).
     #[arg(long)]
     pub once: bool,
 }
@@ -1264,6 +1265,7 @@ fn serve(a: ServeArgs) -> Result<ExitCode, CliError> {
         store: a.store.clone(),
         listen: a.listen.clone(),
         interval: a.interval,
+        once: a.once,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

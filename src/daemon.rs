@@ -49,6 +49,8 @@ pub struct ServeOverrides {
     pub listen: Option<String>,
     /// `--interval DURATION`.
     pub interval: Option<Duration>,
+    /// `--once`: one sweep and no HTTP API, so no API tokens are needed.
+    pub once: bool,
 }
 
 /// Why the daemon cannot start, or a reload was refused. Each names what to fix.
@@ -147,13 +149,15 @@ pub struct Inputs {
 
 impl Inputs {
     /// Loads config, policies, routes, tokens and the evidence source; every problem is an
-    /// error that names its file.
+    /// error that names its file. API tokens are required unless `o.once` (nothing is
+    /// served then); any that are configured are still checked.
     pub fn load(o: &ServeOverrides) -> Result<Inputs, DaemonError> {
-        Inputs::from_settings(o.settings()?)
+        Inputs::from_settings(o.settings()?, !o.once)
     }
 
-    /// As [`Inputs::load`], from settings already read.
-    pub fn from_settings(settings: Settings) -> Result<Inputs, DaemonError> {
+    /// As [`Inputs::load`], from settings already read; `serves` says whether the HTTP API
+    /// will be served (and so needs API tokens).
+    pub fn from_settings(settings: Settings, serves: bool) -> Result<Inputs, DaemonError> {
         let policies = Policies::load_with_grants(&settings.policies, &settings.grants_file())?;
         for p in policies.warnings() {
             tracing::warn!(problem = %p, "policies");
@@ -172,7 +176,7 @@ impl Inputs {
         let env = std::env::var(TOKENS_ENV).ok();
         let tokens = Tokens::load(env.as_deref(), settings.daemon.api_tokens_file.as_deref())
             .map_err(DaemonError::Config)?;
-        if tokens.is_empty() {
+        if tokens.is_empty() && serves {
             return Err(DaemonError::Config(format!(
                 "no API tokens: set `{TOKENS_ENV}=name:token` (16 characters or more) or `daemon.api_tokens_file` in the config file"
             )));
@@ -399,7 +403,7 @@ impl Daemon {
                     Ok((store, latest))
                 })
             });
-            let inputs = Inputs::from_settings(settings);
+            let inputs = Inputs::from_settings(settings, !overrides.once);
             let early = match early.map(|h| h.join()) {
                 None => None,
                 Some(Ok(r)) => Some(r),
