@@ -1019,6 +1019,20 @@ impl Daemon {
                 {
                     tracing::warn!("`daemon.listen` and `daemon.store` take effect on restart");
                 }
+                let (new, was) = (&inputs.settings.daemon, &old.settings.daemon);
+                if (
+                    new.header_read_timeout,
+                    new.idle_timeout,
+                    new.max_connections,
+                ) != (
+                    was.header_read_timeout,
+                    was.idle_timeout,
+                    was.max_connections,
+                ) {
+                    tracing::warn!(
+                        "`daemon.header_read_timeout`, `idle_timeout` and `max_connections` take effect on restart"
+                    );
+                }
                 let (new, was) = (&inputs.settings.events, &old.settings.events);
                 if (
                     new.enabled,
@@ -1237,43 +1251,19 @@ pub async fn run_on(
     if let Some(Listener { tcp, tls }) = listener {
         let router = crate::api::router(Arc::clone(&daemon.shared));
         let stop = shutdown.clone();
-        match tls {
-            None => spawn(&tracker, "http", async move {
-                let served = axum::serve(tcp, router)
-                    .with_graceful_shutdown(async move { stop.cancelled().await })
-                    .await;
-                if let Err(e) = served {
-                    tracing::error!(error = %e, "the HTTP server failed");
-                }
-            }),
-            Some(tls) => {
-                tls_config = Some(tls.clone());
-                let grace = settings.grace;
-                spawn(&tracker, "https", async move {
-                    let handle = axum_server::Handle::new();
-                    let on_stop = handle.clone();
-                    tokio::spawn(async move {
-                        stop.cancelled().await;
-                        on_stop.graceful_shutdown(Some(grace));
-                    });
-                    let served = match tcp.into_std() {
-                        Ok(std) => match axum_server::from_tcp_rustls(std, tls) {
-                            Ok(server) => {
-                                server
-                                    .handle(handle)
-                                    .serve(router.into_make_service())
-                                    .await
-                            }
-                            Err(e) => Err(e),
-                        },
-                        Err(e) => Err(e),
-                    };
-                    if let Err(e) = served {
-                        tracing::error!(error = %e, "the HTTPS server failed");
-                    }
-                });
-            }
-        }
+        let limits = crate::listener::ListenerSettings {
+            header_read_timeout: settings.header_read_timeout,
+            idle_timeout: settings.idle_timeout,
+            max_connections: settings.max_connections,
+            grace: settings.grace,
+        };
+        tls_config.clone_from(&tls);
+        let name = if tls.is_some() { "https" } else { "http" };
+        spawn(
+            &tracker,
+            name,
+            crate::listener::serve(tcp, tls, router, limits, stop),
+        );
     }
     let result = if once {
         let r = daemon.sweep_once().await.map(|_| ());
