@@ -232,3 +232,66 @@ async fn connections_beyond_the_limit_wait_until_a_slot_frees() {
     stop.cancel();
     task.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_a_handshake_that_never_completes_is_shed_by_the_header_read_timeout() {
+    use crate::authzen::{Https, certificate, demo_config, serve_cmd, wait_ready};
+    let dir = demo_config(
+        "tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\nheader_read_timeout = \"1s\"\n",
+    );
+    let (cert, key) = certificate();
+    std::fs::write(dir.path().join("cert.pem"), &cert).unwrap();
+    std::fs::write(dir.path().join("key.pem"), &key).unwrap();
+    let p = crate::fixture::start(
+        serve_cmd(dir.path(), "127.0.0.1:0"),
+        dir.path().join("serve.log"),
+    );
+    let https = Https::trusting(&cert);
+    wait_ready(&https.0, &p.base).await;
+    let addr = p.base.strip_prefix("https://").unwrap().to_owned();
+    // 50 clients: half start a TLS record (a ClientHello's header) and trickle its body,
+    // half send nothing.
+    let since = Instant::now();
+    let mut slow = Vec::new();
+    for i in 0..50 {
+        let mut s = TcpStream::connect(&addr).await.unwrap();
+        let trickle = if i % 2 == 0 {
+            s.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00]).await.unwrap();
+            Some(Duration::from_millis(300))
+        } else {
+            None
+        };
+        slow.push(tokio::spawn(until_closed(s, trickle, since)));
+    }
+    let opened = since.elapsed();
+    // A new client: its own handshake, meanwhile.
+    let fresh = Https::trusting(&cert);
+    let started = Instant::now();
+    let r = fresh
+        .0
+        .get(format!("{}/healthz", p.base))
+        .send()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(r.status(), 200);
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    let mut closed = Vec::new();
+    for h in slow {
+        closed.push(h.await.unwrap());
+    }
+    closed.sort();
+    let (first, last) = (closed[0], closed[closed.len() - 1]);
+    eprintln!(
+        "tls slowloris: 50 connections opened in {opened:?}; a request answered in {took:?}; \
+         closed after {first:?} .. {last:?}"
+    );
+    assert!(
+        first >= Duration::from_millis(900),
+        "closed early: {first:?}"
+    );
+    assert!(
+        last <= opened + Duration::from_secs(3),
+        "still open after {last:?}"
+    );
+}
