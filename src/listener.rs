@@ -4,8 +4,9 @@
 //!
 //! Owns: how long a client may hold a connection without doing its part. A connection has
 //! `header_read_timeout` from its start (the TLS handshake included) and from the first
-//! byte of each later request until that request's head is complete; between requests it
-//! may stay idle (no byte moved either way, no request being answered) for `idle_timeout`.
+//! byte of each later request until that request's head is complete; after that no byte
+//! may stop moving either way for `idle_timeout` — between requests, or while one is
+//! answered (a request body that stops arriving, an answer the client stops reading).
 //! A client that misses either is disconnected, so slow or idle clients cannot hold the
 //! connections real checks need. At `max_connections` the loop stops accepting: new
 //! connections wait in the kernel's backlog (they are not refused) until a connection
@@ -38,7 +39,8 @@ pub struct ListenerSettings {
     /// Time for the TLS handshake and each request's head, from the connection's start or
     /// the request's first byte.
     pub header_read_timeout: Duration,
-    /// Time a connection may stay idle between requests (no byte either way).
+    /// Time a connection may go without a byte either way, between requests or while one
+    /// is answered.
     pub idle_timeout: Duration,
     /// Connections served at once; beyond, new ones wait to be accepted.
     pub max_connections: usize,
@@ -177,23 +179,23 @@ impl Activity {
         }
     }
 
-    /// When the connection is to be shed if nothing changes, and why; `None` while a
-    /// request is being answered.
-    fn deadline(&self, s: &ListenerSettings) -> Option<(Instant, &'static str)> {
+    /// When the connection is to be shed if nothing changes, and why: owing a head, the
+    /// header-read timeout from its start; otherwise the idle timeout from the last byte
+    /// moved — between requests, and while one is answered (a body that stops arriving,
+    /// an answer the client stops reading).
+    fn deadline(&self, s: &ListenerSettings) -> (Instant, &'static str) {
         let at = |ms: u64, d: Duration| self.start + Duration::from_millis(ms) + d;
+        let last_io = self.last_io.load(Ordering::Relaxed);
         match self.phase.load(Ordering::Acquire) {
-            HEAD => Some((
+            HEAD => (
                 at(
                     self.head_since.load(Ordering::Relaxed),
                     s.header_read_timeout,
                 ),
                 "header-read timeout",
-            )),
-            IDLE => Some((
-                at(self.last_io.load(Ordering::Relaxed), s.idle_timeout),
-                "idle timeout",
-            )),
-            _ => None,
+            ),
+            BUSY => (at(last_io, s.idle_timeout), "idle timeout while answering"),
+            _ => (at(last_io, s.idle_timeout), "idle timeout"),
         }
     }
 }
@@ -212,16 +214,13 @@ async fn watchdog(activity: Arc<Activity>, settings: ListenerSettings) -> &'stat
     loop {
         // Every change of phase is told (a stored permit when nobody waits): never missed.
         let changed = activity.changed.notified();
-        match activity.deadline(&settings) {
-            Some((at, why)) if Instant::now() >= at => return why,
-            Some((at, _)) => {
-                tokio::select! {
-                    () = tokio::time::sleep_until(at.into()) => {}
-                    () = changed => {}
-                }
-            }
-            // Answering: no timeout until the answer ends.
-            None => changed.await,
+        let (at, why) = activity.deadline(&settings);
+        if Instant::now() >= at {
+            return why;
+        }
+        tokio::select! {
+            () = tokio::time::sleep_until(at.into()) => {}
+            () = changed => {}
         }
     }
 }
@@ -410,28 +409,27 @@ mod tests {
     fn a_new_connection_owes_its_head_then_answers_then_idles() {
         let a = Activity::new();
         let s = settings();
-        let (at, why) = a.deadline(&s).unwrap();
+        let (at, why) = a.deadline(&s);
         assert_eq!(why, "header-read timeout");
         assert_eq!(at, a.start + s.header_read_timeout);
         a.begin();
-        assert!(a.deadline(&s).is_none(), "no timeout while answering");
+        let (at, why) = a.deadline(&s);
+        assert_eq!(why, "idle timeout while answering");
+        assert!(at >= a.start + s.idle_timeout);
         a.begin();
         a.end();
-        assert!(
-            a.deadline(&s).is_none(),
-            "still answering the second request"
-        );
+        assert_eq!(a.deadline(&s).1, "idle timeout while answering");
         a.end();
-        let (at, why) = a.deadline(&s).unwrap();
+        let (at, why) = a.deadline(&s);
         assert_eq!(why, "idle timeout");
         assert!(at >= a.start + s.idle_timeout);
         // A byte after idling starts the next head, with the header-read timeout.
         a.read();
-        let (at, why) = a.deadline(&s).unwrap();
+        let (at, why) = a.deadline(&s);
         assert_eq!(why, "header-read timeout");
         assert!(at < a.start + s.idle_timeout);
         // More bytes of the same head do not move its deadline.
         a.read();
-        assert_eq!(a.deadline(&s).unwrap().0, at);
+        assert_eq!(a.deadline(&s).0, at);
     }
 }

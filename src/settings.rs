@@ -88,7 +88,8 @@ pub struct DaemonSettings {
     pub allow_plain_http: bool,
     /// Time a client has for the TLS handshake and each request's head.
     pub header_read_timeout: Duration,
-    /// Time a connection may stay idle between requests.
+    /// Time a connection may go without a byte either way (between requests, or a body or
+    /// an answer that stops moving).
     pub idle_timeout: Duration,
     /// Connections served at once; beyond, new ones wait to be accepted.
     pub max_connections: usize,

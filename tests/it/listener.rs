@@ -295,3 +295,31 @@ async fn over_tls_a_handshake_that_never_completes_is_shed_by_the_header_read_ti
         "still open after {last:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_body_that_stops_arriving_is_shed_by_the_idle_timeout() {
+    let (base, stop, task, _w) =
+        daemon_with("header_read_timeout = \"5s\"\nidle_timeout = \"1s\"").await;
+    // A whole head announcing a body, then a few bytes of it, then nothing (slow POST).
+    let mut s = TcpStream::connect(addr(&base)).await.unwrap();
+    let head = format!(
+        "POST /access/v1/evaluation HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{{\"subject\": ",
+        addr(&base)
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let since = Instant::now();
+    let after = until_closed(s, None, since).await;
+    eprintln!("a request body that stopped arriving: closed after {after:?}");
+    assert!(
+        after >= Duration::from_millis(900),
+        "closed early: {after:?}"
+    );
+    assert!(after < Duration::from_secs(3), "closed late: {after:?}");
+    // The server answers others meanwhile and after.
+    let (took, got) = check_bad(&base).await;
+    assert_eq!(got["context"]["verdict"], "not_readable");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    stop.cancel();
+    task.await.unwrap().unwrap();
+}
