@@ -1,7 +1,8 @@
 //! The daemon's listener against slow, idle and too many clients: slowloris connections
 //! are shed by the header-read timeout while a real pre-send check is answered promptly,
 //! idle keep-alive connections are closed after the idle timeout, and connections beyond
-//! `max_connections` wait until a slot frees.
+//! `max_connections` wait until a slot frees; over TLS, handshakes that never complete are
+//! shed and HTTP/2 is served with the idle timeout.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -322,4 +323,67 @@ async fn a_request_body_that_stops_arriving_is_shed_by_the_idle_timeout() {
     assert!(took < Duration::from_secs(2), "{took:?}");
     stop.cancel();
     task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_http2_is_served_and_an_idle_http2_connection_is_closed() {
+    use crate::authzen::{Https, certificate, demo_config, serve_cmd, wait_ready};
+    use rustls::pki_types::pem::PemObject as _;
+    let dir = demo_config(
+        "tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\nheader_read_timeout = \"5s\"\nidle_timeout = \"1s\"\n",
+    );
+    let (cert, key) = certificate();
+    std::fs::write(dir.path().join("cert.pem"), &cert).unwrap();
+    std::fs::write(dir.path().join("key.pem"), &key).unwrap();
+    let p = crate::fixture::start(
+        serve_cmd(dir.path(), "127.0.0.1:0"),
+        dir.path().join("serve.log"),
+    );
+    wait_ready(&Https::trusting(&cert).0, &p.base).await;
+    let addr = p.base.strip_prefix("https://").unwrap().to_owned();
+
+    // An HTTP/2 client over TLS, offering only h2.
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from_pem_slice(cert.as_bytes()).unwrap())
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            TcpStream::connect(&addr).await.unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tls),
+    )
+    .await
+    .unwrap();
+    let conn = tokio::spawn(conn);
+    let req = hyper::Request::get("https://localhost/healthz")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let r = sender.send_request(req).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.version(), hyper::Version::HTTP_2);
+    // Then idle: the server closes the connection after the idle timeout.
+    let since = Instant::now();
+    let ended = tokio::time::timeout(Duration::from_secs(4), conn).await;
+    let after = since.elapsed();
+    eprintln!("idle HTTP/2 connection closed after {after:?}");
+    assert!(ended.is_ok(), "the HTTP/2 connection was not closed");
+    assert!(
+        after >= Duration::from_millis(900),
+        "closed early: {after:?}"
+    );
+    assert!(after < Duration::from_secs(3), "closed late: {after:?}");
 }
