@@ -382,7 +382,7 @@ loopback `--listen` is served, unless `daemon.allow_plain_http = true` (behind a
 terminates TLS).
 Slow or idle clients are shed: `daemon.header_read_timeout` (default 10s, the TLS handshake and
 each request's head), `daemon.idle_timeout` (60s without a byte either way); at `daemon.max_connections`
-(1024) new connections wait to be accepted.
+(1024) a new connection sheds the one that has owed its request the longest.
 The first line on standard output is `listening on http://ADDR` (or `https://ADDR`).
 Exit codes: 0 stopped cleanly (or --once recorded its sweep), 2 bad configuration, store or address, or the --once sweep failed.";
 

@@ -8,10 +8,11 @@
 //! may stop moving either way for `idle_timeout` — between requests, or while one is
 //! answered (a request body that stops arriving, an answer the client stops reading).
 //! A client that misses either is disconnected, so slow or idle clients cannot hold the
-//! connections real checks need. At `max_connections` the loop stops accepting: new
-//! connections wait in the kernel's backlog (they are not refused) until a connection
-//! closes, which the timeouts bound. HTTP/1.1 always; HTTP/2 where TLS negotiates it
-//! (ALPN `h2`), with the idle timeout only.
+//! connections real checks need. At `max_connections` a new connection makes room: the
+//! connection that has owed its head the longest (else the one idle the longest) is shed.
+//! Only when every connection is being answered does the new one wait for a slot; the
+//! loop then accepts no other (they wait in the kernel's backlog, not refused). HTTP/1.1
+//! always; HTTP/2 where TLS negotiates it (ALPN `h2`).
 //!
 //! Does not own: the routes and their answers (the api module), when to stop (the daemon's
 //! cancellation token), the TLS files (the tls module).
@@ -42,7 +43,8 @@ pub struct ListenerSettings {
     /// Time a connection may go without a byte either way, between requests or while one
     /// is answered.
     pub idle_timeout: Duration,
-    /// Connections served at once; beyond, new ones wait to be accepted.
+    /// Connections served at once; beyond, a new one sheds the slowest owing its head (or
+    /// the longest idle), or waits when all are being answered.
     pub max_connections: usize,
     /// How long shutdown lets open connections finish their requests.
     pub grace: Duration,
@@ -59,17 +61,10 @@ pub async fn serve(
     stop: CancellationToken,
 ) {
     let limit = Arc::new(Semaphore::new(settings.max_connections.max(1)));
+    let open = Registry::default();
     let connections = TaskTracker::new();
+    let mut next_id = 0u64;
     loop {
-        // A slot first, then accept: at the limit, connections wait in the backlog.
-        let permit = tokio::select! {
-            biased;
-            () = stop.cancelled() => break,
-            p = Arc::clone(&limit).acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-        };
         let (stream, peer) = tokio::select! {
             biased;
             () = stop.cancelled() => break,
@@ -78,19 +73,43 @@ pub async fn serve(
                 Err(e) => {
                     // Out of file descriptors and the like: wait a little, keep serving.
                     tracing::warn!(error = %e, "accepting a connection failed");
-                    drop(permit);
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
         };
+        // At the limit, make room: shed the connection that has owed its head the longest
+        // (else the longest idle). With none to shed, this one waits for a slot, and the
+        // loop accepts no other meanwhile (they wait in the backlog).
+        let permit = match Arc::clone(&limit).try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                if !open.evict_one() {
+                    tracing::debug!("at the connection limit; waiting for a slot");
+                }
+                tokio::select! {
+                    biased;
+                    () = stop.cancelled() => break,
+                    p = Arc::clone(&limit).acquire_owned() => match p {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    },
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
         let (router, tls, stop) = (router.clone(), tls.clone(), stop.clone());
+        let activity = Arc::new(Activity::new());
+        next_id += 1;
+        let id = next_id;
+        open.insert(id, Arc::clone(&activity));
+        let open = open.clone();
         connections.spawn(async move {
-            let shed = connection(stream, tls, router, settings, stop).await;
+            let shed = connection(stream, tls, router, settings, stop, activity).await;
             if let Some(why) = shed {
                 tracing::debug!(%peer, why, "connection closed");
             }
+            open.remove(id);
             drop(permit);
         });
     }
@@ -104,6 +123,49 @@ pub async fn serve(
             open = connections.len(),
             "connections still open after the grace period; closing them"
         );
+    }
+}
+
+/// The open connections, for making room at the limit.
+#[derive(Clone, Default)]
+struct Registry(Arc<std::sync::Mutex<std::collections::HashMap<u64, Arc<Activity>>>>);
+
+impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, Arc<Activity>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn insert(&self, id: u64, a: Arc<Activity>) {
+        self.lock().insert(id, a);
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    /// Sheds the connection that has owed its head the longest, else the one idle the
+    /// longest; never one that is being answered. Whether there was one.
+    fn evict_one(&self) -> bool {
+        let open = self.lock();
+        let candidates = |phase: u8, since: fn(&Activity) -> u64| {
+            open.values()
+                .filter(|a| a.phase.load(Ordering::Acquire) == phase)
+                .filter(|a| !a.evicted.load(Ordering::Acquire))
+                .min_by_key(|a| a.start + Duration::from_millis(since(a)))
+                .cloned()
+        };
+        let victim = candidates(HEAD, |a| a.head_since.load(Ordering::Relaxed))
+            .or_else(|| candidates(IDLE, |a| a.last_io.load(Ordering::Relaxed)));
+        match victim {
+            Some(a) => {
+                a.evicted.store(true, Ordering::Release);
+                a.changed.notify_one();
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -123,8 +185,10 @@ struct Activity {
     last_io: AtomicU64,
     /// Requests being answered.
     in_flight: AtomicUsize,
-    /// Wakes the watchdog when the phase changes.
+    /// Wakes the watchdog when the phase changes (or the connection is evicted).
     changed: tokio::sync::Notify,
+    /// Shed to make room at the connection limit.
+    evicted: std::sync::atomic::AtomicBool,
 }
 
 impl Activity {
@@ -136,6 +200,7 @@ impl Activity {
             last_io: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             changed: tokio::sync::Notify::new(),
+            evicted: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -214,6 +279,9 @@ async fn watchdog(activity: Arc<Activity>, settings: ListenerSettings) -> &'stat
     loop {
         // Every change of phase is told (a stored permit when nobody waits): never missed.
         let changed = activity.changed.notified();
+        if activity.evicted.load(Ordering::Acquire) {
+            return "shed at the connection limit";
+        }
         let (at, why) = activity.deadline(&settings);
         if Instant::now() >= at {
             return why;
@@ -232,8 +300,8 @@ async fn connection(
     router: Router,
     settings: ListenerSettings,
     stop: CancellationToken,
+    activity: Arc<Activity>,
 ) -> Option<&'static str> {
-    let activity = Arc::new(Activity::new());
     let service = {
         let activity = Arc::clone(&activity);
         let inner = TowerToHyperService::new(router);
@@ -261,6 +329,7 @@ async fn connection(
             let stream = tokio::select! {
                 biased;
                 () = stop.cancelled() => return None,
+                why = watchdog(Arc::clone(&activity), settings) => return Some(why),
                 s = acceptor.accept(watched, ()) => match s {
                     Ok((s, _)) => s,
                     Err(e) => {
@@ -431,5 +500,29 @@ mod tests {
         // More bytes of the same head do not move its deadline.
         a.read();
         assert_eq!(a.deadline(&s).0, at);
+    }
+
+    #[test]
+    fn at_the_limit_the_longest_owing_head_goes_first_then_the_longest_idle_never_the_busy() {
+        let r = Registry::default();
+        let (busy, idle, head) = (
+            Arc::new(Activity::new()),
+            Arc::new(Activity::new()),
+            Arc::new(Activity::new()),
+        );
+        busy.begin();
+        idle.begin();
+        idle.end();
+        for (id, a) in [(1, &busy), (2, &idle), (3, &head)] {
+            r.insert(id, Arc::clone(a));
+        }
+        assert!(r.evict_one());
+        assert!(head.evicted.load(Ordering::Acquire));
+        assert!(r.evict_one());
+        assert!(idle.evicted.load(Ordering::Acquire));
+        assert!(!r.evict_one(), "a connection being answered is never shed");
+        assert!(!busy.evicted.load(Ordering::Acquire));
+        r.remove(1);
+        assert!(!r.evict_one());
     }
 }

@@ -91,7 +91,8 @@ pub struct DaemonSettings {
     /// Time a connection may go without a byte either way (between requests, or a body or
     /// an answer that stops moving).
     pub idle_timeout: Duration,
-    /// Connections served at once; beyond, new ones wait to be accepted.
+    /// Connections served at once; beyond, a new one sheds the slowest owing its head (or
+    /// the longest idle), or waits when all are being answered.
     pub max_connections: usize,
 }
 

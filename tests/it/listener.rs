@@ -1,7 +1,8 @@
 //! The daemon's listener against slow, idle and too many clients: slowloris connections
 //! are shed by the header-read timeout while a real pre-send check is answered promptly,
-//! idle keep-alive connections are closed after the idle timeout, and connections beyond
-//! `max_connections` wait until a slot frees; over TLS, handshakes that never complete are
+//! idle keep-alive connections are closed after the idle timeout, at `max_connections` a
+//! new connection sheds the one that owed its head longest (or waits while all are being
+//! answered); over TLS, handshakes that never complete are
 //! shed and HTTP/2 is served with the idle timeout.
 
 use std::sync::Arc;
@@ -197,19 +198,60 @@ async fn idle_keep_alive_connections_are_closed_after_the_idle_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_beyond_the_limit_wait_until_a_slot_frees() {
+async fn at_the_limit_a_new_connection_sheds_the_one_that_owed_its_head_longest() {
     let (base, stop, task, _w) =
         daemon_with("header_read_timeout = \"30s\"\nidle_timeout = \"30s\"\nmax_connections = 2")
             .await;
-    // Two connections that send nothing hold both slots.
-    let holder = TcpStream::connect(addr(&base)).await.unwrap();
-    let _other = TcpStream::connect(addr(&base)).await.unwrap();
+    // Two connections that send nothing hold both slots; the first is the older.
+    let since = Instant::now();
+    let oldest = TcpStream::connect(addr(&base)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let younger = TcpStream::connect(addr(&base)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
+    let oldest = tokio::spawn(until_closed(oldest, None, since));
+    let younger = tokio::spawn(until_closed(younger, None, since));
+    // A real check is answered at once, long before their 30 s header-read timeout...
+    let (took, got) = check_bad(&base).await;
+    assert_eq!(got["context"]["verdict"], "not_readable");
+    assert!(took < Duration::from_secs(2), "the check took {took:?}");
+    // ...by shedding the oldest of them; the younger one stays.
+    let shed = tokio::time::timeout(Duration::from_secs(2), oldest)
+        .await
+        .expect("the oldest was shed")
+        .unwrap();
+    assert!(shed < Duration::from_secs(3), "{shed:?}");
+    assert!(!younger.is_finished(), "the younger one was shed too");
+    eprintln!(
+        "limit: check answered in {took:?}; the oldest silent connection shed after {shed:?}"
+    );
+    younger.abort();
+    stop.cancel();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_limit_with_every_connection_answering_a_new_one_waits_for_a_slot() {
+    let (base, stop, task, _w) =
+        daemon_with("header_read_timeout = \"30s\"\nidle_timeout = \"30s\"\nmax_connections = 2")
+            .await;
+    // Two requests being answered (their bodies still to come): nothing to shed.
+    let head = format!(
+        "POST /access/v1/evaluation HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 200\r\n\r\n",
+        addr(&base)
+    );
+    let mut busy = Vec::new();
+    for _ in 0..2 {
+        let mut s = TcpStream::connect(addr(&base)).await.unwrap();
+        s.write_all(head.as_bytes()).await.unwrap();
+        busy.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let c = reqwest::Client::new();
     let url = format!("{base}/healthz");
     let started = Instant::now();
     let mut waiting = tokio::spawn(async move { c.get(url).send().await.map(|r| r.status()) });
-    // The third is not served while they hold on...
+    // The third is not served while both are answering...
     assert!(
         tokio::time::timeout(Duration::from_millis(800), &mut waiting)
             .await
@@ -217,7 +259,7 @@ async fn connections_beyond_the_limit_wait_until_a_slot_frees() {
         "served beyond the limit"
     );
     // ...and is served as soon as one of them goes.
-    drop(holder);
+    drop(busy.pop());
     let freed = Instant::now();
     let status = tokio::time::timeout(Duration::from_secs(3), waiting)
         .await
