@@ -445,15 +445,19 @@ impl Auth {
             return Ok(c.token.clone());
         }
         let started = std::time::Instant::now();
-        // A garbled answer (a body cut off) is transient: asked again, like any request
-        // (the HTTP layer already retries timeouts, 5xx and 429).
+        // A transient failure (an answer cut off or garbled after a 200, or the HTTP
+        // layer's retries of timeouts, 5xx and 429 spent) is asked again with a fresh
+        // grant, waiting as the shared retry policy does; a refusal is an answer, never
+        // retried. Only after the last try does the failure become the organisation's (or
+        // the sweep's) as [`AuthError::scope`] classifies it.
         let mut tries = 0;
         let (token, life) = loop {
             tries += 1;
             match self.fresh(scope, org).await {
                 Err(e) if e.scope() == RefusalScope::Transient && tries < TOKEN_TRIES => {
-                    tracing::debug!(error = %e, tries, "token: trying again");
-                    tokio::time::sleep(Duration::from_millis(100 * tries)).await;
+                    let wait = self.http.retry_wait(tries - 1);
+                    tracing::debug!(error = %e, tries, ?wait, "token: trying again");
+                    tokio::time::sleep(wait).await;
                 }
                 other => break other?,
             }
@@ -469,8 +473,10 @@ impl Auth {
     }
 }
 
-/// Times a token is asked for before a transient failure is given up.
-const TOKEN_TRIES: u64 = 3;
+/// Times a token is asked for before a transient failure is given up (each try is itself
+/// retried by the HTTP layer on timeouts, 5xx and 429; a body that is not a token is caught
+/// only here).
+const TOKEN_TRIES: u32 = 3;
 
 impl Auth {
     /// A new token: a grant, and the exchange when configured; with its lifetime.

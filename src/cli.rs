@@ -364,7 +364,8 @@ policies, routes and tokens (a broken new state is refused and the old one kept)
 SIGTERM stop it, waiting at most `daemon.grace` for running work.
 
 The API needs bearer tokens: REACHCHECK_API_TOKENS=name:token[,name:token...] (16 characters
-or more each) or `daemon.api_tokens_file` in the config file.";
+or more each) or `daemon.api_tokens_file` in the config file (not with --once, which serves
+nothing).";
 
 const SERVE_AFTER: &str = "\
 Examples:
@@ -379,6 +380,9 @@ GET /v1/findings, GET|POST /v1/suppressions, GET /v1/sweeps (see README).
 TLS: `daemon.tls_cert` and `daemon.tls_key` (PEM), reloaded on SIGHUP. Without them only a
 loopback `--listen` is served, unless `daemon.allow_plain_http = true` (behind a proxy that
 terminates TLS).
+Slow or idle clients are shed: `daemon.header_read_timeout` (default 10s, the TLS handshake and
+each request's head), `daemon.idle_timeout` (60s without a byte either way); at `daemon.max_connections`
+(1024) a new connection sheds the one that has owed its request the longest.
 The first line on standard output is `listening on http://ADDR` (or `https://ADDR`).
 Exit codes: 0 stopped cleanly (or --once recorded its sweep), 2 bad configuration, store or address, or the --once sweep failed.";
 
@@ -400,7 +404,7 @@ pub struct ServeArgs {
     /// Time between sweeps, e.g. 1h, 30m [default: daemon.interval, else 1h].
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     pub interval: Option<std::time::Duration>,
-    /// One sweep into the store, then exit (no HTTP server).
+    /// One sweep into the store, then exit (no HTTP server, so no API tokens needed).
     #[arg(long)]
     pub once: bool,
 }
@@ -1291,6 +1295,7 @@ fn serve(a: ServeArgs) -> Result<ExitCode, CliError> {
         store: a.store.clone(),
         listen: a.listen.clone(),
         interval: a.interval,
+        once: a.once,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -49,6 +49,8 @@ pub struct ServeOverrides {
     pub listen: Option<String>,
     /// `--interval DURATION`.
     pub interval: Option<Duration>,
+    /// `--once`: one sweep and no HTTP API, so no API tokens are needed.
+    pub once: bool,
 }
 
 /// Why the daemon cannot start, or a reload was refused. Each names what to fix.
@@ -147,13 +149,15 @@ pub struct Inputs {
 
 impl Inputs {
     /// Loads config, policies, routes, tokens and the evidence source; every problem is an
-    /// error that names its file.
+    /// error that names its file. API tokens are required unless `o.once` (nothing is
+    /// served then); any that are configured are still checked.
     pub fn load(o: &ServeOverrides) -> Result<Inputs, DaemonError> {
-        Inputs::from_settings(o.settings()?)
+        Inputs::from_settings(o.settings()?, !o.once)
     }
 
-    /// As [`Inputs::load`], from settings already read.
-    pub fn from_settings(settings: Settings) -> Result<Inputs, DaemonError> {
+    /// As [`Inputs::load`], from settings already read; `serves` says whether the HTTP API
+    /// will be served (and so needs API tokens).
+    pub fn from_settings(settings: Settings, serves: bool) -> Result<Inputs, DaemonError> {
         let policies = Policies::load_with_grants(&settings.policies, &settings.grants_file())?;
         for p in policies.warnings() {
             tracing::warn!(problem = %p, "policies");
@@ -172,7 +176,7 @@ impl Inputs {
         let env = std::env::var(TOKENS_ENV).ok();
         let tokens = Tokens::load(env.as_deref(), settings.daemon.api_tokens_file.as_deref())
             .map_err(DaemonError::Config)?;
-        if tokens.is_empty() {
+        if tokens.is_empty() && serves {
             return Err(DaemonError::Config(format!(
                 "no API tokens: set `{TOKENS_ENV}=name:token` (16 characters or more) or `daemon.api_tokens_file` in the config file"
             )));
@@ -399,7 +403,7 @@ impl Daemon {
                     Ok((store, latest))
                 })
             });
-            let inputs = Inputs::from_settings(settings);
+            let inputs = Inputs::from_settings(settings, !overrides.once);
             let early = match early.map(|h| h.join()) {
                 None => None,
                 Some(Ok(r)) => Some(r),
@@ -1046,6 +1050,20 @@ impl Daemon {
                 {
                     tracing::warn!("`daemon.listen` and `daemon.store` take effect on restart");
                 }
+                let (new, was) = (&inputs.settings.daemon, &old.settings.daemon);
+                if (
+                    new.header_read_timeout,
+                    new.idle_timeout,
+                    new.max_connections,
+                ) != (
+                    was.header_read_timeout,
+                    was.idle_timeout,
+                    was.max_connections,
+                ) {
+                    tracing::warn!(
+                        "`daemon.header_read_timeout`, `idle_timeout` and `max_connections` take effect on restart"
+                    );
+                }
                 let (new, was) = (&inputs.settings.events, &old.settings.events);
                 if (
                     new.enabled,
@@ -1270,43 +1288,19 @@ pub async fn run_on(
     if let Some(Listener { tcp, tls }) = listener {
         let router = crate::api::router(Arc::clone(&daemon.shared));
         let stop = shutdown.clone();
-        match tls {
-            None => spawn(&tracker, "http", async move {
-                let served = axum::serve(tcp, router)
-                    .with_graceful_shutdown(async move { stop.cancelled().await })
-                    .await;
-                if let Err(e) = served {
-                    tracing::error!(error = %e, "the HTTP server failed");
-                }
-            }),
-            Some(tls) => {
-                tls_config = Some(tls.clone());
-                let grace = settings.grace;
-                spawn(&tracker, "https", async move {
-                    let handle = axum_server::Handle::new();
-                    let on_stop = handle.clone();
-                    tokio::spawn(async move {
-                        stop.cancelled().await;
-                        on_stop.graceful_shutdown(Some(grace));
-                    });
-                    let served = match tcp.into_std() {
-                        Ok(std) => match axum_server::from_tcp_rustls(std, tls) {
-                            Ok(server) => {
-                                server
-                                    .handle(handle)
-                                    .serve(router.into_make_service())
-                                    .await
-                            }
-                            Err(e) => Err(e),
-                        },
-                        Err(e) => Err(e),
-                    };
-                    if let Err(e) = served {
-                        tracing::error!(error = %e, "the HTTPS server failed");
-                    }
-                });
-            }
-        }
+        let limits = crate::listener::ListenerSettings {
+            header_read_timeout: settings.header_read_timeout,
+            idle_timeout: settings.idle_timeout,
+            max_connections: settings.max_connections,
+            grace: settings.grace,
+        };
+        tls_config.clone_from(&tls);
+        let name = if tls.is_some() { "https" } else { "http" };
+        spawn(
+            &tracker,
+            name,
+            crate::listener::serve(tcp, tls, router, limits, stop),
+        );
     }
     let result = if once {
         let r = daemon.sweep_once().await.map(|_| ());

@@ -216,6 +216,12 @@ impl Http {
         (z >> 11) as f64 / (1u64 << 53) as f64
     }
 
+    /// The wait before attempt `attempt + 1` (exponential, full jitter, capped): for a
+    /// caller that finds an answer unusable only after reading it and asks again.
+    pub fn retry_wait(&self, attempt: u32) -> Duration {
+        self.backoff(attempt)
+    }
+
     fn backoff(&self, attempt: u32) -> Duration {
         let s = &self.inner.settings;
         let cap = s

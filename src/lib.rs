@@ -36,6 +36,7 @@
 //! | [`metrics`] | the daemon's Prometheus metrics |
 //! | [`output`] | table, JSON, CSV and Markdown renderings |
 //! | [`settings`] | the configuration file and its defaults |
+//! | [`listener`] | the daemon's HTTP listener: connection limit, header-read and idle timeouts, TLS, graceful shutdown |
 //! | [`tls`] | TLS on the daemon's listener from PEM files |
 //! | [`cli`] | the command line (`check`, `precheck`, `validate`, `serve`, `report`, `messages`, `onboard`, `subscribe`); only the binary uses it |
 //! | [`problem`] | input problems with file and line, reported all at once |
@@ -51,6 +52,7 @@ pub mod engine;
 pub mod events;
 pub mod evidence;
 pub mod http;
+pub mod listener;
 pub mod metrics;
 pub mod model;
 pub mod onboarding;

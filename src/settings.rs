@@ -91,6 +91,14 @@ pub struct DaemonSettings {
     /// Serve plain HTTP on an address other than loopback (behind a proxy that terminates
     /// TLS). Default false: such a `listen` without TLS is refused.
     pub allow_plain_http: bool,
+    /// Time a client has for the TLS handshake and each request's head.
+    pub header_read_timeout: Duration,
+    /// Time a connection may go without a byte either way (between requests, or a body or
+    /// an answer that stops moving).
+    pub idle_timeout: Duration,
+    /// Connections served at once; beyond, a new one sheds the slowest owing its head (or
+    /// the longest idle), or waits when all are being answered.
+    pub max_connections: usize,
 }
 
 impl DaemonSettings {
@@ -179,9 +187,15 @@ impl Default for DaemonSettings {
             tls_cert: None,
             tls_key: None,
             allow_plain_http: false,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
         }
     }
 }
+
+/// The most connections `daemon.max_connections` may allow (each holds a file descriptor).
+pub const MAX_CONNECTIONS_LIMIT: usize = 1 << 20;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -227,6 +241,9 @@ struct RawDaemon {
     tls_cert: Option<Spanned<String>>,
     tls_key: Option<Spanned<String>>,
     allow_plain_http: Option<bool>,
+    header_read_timeout: Option<Spanned<String>>,
+    idle_timeout: Option<Spanned<String>>,
+    max_connections: Option<Spanned<i64>>,
 }
 
 /// The `[live]` section: where the live APIs are and how to treat them.
@@ -533,6 +550,26 @@ impl Settings {
                     tls_cert: d.tls_cert.map(|v| path(v.into_inner())),
                     tls_key: d.tls_key.map(|v| path(v.into_inner())),
                     allow_plain_http: d.allow_plain_http.unwrap_or(false),
+                    header_read_timeout: age("daemon.header_read_timeout", &d.header_read_timeout)?
+                        .unwrap_or(defaults.header_read_timeout),
+                    idle_timeout: age("daemon.idle_timeout", &d.idle_timeout)?
+                        .unwrap_or(defaults.idle_timeout),
+                    max_connections: match &d.max_connections {
+                        Some(n) => usize::try_from(*n.get_ref())
+                            .ok()
+                            .filter(|n| (1..=MAX_CONNECTIONS_LIMIT).contains(n))
+                            .ok_or_else(|| {
+                                SettingsError(Problem::error(
+                                    file,
+                                    Some(line_of(&text, n.span().start)),
+                                    format!(
+                                        "`daemon.max_connections` = {}: write a whole number from 1 to {MAX_CONNECTIONS_LIMIT}",
+                                        n.get_ref()
+                                    ),
+                                ))
+                            })?,
+                        None => defaults.max_connections,
+                    },
                 }
             }
             None => DaemonSettings::default(),

@@ -22,7 +22,7 @@ fn root() -> PathBuf {
 
 /// A directory with a config naming the demo's policies, routes and snapshot, a token file
 /// and `daemon_extra` in `[daemon]`.
-fn demo_config(daemon_extra: &str) -> tempfile::TempDir {
+pub(crate) fn demo_config(daemon_extra: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let demo = root().join("examples/demo");
     std::fs::write(
@@ -528,10 +528,10 @@ async fn bad_semantics_tokens_and_search_fields_are_a_400_naming_the_field() {
 }
 
 /// The third-party client's transport: reqwest trusting the test certificate only.
-struct Https(reqwest::Client);
+pub(crate) struct Https(pub(crate) reqwest::Client);
 
 impl Https {
-    fn trusting(cert_pem: &str) -> Https {
+    pub(crate) fn trusting(cert_pem: &str) -> Https {
         Https(
             reqwest::Client::builder()
                 .tls_built_in_root_certs(false)
@@ -586,14 +586,14 @@ impl openidauthzen::http::HttpClient for Https {
 }
 
 /// A self-signed certificate for `localhost` and 127.0.0.1: (certificate PEM, key PEM).
-fn certificate() -> (String, String) {
+pub(crate) fn certificate() -> (String, String) {
     let ck =
         rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
             .unwrap();
     (ck.cert.pem(), ck.signing_key.serialize_pem())
 }
 
-fn serve_cmd(dir: &Path, listen: &str) -> Command {
+pub(crate) fn serve_cmd(dir: &Path, listen: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reachcheck"));
     cmd.current_dir(dir)
         .args(["serve", "--listen", listen])
@@ -625,7 +625,7 @@ fn send(t: &str) -> openidauthzen::Action {
     }
 }
 
-async fn wait_ready(c: &reqwest::Client, base: &str) {
+pub(crate) async fn wait_ready(c: &reqwest::Client, base: &str) {
     let until = Instant::now() + Duration::from_secs(120);
     loop {
         if let Ok(r) = c.get(format!("{base}/readyz")).send().await

@@ -1629,3 +1629,138 @@ async fn both_sources_stand_behind_one_trait_and_gather_the_same_units() {
         );
     }
 }
+
+/// `check --format json` of `routes` through an `altinn-sim` with `faults`: the process's
+/// output and the stand-in's request counts.
+async fn check_through_sim(routes: &[&str], faults: &str) -> (std::process::Output, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sim.toml");
+    let sim = altinn_sim(
+        &[
+            "--snapshot",
+            "examples/demo/snapshot",
+            "--policies",
+            "policies",
+            "--client-org",
+            CLIENT_ORG,
+            "--faults",
+            faults,
+            "--write-config",
+            config.to_str().unwrap(),
+        ],
+        dir.path().join("altinn-sim.log"),
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    // Fast enough for a test: a short backoff, the rate limit lifted.
+    let text = text.replacen(
+        "[live]\n",
+        "[live]\nrate_per_second = 2000\nbackoff = \"20ms\"\n",
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
+    let routes_file = dir.path().join("routes.csv");
+    std::fs::write(
+        &routes_file,
+        format!("sender,message_type,recipient\n{}\n", routes.join("\n")),
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"));
+    cmd.args(["check", "--format", "json", "--policies", "policies"])
+        .arg("--config")
+        .arg(&config)
+        .arg("--routes")
+        .arg(&routes_file)
+        .current_dir(root());
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let counts: Value = reqwest::get(format!("{}/_sim/requests", sim.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (out, counts)
+}
+
+/// The routes of a `check --format json` answer, without the time their evidence was
+/// taken (which differs between runs).
+fn routes_of(o: &std::process::Output) -> Vec<Value> {
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    let mut routes = v["routes"].as_array().unwrap().clone();
+    for r in &mut routes {
+        r.as_object_mut().unwrap().remove("evidence_taken_at");
+    }
+    routes
+}
+
+const TOKEN_ROUTES: [&str; 3] = [
+    "310000124,bekymringsmelding,964338531",
+    "310000124,straffesaksforsendelse,964338531",
+    "310000124,ordinaer-post,964338531",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_answer_cut_off_once_is_asked_again_and_the_check_succeeds() {
+    let (clean, clean_counts) = check_through_sim(&TOKEN_ROUTES, "").await;
+    let (once, once_counts) =
+        check_through_sim(&TOKEN_ROUTES, "malformed=1,only=maskinporten/token,first=1").await;
+    let clean_routes = routes_of(&clean);
+    assert!(
+        clean_routes
+            .iter()
+            .any(|r| r["verdict"] == "readable" && r["evidence_tier"] == "connections"),
+        "the clean run proves a reader from connections: {clean_routes:?}"
+    );
+    assert_eq!(once.status.code(), clean.status.code());
+    assert_eq!(routes_of(&once), clean_routes);
+    let stderr = String::from_utf8_lossy(&once.stderr);
+    assert!(!stderr.contains("error"), "{stderr}");
+    // The one cut-off answer was asked again: one token request more than the clean run.
+    let tokens = |c: &Value| c["maskinporten/token"].as_u64().unwrap();
+    assert!(tokens(&clean_counts) >= 1);
+    assert_eq!(tokens(&once_counts), tokens(&clean_counts) + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_answer_always_cut_off_gives_unknown_with_the_reason_not_a_configuration_error() {
+    let (out, counts) =
+        check_through_sim(&TOKEN_ROUTES, "malformed=1,only=maskinporten/token").await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Not exit 2 blaming the client's settings: the routes are judged, and unknown.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("live."), "{stderr}");
+    let routes = routes_of(&out);
+    assert_eq!(routes.len(), TOKEN_ROUTES.len());
+    for r in &routes {
+        assert_eq!(r["verdict"], "unknown", "{r}");
+        assert_eq!(r["evidence_tier"], "er", "{r}");
+        let reasons: Vec<&str> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "source_error")
+            .map(|f| f["message"].as_str().unwrap())
+            .collect();
+        assert!(
+            reasons.iter().any(|m| m.contains("no Altinn token")
+                && m.contains("/token")
+                && m.contains("cut off")),
+            "{r}"
+        );
+    }
+    // Asked again (each answer whole, but cut off), then given up.
+    let tokens = counts["maskinporten/token"].as_u64().unwrap();
+    assert!(tokens >= 3, "{counts}");
+    assert_eq!(
+        counts["altinn/connections"].as_u64().unwrap_or(0),
+        0,
+        "{counts}"
+    );
+}

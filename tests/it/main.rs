@@ -15,6 +15,7 @@ mod errors;
 mod events;
 mod fixture;
 mod keys;
+mod listener;
 mod live;
 mod onboarding;
 mod outcomes;

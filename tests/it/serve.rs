@@ -650,3 +650,66 @@ async fn sigkill_in_the_middle_of_a_sweep_loses_nothing_and_a_restart_answers_at
         0
     );
 }
+
+/// `serve` over the demo snapshot into a store in `dir`, without any API token in the
+/// environment (and none in a config file: none is given).
+fn serve_without_tokens(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reachcheck"));
+    cmd.current_dir(dir)
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0", "--now", "2026-11-21T06:00:00Z"])
+        .arg("--snapshot")
+        .arg(root().join("examples/demo/snapshot"))
+        .arg("--policies")
+        .arg(root().join("policies"))
+        .arg("--routes")
+        .arg(root().join("examples/demo/routes.csv"))
+        .arg("--store")
+        .arg(dir.join("store.db"))
+        .env_remove("REACHCHECK_API_TOKENS")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+#[test]
+fn serve_once_needs_no_api_token_because_it_serves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let once = serve_without_tokens(d).arg("--once").output().unwrap();
+    assert_eq!(
+        once.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&once.stderr)
+    );
+    assert_eq!(sweeps(d), vec![(1, SweepStatus::Ok)]);
+    assert_eq!(
+        count(d, "SELECT count(*) FROM verdicts"),
+        demo_check().len() as i64
+    );
+    // A configured token is still checked, even with --once: a short one is refused.
+    let short = serve_without_tokens(d)
+        .arg("--once")
+        .env("REACHCHECK_API_TOKENS", "ops:short")
+        .output()
+        .unwrap();
+    assert_eq!(short.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("16"),
+        "{}",
+        String::from_utf8_lossy(&short.stderr)
+    );
+    // Serving still needs one: refused before anything starts, naming both ways to give one.
+    let served = serve_without_tokens(d).output().unwrap();
+    let err = String::from_utf8_lossy(&served.stderr);
+    assert_eq!(served.status.code(), Some(2), "{err}");
+    for want in [
+        "no API tokens",
+        "REACHCHECK_API_TOKENS",
+        "daemon.api_tokens_file",
+    ] {
+        assert!(err.contains(want), "{want} missing: {err}");
+    }
+    assert!(served.stdout.is_empty());
+    assert_eq!(sweeps(d).len(), 1, "the refused runs swept nothing");
+}

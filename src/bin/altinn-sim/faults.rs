@@ -51,13 +51,17 @@ pub(crate) struct Faults {
     pub(crate) token: f64,
     /// Inject only on this endpoint (as `/_sim/requests` names them, e.g. `brreg/roller`).
     pub(crate) only: Option<String>,
+    /// Inject only the first this many times each request (method, path, query) is asked:
+    /// a fault that goes away when asked again.
+    pub(crate) first: Option<u64>,
 }
 
 impl std::str::FromStr for Faults {
     type Err = String;
 
     /// Parses `5xx=0.2,429=0.1,timeout=0.05,malformed=0.05,token=0.1` (any subset), with
-    /// `only=ENDPOINT` to confine the faults to one endpoint.
+    /// `only=ENDPOINT` to confine the faults to one endpoint and `first=N` to the first N
+    /// times each request is asked.
     fn from_str(s: &str) -> Result<Faults, String> {
         let mut f = Faults::default();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -73,6 +77,18 @@ impl std::str::FromStr for Faults {
                     ));
                 }
                 f.only = Some(e.to_owned());
+                continue;
+            }
+            if k.trim() == "first" {
+                let n = v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| {
+                        format!("`{part}`: `first` must be a whole number of requests, 1 or more")
+                    })?;
+                f.first = Some(n);
                 continue;
             }
             let p: f64 = v
@@ -179,7 +195,9 @@ pub(crate) async fn discipline(State(sim): State<Arc<Sim>>, req: Request, next: 
         *n
     };
     let none = Faults::default();
+    let asked_again = sim.opts.faults.first.is_some_and(|n| nth > n);
     let f = match &sim.opts.faults.only {
+        _ if asked_again => &none,
         Some(only) if only != ep => &none,
         _ => &sim.opts.faults,
     };

@@ -86,7 +86,9 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = 0)]
     latency_ms: u64,
     /// Faults to inject, e.g. `5xx=0.2,429=0.1,timeout=0.05,malformed=0.05,token=0.1`;
-    /// add `only=ENDPOINT` (e.g. `only=brreg/roller`) to confine them to one endpoint.
+    /// add `only=ENDPOINT` (e.g. `only=brreg/roller`) to confine them to one endpoint, and
+    /// `first=N` to the first N times each request (method, path, query) is asked, e.g.
+    /// `malformed=1,only=maskinporten/token,first=1` cuts off one token answer.
     #[arg(long, value_name = "SPEC", default_value = "")]
     faults: Faults,
     /// Requests per second; beyond it, 429 with `Retry-After`.
