@@ -89,7 +89,12 @@ fn main() {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--out" => out = args.next().map(PathBuf::from),
-            "--routes" => routes = args.next().and_then(|n| n.parse().ok()).expect("--routes N"),
+            "--routes" => {
+                routes = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("--routes N")
+            }
             other => panic!("unknown argument `{other}`: use --out DIR [--routes N]"),
         }
     }
