@@ -704,6 +704,9 @@ fn sweep(
 }
 
 fn check(a: CheckArgs) -> Result<ExitCode, CliError> {
+    if let Some(path) = &a.output.output {
+        output_folder(path)?;
+    }
     let s = settings(&a.sources, a.routes)?;
     let policies = load_policies(&s)?;
     let routes_file = s.routes.clone().ok_or_else(|| {
@@ -752,6 +755,9 @@ fn unknown_type(s: &Settings, policies: &Policies, t: &MessageTypeId) -> CliErro
 }
 
 fn precheck(a: PrecheckArgs) -> Result<ExitCode, CliError> {
+    if let Some(path) = &a.output.output {
+        output_folder(path)?;
+    }
     let s = settings(&a.sources, None)?;
     let policies = load_policies(&s)?;
     if policies.message_type(&a.message_type).is_none() {
@@ -1406,6 +1412,45 @@ fn render_options(o: &OutputArgs) -> RenderOptions {
     }
 }
 
+/// The folder `--output` writes into, which must exist (checked before a sweep too, so that
+/// a long live sweep is not lost to a typo).
+fn output_folder(path: &Path) -> Result<&Path, CliError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if dir.is_dir() {
+        Ok(dir)
+    } else {
+        Err(CliError::Missing(format!(
+            "cannot write `{}`: the folder `{}` does not exist",
+            path.display(),
+            dir.display()
+        )))
+    }
+}
+
+/// A temporary file in `dir` for an output file, created as any new file is: `0666` less
+/// the umask (tempfile's own default, `0600`, would make reports unreadable to the group
+/// that `umask 002` or `022` means to share them with).
+fn output_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut b = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        b.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    b.tempfile_in(dir)
+}
+
+/// An I/O error without the path that tempfile adds to it (the temporary file's name).
+fn without_path(e: std::io::Error) -> std::io::Error {
+    match e.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::from(e.kind()),
+    }
+}
+
 /// Writes to `--output` atomically (a temporary file renamed into place), or to stdout.
 fn write_output(
     o: &OutputArgs,
@@ -1429,11 +1474,9 @@ fn write_output(
                 path: path.display().to_string(),
                 source,
             };
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+            let dir = output_folder(path)?;
+            // The temporary file's name is nobody's business: an error names the target.
+            let mut tmp = output_file_in(dir).map_err(|e| err(without_path(e)))?;
             {
                 let mut out = std::io::BufWriter::new(tmp.as_file_mut());
                 render(&mut out).and_then(|()| out.flush()).map_err(err)?;

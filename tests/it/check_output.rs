@@ -1,5 +1,6 @@
 //! `check`'s output: the filters of the printed routes, the summary-first table and its
-//! legend, and the demo's JSON and CSV unchanged by rendering route by route.
+//! legend, output files (permissions, a missing folder), and the demo's JSON and CSV
+//! unchanged by rendering route by route.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -191,6 +192,79 @@ fn the_table_says_what_it_shows_explains_readers_and_can_open_with_the_summary()
     assert!(md.contains("*Readers*: found/required"), "{md}");
     assert_eq!(md.matches("| not_readable | 0/2 |").count(), 1, "{md}");
     assert!(!md.contains("| readable | 2/"), "{md}");
+}
+
+/// `reachcheck check` on the world under `umask`, written to `-o out.json`.
+fn check_with_umask(w: &World, umask: &str) -> Output {
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    Command::new("sh")
+        .current_dir(w.path())
+        .arg("-c")
+        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_reachcheck"))
+        .args(["check", "--routes", "routes.csv", "--snapshot", "snapshot"])
+        .args([
+            "--now",
+            "2026-11-21T06:00:00Z",
+            "--format",
+            "json",
+            "-o",
+            "out.json",
+        ])
+        .arg("--policies")
+        .arg(policies)
+        .output()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn output_files_are_created_as_the_umask_says() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let w = world();
+    let mode = || {
+        std::fs::metadata(w.path().join("out.json"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    for (umask, expected) in [
+        ("022", 0o644),
+        ("027", 0o640),
+        ("077", 0o600),
+        ("002", 0o664),
+    ] {
+        // The second run replaces the file of the first: the new one has the new mode.
+        let o = check_with_umask(&w, umask);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert_eq!(mode(), expected, "umask {umask}");
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.path().join("out.json")).unwrap()).unwrap();
+    assert_eq!(v["summary"]["routes"], 4, "written whole");
+}
+
+#[test]
+fn output_into_a_missing_folder_exits_2_naming_the_folder_and_no_temporary_file() {
+    let w = world();
+    let o = w.run(&["check", "--format", "json", "-o", "nowhere/out.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert_eq!(
+        stderr(&o),
+        "error: cannot write `nowhere/out.json`: the folder `nowhere` does not exist\n"
+    );
+    assert!(!stderr(&o).contains(".tmp"));
+    assert!(!w.path().join("nowhere").exists(), "nothing is created");
+    // A folder that is a file is no folder either.
+    std::fs::write(w.path().join("plain"), "").unwrap();
+    let o = w.run(&["check", "-o", "plain/out.txt"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: cannot write `plain/out.txt`: the folder `plain` does not exist\n"
+    );
 }
 
 /// SHA-256 of `reachcheck check --format FORMAT` on the demo (`reachcheck.toml`), as the
