@@ -161,6 +161,15 @@ impl<'a> Rendering<'a> {
         self
     }
 
+    /// Keeps at most `n` explanations at once (at least one; by default 8,192): fewer use
+    /// less memory, and build an explanation again when routes to one recipient are far
+    /// apart in the routing table. The output is the same.
+    #[must_use]
+    pub fn keeping_explanations(mut self, n: usize) -> Self {
+        self.cache = vec![None; self.evaluation.assessments.len().clamp(1, n.max(1))];
+        self
+    }
+
     /// Prints only the routes `filter` shows.
     #[must_use]
     pub fn with_filter(mut self, filter: &'a RouteFilter) -> Self {

@@ -5,6 +5,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use reachcheck::engine::DEFAULT_MAX_DATA_AGE;
+use reachcheck::output::{Format, RenderOptions, Rendering};
+use reachcheck::settings::parse_time;
+use reachcheck::{Policies, RoutingTable, SnapshotDir};
 use sha2::{Digest as _, Sha256};
 
 use crate::fixture::{BAD, ER_ONLY, GOOD, World, route, stderr, stdout};
@@ -311,5 +315,47 @@ fn the_demo_json_and_csv_are_byte_for_byte_what_they_were_before_streaming() {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(got, digest, "{format} {extra:?}");
+    }
+}
+
+#[test]
+fn explanations_evicted_from_the_bounded_cache_are_built_again_the_same() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let demo = root.join("examples/demo");
+    let policies = Policies::load(&root.join("policies")).unwrap();
+    let routes = RoutingTable::load(&demo.join("routes.csv"), &policies).unwrap();
+    let gathered = SnapshotDir::new(demo.join("snapshot"))
+        .gathered(
+            routes.routes().map(|r| r.recipient),
+            &policies.resource_ids(),
+        )
+        .unwrap();
+    let now = parse_time("2026-11-21T06:00:00Z").unwrap();
+    let pass = reachcheck::sweep::judge(gathered, policies, &routes, now, DEFAULT_MAX_DATA_AGE);
+    assert!(
+        pass.evaluation.assessments.len() > 100,
+        "the demo has far more assessments than the small caches below"
+    );
+    let options = RenderOptions {
+        details: true,
+        ..RenderOptions::default()
+    };
+    for format in [Format::Json, Format::Csv, Format::Table, Format::Markdown] {
+        let render = |keep: usize| {
+            let mut out = Vec::new();
+            Rendering::new(&pass.engine, &pass.evaluation, options)
+                .keeping_explanations(keep)
+                .render(format, &mut out)
+                .unwrap();
+            out
+        };
+        let every_one = render(usize::MAX);
+        assert!(!every_one.is_empty());
+        for keep in [0, 1, 2, 7] {
+            assert!(
+                render(keep) == every_one,
+                "{format:?} keeping {keep} explanations differs from keeping all"
+            );
+        }
     }
 }
