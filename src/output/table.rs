@@ -212,8 +212,8 @@ fn summary(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(
         out,
-        "READERS: found/required: the people at the recipient who can read the message type / \
-         how many it requires (min_readers)"
+        "READERS = found/required: people at the recipient who can read the message type / \
+         how many the type requires (min_readers)"
     )?;
     if !r.options.details && !by_code.is_empty() {
         writeln!(

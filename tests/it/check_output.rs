@@ -167,7 +167,7 @@ fn the_table_says_what_it_shows_explains_readers_and_can_open_with_the_summary()
         "{out}"
     );
     assert!(
-        out.contains("READERS: found/required: the people at the recipient who can read"),
+        out.contains("READERS = found/required: people at the recipient who can read"),
         "{out}"
     );
 
@@ -177,7 +177,7 @@ fn the_table_says_what_it_shows_explains_readers_and_can_open_with_the_summary()
     assert!(lines[0].starts_with("4 routes: "), "{out}");
     let header = lines.iter().position(|l| l.starts_with("VERDICT")).unwrap();
     assert!(
-        lines[..header].iter().any(|l| l.starts_with("READERS:")),
+        lines[..header].iter().any(|l| l.starts_with("READERS = ")),
         "the legend comes before the routes: {out}"
     );
     assert_eq!(
