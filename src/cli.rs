@@ -15,8 +15,8 @@ use jiff::{SignedDuration, Timestamp};
 use crate::daemon::DaemonError;
 use crate::engine::ExplainOptions;
 use crate::evidence::{EvidenceError, SnapshotDir};
-use crate::model::{MessageTypeId, OrgNumber, Route};
-use crate::output::{Format, RenderOptions, Rendering};
+use crate::model::{MessageTypeId, OrgNumber, Route, Verdict};
+use crate::output::{Format, RenderOptions, Rendering, RouteFilter};
 use crate::policy::{Policies, PolicyError};
 use crate::problem::{Problem, Problems};
 use crate::routing::{RouteEntry, RoutingError, RoutingTable};
@@ -45,6 +45,9 @@ Examples:
   reachcheck check                          judge the routing table named in reachcheck.toml
   reachcheck check --format json -o out.json
   reachcheck check --details                show each finding's reason and remedy
+  reachcheck check --only not_readable,unknown --sender 310000019
+                                            print only those routes (the summary and the exit
+                                            code still cover every route)
   reachcheck precheck --sender 310000019 --message-type bekymringsmelding --recipient 964338531
   reachcheck validate                       report every problem in config, policies, routes, snapshot
   reachcheck messages --unread              the sent messages nobody has opened: send them another way
@@ -479,6 +482,20 @@ pub struct CheckArgs {
     /// `--snapshot DIR` later gives the same verdicts.
     #[arg(long, value_name = "DIR")]
     pub record: Option<PathBuf>,
+    /// Print only routes with these verdicts (comma list of readable, not_readable, unknown).
+    /// Every route is still judged: the summary, the exit code and JSON's counts cover them
+    /// all, and JSON names the filter under "filter".
+    #[arg(long, value_name = "VERDICTS", value_delimiter = ',', value_parser = parse_verdict, help_heading = "Which routes to print")]
+    pub only: Vec<Verdict>,
+    /// Print only routes from these senders (comma list or repeated).
+    #[arg(long, value_name = "ORG", value_delimiter = ',', value_parser = parse_org, help_heading = "Which routes to print")]
+    pub sender: Vec<OrgNumber>,
+    /// Print only routes of these message types (comma list or repeated).
+    #[arg(long, value_name = "ID", value_delimiter = ',', value_parser = parse_type, help_heading = "Which routes to print")]
+    pub message_type: Vec<MessageTypeId>,
+    /// In the table, print the summary (counts, findings, evidence, a legend) before the routes.
+    #[arg(long)]
+    pub summary_first: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub output: OutputArgs,
@@ -524,6 +541,18 @@ fn parse_org(s: &str) -> Result<OrgNumber, String> {
 
 fn parse_type(s: &str) -> Result<MessageTypeId, String> {
     MessageTypeId::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_verdict(s: &str) -> Result<Verdict, String> {
+    match s.trim() {
+        "readable" => Ok(Verdict::Readable),
+        "not_readable" => Ok(Verdict::NotReadable),
+        "unknown" => Ok(Verdict::Unknown),
+        other => Err(format!(
+            "`{}` is not a verdict: use `readable`, `not_readable` or `unknown`",
+            crate::problem::excerpt(other)
+        )),
+    }
 }
 
 /// Why a command could not run; every variant means exit code 2.
@@ -695,6 +724,9 @@ fn sweep(
 }
 
 fn check(a: CheckArgs) -> Result<ExitCode, CliError> {
+    if let Some(path) = &a.output.output {
+        output_folder(path)?;
+    }
     let s = settings(&a.sources, a.routes)?;
     let policies = load_policies(&s)?;
     let routes_file = s.routes.clone().ok_or_else(|| {
@@ -702,29 +734,54 @@ fn check(a: CheckArgs) -> Result<ExitCode, CliError> {
             "no routing table: pass `--routes FILE` or set `routes` in the config file".to_owned(),
         )
     })?;
+    let filter = RouteFilter {
+        only: a.only,
+        sender: a.sender,
+        message_type: a.message_type,
+    };
+    if let Some(t) = filter
+        .message_type
+        .iter()
+        .find(|t| policies.message_type(t).is_none())
+    {
+        return Err(unknown_type(&s, &policies, t));
+    }
     let routes = RoutingTable::load(&routes_file, &policies)?;
     warn_all(&routes.warnings);
     let pass = sweep(&s, policies, &routes, a.record.as_deref())?;
-    let mut r = Rendering::new(&pass.engine, &pass.evaluation, render_options(&a.output));
+    // The evaluation holds every route: the table is not needed past the sweep.
+    drop(routes);
+    let options = RenderOptions {
+        summary_first: a.summary_first,
+        ..render_options(&a.output)
+    };
+    let mut r = Rendering::new(&pass.engine, &pass.evaluation, options).with_filter(&filter);
     write_output(&a.output, |out| r.render(a.output.format, out))?;
     Ok(exit_for(pass.evaluation.all_readable()))
 }
 
+/// `--message-type` names a type the policies do not define.
+fn unknown_type(s: &Settings, policies: &Policies, t: &MessageTypeId) -> CliError {
+    let known: Vec<String> = policies
+        .message_types()
+        .iter()
+        .map(|m| format!("`{}`", m.id))
+        .collect();
+    CliError::Missing(format!(
+        "`--message-type`: unknown message type `{t}`: `{}` defines {}",
+        s.policies.join(crate::policy::MESSAGE_TYPES_FILE).display(),
+        known.join(", ")
+    ))
+}
+
 fn precheck(a: PrecheckArgs) -> Result<ExitCode, CliError> {
+    if let Some(path) = &a.output.output {
+        output_folder(path)?;
+    }
     let s = settings(&a.sources, None)?;
     let policies = load_policies(&s)?;
     if policies.message_type(&a.message_type).is_none() {
-        let known: Vec<String> = policies
-            .message_types()
-            .iter()
-            .map(|m| format!("`{}`", m.id))
-            .collect();
-        return Err(CliError::Missing(format!(
-            "`--message-type`: unknown message type `{}`: `{}` defines {}",
-            a.message_type,
-            s.policies.join(crate::policy::MESSAGE_TYPES_FILE).display(),
-            known.join(", ")
-        )));
+        return Err(unknown_type(&s, &policies, &a.message_type));
     }
     // The one route, as a routing table of one row (line 0: it came from no file).
     let routes = RoutingTable {
@@ -1384,6 +1441,46 @@ fn render_options(o: &OutputArgs) -> RenderOptions {
         color,
         details: o.details,
         reasons: false,
+        summary_first: false,
+    }
+}
+
+/// The folder `--output` writes into, which must exist (checked before a sweep too, so that
+/// a long live sweep is not lost to a typo).
+fn output_folder(path: &Path) -> Result<&Path, CliError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if dir.is_dir() {
+        Ok(dir)
+    } else {
+        Err(CliError::Missing(format!(
+            "cannot write `{}`: the folder `{}` does not exist",
+            path.display(),
+            dir.display()
+        )))
+    }
+}
+
+/// A temporary file in `dir` for an output file, created as any new file is: `0666` less
+/// the umask (tempfile's own default, `0600`, would make reports unreadable to the group
+/// that `umask 002` or `022` means to share them with).
+fn output_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut b = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        b.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    b.tempfile_in(dir)
+}
+
+/// An I/O error without the path that tempfile adds to it (the temporary file's name).
+fn without_path(e: std::io::Error) -> std::io::Error {
+    match e.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::from(e.kind()),
     }
 }
 
@@ -1410,11 +1507,9 @@ fn write_output(
                 path: path.display().to_string(),
                 source,
             };
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+            let dir = output_folder(path)?;
+            // The temporary file's name is nobody's business: an error names the target.
+            let mut tmp = output_file_in(dir).map_err(|e| err(without_path(e)))?;
             {
                 let mut out = std::io::BufWriter::new(tmp.as_file_mut());
                 render(&mut out).and_then(|()| out.flush()).map_err(err)?;

@@ -240,11 +240,15 @@ impl Engine {
 
     /// The registered name of a unit, if the snapshot has it.
     pub fn unit_name(&self, org: OrgNumber) -> Option<String> {
+        self.registered_name(org).map(str::to_owned)
+    }
+
+    /// The registered name of a unit, borrowed from the snapshot.
+    pub fn registered_name(&self, org: OrgNumber) -> Option<&str> {
         self.snapshot
             .unit(org)
             .and_then(|e| e.unit.present())
             .and_then(|u| u.name.as_deref())
-            .map(str::to_owned)
     }
 
     /// The people at `recipient` (and, when it inherits, its main unit), distinct.

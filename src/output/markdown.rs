@@ -35,12 +35,27 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
         writeln!(out)?;
     }
 
+    if !r.filter.is_empty() {
+        writeln!(
+            out,
+            "Shown below: {} of {} routes (`{}`); the counts above cover them all.\n",
+            r.shown().count(),
+            s.routes,
+            r.filter.flags()
+        )?;
+    }
+
     writeln!(out, "## Routes\n")?;
+    writeln!(
+        out,
+        "*Readers*: found/required, the people at the recipient who can read the message type / \
+         how many it requires (`min_readers`).\n"
+    )?;
     writeln!(
         out,
         "| verdict | readers | message type | sender | recipient | findings |\n|---|---:|---|---|---|---|"
     )?;
-    for route in &evaluation.routes {
+    for route in r.shown() {
         let a = &evaluation.assessments[route.assessment as usize];
         let min = r.min_readers(&route.route.message_type);
         let x = r.explanation(route);
@@ -61,19 +76,15 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
         )?;
     }
 
-    let with_findings: Vec<_> = evaluation
-        .routes
-        .iter()
-        .filter(|route| {
-            !evaluation.assessments[route.assessment as usize]
-                .findings
-                .is_empty()
-        })
-        .collect();
-    if !with_findings.is_empty() {
+    let has_findings = |route: &&crate::engine::RouteResult| {
+        !evaluation.assessments[route.assessment as usize]
+            .findings
+            .is_empty()
+    };
+    if r.shown().any(|route| has_findings(&route)) {
         writeln!(out, "\n## Findings")?;
     }
-    for route in with_findings {
+    for route in r.shown().filter(has_findings) {
         let a = &evaluation.assessments[route.assessment as usize];
         let x = r.explanation(route).clone();
         writeln!(

@@ -17,7 +17,62 @@ use serde::Serialize;
 use crate::engine::{
     Assessment, Engine, Evaluation, ExplainOptions, Explanation, RouteResult, Summary,
 };
-use crate::model::{FindingCode, MessageTypeId, OrgNumber, Verdict};
+use crate::model::{FindingCode, MessageTypeId, OrgNumber, Route, Verdict};
+
+/// Which routes are printed (`check --only`, `--sender`, `--message-type`). The others are
+/// judged and counted all the same: the summary, the findings by code and the exit code
+/// cover every route. An empty list lets every value through.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RouteFilter {
+    /// Only routes with one of these verdicts.
+    pub only: Vec<Verdict>,
+    /// Only routes from one of these senders.
+    pub sender: Vec<OrgNumber>,
+    /// Only routes of one of these message types.
+    pub message_type: Vec<MessageTypeId>,
+}
+
+static NO_FILTER: RouteFilter = RouteFilter {
+    only: Vec::new(),
+    sender: Vec::new(),
+    message_type: Vec::new(),
+};
+
+impl RouteFilter {
+    /// Whether every route is shown.
+    pub fn is_empty(&self) -> bool {
+        self.only.is_empty() && self.sender.is_empty() && self.message_type.is_empty()
+    }
+
+    /// Whether a route judged `verdict` is shown.
+    pub fn shows(&self, route: &Route, verdict: Verdict) -> bool {
+        (self.only.is_empty() || self.only.contains(&verdict))
+            && (self.sender.is_empty() || self.sender.contains(&route.sender))
+            && (self.message_type.is_empty() || self.message_type.contains(&route.message_type))
+    }
+
+    /// The filter as the flags that give it, e.g. `--only not_readable,unknown --sender
+    /// 310000019` (empty when every route is shown).
+    pub fn flags(&self) -> String {
+        fn list<T: std::fmt::Display>(v: &[T]) -> String {
+            v.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+        let mut out = Vec::new();
+        if !self.only.is_empty() {
+            out.push(format!("--only {}", list(&self.only)));
+        }
+        if !self.sender.is_empty() {
+            out.push(format!("--sender {}", list(&self.sender)));
+        }
+        if !self.message_type.is_empty() {
+            out.push(format!("--message-type {}", list(&self.message_type)));
+        }
+        out.join(" ")
+    }
+}
 
 /// An output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -65,10 +120,20 @@ pub struct RenderOptions {
     /// Without `details`: show why, in one line, under each route that is not readable
     /// (table only; `precheck`).
     pub reasons: bool,
+    /// Print the summary before the routes (table only: markdown and JSON always open
+    /// with it).
+    pub summary_first: bool,
 }
 
+/// How many explanations a [`Rendering`] keeps: routes to one recipient usually follow one
+/// another, so a small cache builds each explanation about once while memory stays bounded
+/// however many distinct assessments there are (a million routes may have a million).
+const CACHED_EXPLANATIONS: usize = 8192;
+
 /// An evaluation with what is needed to explain it; explanations are built once per
-/// distinct assessment (they do not depend on the sender).
+/// distinct assessment while it is in the cache (they do not depend on the sender).
+/// Every format is rendered route by route into the writer: nothing holds the whole
+/// output, nor an explanation per route.
 pub struct Rendering<'a> {
     /// The engine that judged the routes.
     pub engine: &'a Engine,
@@ -79,7 +144,10 @@ pub struct Rendering<'a> {
     /// What each route's sent messages did, shown beside its verdict when given.
     pub histories:
         Option<&'a rustc_hash::FxHashMap<crate::model::Route, crate::outcome::RouteHistory>>,
-    cache: Vec<Option<Explanation>>,
+    /// Which routes are printed.
+    pub filter: &'a RouteFilter,
+    /// Explanations by assessment index modulo its length (direct-mapped).
+    cache: Vec<Option<(u32, Explanation)>>,
 }
 
 impl<'a> Rendering<'a> {
@@ -90,7 +158,8 @@ impl<'a> Rendering<'a> {
             evaluation,
             options,
             histories: None,
-            cache: vec![None; evaluation.assessments.len()],
+            filter: &NO_FILTER,
+            cache: vec![None; evaluation.assessments.len().clamp(1, CACHED_EXPLANATIONS)],
         }
     }
 
@@ -104,17 +173,55 @@ impl<'a> Rendering<'a> {
         self
     }
 
+    /// Keeps at most `n` explanations at once (at least one; by default 8,192): fewer use
+    /// less memory, and build an explanation again when routes to one recipient are far
+    /// apart in the routing table. The output is the same.
+    #[must_use]
+    pub fn keeping_explanations(mut self, n: usize) -> Self {
+        self.cache = vec![None; self.evaluation.assessments.len().clamp(1, n.max(1))];
+        self
+    }
+
+    /// Prints only the routes `filter` shows.
+    #[must_use]
+    pub fn with_filter(mut self, filter: &'a RouteFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// The routes printed, in routing-table order.
+    pub fn shown(&self) -> impl Iterator<Item = &'a RouteResult> + use<'a> {
+        let (evaluation, filter) = (self.evaluation, self.filter);
+        evaluation.routes.iter().filter(move |r| {
+            filter.shows(
+                &r.route,
+                evaluation.assessments[r.assessment as usize].verdict,
+            )
+        })
+    }
+
     fn history(&self, route: &crate::model::Route) -> Option<&'a crate::outcome::RouteHistory> {
         self.histories
             .map(|h| h.get(route).unwrap_or(&EMPTY_HISTORY))
     }
 
-    /// The explanation of a route (cached per assessment).
+    /// The explanation of a route (cached per assessment, a bounded number of them).
     pub fn explanation(&mut self, r: &RouteResult) -> &Explanation {
         let (engine, evaluation, options) = (self.engine, self.evaluation, self.options.explain);
         let a = &evaluation.assessments[r.assessment as usize];
-        self.cache[r.assessment as usize]
-            .get_or_insert_with(|| engine.explain(&r.route, a, evaluation.now, options))
+        let slots = self.cache.len();
+        let slot = &mut self.cache[r.assessment as usize % slots];
+        if slot.as_ref().is_some_and(|(i, _)| *i != r.assessment) {
+            *slot = None;
+        }
+        &slot
+            .get_or_insert_with(|| {
+                (
+                    r.assessment,
+                    engine.explain(&r.route, a, evaluation.now, options),
+                )
+            })
+            .1
     }
 
     /// Renders in `format` to `out`.
@@ -153,6 +260,15 @@ impl<'a> Rendering<'a> {
             evidence: &'h str,
             summary: Summary,
             findings_by_code: BTreeMap<&'static str, usize>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            filter: Option<JsonFilter<'h>>,
+        }
+        /// Present only when a filter applied: which, and how many routes it let through.
+        #[derive(Serialize)]
+        struct JsonFilter<'f> {
+            #[serde(flatten)]
+            filter: &'f RouteFilter,
+            routes: usize,
         }
         #[derive(Serialize)]
         struct JsonRoute<'r> {
@@ -183,13 +299,19 @@ impl<'a> Rendering<'a> {
                 .into_iter()
                 .map(|(c, n)| (c.as_str(), n))
                 .collect(),
+            filter: (!self.filter.is_empty()).then(|| JsonFilter {
+                filter: self.filter,
+                routes: self.shown().count(),
+            }),
         };
         // Stream: the head, then one route at a time, so large tables need little memory.
         let head = serde_json::to_string_pretty(&head).map_err(io::Error::other)?;
         let head = head.trim_end().trim_end_matches('}').trim_end();
         write!(out, "{head},\n  \"routes\": [")?;
         let evaluation = self.evaluation;
-        for (i, r) in evaluation.routes.iter().enumerate() {
+        let mut any = false;
+        for (i, r) in self.shown().enumerate() {
+            any = true;
             let a: &Assessment = &evaluation.assessments[r.assessment as usize];
             let min_readers = self.min_readers(&r.route.message_type);
             let history = self.history(&r.route);
@@ -219,7 +341,7 @@ impl<'a> Rendering<'a> {
                 write!(out, "    {line}")?;
             }
         }
-        if evaluation.routes.is_empty() {
+        if !any {
             out.write_all(b"]\n}\n")
         } else {
             out.write_all(b"\n  ]\n}\n")
@@ -243,7 +365,7 @@ impl<'a> Rendering<'a> {
             "remediation",
         ])?;
         let evaluation = self.evaluation;
-        for r in &evaluation.routes {
+        for r in self.shown() {
             let a = &evaluation.assessments[r.assessment as usize];
             let min = self.min_readers(&r.route.message_type);
             let x = self.explanation(r);

@@ -50,34 +50,39 @@ fn paint(color: bool, style: Style, text: &str) -> String {
 }
 
 pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<()> {
+    if r.options.summary_first {
+        summary(r, out)?;
+        writeln!(out)?;
+        routes(r, out)
+    } else {
+        routes(r, out)?;
+        writeln!(out)?;
+        summary(r, out)
+    }
+}
+
+/// The header and one line per route shown.
+fn routes(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<()> {
     let color = r.options.color;
     let evaluation = r.evaluation;
-    let type_width = evaluation
-        .routes
-        .iter()
+    // The columns' widths first, from the routes and the registered names alone, so that
+    // the rows can be written one at a time.
+    let type_width = r
+        .shown()
         .map(|x| x.route.message_type.as_str().chars().count())
         .max()
         .unwrap_or(4)
         .max("TYPE".len());
-    let mut rows = Vec::with_capacity(evaluation.routes.len());
-    for route in &evaluation.routes {
-        let a = &evaluation.assessments[route.assessment as usize];
-        let min = r.min_readers(&route.route.message_type);
-        let x = r.explanation(route);
-        let recipient = match &x.recipient_name {
-            Some(n) => format!("{} {n}", route.route.recipient),
-            None => route.route.recipient.to_string(),
-        };
-        rows.push((
-            a.verdict,
-            format!("{}/{min}", a.readers),
-            recipient,
-            x.findings.clone(),
-        ));
-    }
-    let recipient_width = rows
-        .iter()
-        .map(|(_, _, rec, _)| rec.chars().count().min(RECIPIENT_WIDTH))
+    let recipient_width = r
+        .shown()
+        .map(|x| {
+            let number = x.route.recipient.to_string().chars().count();
+            let name = r
+                .engine
+                .registered_name(x.route.recipient)
+                .map_or(0, |n| 1 + n.chars().count());
+            (number + name).min(RECIPIENT_WIDTH)
+        })
         .max()
         .unwrap_or(9)
         .max("RECIPIENT".len());
@@ -97,7 +102,18 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
             )
         )
     )?;
-    for (route, (verdict, readers, recipient, findings)) in evaluation.routes.iter().zip(&rows) {
+    for route in r.shown() {
+        let a = &evaluation.assessments[route.assessment as usize];
+        let min = r.min_readers(&route.route.message_type);
+        let history = r.history(&route.route);
+        let details = r.options.details;
+        let reasons = r.options.reasons;
+        let x = r.explanation(route);
+        let recipient = match &x.recipient_name {
+            Some(n) => format!("{} {n}", route.route.recipient),
+            None => route.route.recipient.to_string(),
+        };
+        let findings = &x.findings;
         // A code that repeats (one `source_error` per failed file) is shown once, counted.
         let mut codes: Vec<String> = Vec::with_capacity(findings.len());
         let mut shown: Vec<crate::model::FindingCode> = Vec::with_capacity(findings.len());
@@ -116,19 +132,23 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
         writeln!(
             out,
             "{}  {}  {}  {}  {}  {}",
-            paint(color, verdict_style(*verdict), &pad(verdict.as_str(), 12)),
-            pad(readers, 7),
+            paint(
+                color,
+                verdict_style(a.verdict),
+                &pad(a.verdict.as_str(), 12)
+            ),
+            pad(&format!("{}/{min}", a.readers), 7),
             pad(route.route.message_type.as_str(), type_width),
             pad(&route.route.sender.to_string(), 9),
-            pad(&truncate(recipient, RECIPIENT_WIDTH), recipient_width),
+            pad(&truncate(&recipient, RECIPIENT_WIDTH), recipient_width),
             codes.join(", ")
         )?;
-        if let Some(h) = r.history(&route.route) {
+        if let Some(h) = history {
             writeln!(out, "    messages: {}", super::messages::history_line(h))?;
         }
-        if r.options.reasons
-            && !r.options.details
-            && *verdict != Verdict::Readable
+        if reasons
+            && !details
+            && a.verdict != Verdict::Readable
             && let Some(f) = findings.first()
         {
             let more = match findings.len() - 1 {
@@ -137,7 +157,7 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
             };
             writeln!(out, "    why: {}{more}", f.message)?;
         }
-        if r.options.details {
+        if details {
             for f in findings {
                 writeln!(
                     out,
@@ -150,9 +170,14 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
         }
     }
 
-    // Summary.
+    Ok(())
+}
+
+/// Counts over every route (whatever the filter), the evidence, and what the columns mean.
+fn summary(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let color = r.options.color;
+    let evaluation = r.evaluation;
     let s = evaluation.summary();
-    writeln!(out)?;
     writeln!(
         out,
         "{}: {}, {}, {}",
@@ -199,6 +224,20 @@ pub(super) fn render(r: &mut Rendering<'_>, out: &mut dyn Write) -> io::Result<(
             age.as_secs().max(0).unsigned_abs()
         )),
         evaluation.now
+    )?;
+    if !r.filter.is_empty() {
+        writeln!(
+            out,
+            "shown: {} of {} routes ({}); the counts above cover them all",
+            r.shown().count(),
+            s.routes,
+            r.filter.flags()
+        )?;
+    }
+    writeln!(
+        out,
+        "READERS = found/required: people at the recipient who can read the message type / \
+         how many the type requires (min_readers)"
     )?;
     if !r.options.details && !by_code.is_empty() {
         writeln!(

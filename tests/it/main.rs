@@ -8,6 +8,7 @@
 mod alerts;
 mod authzen;
 mod cases;
+mod check_output;
 mod cli;
 mod daemon;
 mod demo;
