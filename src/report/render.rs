@@ -7,6 +7,9 @@ use std::fmt::Write as _;
 use super::svg::{percent, trend};
 use super::text::Lang;
 use super::{ComplianceReport, Coverage, Light};
+use crate::model::{MessageTypeId, OrgNumber};
+use crate::outcome::CorrespondenceId;
+use jiff::Timestamp;
 
 /// A report format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -987,37 +990,62 @@ fn outcome_tables(o: &super::outcomes::Outcomes, names: &super::Names, lang: Lan
             .collect(),
         note: (left_out > 0).then(|| format!("{left_out} {}", w.more_routes)),
     };
-    let unread = Table {
-        caption: w.unread_list.to_owned(),
-        head: vec![
+    // The columns that say which message: recipient, sender, type, reference, published.
+    let message_head = || {
+        vec![
             (w.recipient, false),
             (w.sender, false),
             (w.message_type, false),
             (w.reference, false),
             (w.published, false),
-            (w.deadline, false),
-            (w.age_days, true),
-            (w.verdict_then, false),
-        ],
+        ]
+    };
+    let message_cells = |recipient: OrgNumber,
+                         sender: OrgNumber,
+                         message_type: &MessageTypeId,
+                         reference: &Option<String>,
+                         id: CorrespondenceId,
+                         published: Timestamp| {
+        vec![
+            names.label(recipient),
+            names.label(sender),
+            message_type.to_string(),
+            reference.clone().unwrap_or_else(|| id.to_string()),
+            minute(published),
+        ]
+    };
+    let unread = Table {
+        caption: w.unread_list.to_owned(),
+        head: [
+            message_head(),
+            vec![
+                (w.deadline, false),
+                (w.age_days, true),
+                (w.verdict_then, false),
+            ],
+        ]
+        .concat(),
         rows: o
             .unread
             .iter()
             .take(UNREAD_ROWS)
             .map(|u| {
-                vec![
-                    names.label(u.recipient),
-                    names.label(u.sender),
-                    u.message_type.to_string(),
-                    u.senders_reference
-                        .clone()
-                        .unwrap_or_else(|| u.id.to_string()),
-                    minute(u.published),
+                let mut row = message_cells(
+                    u.recipient,
+                    u.sender,
+                    &u.message_type,
+                    &u.senders_reference,
+                    u.id,
+                    u.published,
+                );
+                row.extend([
                     minute(u.deadline),
                     u.age_days.to_string(),
                     u.predicted
                         .map_or(w.not_judged, |v| lang.verdict(v))
                         .to_owned(),
-                ]
+                ]);
+                row
             })
             .collect(),
         note: (o.unread.len() > UNREAD_ROWS)
@@ -1025,29 +1053,29 @@ fn outcome_tables(o: &super::outcomes::Outcomes, names: &super::Names, lang: Lan
     };
     let contradicted = Table {
         caption: w.contradicted_list.to_owned(),
-        head: vec![
-            (w.recipient, false),
-            (w.sender, false),
-            (w.message_type, false),
-            (w.reference, false),
-            (w.published, false),
-            (w.verdict_then, false),
-            (w.opened, false),
-            (w.severity, false),
-        ],
+        head: [
+            message_head(),
+            vec![
+                (w.verdict_then, false),
+                (w.opened, false),
+                (w.severity, false),
+            ],
+        ]
+        .concat(),
         rows: o
             .contradicted
             .iter()
             .take(UNREAD_ROWS)
             .map(|c| {
-                vec![
-                    names.label(c.recipient),
-                    names.label(c.sender),
-                    c.message_type.to_string(),
-                    c.senders_reference
-                        .clone()
-                        .unwrap_or_else(|| c.id.to_string()),
-                    minute(c.published),
+                let mut row = message_cells(
+                    c.recipient,
+                    c.sender,
+                    &c.message_type,
+                    &c.senders_reference,
+                    c.id,
+                    c.published,
+                );
+                row.extend([
                     lang.verdict(c.predicted).to_owned(),
                     c.read.map_or(w.not_opened.to_owned(), minute),
                     if c.severity == "warning" {
@@ -1056,7 +1084,8 @@ fn outcome_tables(o: &super::outcomes::Outcomes, names: &super::Names, lang: Lan
                         w.severity_info
                     }
                     .to_owned(),
-                ]
+                ]);
+                row
             })
             .collect(),
         note: (o.contradicted.len() > UNREAD_ROWS)

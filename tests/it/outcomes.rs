@@ -1004,13 +1004,18 @@ fn the_committed_message_history_is_what_its_generator_writes() {
 fn the_demo_ingests_its_history_and_lists_the_incidents_unread_concern_reports() {
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("demo.db");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
-        .current_dir(root())
-        .args(["serve", "--once", "--store"])
-        .arg(&store)
-        .env("REACHCHECK_API_TOKENS", format!("demo:{TOKEN}"))
-        .output()
-        .unwrap();
+    // reachcheck in the repository root (the demo's reachcheck.toml), on this store.
+    let demo = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+            .current_dir(root())
+            .args(args)
+            .arg("--store")
+            .arg(&store)
+            .env("REACHCHECK_API_TOKENS", format!("demo:{TOKEN}"))
+            .output()
+            .unwrap()
+    };
+    let o = demo(&["serve", "--once"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let log = stderr(&o);
     assert!(log.contains("sent messages polled"), "{log}");
@@ -1020,22 +1025,16 @@ fn the_demo_ingests_its_history_and_lists_the_incidents_unread_concern_reports()
         log.contains("messages_at_risk"),
         "unread messages still being polled are alerted: {log}"
     );
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
-        .current_dir(root())
-        .args([
-            "messages",
-            "--unread",
-            "--recipient",
-            demo_messages::BERGEN,
-            "--message-type",
-            "bekymringsmelding",
-            "--format",
-            "json",
-            "--store",
-        ])
-        .arg(&store)
-        .output()
-        .unwrap();
+    let o = demo(&[
+        "messages",
+        "--unread",
+        "--recipient",
+        demo_messages::BERGEN,
+        "--message-type",
+        "bekymringsmelding",
+        "--format",
+        "json",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let listed = v["messages"].as_array().unwrap();
@@ -1064,31 +1063,20 @@ fn the_demo_ingests_its_history_and_lists_the_incidents_unread_concern_reports()
         .clone();
     assert_eq!(deadline, "2024-02-22T12:45:58Z");
     // Bergen's other mail was read: the route the demo judges readable.
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
-        .current_dir(root())
-        .args([
-            "messages",
-            "--recipient",
-            demo_messages::BERGEN,
-            "--format",
-            "json",
-            "--store",
-        ])
-        .arg(&store)
-        .output()
-        .unwrap();
+    let o = demo(&[
+        "messages",
+        "--recipient",
+        demo_messages::BERGEN,
+        "--format",
+        "json",
+    ]);
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["summary"]["messages"], 72);
     assert_eq!(v["summary"]["read"], 48);
 
     // The compliance report leads its outcomes with the incident: every concern report to
     // Bergen unread, and lists each of them with its reference; Bergen's letter too.
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
-        .current_dir(root())
-        .args(["report", "--format", "json", "--store"])
-        .arg(&store)
-        .output()
-        .unwrap();
+    let o = demo(&["report", "--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let outcomes = &r["data"]["outcomes"];
@@ -1121,19 +1109,13 @@ fn the_demo_ingests_its_history_and_lists_the_incidents_unread_concern_reports()
         .filter(|u| u["recipient"] == demo_messages::BERGEN)
         .count();
     assert_eq!(to_bergen, 24);
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
-        .current_dir(root())
-        .args([
-            "report",
-            "--format",
-            "letter",
-            "--recipient",
-            demo_messages::BERGEN,
-            "--store",
-        ])
-        .arg(&store)
-        .output()
-        .unwrap();
+    let o = demo(&[
+        "report",
+        "--format",
+        "letter",
+        "--recipient",
+        demo_messages::BERGEN,
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let letter = stdout(&o);
     assert!(
@@ -1162,21 +1144,16 @@ fn the_demo_ingests_its_history_and_lists_the_incidents_unread_concern_reports()
     // Two days later (the same snapshot, let count for 72 hours): the messages sent
     // since are reconciled against the first sweep's verdicts (README, "Predictions
     // against outcomes").
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
-        .current_dir(root())
-        .args(["serve", "--once", "--now", demo_messages::SECOND_SWEEP])
-        .args(["--max-data-age", "72h", "--store"])
-        .arg(&store)
-        .env("REACHCHECK_API_TOKENS", format!("demo:{TOKEN}"))
-        .output()
-        .unwrap();
+    let o = demo(&[
+        "serve",
+        "--once",
+        "--now",
+        demo_messages::SECOND_SWEEP,
+        "--max-data-age",
+        "72h",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
-        .current_dir(root())
-        .args(["report", "--format", "json", "--store"])
-        .arg(&store)
-        .output()
-        .unwrap();
+    let o = demo(&["report", "--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let outcomes = &r["data"]["outcomes"];
@@ -1254,12 +1231,7 @@ fn the_demo_ingests_its_history_and_lists_the_incidents_unread_concern_reports()
         "{}",
         r["data"]["as_of"]
     );
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
-        .current_dir(root())
-        .args(["report", "--format", "markdown", "--store"])
-        .arg(&store)
-        .output()
-        .unwrap();
+    let o = demo(&["report", "--format", "markdown"]);
     let md = stdout(&o);
     assert!(
         md.contains("### Meldinger som motsa vurderingen da de ble sendt")
