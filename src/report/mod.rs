@@ -234,6 +234,10 @@ pub struct RecipientRow {
     pub open_critical: u64,
     /// Days since the oldest open finding opened (whole days), if any is open.
     pub days_open: Option<u64>,
+    /// The senders with a route to it that is not readable (`not_readable` or `unknown`):
+    /// who is to act, for the report's recipients-first view.
+    #[serde(rename = "senders_needing_action")]
+    pub senders_to_act: Vec<OrgNumber>,
 }
 
 /// An open critical finding.
@@ -553,8 +557,12 @@ impl ComplianceReport {
                     open_findings: 0,
                     open_critical: 0,
                     days_open: None,
+                    senders_to_act: Vec::new(),
                 });
             row.coverage.add(v.verdict);
+            if v.verdict != Verdict::Readable && !row.senders_to_act.contains(&v.route.sender) {
+                row.senders_to_act.push(v.route.sender);
+            }
             let light = match v.verdict {
                 Verdict::NotReadable => Light::Red,
                 Verdict::Unknown => Light::Amber,
@@ -684,6 +692,9 @@ impl ComplianceReport {
             .collect();
 
         let mut recipients: Vec<RecipientRow> = recipients.into_values().collect();
+        for r in &mut recipients {
+            r.senders_to_act.sort_unstable();
+        }
         recipients.sort_by(|a, b| {
             (a.light, std::cmp::Reverse(a.days_open), a.recipient).cmp(&(
                 b.light,

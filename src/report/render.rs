@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::svg::{percent, trend};
 use super::text::Lang;
-use super::{ComplianceReport, Coverage, Light};
+use super::{ComplianceReport, Coverage, Light, RecipientRow};
 use crate::model::{MessageTypeId, OrgNumber};
 use crate::outcome::CorrespondenceId;
 use jiff::Timestamp;
@@ -59,6 +59,128 @@ fn minute(t: jiff::Timestamp) -> String {
 fn period_text(r: &ComplianceReport) -> String {
     let p = r.data.period;
     format!("{} – {}", minute(p.from), minute(p.to))
+}
+
+/// The recipients that need action, under each sender that has a route to them that is not
+/// readable, in the order of the report's senders; each list worst first.
+fn recipients_by_sender(d: &super::ReportData) -> Vec<(OrgNumber, Vec<&RecipientRow>)> {
+    d.by_sender
+        .iter()
+        .map(|s| {
+            let rows: Vec<&RecipientRow> = d
+                .recipients
+                .iter()
+                .filter(|r| r.light != Light::Green && r.senders_to_act.contains(&s.sender))
+                .collect();
+            (s.sender, rows)
+        })
+        .filter(|(_, rows)| !rows.is_empty())
+        .collect()
+}
+
+/// The sentence that opens the per-recipient section.
+fn recipients_summary(d: &super::ReportData, lang: Lang) -> String {
+    let act = d
+        .recipients
+        .iter()
+        .filter(|r| r.light != Light::Green)
+        .count();
+    let green = d.recipients.len() - act;
+    match lang {
+        Lang::Nb => format!(
+            "Mottakere som trenger tiltak: {act} av {} (minst én rute til dem er ikke lesbar, rød, eller ikke bevist lesbar, gul), under her per avsender. Grønne, alle rutene lesbare: {green}. Alle mottakere står i vedlegget til slutt og i CSV.",
+            d.recipients.len()
+        ),
+        Lang::En => format!(
+            "Recipients that need action: {act} of {} (some route to them is not readable, red, or not proven readable, amber), listed below by sender. Green, every route readable: {green}. Every recipient is in the appendix at the end and in the CSV.",
+            d.recipients.len()
+        ),
+    }
+}
+
+/// The appendix with every recipient.
+fn appendix_title(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Nb => "Vedlegg: alle mottakere",
+        Lang::En => "Appendix: every recipient",
+    }
+}
+
+/// A recipients' traffic-light table in Markdown.
+fn recipients_md(s: &mut String, d: &super::ReportData, rows: &[&RecipientRow], lang: Lang) {
+    let w = lang.words();
+    let _ = writeln!(
+        s,
+        "| {} | {} | {} | {} | {} | {} | {} |\n|---|---|---|---:|---:|---:|---:|",
+        w.recipient,
+        w.status,
+        w.worst,
+        w.routes,
+        w.open_findings,
+        w.open_critical_count,
+        w.days_open
+    );
+    for r in rows {
+        let mark = match r.light {
+            Light::Red => "🔴",
+            Light::Amber => "🟡",
+            Light::Green => "🟢",
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {mark} {} | {} | {} | {} | {} | {} |",
+            md(&d.names.label(r.recipient)),
+            lang.light(r.light),
+            lang.verdict(r.worst),
+            r.coverage.routes,
+            r.open_findings,
+            r.open_critical,
+            r.days_open.map_or("–".to_owned(), |d| d.to_string())
+        );
+    }
+    s.push('\n');
+}
+
+/// A recipients' traffic-light table in HTML.
+fn recipients_html(
+    s: &mut String,
+    d: &super::ReportData,
+    rows: &[&RecipientRow],
+    caption: &str,
+    lang: Lang,
+) {
+    let w = lang.words();
+    let _ = write!(
+        s,
+        "<table class=\"lights\"><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th></tr></thead><tbody>",
+        esc(caption),
+        esc(w.recipient),
+        esc(w.status),
+        esc(w.worst),
+        esc(w.routes),
+        esc(w.open_findings),
+        esc(w.open_critical_count),
+        esc(w.days_open)
+    );
+    for r in rows {
+        let class = match r.light {
+            Light::Red => "red",
+            Light::Amber => "amber",
+            Light::Green => "green",
+        };
+        let _ = write!(
+            s,
+            "<tr><th scope=\"row\">{}</th><td><span class=\"light {class}\" aria-hidden=\"true\"></span>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&d.names.label(r.recipient)),
+            esc(lang.light(r.light)),
+            esc(lang.verdict(r.worst)),
+            r.coverage.routes,
+            r.open_findings,
+            r.open_critical,
+            r.days_open.map_or("–".to_owned(), |d| d.to_string())
+        );
+    }
+    s.push_str("</tbody></table>");
 }
 
 /// What a report says when `now` is pinned in the configuration.
@@ -384,36 +506,11 @@ impl ComplianceReport {
             None,
         );
         let _ = writeln!(s, "## {}\n", w.by_recipient);
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} | {} |\n|---|---|---|---:|---:|---:|---:|",
-            w.recipient,
-            w.status,
-            w.worst,
-            w.routes,
-            w.open_findings,
-            w.open_critical_count,
-            w.days_open
-        );
-        for r in &d.recipients {
-            let mark = match r.light {
-                Light::Red => "🔴",
-                Light::Amber => "🟡",
-                Light::Green => "🟢",
-            };
-            let _ = writeln!(
-                s,
-                "| {} | {mark} {} | {} | {} | {} | {} | {} |",
-                md(&d.names.label(r.recipient)),
-                lang.light(r.light),
-                lang.verdict(r.worst),
-                r.coverage.routes,
-                r.open_findings,
-                r.open_critical,
-                r.days_open.map_or("–".to_owned(), |d| d.to_string())
-            );
+        let _ = writeln!(s, "{}\n", recipients_summary(d, lang));
+        for (sender, rows) in recipients_by_sender(d) {
+            let _ = writeln!(s, "### {}\n", md(&d.names.label(sender)));
+            recipients_md(&mut s, d, &rows, lang);
         }
-        s.push('\n');
         let _ = writeln!(s, "## {}\n", w.open_critical);
         if d.open_critical.is_empty() {
             let _ = writeln!(s, "{}\n", w.none);
@@ -506,6 +603,9 @@ impl ComplianceReport {
             s.push('\n');
         }
         self.outcomes_markdown(&mut s, lang);
+        let _ = writeln!(s, "## {}\n", appendix_title(lang));
+        let all: Vec<&RecipientRow> = d.recipients.iter().collect();
+        recipients_md(&mut s, d, &all, lang);
         let _ = writeln!(s, "## {}\n", w.method);
         for p in w.method_text {
             let _ = writeln!(s, "{p}\n");
@@ -632,36 +732,16 @@ impl ComplianceReport {
         s.push_str("</tbody></table></section>\n");
         let _ = write!(
             s,
-            "<section><h2>{}</h2><table class=\"lights\"><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th></tr></thead><tbody>",
+            "<section><h2>{}</h2><p>{}</p>",
             esc(w.by_recipient),
-            esc(w.by_recipient),
-            esc(w.recipient),
-            esc(w.status),
-            esc(w.worst),
-            esc(w.routes),
-            esc(w.open_findings),
-            esc(w.open_critical_count),
-            esc(w.days_open)
+            esc(&recipients_summary(d, lang))
         );
-        for r in &d.recipients {
-            let class = match r.light {
-                Light::Red => "red",
-                Light::Amber => "amber",
-                Light::Green => "green",
-            };
-            let _ = write!(
-                s,
-                "<tr><th scope=\"row\">{}</th><td><span class=\"light {class}\" aria-hidden=\"true\"></span>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                esc(&d.names.label(r.recipient)),
-                esc(lang.light(r.light)),
-                esc(lang.verdict(r.worst)),
-                r.coverage.routes,
-                r.open_findings,
-                r.open_critical,
-                r.days_open.map_or("–".to_owned(), |d| d.to_string())
-            );
+        for (sender, rows) in recipients_by_sender(d) {
+            let label = d.names.label(sender);
+            let _ = write!(s, "<h3>{}</h3>", esc(&label));
+            recipients_html(&mut s, d, &rows, &label, lang);
         }
-        s.push_str("</tbody></table></section>\n");
+        s.push_str("</section>\n");
         let _ = write!(s, "<section><h2>{}</h2>", esc(w.open_critical));
         if d.open_critical.is_empty() {
             let _ = write!(s, "<p>{}</p>", esc(w.none));
@@ -780,6 +860,10 @@ impl ComplianceReport {
         }
         s.push_str("</section>\n");
         self.outcomes_html(&mut s, lang);
+        let _ = write!(s, "<section><h2>{}</h2>", esc(appendix_title(lang)));
+        let all: Vec<&RecipientRow> = d.recipients.iter().collect();
+        recipients_html(&mut s, d, &all, appendix_title(lang), lang);
+        s.push_str("</section>\n");
         let _ = write!(s, "<section><h2>{}</h2>", esc(w.method));
         for p in w.method_text {
             let _ = write!(s, "<p>{}</p>", esc(p));

@@ -539,6 +539,33 @@ fn reports_and_letters_name_organisations_and_letters_say_what_check_says() {
         assert!(md.contains(want), "`{want}` not in the report");
     }
     assert!(!md.contains("74.1"), "a decimal point in the bokmål report");
+    // Recipients that need action first, by sender; the green ones only counted there and
+    // listed in the appendix (Froland is green: every route readable).
+    let section = md
+        .split("## Per mottaker\n\n")
+        .nth(1)
+        .and_then(|r| r.split("\n## ").next())
+        .unwrap();
+    assert!(
+        section.starts_with("Mottakere som trenger tiltak: 198 av 398 ")
+            && section.contains("Grønne, alle rutene lesbare: 200.")
+            && section.contains("### 310000124 Vest politidistrikt\n")
+            && section.contains("| 964338531 BERGEN KOMMUNE | 🔴 Rød |")
+            && !section.contains("946439045 FROLAND KOMMUNE"),
+        "{section}"
+    );
+    let appendix = md.split("## Vedlegg: alle mottakere\n").nth(1).unwrap();
+    assert!(appendix.contains("| 946439045 FROLAND KOMMUNE | 🟢 Grønn |"));
+    assert_eq!(
+        appendix
+            .lines()
+            .filter(|l| l.starts_with("| ") && l.contains(" | 🔴 ")
+                || l.starts_with("| ") && l.contains(" | 🟡 ")
+                || l.starts_with("| ") && l.contains(" | 🟢 "))
+            .count(),
+        398,
+        "every recipient in the appendix"
+    );
     let en = out(&["report", "--format", "markdown", "--lang", "en"]);
     assert!(en.contains("| 1073 | 795 | 203 | 75 | 74.1\u{a0}% |"));
     // JSON and CSV keep numbers as numbers, and carry the names beside them.
