@@ -478,21 +478,18 @@ impl Letter {
                 self.unread
                     .iter()
                     .map(|u| {
-                        let reference = u
-                            .senders_reference
-                            .clone()
-                            .unwrap_or_else(|| u.id.to_string());
-                        let when = u.published.strftime("%Y-%m-%d").to_string();
-                        let sender = self.names.name_first(u.sender);
+                        let reference = u.message.reference();
+                        let when = u.message.published.strftime("%Y-%m-%d").to_string();
+                        let sender = self.names.name_first(u.message.sender);
                         if nb {
                             format!(
                                 "`{reference}`: {} fra {sender}, sendt {when}",
-                                u.message_type
+                                u.message.message_type
                             )
                         } else {
                             format!(
                                 "`{reference}`: {} from {sender}, sent {when}",
-                                u.message_type
+                                u.message.message_type
                             )
                         }
                     })

@@ -54,9 +54,9 @@ pub struct CalibrationRow {
     pub read_permille: Option<u64>,
 }
 
-/// A message unread past its deadline.
+/// Which message a row is about: on a route, with the sender's reference.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct UnreadRow {
+pub struct SentMessage {
     /// The correspondence.
     pub id: CorrespondenceId,
     /// The sender.
@@ -69,6 +69,23 @@ pub struct UnreadRow {
     pub senders_reference: Option<String>,
     /// Published.
     pub published: Timestamp,
+}
+
+impl SentMessage {
+    /// The sender's reference, else the correspondence id: how a person finds it.
+    pub fn reference(&self) -> String {
+        self.senders_reference
+            .clone()
+            .unwrap_or_else(|| self.id.to_string())
+    }
+}
+
+/// A message unread past its deadline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UnreadRow {
+    /// The message.
+    #[serde(flatten)]
+    pub message: SentMessage,
     /// When it should have been read.
     pub deadline: Timestamp,
     /// Whole days since publishing, at the report's time.
@@ -81,18 +98,9 @@ pub struct UnreadRow {
 /// (`prediction_contradicted`, DESIGN "Message outcomes").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ContradictedRow {
-    /// The correspondence.
-    pub id: CorrespondenceId,
-    /// The sender.
-    pub sender: OrgNumber,
-    /// The recipient.
-    pub recipient: OrgNumber,
-    /// The message type.
-    pub message_type: MessageTypeId,
-    /// The sender's own reference, when it gave one.
-    pub senders_reference: Option<String>,
-    /// When it was published.
-    pub published: Timestamp,
+    /// The message.
+    #[serde(flatten)]
+    pub message: SentMessage,
     /// The route's verdict at the last sweep before it was published.
     pub predicted: Verdict,
     /// When it was first opened (`None`: unread past the deadline).
@@ -239,6 +247,14 @@ impl Outcomes {
                 c.messages += 1;
                 c.read_within_deadline += u64::from(within);
             }
+            let message = || SentMessage {
+                id: m.id,
+                sender: route.sender,
+                recipient: route.recipient,
+                message_type: route.message_type.clone(),
+                senders_reference: m.senders_reference.clone(),
+                published,
+            };
             let severity = match (m.predicted, read) {
                 (Some(Verdict::Readable), None) if past => {
                     out.contradicted_unread += 1;
@@ -252,12 +268,7 @@ impl Outcomes {
             };
             if let (Some(severity), Some(predicted)) = (severity, m.predicted) {
                 out.contradicted.push(ContradictedRow {
-                    id: m.id,
-                    sender: route.sender,
-                    recipient: route.recipient,
-                    message_type: route.message_type.clone(),
-                    senders_reference: m.senders_reference.clone(),
-                    published,
+                    message: message(),
                     predicted,
                     read,
                     severity,
@@ -265,12 +276,7 @@ impl Outcomes {
             }
             if past && let Some(by) = by {
                 out.unread.push(UnreadRow {
-                    id: m.id,
-                    sender: route.sender,
-                    recipient: route.recipient,
-                    message_type: route.message_type.clone(),
-                    senders_reference: m.senders_reference.clone(),
-                    published,
+                    message: message(),
                     deadline: by,
                     age_days: (at.duration_since(published).as_secs().max(0) / 86_400) as u64,
                     predicted: m.predicted,
@@ -292,14 +298,18 @@ impl Outcomes {
             .collect();
         out.by_route
             .sort_by_key(|r| std::cmp::Reverse(r.unread_past_deadline));
-        out.unread.sort_by_key(|u| (u.published, u.id));
-        out.contradicted.sort_by_key(|c| (c.published, c.id));
+        out.unread
+            .sort_by_key(|u| (u.message.published, u.message.id));
+        out.contradicted
+            .sort_by_key(|c| (c.message.published, c.message.id));
         out
     }
 
     /// The messages unread past the deadline sent to `recipient`, oldest first.
     pub fn unread_to(&self, recipient: OrgNumber) -> impl Iterator<Item = &UnreadRow> {
-        self.unread.iter().filter(move |u| u.recipient == recipient)
+        self.unread
+            .iter()
+            .filter(move |u| u.message.recipient == recipient)
     }
 }
 
@@ -430,7 +440,7 @@ mod tests {
         let listed: Vec<(u128, Verdict, Option<Timestamp>, &str)> = out
             .contradicted
             .iter()
-            .map(|c| (c.id.as_u128(), c.predicted, c.read, c.severity))
+            .map(|c| (c.message.id.as_u128(), c.predicted, c.read, c.severity))
             .collect();
         assert_eq!(
             listed,
@@ -494,12 +504,12 @@ mod tests {
         let unread: Vec<(u128, u64)> = out
             .unread
             .iter()
-            .map(|u| (u.id.as_u128(), u.age_days))
+            .map(|u| (u.message.id.as_u128(), u.age_days))
             .collect();
         assert_eq!(unread, [(9, 15), (3, 8), (6, 5)]);
         assert_eq!(
             out.unread_to(OrgNumber::parse(bergen).unwrap())
-                .map(|u| u.senders_reference.as_deref())
+                .map(|u| u.message.senders_reference.as_deref())
                 .collect::<Vec<_>>(),
             [Some("PO-3")]
         );

@@ -7,9 +7,7 @@ use std::fmt::Write as _;
 use super::svg::{percent, trend};
 use super::text::Lang;
 use super::{ComplianceReport, Coverage, Light, RecipientRow};
-use crate::model::{MessageTypeId, OrgNumber};
-use crate::outcome::CorrespondenceId;
-use jiff::Timestamp;
+use crate::model::OrgNumber;
 
 /// A report format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -181,6 +179,23 @@ fn recipients_html(
         );
     }
     s.push_str("</tbody></table>");
+}
+
+/// The CSV rows that say which message a row is about (its route, reference and when it
+/// was published); returns the subject the message's other rows go under.
+fn message_rows(rows: &mut Rows, section: &str, m: &super::outcomes::SentMessage) -> String {
+    let subject = m.id.to_string();
+    rows.push(
+        section,
+        &subject,
+        "route",
+        format!("{} {} {}", m.sender, m.message_type, m.recipient),
+    );
+    if let Some(r) = &m.senders_reference {
+        rows.push(section, &subject, "senders_reference", r);
+    }
+    rows.push(section, &subject, "published", m.published);
+    subject
 }
 
 /// What a report says when `now` is pinned in the configuration.
@@ -1084,18 +1099,13 @@ fn outcome_tables(o: &super::outcomes::Outcomes, names: &super::Names, lang: Lan
             (w.published, false),
         ]
     };
-    let message_cells = |recipient: OrgNumber,
-                         sender: OrgNumber,
-                         message_type: &MessageTypeId,
-                         reference: &Option<String>,
-                         id: CorrespondenceId,
-                         published: Timestamp| {
+    let message_cells = |m: &super::outcomes::SentMessage| {
         vec![
-            names.label(recipient),
-            names.label(sender),
-            message_type.to_string(),
-            reference.clone().unwrap_or_else(|| id.to_string()),
-            minute(published),
+            names.label(m.recipient),
+            names.label(m.sender),
+            m.message_type.to_string(),
+            m.reference(),
+            minute(m.published),
         ]
     };
     let unread = Table {
@@ -1114,14 +1124,7 @@ fn outcome_tables(o: &super::outcomes::Outcomes, names: &super::Names, lang: Lan
             .iter()
             .take(UNREAD_ROWS)
             .map(|u| {
-                let mut row = message_cells(
-                    u.recipient,
-                    u.sender,
-                    &u.message_type,
-                    &u.senders_reference,
-                    u.id,
-                    u.published,
-                );
+                let mut row = message_cells(&u.message);
                 row.extend([
                     minute(u.deadline),
                     u.age_days.to_string(),
@@ -1151,14 +1154,7 @@ fn outcome_tables(o: &super::outcomes::Outcomes, names: &super::Names, lang: Lan
             .iter()
             .take(UNREAD_ROWS)
             .map(|c| {
-                let mut row = message_cells(
-                    c.recipient,
-                    c.sender,
-                    &c.message_type,
-                    &c.senders_reference,
-                    c.id,
-                    c.published,
-                );
+                let mut row = message_cells(&c.message);
                 row.extend([
                     lang.verdict(c.predicted).to_owned(),
                     c.read.map_or(w.not_opened.to_owned(), minute),
@@ -1278,17 +1274,7 @@ impl ComplianceReport {
             }
         }
         for u in &o.unread {
-            let subject = u.id.to_string();
-            rows.push(
-                "unread_message",
-                &subject,
-                "route",
-                format!("{} {} {}", u.sender, u.message_type, u.recipient),
-            );
-            if let Some(r) = &u.senders_reference {
-                rows.push("unread_message", &subject, "senders_reference", r);
-            }
-            rows.push("unread_message", &subject, "published", u.published);
+            let subject = message_rows(rows, "unread_message", &u.message);
             rows.push("unread_message", &subject, "deadline", u.deadline);
             rows.push("unread_message", &subject, "age_days", u.age_days);
             rows.push(
@@ -1299,17 +1285,7 @@ impl ComplianceReport {
             );
         }
         for c in &o.contradicted {
-            let subject = c.id.to_string();
-            rows.push(
-                "contradicted_message",
-                &subject,
-                "route",
-                format!("{} {} {}", c.sender, c.message_type, c.recipient),
-            );
-            if let Some(r) = &c.senders_reference {
-                rows.push("contradicted_message", &subject, "senders_reference", r);
-            }
-            rows.push("contradicted_message", &subject, "published", c.published);
+            let subject = message_rows(rows, "contradicted_message", &c.message);
             rows.push(
                 "contradicted_message",
                 &subject,

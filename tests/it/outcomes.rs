@@ -1476,8 +1476,11 @@ async fn both_contradictions_and_not_judged_reach_the_report_and_the_histories()
         ]
     );
     assert_eq!(o.unread.len(), 1);
-    assert_eq!(o.unread[0].recipient.to_string(), GOOD);
-    assert_eq!(o.unread[0].senders_reference.as_deref(), Some("to-good"));
+    assert_eq!(o.unread[0].message.recipient.to_string(), GOOD);
+    assert_eq!(
+        o.unread[0].message.senders_reference.as_deref(),
+        Some("to-good")
+    );
     let md = report.markdown(reachcheck::report::Lang::En);
     assert!(md.contains("opened, by anyone or any system"), "{md}");
     assert!(
