@@ -13,8 +13,9 @@ use super::{Store, StoreError};
 use crate::model::OrgNumber;
 
 impl Store {
-    /// Keeps `names` as seen at `at`, one transaction; a name already kept is replaced,
-    /// others stay (an organisation that left the routes keeps its last name).
+    /// Keeps `names` as seen at `at`, one transaction: a new or changed name is written
+    /// with `at`, an unchanged one is left alone, and others stay (an organisation that
+    /// left the routes keeps its last name).
     ///
     /// # Errors
     /// SQLite failed.
@@ -32,8 +33,11 @@ impl Store {
         {
             let mut st = tx
                 .prepare(
+                    // A name that did not change is left as it is: every sweep passes every
+                    // name, and rewriting them all would only churn the file.
                     "INSERT INTO organisation_names (org, name, seen_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (org) DO UPDATE SET name = ?2, seen_at = ?3",
+                     ON CONFLICT (org) DO UPDATE SET name = ?2, seen_at = ?3
+                     WHERE organisation_names.name IS NOT ?2",
                 )
                 .map_err(err)?;
             let at = stamp(at);
@@ -91,5 +95,19 @@ mod tests {
         let names = store.names().unwrap();
         assert_eq!(names[&bergen], "BERGEN KOMMUNE (NY)");
         assert_eq!(names[&oslo], "OSLO KOMMUNE", "a name not seen again stays");
+        // An unchanged name is not rewritten: it keeps the time it was first seen.
+        let later: Timestamp = "2026-11-22T06:00:00Z".parse().unwrap();
+        store
+            .record_names(&[(oslo, "OSLO KOMMUNE".to_owned())], later)
+            .unwrap();
+        let seen: String = store
+            .conn
+            .query_row(
+                "SELECT seen_at FROM organisation_names WHERE org = ?1",
+                [i64::from(oslo.get())],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(seen.starts_with("2026-11-21T06:00:00"), "{seen}");
     }
 }
