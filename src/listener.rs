@@ -189,6 +189,10 @@ struct Activity {
     changed: tokio::sync::Notify,
     /// Shed to make room at the connection limit.
     evicted: std::sync::atomic::AtomicBool,
+    /// HTTP/2: bytes between requests are often control frames (window updates, pings,
+    /// settings acknowledgements), not a new request's head, so reading them never
+    /// starts the header-read timeout; the idle timeout still applies.
+    multiplexed: std::sync::atomic::AtomicBool,
 }
 
 impl Activity {
@@ -201,6 +205,7 @@ impl Activity {
             in_flight: AtomicUsize::new(0),
             changed: tokio::sync::Notify::new(),
             evicted: std::sync::atomic::AtomicBool::new(false),
+            multiplexed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -211,11 +216,12 @@ impl Activity {
     fn read(&self) {
         let now = self.now();
         self.last_io.store(now, Ordering::Relaxed);
-        // The first byte after an idle spell starts a new request's head.
-        if self
-            .phase
-            .compare_exchange(IDLE, HEAD, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
+        // The first byte after an idle spell starts a new request's head (on HTTP/1).
+        if !self.multiplexed.load(Ordering::Acquire)
+            && self
+                .phase
+                .compare_exchange(IDLE, HEAD, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
         {
             self.head_since.store(now, Ordering::Relaxed);
             self.changed.notify_one();
@@ -339,6 +345,7 @@ async fn connection(
                 },
             };
             let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            activity.multiplexed.store(h2, Ordering::Release);
             let io = TokioIo::new(stream);
             if h2 {
                 let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
@@ -500,6 +507,20 @@ mod tests {
         // More bytes of the same head do not move its deadline.
         a.read();
         assert_eq!(a.deadline(&s).0, at);
+    }
+
+    #[test]
+    fn on_http2_bytes_between_requests_keep_the_idle_timeout() {
+        let a = Activity::new();
+        a.multiplexed.store(true, Ordering::Release);
+        let s = settings();
+        a.begin();
+        a.end();
+        // A window update or ping after the answer: not a head, still idle.
+        a.read();
+        let (at, why) = a.deadline(&s);
+        assert_eq!(why, "idle timeout");
+        assert!(at >= a.start + s.idle_timeout);
     }
 
     #[test]
