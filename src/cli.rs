@@ -137,9 +137,9 @@ pub struct OnboardArgs {
     /// Routing table whose recipients are asked [default: `routes` in the config].
     #[arg(long, value_name = "FILE")]
     pub routes: Option<PathBuf>,
-    /// The SQLite store [default: daemon.store, else reachcheck.db].
-    #[arg(long, value_name = "FILE")]
-    pub store: Option<PathBuf>,
+    /// The store: a SQLite FILE (or `sqlite:FILE`) or `postgres://USER@HOST:PORT/DB` (no password in it) [default: daemon.store, else reachcheck.db].
+    #[arg(long, value_name = "STORE")]
+    pub store: Option<crate::store::StoreAddress>,
     /// Only read the answers again (and the system's users); create no request.
     #[arg(long)]
     pub status: bool,
@@ -240,9 +240,9 @@ pub struct MessagesArgs {
     /// Routing table, to place messages on routes with --refresh [default: `routes` in the config].
     #[arg(long, value_name = "FILE")]
     pub routes: Option<PathBuf>,
-    /// The SQLite store [default: daemon.store, else reachcheck.db].
-    #[arg(long, value_name = "FILE")]
-    pub store: Option<PathBuf>,
+    /// The store: a SQLite FILE (or `sqlite:FILE`) or `postgres://USER@HOST:PORT/DB` (no password in it) [default: daemon.store, else reachcheck.db].
+    #[arg(long, value_name = "STORE")]
+    pub store: Option<crate::store::StoreAddress>,
     /// Poll Altinn Correspondence (or the snapshot's correspondence/) into the store first.
     #[arg(long)]
     pub refresh: bool,
@@ -317,9 +317,9 @@ pub struct ReportArgs {
     /// Policy directory (message-type titles; what letters tell recipients to delegate) [default: policies].
     #[arg(long, value_name = "DIR")]
     pub policies: Option<PathBuf>,
-    /// The SQLite store [default: daemon.store, else reachcheck.db].
-    #[arg(long, value_name = "FILE")]
-    pub store: Option<PathBuf>,
+    /// The store: a SQLite FILE (or `sqlite:FILE`) or `postgres://USER@HOST:PORT/DB` (no password in it) [default: daemon.store, else reachcheck.db].
+    #[arg(long, value_name = "STORE")]
+    pub store: Option<crate::store::StoreAddress>,
     /// A calendar month, YYYY-MM (UTC).
     #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]
     pub period: Option<String>,
@@ -398,9 +398,9 @@ pub struct ServeArgs {
     /// Routing table: CSV with header sender,message_type,recipient.
     #[arg(long, value_name = "FILE")]
     pub routes: Option<PathBuf>,
-    /// The SQLite store [default: daemon.store, else reachcheck.db].
-    #[arg(long, value_name = "FILE")]
-    pub store: Option<PathBuf>,
+    /// The store: a SQLite FILE (or `sqlite:FILE`) or `postgres://USER@HOST:PORT/DB` (no password in it) [default: daemon.store, else reachcheck.db].
+    #[arg(long, value_name = "STORE")]
+    pub store: Option<crate::store::StoreAddress>,
     /// Where the HTTP API listens [default: daemon.listen, else 127.0.0.1:8080]; port 0 picks a free one.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
@@ -513,9 +513,9 @@ pub struct PrecheckArgs {
     /// The receiving organisation's number (main unit or sub-unit).
     #[arg(long, value_name = "ORG", value_parser = parse_org)]
     pub recipient: OrgNumber,
-    /// The store whose sent messages give the route's history [default: daemon.store, when it exists].
-    #[arg(long, value_name = "FILE")]
-    pub store: Option<PathBuf>,
+    /// The store whose sent messages give the route's history: a SQLite FILE or `postgres://…` [default: daemon.store, when it exists].
+    #[arg(long, value_name = "STORE")]
+    pub store: Option<crate::store::StoreAddress>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub sources: SourceArgs,
@@ -793,13 +793,13 @@ fn precheck(a: PrecheckArgs) -> Result<ExitCode, CliError> {
     };
     let pass = sweep(&s, policies, &routes, None)?;
     // The route's history, from the store's sent messages, when there is a store.
-    let store = a
-        .store
-        .clone()
-        .or_else(|| Some(s.daemon.store.clone()).filter(|p| p.is_file()));
+    let store = match &a.store {
+        Some(flag) => Some(s.daemon.store_address(Some(flag))?),
+        None => Some(s.daemon.store_address(None)?).filter(|a| a.may_exist()),
+    };
     let histories = match store {
-        Some(path) => {
-            let store = crate::store::Store::open(&path)?;
+        Some(address) => {
+            let store = crate::store::Store::open_at(&address)?;
             let records = store.messages(&crate::store::MessageFilter {
                 senders: vec![a.sender],
                 recipients: vec![a.recipient],
@@ -832,7 +832,7 @@ fn messages(a: MessagesArgs) -> Result<ExitCode, CliError> {
     let s = settings(&a.sources, a.routes.clone())?;
     let period = crate::report::Period::between(a.from.as_deref(), a.to.as_deref())
         .map_err(CliError::Missing)?;
-    let path = a.store.clone().unwrap_or_else(|| s.daemon.store.clone());
+    let address = s.daemon.store_address(a.store.as_ref())?;
     let policies = if a.refresh {
         Some(load_policies(&s)?)
     } else {
@@ -848,14 +848,13 @@ fn messages(a: MessagesArgs) -> Result<ExitCode, CliError> {
         let policies = policies
             .as_ref()
             .ok_or_else(|| CliError::Missing("the policies are needed to refresh".to_owned()))?;
-        refresh_messages(&s, policies, &path)?;
-    } else if !path.is_file() {
+        refresh_messages(&s, policies, &address)?;
+    } else if !address.may_exist() {
         return Err(CliError::Missing(format!(
-            "store `{}` does not exist: pass `--store FILE`, add `--refresh`, or run `reachcheck serve` to make one",
-            path.display()
+            "store `{address}` does not exist: pass `--store FILE`, add `--refresh`, or run `reachcheck serve` to make one"
         )));
     }
-    let store = Store::open(&path)?;
+    let store = Store::open_at(&address)?;
     let records = store.messages(&MessageFilter {
         unread: a.unread,
         recipients: a.recipient.clone(),
@@ -911,8 +910,8 @@ fn onboard(a: OnboardArgs) -> Result<ExitCode, CliError> {
     let routes = RoutingTable::load(&routes_file, &policies)?;
     warn_all(&routes.warnings);
     let client = crate::onboarding::client_for(&s, &onboarding).map_err(CliError::Missing)?;
-    let path = a.store.clone().unwrap_or_else(|| s.daemon.store.clone());
-    let mut store = crate::store::Store::open(&path)?;
+    let address = s.daemon.store_address(a.store.as_ref())?;
+    let mut store = crate::store::Store::open_at(&address)?;
     let known = store.onboarding()?;
     let mut recipients: Vec<OrgNumber> = routes.routes().map(|r| r.recipient).collect();
     recipients.sort_unstable();
@@ -958,8 +957,12 @@ fn onboard(a: OnboardArgs) -> Result<ExitCode, CliError> {
     })
 }
 
-/// `messages --refresh`: one poll of sent messages into the store at `path`.
-fn refresh_messages(s: &Settings, policies: &Policies, path: &Path) -> Result<(), CliError> {
+/// `messages --refresh`: one poll of sent messages into the store at `address`.
+fn refresh_messages(
+    s: &Settings,
+    policies: &Policies,
+    address: &crate::store::StoreAddress,
+) -> Result<(), CliError> {
     let routes_file = s.routes.clone().ok_or_else(|| {
         CliError::Missing(
             "`--refresh` places messages on routes: pass `--routes FILE` or set `routes` in the config file".to_owned(),
@@ -982,7 +985,7 @@ fn refresh_messages(s: &Settings, policies: &Policies, path: &Path) -> Result<()
         .enable_all()
         .build()
         .map_err(|e| CliError::Missing(format!("cannot start the async runtime: {e}")))?;
-    let mut store = crate::store::Store::open(path)?;
+    let mut store = crate::store::Store::open_at(address)?;
     let known = store.known_messages()?;
     let poll_for = s.outcomes.poll_for;
     let (now, gathered) = runtime.block_on(async {
@@ -1269,14 +1272,13 @@ fn report(a: ReportArgs) -> Result<ExitCode, CliError> {
         None => Period::between(a.from.as_deref(), a.to.as_deref()),
     }
     .map_err(CliError::Missing)?;
-    let path = a.store.clone().unwrap_or_else(|| s.daemon.store.clone());
-    if !path.is_file() {
+    let address = s.daemon.store_address(a.store.as_ref())?;
+    if !address.may_exist() {
         return Err(CliError::Missing(format!(
-            "store `{}` does not exist: pass `--store FILE`, or run `reachcheck serve` to make one",
-            path.display()
+            "store `{address}` does not exist: pass `--store FILE`, or run `reachcheck serve` to make one"
         )));
     }
-    let store = crate::store::Store::open_existing(&path)?;
+    let store = crate::store::Store::open_existing_at(&address)?;
     // Titles in reports are a nicety; letters need the policies to say what to delegate.
     let policies = match Policies::load_with_grants(&s.policies, &s.grants_file()) {
         Ok(p) => Some(p),

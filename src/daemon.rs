@@ -13,7 +13,6 @@
 //! [`Daemon::sweep_once`] and [`Daemon::poll_outcomes_once`] are the single steps; [`run`]
 //! is the loop around them.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -43,8 +42,8 @@ use crate::verifier::Verifier;
 pub struct ServeOverrides {
     /// The common flags.
     pub sources: Overrides,
-    /// `--store FILE`.
-    pub store: Option<PathBuf>,
+    /// `--store`.
+    pub store: Option<crate::store::StoreAddress>,
     /// `--listen ADDR`.
     pub listen: Option<String>,
     /// `--interval DURATION`.
@@ -394,11 +393,12 @@ impl Daemon {
         check_interval(&settings)?;
         // The stored answers and the routing table do not depend on each other: read them
         // at the same time (an existing store only; a new one is made once all is valid).
-        let path = Some(settings.daemon.store.clone()).filter(|p| p.is_file());
+        let address = settings.daemon.store_address(None)?;
+        let early_address = Some(&address).filter(|a| a.may_exist());
         std::thread::scope(|scope| {
-            let early = path.as_deref().map(|p| {
+            let early = early_address.map(|a| {
                 scope.spawn(move || -> Result<(Store, Option<Latest>), StoreError> {
-                    let store = Store::open(p)?;
+                    let store = Store::open_at(a)?;
                     let latest = store.latest()?;
                     Ok((store, latest))
                 })
@@ -430,8 +430,12 @@ impl Daemon {
         early: Option<(Store, Option<Latest>)>,
     ) -> Result<Daemon, DaemonError> {
         let begun = Instant::now();
-        let path = inputs.settings.daemon.store.clone();
-        let open = || Store::open(&path).map_err(DaemonError::Store);
+        let address = inputs
+            .settings
+            .daemon
+            .store_address(None)
+            .map_err(DaemonError::Store)?;
+        let open = || Store::open_at(&address).map_err(DaemonError::Store);
         let (store, latest) = match early {
             Some(loaded) => loaded,
             None => {

@@ -66,8 +66,10 @@ pub struct Settings {
 pub struct DaemonSettings {
     /// Time between sweeps.
     pub interval: Duration,
-    /// The SQLite store.
-    pub store: PathBuf,
+    /// The store: a SQLite file or a PostgreSQL database (`--store`, `daemon.store`).
+    pub store: crate::store::StoreAddress,
+    /// The file whose first line is the PostgreSQL store's password (else `PGPASSWORD`).
+    pub store_password_file: Option<PathBuf>,
     /// Where the HTTP API listens.
     pub listen: String,
     /// How long shutdown waits for tasks to finish.
@@ -177,7 +179,8 @@ impl Default for DaemonSettings {
     fn default() -> Self {
         DaemonSettings {
             interval: Duration::from_secs(3600),
-            store: PathBuf::from(DEFAULT_STORE),
+            store: crate::store::StoreAddress::Sqlite(PathBuf::from(DEFAULT_STORE)),
+            store_password_file: None,
             listen: DEFAULT_LISTEN.to_owned(),
             grace: Duration::from_secs(10),
             max_sweep_age: None,
@@ -191,6 +194,24 @@ impl Default for DaemonSettings {
             idle_timeout: Duration::from_secs(60),
             max_connections: 1024,
         }
+    }
+}
+
+impl DaemonSettings {
+    /// The store to open: `flag` (`--store`) when given, else `daemon.store`; for
+    /// PostgreSQL with the password from `daemon.store_password_file`, else `PGPASSWORD`.
+    pub fn store_address(
+        &self,
+        flag: Option<&crate::store::StoreAddress>,
+    ) -> Result<crate::store::StoreAddress, crate::store::StoreError> {
+        let address = flag.unwrap_or(&self.store).clone();
+        let shown = address.to_string();
+        address
+            .with_password_from(self.store_password_file.as_deref())
+            .map_err(|reason| crate::store::StoreError {
+                path: shown,
+                reason,
+            })
     }
 }
 
@@ -231,7 +252,8 @@ struct RawOutcomes {
 #[serde(deny_unknown_fields)]
 struct RawDaemon {
     interval: Option<Spanned<String>>,
-    store: Option<String>,
+    store: Option<Spanned<String>>,
+    store_password_file: Option<String>,
     listen: Option<Spanned<String>>,
     grace: Option<Spanned<String>>,
     max_sweep_age: Option<Spanned<String>>,
@@ -522,7 +544,19 @@ impl Settings {
                 }
                 DaemonSettings {
                     interval: age("daemon.interval", &d.interval)?.unwrap_or(defaults.interval),
-                    store: d.store.map(path).unwrap_or(defaults.store),
+                    store: match &d.store {
+                        Some(v) => crate::store::StoreAddress::parse(v.get_ref())
+                            .map(|a| a.relative_to(base))
+                            .map_err(|m| {
+                                SettingsError(Problem::error(
+                                    file,
+                                    line(v),
+                                    format!("`daemon.store`: {m}"),
+                                ))
+                            })?,
+                        None => defaults.store,
+                    },
+                    store_password_file: d.store_password_file.map(path),
                     listen: match d.listen {
                         Some(l) => check_listen(l.get_ref()).map_err(|m| {
                             SettingsError(Problem::error(

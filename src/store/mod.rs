@@ -28,6 +28,7 @@
 //! | `retention.rs` | forgetting old history, across the tables |
 //! | `codec.rs` | how values are written into and read from rows |
 
+mod address;
 mod answers;
 mod audit;
 mod codec;
@@ -45,6 +46,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+pub use address::{PostgresAddress, StoreAddress};
 pub use audit::AuditEntry;
 pub use findings::{
     Change, FindingChange, FindingEvent, FindingFilter, FindingRecord, FindingState,
@@ -218,6 +220,28 @@ impl Store {
             conn,
             path: path.to_owned(),
         })
+    }
+
+    /// Opens the store at `address` for writing: a SQLite file as [`Store::open`] does
+    /// (created and migrated when needed); a PostgreSQL database that `reachcheck store
+    /// migrate` has given this version's schema.
+    pub fn open_at(address: &StoreAddress) -> Result<Store, StoreError> {
+        match address {
+            StoreAddress::Sqlite(path) => Store::open(path),
+            StoreAddress::Postgres(pg) => Err(StoreError {
+                path: pg.url().to_owned(),
+                reason: "PostgreSQL stores are not supported by this build yet".to_owned(),
+            }),
+        }
+    }
+
+    /// Opens the existing store at `address` for reading: a SQLite file as
+    /// [`Store::open_existing`] does; a PostgreSQL database as [`Store::open_at`].
+    pub fn open_existing_at(address: &StoreAddress) -> Result<Store, StoreError> {
+        match address {
+            StoreAddress::Sqlite(path) => Store::open_existing(path),
+            StoreAddress::Postgres(_) => Store::open_at(address),
+        }
     }
 
     fn err(&self, e: impl std::fmt::Display) -> StoreError {

@@ -41,7 +41,9 @@ pub(crate) fn overrides(w: &World) -> ServeOverrides {
             config: Some(w.path().join("reachcheck.toml")),
             ..Overrides::default()
         },
-        store: Some(w.path().join("store.db")),
+        store: Some(reachcheck::store::StoreAddress::Sqlite(
+            w.path().join("store.db"),
+        )),
         ..ServeOverrides::default()
     }
 }
