@@ -570,3 +570,28 @@ fn every_setting_is_documented_in_the_reference() {
         "docs/reference.md documents settings the code does not have: {stale:?}"
     );
 }
+
+/// Every finding code the code knows has a row in the reference's table of findings, and
+/// the table has no row for a code the code does not know.
+#[test]
+fn every_finding_code_is_in_the_reference_table_and_no_other() {
+    let reference = read(&root().join("docs/reference.md"));
+    let start = reference
+        .find("## Verdicts and findings")
+        .expect("docs/reference.md: `## Verdicts and findings`");
+    let section = &reference[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let rows: BTreeSet<&str> = section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| l[3..].split('`').next().unwrap())
+        .collect();
+    let codes: BTreeSet<&str> = reachcheck::FindingCode::ALL
+        .into_iter()
+        .map(reachcheck::FindingCode::as_str)
+        .collect();
+    assert_eq!(
+        rows, codes,
+        "docs/reference.md's findings table and FindingCode::ALL differ"
+    );
+}
