@@ -1,5 +1,5 @@
 //! The command line: `reachcheck check`, `precheck`, `validate`, `serve`, `report` and
-//! `messages` (DESIGN.md, "Command line"). Parses flags once into settings, calls the library, and maps outcomes to exit
+//! `messages` (docs/design.md, "Command line"). Parses flags once into settings, calls the library, and maps outcomes to exit
 //! codes: 0 every route readable; 1 some route `not_readable` or `unknown`; 2 bad
 //! invocation or bad input (with one sentence per problem on stderr, and nothing on
 //! stdout that could pass for a result).
@@ -53,7 +53,14 @@ Examples:
   reachcheck messages --unread              the sent messages nobody has opened: send them another way
 
 Exit codes: 0 every route readable, 1 some route not_readable or unknown, 2 bad invocation or input.
-Configuration: reachcheck.toml in the working directory is read when present (see README).";
+Configuration: reachcheck.toml in the working directory is read when present.
+
+Documentation, in the repository:
+  docs/design.md      why reachcheck exists, the vocabulary, the route evaluation rules 1-14
+                      that explanations cite as \"rule N\", and the stable contracts (CLI, files,
+                      JSON, library)
+  docs/reference.md   every command, setting of reachcheck.toml and file format, the daemon,
+                      its HTTP API and store, altinn-sim.";
 
 /// The command line.
 #[derive(Parser, Debug)]
@@ -69,12 +76,16 @@ pub struct Cli {
 pub enum Command {
     /// Judge every route of the routing table against the snapshot, and print the verdicts.
     #[command(
-        after_help = "Exit codes: 0 every route readable, 1 some route not_readable or unknown, 2 bad invocation or input."
+        after_help = "Exit codes: 0 every route readable, 1 some route not_readable or unknown, 2 bad invocation or input.\n\
+                      The rules behind each verdict: docs/design.md (\"Route evaluation semantics\"); \
+                      the findings, the JSON fields and the settings: docs/reference.md."
     )]
     Check(CheckArgs),
     /// Judge one route: can someone at RECIPIENT read MESSAGE_TYPE sent by SENDER?
     #[command(
-        after_help = "Exit codes: 0 readable, 1 not_readable or unknown, 2 bad invocation or input."
+        after_help = "Exit codes: 0 readable, 1 not_readable or unknown, 2 bad invocation or input.\n\
+                      The rules behind each verdict: docs/design.md (\"Route evaluation semantics\"); \
+                      the findings, the JSON fields and the settings: docs/reference.md."
     )]
     Precheck(PrecheckArgs),
     /// Load and cross-check config, policies, routes and snapshot, and report every problem at once.
@@ -107,9 +118,9 @@ A request is created once: a second run creates nothing new. Refused requests (R
 Denied) are never asked again; expired ones (Timedout) are. Approved means the
 organisation is among the system's users (Altinn's list is read every run).
 
-Registering reachcheck's system in Altinn's system register is a manual step (see README,
-\"Onboarding recipients\"); onboard needs `[live]` and `[onboarding] system_id`, and refuses
-to ask when the system does not offer the configured access packages.
+Registering reachcheck's system in Altinn's system register is a manual step (see
+docs/reference.md, \"Onboarding recipients\"); onboard needs `[live]` and `[onboarding]
+system_id`, and refuses to ask when the system does not offer the configured access packages.
 
 Each organisation is shown with its state (approved, pending, refused, expired,
 never_asked), since when, and its own approval link while pending: send each organisation
@@ -379,7 +390,8 @@ Examples:
 
 HTTP: GET /healthz, /readyz, /.well-known/authzen-configuration; with a token: GET /metrics,
 POST /access/v1/evaluation(s) and /access/v1/search/{resource,action,subject} (AuthZEN),
-GET /v1/findings, GET|POST /v1/suppressions, GET /v1/sweeps (see README).
+GET /v1/findings, GET|POST /v1/suppressions, GET /v1/sweeps (docs/reference.md, \"HTTP API\").
+Settings (`[daemon]`, `[alerts]`, `[outcomes]`, `[events]`): docs/reference.md, \"Configuration\".
 TLS: `daemon.tls_cert` and `daemon.tls_key` (PEM), reloaded on SIGHUP. Without them only a
 loopback `--listen` is served, unless `daemon.allow_plain_http = true` (behind a proxy that
 terminates TLS).

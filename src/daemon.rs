@@ -567,7 +567,7 @@ impl Daemon {
         let begun = Instant::now();
         let inputs = self.shared.inputs.load_full();
         // A pinned `now` is the time the sweep happens at, so that messages are reconciled
-        // against it as they would have been then (DESIGN "Message outcomes").
+        // against it as they would have been then (docs/design.md, "Message outcomes").
         let started_at = inputs.judge_now();
         let label = inputs.source.label();
         // Onboarding answers first, so that this sweep's findings carry current links; a

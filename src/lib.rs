@@ -21,7 +21,7 @@
 //! | [`evidence`] | evidence about recipients and resources behind one trait ([`EvidenceSource`]): the recorded [`SnapshotDir`] and the live APIs ([`evidence::live::LiveSource`]) |
 //! | [`http`] | HTTP discipline for every upstream: rate limits, bounded concurrency, timeouts, retries |
 //! | [`auth`] | Maskinporten's JWT grant, Altinn's token exchange, the token cache |
-//! | [`engine`] | pure evaluation of DESIGN.md's rules 2-14 ([`Engine`], [`evaluate`]) and explanations |
+//! | [`engine`] | pure evaluation of docs/design.md's rules 2-14 ([`Engine`], [`evaluate`]) and explanations |
 //! | [`sweep`] | one pass, the same for the command line and the daemon: gather evidence ([`sweep::Source`]), put Altinn's policies in place, evaluate ([`sweep::judge`]) |
 //! | [`verifier`] | the pre-send check held in memory ([`Verifier`]) |
 //! | [`search`] | the routing table indexed for AuthZEN searches, paged over the [`Verifier`]'s answers ([`search::RouteIndex`]) |

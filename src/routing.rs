@@ -1,5 +1,5 @@
 //! The routing table: a CSV file with header `sender,message_type,recipient`, `#` comments
-//! and blank lines allowed (DESIGN.md, "Files").
+//! and blank lines allowed (docs/design.md, "Files").
 //!
 //! Owns: parsing and checking every row against the known message types, reporting every
 //! bad row with its line. Does not own: judging routes.

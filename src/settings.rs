@@ -360,7 +360,7 @@ struct RawSettings {
 /// The longest sender name `[senders]` takes.
 pub const MAX_SENDER_NAME: usize = 200;
 
-/// Reads `[senders]`: organisation numbers to names, each name free text as DESIGN
+/// Reads `[senders]`: organisation numbers to names, each name free text as docs/design.md's
 /// "Real components" allows (no identity number, no control or bidi characters, short).
 fn read_senders(
     file: &Path,

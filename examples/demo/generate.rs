@@ -46,7 +46,7 @@
 //!   at neither, or the sub-unit's connections are missing.
 //! - **Notification**: 8 municipalities have an empty address list
 //!   (`no_notification_address`), 8 have no notification file (`notification_unknown`).
-//! - **Resource delegations and the registry** (DESIGN rules 10-11): every resource
+//! - **Resource delegations and the registry** (docs/design.md, rules 10-11): every resource
 //!   delegation in the connections has its rights answer, granting `read`, except one
 //!   clerk's delegations of both criminal-case resources, which grant only `write`, at a
 //!   municipality where nobody else can read them (`no_reader`, "delegate read, not only
@@ -86,7 +86,7 @@ const BERGEN: &str = "964338531";
 const BEKYMRING: &str = "bekymringsmelding";
 const STRAFFESAK: &str = "straffesaksforsendelse";
 const ORDINAER: &str = "ordinaer-post";
-/// A message type whose resource is not published in Altinn (DESIGN, `resource_not_in_altinn`).
+/// A message type whose resource is not published in Altinn (docs/design.md, `resource_not_in_altinn`).
 const KRISETEAM: &str = "melding-kriseteam";
 /// Its resource: in `policies/` (the sender's draft), answered 404 by the registry.
 const UNPUBLISHED: &str = "politi-melding-kriseteam";
@@ -106,7 +106,7 @@ const RESOURCES: &[(&str, &str)] = &[
     (STRAFFESAK_ATTACHMENT, "Straffesak filvedlegg"),
     ("politi-ordinaer-post", "Ordinær post fra politiet"),
 ];
-/// The resource gated by an access list (DESIGN rule 11).
+/// The resource gated by an access list (docs/design.md, rule 11).
 const GATED: &str = STRAFFESAK_MESSAGE;
 /// The resources' owner in the registry: the org code Altinn knows the police by, with
 /// the demo's synthetic number of the first police district (Agder), not a real one.
@@ -204,7 +204,7 @@ pub struct Summary {
     /// Municipalities whose connections list only holders that never count.
     pub nobody_counts: usize,
     /// ... of which Enhetsregisteret names a living daglig leder the connections leave
-    /// out (inconsistent evidence, DESIGN rule 13).
+    /// out (inconsistent evidence, docs/design.md, rule 13).
     pub inconsistent: usize,
     /// Rights answers written, one per resource delegation in the connections.
     pub rights_answers: usize,
@@ -332,12 +332,12 @@ struct Plan {
     /// (only where the daglig leder post is vacant, so nobody else reads them).
     write_only: bool,
     /// Its connections list no person while Enhetsregisteret names a living daglig leder
-    /// (only for [`Access::NobodyCounts`]; DESIGN rule 13).
+    /// (only for [`Access::NobodyCounts`]; docs/design.md, rule 13).
     inconsistent: bool,
     /// Member of the police's access list that gates `politi-straffesak-forsendelse`.
     on_access_list: bool,
     /// Its notification addresses were refused to reachcheck (403 recorded; only for
-    /// [`Notify::Missing`]; DESIGN rule 14).
+    /// [`Notify::Missing`]; docs/design.md, rule 14).
     notify_refused: bool,
 }
 
@@ -496,7 +496,7 @@ fn plan(rng: &mut ChaCha8Rng, municipalities: &[Municipality]) -> Vec<Plan> {
     plans
 }
 
-/// The access data of DESIGN rules 10-13, drawn from `extra` (a second stream of the seed)
+/// The access data of rules 10-13 (docs/design.md), drawn from `extra` (a second stream of the seed)
 /// so that everything [`plan`] decided, and every file it shaped, stays as it was.
 ///
 /// - every municipality gets a party UUID;
@@ -535,7 +535,7 @@ fn plan_registry(extra: &mut ChaCha8Rng, municipalities: &[Municipality], plans:
     }
 }
 
-/// What DESIGN rule 14 added, drawn from `third` (a third stream of the seed, so that the
+/// What rule 14 (docs/design.md) added, drawn from `third` (a third stream of the seed, so that the
 /// streams before it draw as they did): one municipality without a notification file has
 /// its addresses refused to reachcheck instead, recorded as a 403.
 fn plan_refusals(third: &mut ChaCha8Rng, municipalities: &[Municipality], plans: &mut [Plan]) {
@@ -1686,7 +1686,7 @@ fn municipality(
                 &[G::Package(ORDINARY_POST)],
             ));
         }
-        // What each resource delegation grants (DESIGN rule 10): `read`, the one action
+        // What each resource delegation grants (docs/design.md, rule 10): `read`, the one action
         // the demo's policies give a municipality; the clerk's delegations only `write`.
         for c in &data {
             for r in &c.resources {
@@ -1816,7 +1816,7 @@ any real municipality, person or police district.
 
 No file contains a national identity number or a `personIdentifier`.
 
-The layout is the snapshot contract of `DESIGN.md` (\"Files\"); `manifest.json` says when the
+The layout is the snapshot contract of `docs/design.md` (\"Files\"); `manifest.json` says when the
 snapshot was taken ({TAKEN_AT}). What the generator wrote:
 
 - {municipalities} municipalities, {sub_units} child-welfare sub-units, {files} files;

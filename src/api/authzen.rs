@@ -83,7 +83,7 @@ pub struct DecisionContext {
     pub fallback: Option<Arc<str>>,
     /// The sweep the answer comes from.
     pub sweep_id: Option<i64>,
-    /// What the route's sent messages did (DESIGN.md, "Message outcomes"): the ground truth
+    /// What the route's sent messages did (docs/design.md, "Message outcomes"): the ground truth
     /// beside the prediction.
     pub history: crate::outcome::RouteHistory,
     /// Why a batch stopped here (`deny_on_first_deny`, `permit_on_first_permit`), as

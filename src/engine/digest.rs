@@ -51,7 +51,7 @@ pub(crate) struct Person {
 }
 
 impl Person {
-    /// Whether `other` is the same person (DESIGN rule 5: distinct persons): the same
+    /// Whether `other` is the same person (docs/design.md, rule 5: distinct persons): the same
     /// party id, or the same name (and birth date where both have one) across a party-id
     /// and a name-identified source.
     pub(crate) fn same_as(&self, other: &Person) -> bool {
@@ -202,7 +202,7 @@ pub(crate) fn add_person(persons: &mut Vec<Person>, p: Person) {
 
 impl UnitDigest {
     /// Digests a unit: its connections when present, otherwise its Enhetsregisteret
-    /// role holders (DESIGN rule 3).
+    /// role holders (docs/design.md, rule 3).
     pub(crate) fn of(ev: &UnitEvidence, policies: &Policies) -> UnitDigest {
         let (list, source, connections) = match (&ev.connections, &ev.roles) {
             (Observed::Present(h), _) => (h.as_slice(), Some(HolderSource::Connections), true),

@@ -1077,7 +1077,7 @@ impl Engine {
                             evidence.extend(not_readers());
                             (
                                 format!(
-                                    "The policy of {title} compares a grant exactly (`string-equal`) and the grant at {label} matches it only when case is ignored, so whether Altinn lets anyone read is uncertain (DESIGN rule 12)."
+                                    "The policy of {title} compares a grant exactly (`string-equal`) and the grant at {label} matches it only when case is ignored, so whether Altinn lets anyone read is uncertain (docs/design.md, rule 12)."
                                 ),
                                 format!(
                                     "Ask the resource owner to compare the value with `string-equal-ignore-case`, or to write it in the case Altinn gives the grant; until then, delegate a grant the policy matches exactly.{fallback}"

@@ -1,5 +1,5 @@
 //! The engine: pure evaluation of routes against policies and a snapshot, implementing
-//! DESIGN.md's "Route evaluation semantics" rules 2-9. No I/O, no clock: `now` is input.
+//! docs/design.md's "Route evaluation semantics" rules 2-14. No I/O, no clock: `now` is input.
 //!
 //! Owns: verdicts, reader counts and structured findings ([`Assessment`]), and turning
 //! them into sentences ([`explain`]). Does not own: loading anything, or output formats.
@@ -29,7 +29,7 @@ use digest::{Counts, Person, UnitDigest, add_person};
 
 pub use explain::{ExplainOptions, ExplainedFinding, Explanation};
 
-/// The default `max_data_age` (DESIGN rule 8).
+/// The default `max_data_age` (docs/design.md, rule 8).
 pub const DEFAULT_MAX_DATA_AGE: SignedDuration = SignedDuration::from_hours(24);
 
 /// The judgement of one (message type, recipient) pair.

@@ -38,7 +38,7 @@ pub enum Pushed {
 }
 
 /// A Correspondence event: which message may have changed, and how Altinn says it did.
-/// A hint only: never evidence by itself (DESIGN.md, "Message outcomes").
+/// A hint only: never evidence by itself (docs/design.md, "Message outcomes").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hint {
     /// The event id (de-duplication).

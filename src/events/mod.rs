@@ -5,7 +5,7 @@
 //! message was read, went unread past its due time, or that nobody was told. A push carries
 //! no authentication, so an event is only a hint: the daemon fetches that message's details
 //! again with the sender's own token through the outcome module's live code, and only what
-//! the re-fetch says is stored (DESIGN.md, "Message outcomes"). A forged event is harmless.
+//! the re-fetch says is stored (docs/design.md, "Message outcomes"). A forged event is harmless.
 //!
 //! | file | owns |
 //! |---|---|

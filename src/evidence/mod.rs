@@ -119,7 +119,7 @@ pub fn delegations(holders: &[Rightholder]) -> Vec<(ResourceId, Arc<str>)> {
 }
 
 /// What one resource delegation grants: the actions of a `connections/resources/rights`
-/// answer, direct and indirect together (DESIGN rule 10).
+/// answer, direct and indirect together (docs/design.md, rule 10).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct DelegatedRights {
     /// The actions (`read`, `write`, ...), as Altinn spells them.
@@ -163,7 +163,7 @@ impl UnitEvidence {
     }
 }
 
-/// Everything known about the recipients at one moment (DESIGN.md, "Snapshot").
+/// Everything known about the recipients at one moment (docs/design.md, "Snapshot").
 #[derive(Clone, Debug)]
 pub struct Snapshot {
     /// When the evidence was taken.

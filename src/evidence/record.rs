@@ -1,5 +1,5 @@
 //! Recording a live sweep as a snapshot directory: every answer at the path the snapshot
-//! layout gives it (DESIGN "Files"), a non-2xx answer as `<path>.status.json`, pages merged,
+//! layout gives it (docs/design.md, "Files"), a non-2xx answer as `<path>.status.json`, pages merged,
 //! so that the recording replays (as a snapshot, or through `altinn-sim`) to the same
 //! verdicts as the sweep that made it.
 //!

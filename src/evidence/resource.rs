@@ -1,6 +1,6 @@
 //! Evidence about a resource rather than a unit: its entry in Altinn's resource registry
 //! (whether it exists, whether access lists gate it, who owns them) and the owner's access
-//! lists bound to it with their members (DESIGN rule 11).
+//! lists bound to it with their members (docs/design.md, rule 11).
 //!
 //! Owns: the checked shapes of that evidence. Does not own: deciding whether a recipient
 //! passes the gate (the engine does).

@@ -1,5 +1,5 @@
 //! A snapshot directory: recorded API responses, byte for byte in the real APIs' shapes,
-//! laid out by API path (DESIGN.md, "Files").
+//! laid out by API path (docs/design.md, "Files").
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};

@@ -75,7 +75,7 @@ pub enum FindingCode {
     /// Altinn answered 404 for a resource or its policy: it does not exist there.
     ResourceNotInAltinn,
     /// A message sent on the route is unread `read_deadline_hours` after it was published
-    /// (DESIGN.md, "Message outcomes").
+    /// (docs/design.md, "Message outcomes").
     UnreadPastDeadline,
     /// Altinn could not notify the recipient of a message sent on the route.
     NotificationFailed,

@@ -7,7 +7,7 @@ use super::ResourceId;
 
 /// A grant code. It compares, hashes and prints lower-cased (Altinn's
 /// `string-equal-ignore-case`), and keeps the spelling its source gave it
-/// ([`Code::spelled`]) for `string-equal`, which Altinn compares exactly (DESIGN rule 12).
+/// ([`Code::spelled`]) for `string-equal`, which Altinn compares exactly (docs/design.md, rule 12).
 #[derive(Clone)]
 pub struct Code {
     folded: Arc<str>,
@@ -83,7 +83,7 @@ impl fmt::Debug for Code {
     }
 }
 
-/// Something a subject holds at a unit (DESIGN.md, "Grant").
+/// Something a subject holds at a unit (docs/design.md, "Grant").
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub enum Grant {
     /// An Altinn 2 role or a legacy role code: `urn:altinn:rolecode:<code>` (e.g. `a0286`, `dagl`).

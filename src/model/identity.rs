@@ -1,5 +1,5 @@
 //! National identity numbers (fødselsnummer, D-number): recognised so that they are never
-//! stored, logged or shown (DESIGN.md, "Real components").
+//! stored, logged or shown (docs/design.md, "Real components").
 //!
 //! An identity number is 11 digits, optionally with one space, dot or hyphen after the 6th,
 //! whose two last digits are both valid mod-11 check digits. Text that reachcheck ingests
@@ -119,7 +119,7 @@ pub enum FreeTextError {
     Bidi(u32),
 }
 
-/// Checks free text a person typed in for reachcheck to keep (DESIGN "Real components"):
+/// Checks free text a person typed in for reachcheck to keep (docs/design.md, "Real components"):
 /// no identity number, at most `max` characters, no control characters but line breaks and
 /// tabs, no bidirectional overrides or isolates.
 pub fn check_free_text(text: &str, max: usize) -> Result<(), FreeTextError> {

@@ -1,7 +1,7 @@
 //! Domain types, parsed once at the boundary: organisation numbers, identifiers, grants,
 //! units and rightholders, routes, verdicts and findings.
 //!
-//! Owns: the vocabulary of DESIGN.md and the checks that make a value valid. Does not own:
+//! Owns: the vocabulary of docs/design.md and the checks that make a value valid. Does not own:
 //! reading files or APIs (see `policy`, `routing`, `evidence`) or judging (see `engine`).
 
 mod finding;

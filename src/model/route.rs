@@ -69,7 +69,7 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// How strong the rightholder evidence behind a verdict is (DESIGN rule 6).
+/// How strong the rightholder evidence behind a verdict is (docs/design.md, rule 6).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EvidenceTier {

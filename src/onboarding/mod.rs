@@ -318,7 +318,7 @@ impl OnboardingRecord {
     }
 }
 
-/// The organisations to ask (DESIGN "Who is asked for what"): each recipient that is a
+/// The organisations to ask (docs/design.md, "Who is asked for what"): each recipient that is a
 /// main unit, and each recipient's main unit; with the recipients each stands for.
 /// `main_unit_of` gives a sub-unit's main unit (`None`: the recipient is a main unit, or
 /// its record is not known: then it is asked itself).
@@ -491,7 +491,7 @@ mod tests {
 pub enum OnboardError {
     /// No `onboarding.system_id`.
     #[error(
-        "`onboarding.system_id` is not set in {file}: register reachcheck's system in Altinn's system register (a manual step, see README \"Onboarding recipients\") and name it there"
+        "`onboarding.system_id` is not set in {file}: register reachcheck's system in Altinn's system register (a manual step, see docs/reference.md, \"Onboarding recipients\") and name it there"
     )]
     NoSystemId {
         /// The config file.

@@ -1,5 +1,5 @@
 //! Findings from what happened to sent messages, computed from stored messages and the
-//! message types (DESIGN.md, "Message outcomes"). Pure: no I/O, `now` is an input.
+//! message types (docs/design.md, "Message outcomes"). Pure: no I/O, `now` is an input.
 //!
 //! | code | severity | when |
 //! |---|---|---|

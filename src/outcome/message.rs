@@ -159,7 +159,7 @@ pub struct Message {
 }
 
 impl Message {
-    /// Whether nothing more can happen that reachcheck needs to know (DESIGN.md, "Final"):
+    /// Whether nothing more can happen that reachcheck needs to know (docs/design.md, "Final"):
     /// publishing failed; or it was read, confirmed if asked for, and every notification
     /// settled; or `poll_for` has passed since it was published. Final messages are not
     /// polled again.

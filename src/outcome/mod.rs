@@ -1,4 +1,4 @@
-//! Sent messages and their fate (DESIGN.md, "Message outcomes"): the ground truth beside
+//! Sent messages and their fate (docs/design.md, "Message outcomes"): the ground truth beside
 //! reachcheck's predictions. With the sender's own token, Altinn Correspondence lists the
 //! messages the sender published and gives each one's status history; reachcheck keeps, per
 //! message, when it was published, first read, confirmed and whether the recipient was told,

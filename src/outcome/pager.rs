@@ -1,4 +1,4 @@
-//! Paging Altinn's list of sent correspondences (DESIGN.md, "Paging the list";
+//! Paging Altinn's list of sent correspondences (docs/design.md, "Paging the list";
 //! API-NOTES-2026 §3.1). The list answers at most 1000 ids, newest `requestedPublishTime`
 //! first, filtered by *exclusive* `from`/`to` bounds, with no paging token. So the next
 //! window's `to` is the oldest time seen plus 1 µs: the instant the previous page ended in

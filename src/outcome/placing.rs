@@ -1,4 +1,4 @@
-//! Message → route (DESIGN.md, "Message → route"): the sender is the organisation in the
+//! Message → route (docs/design.md, "Message → route"): the sender is the organisation in the
 //! details' `sender` (else the `onBehalfOf` the list was asked for), the recipient the
 //! organisation in `recipient`, the message type the one whose *first* resource is the
 //! message's resource. A message to a person, or on a route not in the routing table, is

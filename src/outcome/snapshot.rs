@@ -1,4 +1,4 @@
-//! Recorded details of sent messages in a snapshot directory (DESIGN.md, "Files"):
+//! Recorded details of sent messages in a snapshot directory (docs/design.md, "Files"):
 //! `correspondence/<correspondence-id>/details.json`, or `details.json.status.json` for an
 //! answer that was not 2xx. Read like the other recorded evidence: a directory without either
 //! file is no data (skipped); a file that cannot be used, a refusal (401/403) or any other

@@ -127,7 +127,7 @@ pub struct Fallback {
     pub messages: u64,
 }
 
-/// How the messages sent under one verdict fared (DESIGN.md, "Reconciliation"): the share
+/// How the messages sent under one verdict fared (docs/design.md, "Reconciliation"): the share
 /// read within the deadline, per verdict of the last sweep before each was published.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Calibration {

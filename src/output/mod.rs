@@ -1,5 +1,5 @@
 //! Output formats for judged routes: `table` (for people at a terminal), `json` (the
-//! contract in DESIGN.md), `csv` and `markdown`.
+//! contract in docs/design.md), `csv` and `markdown`.
 //!
 //! Owns: rendering an [`Evaluation`] with its explanations. Does not own: judging, or
 //! where the bytes go (the caller passes a writer; files are written atomically by the
@@ -80,7 +80,7 @@ pub enum Format {
     /// One line per route, verdict first, then a summary.
     #[default]
     Table,
-    /// The JSON contract (DESIGN.md, "JSON output").
+    /// The JSON contract (docs/design.md, "JSON output").
     Json,
     /// One row per route.
     Csv,

@@ -33,7 +33,7 @@ type Spellings = SmallVec<[(Arc<str>, AtomId); 1]>;
 /// Most atoms are grants as Altinn compares them under `string-equal-ignore-case` (codes
 /// lower-cased). A policy that compares a subject attribute with `string-equal` needs the
 /// grant in one exact spelling: that is an *exact atom*, held only by someone whose
-/// evidence spells the grant exactly so (DESIGN rule 12).
+/// evidence spells the grant exactly so (docs/design.md, rule 12).
 #[derive(Clone, Debug, Default)]
 pub struct AtomTable {
     ids: FxHashMap<Grant, AtomId>,

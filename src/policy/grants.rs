@@ -1,5 +1,5 @@
 //! `altinn-grants.toml`: Altinn's automatic grants, the ER role table, main-unit
-//! inheritance and who can delegate (DESIGN rules 3-5), as data.
+//! inheritance and who can delegate (docs/design.md, rules 3-5), as data.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -99,7 +99,7 @@ struct RawGrants {
     key_roles: Option<RawKeyRoles>,
 }
 
-/// `[key_roles]`: the ER roles whose holders are key-role holders (DESIGN rules 3, 13).
+/// `[key_roles]`: the ER roles whose holders are key-role holders (docs/design.md, rules 3, 13).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawKeyRoles {
@@ -311,7 +311,7 @@ impl GrantRules {
                             err(
                                 g.span(),
                                 format!(
-                                    "`{grant}` is listed under `never_automatic`: nobody holds it automatically (DESIGN rule 3), so it cannot be an automatic grant"
+                                    "`{grant}` is listed under `never_automatic`: nobody holds it automatically (docs/design.md, rule 3), so it cannot be an automatic grant"
                                 ),
                             );
                         }
@@ -600,7 +600,7 @@ source = "test"
         assert_eq!(
             msgs,
             [
-                "`g.toml`: line 10: `urn:altinn:rolecode:a0286` is listed under `never_automatic`: nobody holds it automatically (DESIGN rule 3), so it cannot be an automatic grant",
+                "`g.toml`: line 10: `urn:altinn:rolecode:a0286` is listed under `never_automatic`: nobody holds it automatically (docs/design.md, rule 3), so it cannot be an automatic grant",
                 "`g.toml`: line 10: `bogus` is not a grant URN: expected `urn:altinn:rolecode:…`, `urn:altinn:external-role:ccr:…`, `urn:altinn:accesspackage:…`, `urn:altinn:role:…` or `urn:altinn:resource:…`",
                 "`g.toml`: line 9: role `XYZ` is not in the `[[er_role]]` table: add it there first",
             ]

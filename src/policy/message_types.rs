@@ -8,7 +8,7 @@ use toml::Spanned;
 use crate::model::{MessageTypeId, ResourceId};
 use crate::problem::{Problem, toml_error};
 
-/// A message type (DESIGN.md, "Files": `policies/message-types.toml`).
+/// A message type (docs/design.md, "Files": `policies/message-types.toml`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct MessageType {
     /// Identifier used in routing tables.
@@ -31,7 +31,7 @@ pub struct MessageType {
     pub retention_days: Option<u32>,
     /// What the sender does instead when the route is not readable.
     pub fallback: Option<String>,
-    /// Whether messages of this type are tracked in Altinn Correspondence (DESIGN.md,
+    /// Whether messages of this type are tracked in Altinn Correspondence (docs/design.md,
     /// "Message outcomes"): a sent message is of this type when its resource is this
     /// type's first resource. Default true.
     pub track_outcomes: bool,

@@ -1,5 +1,5 @@
 //! What happened to the messages sent in a report's period, beside what was predicted
-//! (DESIGN.md, "Message outcomes"): per sender, recipient and message type the messages
+//! (docs/design.md, "Message outcomes"): per sender, recipient and message type the messages
 //! sent, read within the deadline, unread now and the time to first read; the calibration
 //! (per verdict at send time, the share read within the deadline); both kinds of
 //! `prediction_contradicted`; and every message unread past its deadline, with its age.
@@ -95,7 +95,7 @@ pub struct UnreadRow {
 }
 
 /// A message whose fate contradicted its route's verdict when it was sent
-/// (`prediction_contradicted`, DESIGN "Message outcomes").
+/// (`prediction_contradicted`, docs/design.md, "Message outcomes").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ContradictedRow {
     /// The message.

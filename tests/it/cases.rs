@@ -16,7 +16,7 @@ struct CaseToml {
     #[serde(default)]
     #[allow(
         dead_code,
-        reason = "informative: which DESIGN rules the case exercises"
+        reason = "informative: which rules of docs/design.md the case exercises"
     )]
     rules: Vec<u32>,
     now: String,

@@ -273,7 +273,7 @@ fn output_into_a_missing_folder_exits_2_naming_the_folder_and_no_temporary_file(
 
 /// SHA-256 of `reachcheck check --format FORMAT` on the demo (`reachcheck.toml`), as the
 /// renderer wrote it before it rendered route by route in bounded memory (commit c636362).
-/// JSON and CSV are contracts (DESIGN.md): these change only with the demo itself
+/// JSON and CSV are contracts (docs/design.md): these change only with the demo itself
 /// (`cargo run --example generate-demo`); then record the new digests with
 /// `cargo run --release -- check --format FORMAT | sha256sum` and say why in the commit.
 const DEMO_DIGESTS: [(&str, &[&str], &str); 4] = [

@@ -12,6 +12,7 @@ mod check_output;
 mod cli;
 mod daemon;
 mod demo;
+mod docs;
 mod errors;
 mod events;
 mod fixture;

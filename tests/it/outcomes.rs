@@ -1368,7 +1368,7 @@ async fn live_answers_that_fail_are_named_never_read_and_the_next_poll_catches_u
     );
 }
 
-/// Reconciliation end to end (DESIGN "Message outcomes"): a sweep judges GOOD `readable` and
+/// Reconciliation end to end (docs/design.md, "Message outcomes"): a sweep judges GOOD `readable` and
 /// BAD `not_readable`; then one concern report goes to each. Nobody at GOOD opens it; someone
 /// at BAD does. Both predictions are contradicted, each its own way, and the report's
 /// calibration, the route histories and `/v1/findings`' outcomes say so; a message sent

@@ -746,7 +746,7 @@ async fn a_demo_report_after_a_fix_shows_the_numbers_check_gives() {
         "the fix made one route readable"
     );
     // The hand-checked recipients: Risør, now green on every route; Bergen, unchanged; and
-    // the demo's findings of DESIGN rules 10-13, which the fix leaves alone: Hyllestad (a
+    // the demo's findings of docs/design.md, rules 10-13, which the fix leaves alone: Hyllestad (a
     // write-only delegation, `no_reader`), Lyngen (`not_on_access_list`) and Brønnøy
     // (`evidence_inconsistent`, amber).
     for (org, routes) in [

@@ -1,4 +1,4 @@
-//! The resource registry and resource rights as a sender's sweep reads them (DESIGN rules
+//! The resource registry and resource rights as a sender's sweep reads them (docs/design.md, rules
 //! 10-11): a resource's entry and policy, the owner's access lists bound to it and their
 //! members, and what one resource delegation grants. Each answer is the snapshot's
 //! recorded file, or the status recorded beside it (`<path>.status.json`).
