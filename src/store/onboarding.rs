@@ -4,9 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::params;
-
 use super::codec::{corrupt, opt_time, org, stamp};
+use super::sql::{DbError, params};
 use super::{Store, StoreError};
 use crate::model::OrgNumber;
 use crate::onboarding::{OnboardingRecord, OnboardingRun, OnboardingState, RequestStatus};
@@ -26,69 +25,63 @@ impl Store {
     /// Every organisation's onboarding record, by organisation.
     ///
     /// # Errors
-    /// SQLite failed or a row is corrupt.
+    /// The database failed or a row is corrupt.
     pub fn onboarding(&self) -> Result<BTreeMap<OrgNumber, OnboardingRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
+        let rows = self
+            .db
+            .query_map(
                 "SELECT org, state, status, since, request_id, confirm_url, created, checked_at, error, recipients
                  FROM onboarding_requests ORDER BY org",
+                params![],
+                |r| {
+                    let o = org(r.i64(0)?)?;
+                    let state = r.str(1)?;
+                    let status = r.opt_str(2)?;
+                    let recipients = r.str(9)?;
+                    let recipients: Vec<u32> = serde_json::from_str(recipients)
+                        .map_err(|_| corrupt("onboarding recipients", recipients))?;
+                    Ok(OnboardingRecord {
+                        org: o,
+                        state: parse_state(state)
+                            .ok_or_else(|| corrupt("onboarding state", state))?,
+                        status: match status {
+                            Some(s) => Some(
+                                RequestStatus::parse(s)
+                                    .ok_or_else(|| corrupt("request status", s))?,
+                            ),
+                            None => None,
+                        },
+                        since: opt_time(r.opt_string(3)?)?,
+                        request_id: r.opt_string(4)?,
+                        approval_link: r.opt_string(5)?,
+                        created: opt_time(r.opt_string(6)?)?,
+                        checked_at: opt_time(r.opt_string(7)?)?,
+                        error: r.opt_string(8)?,
+                        recipients: recipients
+                            .into_iter()
+                            .map(|n| org(i64::from(n)))
+                            .collect::<super::sql::DbResult<_>>()?,
+                    })
+                },
             )
             .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                let o = org(r.get(0)?)?;
-                let state: String = r.get(1)?;
-                let status: Option<String> = r.get(2)?;
-                let recipients: String = r.get(9)?;
-                let recipients: Vec<u32> = serde_json::from_str(&recipients)
-                    .map_err(|_| corrupt("onboarding recipients", &recipients))?;
-                Ok(OnboardingRecord {
-                    org: o,
-                    state: parse_state(&state)
-                        .ok_or_else(|| corrupt("onboarding state", &state))?,
-                    status: match status {
-                        Some(s) => Some(
-                            RequestStatus::parse(&s)
-                                .ok_or_else(|| corrupt("request status", &s))?,
-                        ),
-                        None => None,
-                    },
-                    since: opt_time(r.get(3)?)?,
-                    request_id: r.get(4)?,
-                    approval_link: r.get(5)?,
-                    created: opt_time(r.get(6)?)?,
-                    checked_at: opt_time(r.get(7)?)?,
-                    error: r.get(8)?,
-                    recipients: recipients
-                        .into_iter()
-                        .map(|n| org(i64::from(n)))
-                        .collect::<rusqlite::Result<_>>()?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = BTreeMap::new();
-        for r in rows {
-            let r = r.map_err(|e| self.err(e))?;
-            out.insert(r.org, r);
-        }
-        Ok(out)
+        Ok(rows.into_iter().map(|r| (r.org, r)).collect())
     }
 
     /// Keeps what a run found, one transaction.
     ///
     /// # Errors
-    /// SQLite failed.
+    /// The database failed.
     pub fn record_onboarding(&mut self, run: &OnboardingRun) -> Result<(), StoreError> {
         let path = self.path.display().to_string();
-        let err = |e: rusqlite::Error| StoreError {
+        let err = |e: DbError| StoreError {
             path: path.clone(),
             reason: e.to_string(),
         };
-        let tx = self.conn.transaction().map_err(err)?;
+        let tx = self.db.begin().map_err(err)?;
         for r in &run.organisations {
             let recipients: Vec<u32> = r.recipients.iter().map(|o| o.get()).collect();
-            tx.execute(
+            self.db.execute(
                 "INSERT INTO onboarding_requests
                    (org, state, status, since, request_id, confirm_url, created, checked_at, error, recipients)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -115,7 +108,7 @@ impl Store {
     /// The onboarding record that stands for `recipient` (its own, or its main unit's).
     ///
     /// # Errors
-    /// SQLite failed or a row is corrupt.
+    /// The database failed or a row is corrupt.
     pub fn onboarding_of(
         &self,
         recipient: OrgNumber,
