@@ -24,4 +24,5 @@ mod properties;
 mod remedies;
 mod report;
 mod serve;
+mod store;
 mod verifier;
