@@ -15,7 +15,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use super::codec::{corrupt, message_type, opt_time, org, parse_severity, time};
-use super::sql::{Db, DbResult, Param, Stmt, Value, params};
+use super::sql::{Db, DbResult, Inserter, Param, Stmt, Value, params};
 use super::{Store, StoreError, Suppression, SweepId};
 use crate::model::{Finding, FindingCode, MessageTypeId, OrgNumber, Route, Severity};
 
@@ -288,10 +288,10 @@ pub(super) struct FindingLedger<'a> {
     /// Ids of the findings seen in this sweep.
     still_open: FxHashSet<i64>,
     find: Stmt<'a>,
-    insert: Stmt<'a>,
+    insert: Inserter<'a>,
     reopen: Stmt<'a>,
     update_detail: Stmt<'a>,
-    event: Stmt<'a>,
+    event: Inserter<'a>,
     /// What this sweep did to findings, in order.
     changes: Vec<FindingChange>,
     /// Findings on the routes judged, by code.
@@ -335,16 +335,31 @@ impl<'a> FindingLedger<'a> {
             still_open: FxHashSet::default(),
             find: tx
                 .prepare_cached("SELECT id, state FROM findings WHERE route_id = ?1 AND code = ?2")?,
-            insert: tx.prepare_insert(
-                "INSERT INTO findings (route_id, code, severity, state, first_seen_at, first_sweep, last_seen_at, last_sweep, detail)
-                 VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?4, ?5, ?6)",
+            insert: Inserter::new(
+                tx,
+                "findings",
+                &[
+                    "route_id",
+                    "code",
+                    "severity",
+                    "state",
+                    "first_seen_at",
+                    "first_sweep",
+                    "last_seen_at",
+                    "last_sweep",
+                    "detail",
+                ],
+                Some("id"),
             )?,
             reopen: tx.prepare_cached(
                 "UPDATE findings SET state = 'open', reopened = reopened + 1, reopened_at = ?2, resolved_at = NULL, detail = ?3 WHERE id = ?1",
             )?,
             update_detail: tx.prepare_cached("UPDATE findings SET detail = ?2 WHERE id = ?1")?,
-            event: tx.prepare_cached(
-                "INSERT INTO finding_events (finding_id, sweep_id, at, event) VALUES (?1, ?2, ?3, ?4)",
+            event: Inserter::new(
+                tx,
+                "finding_events",
+                &["finding_id", "sweep_id", "at", "event"],
+                None,
             )?,
             changes: Vec::new(),
             by_code: Vec::new(),
@@ -371,6 +386,8 @@ impl<'a> FindingLedger<'a> {
                 Some((fid, old)) => {
                     self.still_open.insert(*fid);
                     if old != detail {
+                        // It may have been opened in this sweep, and still be buffered.
+                        self.insert.flush()?;
                         self.update_detail.execute(params![fid, detail])?;
                     }
                     None
@@ -386,10 +403,13 @@ impl<'a> FindingLedger<'a> {
                             (fid, Change::Reopened)
                         }
                         None => {
-                            let fid = self.insert.insert_id(params![
+                            let fid = self.insert.push_id(params![
                                 route_id,
                                 code.as_str(),
                                 code.severity().as_str(),
+                                "open",
+                                self.now,
+                                self.sweep,
                                 self.now,
                                 self.sweep,
                                 detail
@@ -400,7 +420,7 @@ impl<'a> FindingLedger<'a> {
                     self.still_open.insert(fid);
                     self.open.insert((route_id, code), (fid, detail.clone()));
                     self.event
-                        .execute(params![fid, self.sweep, self.now, change.as_str()])?;
+                        .push(params![fid, self.sweep, self.now, change.as_str()])?;
                     Some(change)
                 }
             };
@@ -463,7 +483,7 @@ impl<'a> FindingLedger<'a> {
             };
             end_finding.execute(params![fid, state.as_str(), self.now])?;
             self.event
-                .execute(params![fid, self.sweep, self.now, change.as_str()])?;
+                .push(params![fid, self.sweep, self.now, change.as_str()])?;
             if let (Some(&(s, t, rcp)), Some(code)) = (by_id.get(&route_id), code) {
                 let route = Route::new(
                     org(i64::from(s))?,
@@ -479,6 +499,8 @@ impl<'a> FindingLedger<'a> {
                 });
             }
         }
+        self.insert.flush()?;
+        self.event.flush()?;
         self.tx.execute(
             "UPDATE findings SET last_seen_at = ?1, last_sweep = ?2 WHERE state = 'open'",
             params![self.now, self.sweep],

@@ -462,6 +462,180 @@ impl Stmt<'_> {
     }
 }
 
+/// Rows for one table, from the hot loop of recording a sweep: on SQLite each is inserted
+/// at once through a cached statement (as ever); on PostgreSQL they are buffered and sent
+/// as multi-row `INSERT`s, and new ids are drawn from the table's sequence in blocks,
+/// rather than paying a round trip per row. A row is in the table only once
+/// [`flush`](Self::flush)ed; PostgreSQL's foreign keys are checked at commit (the
+/// schema's are `DEFERRABLE INITIALLY DEFERRED`), so tables may be flushed in any order.
+pub(super) struct Inserter<'a> {
+    db: &'a Db,
+    table: &'static str,
+    columns: &'static [&'static str],
+    /// The identity column [`push_id`](Self::push_id) returns.
+    id: Option<&'static str>,
+    /// SQLite's statement.
+    sqlite: Option<Stmt<'a>>,
+    /// PostgreSQL's rows not yet sent, column by column (the id first, if any).
+    buffer: Vec<Value>,
+    /// PostgreSQL's ids drawn and not yet used, last first.
+    ids: Vec<i64>,
+    /// How many ids the next draw takes.
+    draw: usize,
+}
+
+/// Rows per multi-row `INSERT` at most.
+const BATCH_ROWS: usize = 1_000;
+
+impl<'a> Inserter<'a> {
+    /// Rows of `columns` for `table`; `id` names its identity column when new rows' ids
+    /// are wanted.
+    pub(super) fn new(
+        db: &'a Db,
+        table: &'static str,
+        columns: &'static [&'static str],
+        id: Option<&'static str>,
+    ) -> DbResult<Inserter<'a>> {
+        let sqlite = match db {
+            Db::Sqlite(_) => {
+                let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+                Some(db.prepare_cached(&format!(
+                    "INSERT INTO {table} ({}) VALUES ({})",
+                    columns.join(", "),
+                    marks.join(", ")
+                ))?)
+            }
+            Db::Postgres(_) => None,
+        };
+        Ok(Inserter {
+            db,
+            table,
+            columns,
+            id,
+            sqlite,
+            buffer: Vec::new(),
+            ids: Vec::new(),
+            draw: 64,
+        })
+    }
+
+    /// Adds a row.
+    pub(super) fn push(&mut self, params: &[&dyn Param]) -> DbResult<()> {
+        match &mut self.sqlite {
+            Some(st) => st.execute(params).map(drop),
+            None => self.buffer_row(None, params),
+        }
+    }
+
+    /// Adds a row; its new id.
+    pub(super) fn push_id(&mut self, params: &[&dyn Param]) -> DbResult<i64> {
+        match &mut self.sqlite {
+            Some(st) => st.insert_id(params),
+            None => {
+                let Some(column) = self.id else {
+                    return Err(DbError::Corrupt(format!(
+                        "no id column given for `{}`",
+                        self.table
+                    )));
+                };
+                if self.ids.is_empty() {
+                    let mut ids = self.db.query_map(
+                        &format!(
+                            "SELECT nextval(pg_get_serial_sequence('{}', '{column}')) FROM generate_series(1, CAST(?1 AS BIGINT))",
+                            self.table
+                        ),
+                        params![self.draw as i64],
+                        |r| r.i64(0),
+                    )?;
+                    ids.sort_unstable_by(|a, b| b.cmp(a));
+                    self.ids = ids;
+                    self.draw = (self.draw * 2).min(8_192);
+                }
+                let id = self
+                    .ids
+                    .pop()
+                    .ok_or_else(|| DbError::Corrupt("the sequence gave no id".to_owned()))?;
+                self.buffer_row(Some(id), params)?;
+                Ok(id)
+            }
+        }
+    }
+
+    fn buffer_row(&mut self, id: Option<i64>, params: &[&dyn Param]) -> DbResult<()> {
+        if let Some(id) = id {
+            self.buffer.push(Value::Int(id));
+        }
+        for p in params {
+            self.buffer.push(value_of(*p)?);
+        }
+        if self.buffer.len() >= self.width() * BATCH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn width(&self) -> usize {
+        self.columns.len() + usize::from(self.id.is_some() && self.sqlite.is_none())
+    }
+
+    /// Writes the rows buffered so far.
+    pub(super) fn flush(&mut self) -> DbResult<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let width = self.width();
+        let rows = self.buffer.len() / width;
+        let mut sql = format!("INSERT INTO {} (", self.table);
+        if let Some(id) = self.id {
+            sql.push_str(id);
+            sql.push_str(", ");
+        }
+        sql.push_str(&self.columns.join(", "));
+        sql.push_str(") VALUES ");
+        for r in 0..rows {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for c in 0..width {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("?{}", r * width + c + 1));
+            }
+            sql.push(')');
+        }
+        let args: Vec<&dyn Param> = self.buffer.iter().map(|v| v as &dyn Param).collect();
+        if rows == BATCH_ROWS {
+            self.db.prepare_cached(&sql)?.execute(&args)?;
+        } else {
+            self.db.prepare(&sql)?.execute(&args)?;
+        }
+        self.buffer.clear();
+        Ok(())
+    }
+}
+
+/// A parameter's value, owned (for rows buffered for PostgreSQL).
+fn value_of(p: &dyn Param) -> DbResult<Value> {
+    use rusqlite::types::{ToSqlOutput, Value as V, ValueRef};
+    let text = |t: &[u8]| -> DbResult<Value> {
+        Ok(Value::Text(
+            std::str::from_utf8(t)
+                .map_err(|_| corrupt("text", "not UTF-8"))?
+                .to_owned(),
+        ))
+    };
+    match p.sqlite().to_sql()? {
+        ToSqlOutput::Borrowed(ValueRef::Null) | ToSqlOutput::Owned(V::Null) => Ok(Value::Null),
+        ToSqlOutput::Borrowed(ValueRef::Integer(n)) | ToSqlOutput::Owned(V::Integer(n)) => {
+            Ok(Value::Int(n))
+        }
+        ToSqlOutput::Borrowed(ValueRef::Text(t)) => text(t),
+        ToSqlOutput::Owned(V::Text(t)) => Ok(Value::Text(t)),
+        ToSqlOutput::Borrowed(ValueRef::Blob(b)) => Ok(Value::Blob(b.to_vec())),
+        ToSqlOutput::Owned(V::Blob(b)) => Ok(Value::Blob(b)),
+        _ => Err(corrupt("parameter", "of a type the store does not write")),
+    }
+}
+
 /// A row of either backend.
 pub(super) enum Row<'a> {
     /// SQLite's.

@@ -24,7 +24,7 @@ use super::codec::{
     tier_str, time, verdict_str,
 };
 use super::findings::{FindingChange, FindingLedger};
-use super::sql::{Db, DbResult, Row, params};
+use super::sql::{Db, DbResult, Inserter, Row, params};
 use super::{Store, StoreError, Suppression, answers};
 use crate::engine::Evaluation;
 use crate::model::{EvidenceTier, Finding, FindingCode, MessageTypeId, OrgNumber, Route, Verdict};
@@ -494,13 +494,22 @@ fn record(
     // Open findings, and how they move along in this sweep.
     let mut findings = FindingLedger::load(tx, id, &now, finished_at, suppressions)?;
 
-    let mut insert_route = tx.prepare_insert(
-        "INSERT INTO routes (sender, message_type, recipient) VALUES (?1, ?2, ?3)",
+    let mut insert_route = Inserter::new(
+        tx,
+        "routes",
+        &["sender", "message_type", "recipient"],
+        Some("id"),
     )?;
+    // Only ever closes a verdict written before this sweep: never one still buffered.
     let mut close_verdict =
         tx.prepare_cached("UPDATE verdicts SET until = ?2 WHERE route_id = ?1 AND until IS NULL")?;
-    let mut insert_verdict = tx.prepare_cached(
-        "INSERT INTO verdicts (route_id, since, verdict, readers, tier, findings) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    let mut insert_verdict = Inserter::new(
+        tx,
+        "verdicts",
+        &[
+            "route_id", "since", "verdict", "readers", "tier", "findings",
+        ],
+        None,
     )?;
 
     let mut outcome = SweepOutcome::default();
@@ -525,7 +534,7 @@ fn record(
         let route_id = match route_ids.get(&key) {
             Some(&rid) => rid,
             None => {
-                let rid = insert_route.insert_id(params![
+                let rid = insert_route.push_id(params![
                     i64::from(key.0),
                     route.message_type.as_str(),
                     i64::from(key.2)
@@ -562,7 +571,7 @@ fn record(
             if current.contains_key(&route_id) {
                 close_verdict.execute(params![route_id, id])?;
             }
-            insert_verdict.execute(params![
+            insert_verdict.push(params![
                 route_id,
                 id,
                 verdict_str(a.verdict),
@@ -581,6 +590,8 @@ fn record(
             outcome.changed += 1;
         }
     }
+    insert_route.flush()?;
+    insert_verdict.flush()?;
     // Open findings not seen now end; those seen are marked seen now.
     (outcome.changes, outcome.by_code) =
         findings.finish(&seen_routes, &route_ids, types.names())?;
