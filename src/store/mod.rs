@@ -96,12 +96,18 @@ pub struct Migrated {
 /// How long connecting to PostgreSQL may take when the configuration does not say.
 const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Connects to PostgreSQL; an error names the host and port (never the password).
-fn pg_connect(config: &postgres::Config, shown: &str) -> Result<postgres::Client, StoreError> {
+/// `config` with a connect timeout if it has none.
+fn pg_config(config: &postgres::Config) -> postgres::Config {
     let mut config = config.clone();
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(PG_CONNECT_TIMEOUT);
     }
+    config
+}
+
+/// Connects to PostgreSQL; an error names the host and port (never the password).
+fn pg_connect(config: &postgres::Config, shown: &str) -> Result<postgres::Client, StoreError> {
+    let config = pg_config(config);
     let hosts: Vec<String> = config
         .get_hosts()
         .iter()
@@ -265,7 +271,7 @@ impl Store {
             reason: e.to_string(),
         })?;
         Ok(Store {
-            db: Db::Postgres(Box::new(sql::Pg::new(client))),
+            db: Db::Postgres(Box::new(sql::Pg::new(client, pg_config(config)))),
             path: PathBuf::from(shown),
         })
     }

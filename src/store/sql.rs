@@ -188,20 +188,41 @@ pub(super) enum Db {
 /// A PostgreSQL client with its statement cache. The sync client needs `&mut` for every
 /// query while the store reads through `&self`: a [`Store`](super::Store) is one
 /// connection used by one thread at a time, so a `RefCell` is enough.
+///
+/// A connection the server closed (a restart, a fail-over) fails the call that finds it
+/// closed; the next call outside a transaction connects again. Never inside one: its
+/// earlier statements are gone with the old connection, and the rest must not commit alone.
 pub(super) struct Pg {
     client: RefCell<postgres::Client>,
     cache: RefCell<HashMap<String, postgres::Statement>>,
+    config: postgres::Config,
+    in_transaction: std::cell::Cell<bool>,
 }
 
 impl Pg {
-    pub(super) fn new(client: postgres::Client) -> Pg {
+    pub(super) fn new(client: postgres::Client, config: postgres::Config) -> Pg {
         Pg {
             client: RefCell::new(client),
             cache: RefCell::new(HashMap::new()),
+            config,
+            in_transaction: std::cell::Cell::new(false),
         }
     }
 
+    /// Connects again if the server closed the connection, outside a transaction.
+    fn ready(&self) -> DbResult<()> {
+        if self.in_transaction.get() || !self.client.borrow().is_closed() {
+            return Ok(());
+        }
+        let client = self.config.connect(postgres::NoTls)?;
+        *self.client.borrow_mut() = client;
+        self.cache.borrow_mut().clear();
+        tracing::warn!("store: the connection to PostgreSQL was closed: connected again");
+        Ok(())
+    }
+
     fn prepare(&self, sql: &str, cached: bool) -> DbResult<postgres::Statement> {
+        self.ready()?;
         if cached && let Some(st) = self.cache.borrow().get(sql) {
             return Ok(st.clone());
         }
@@ -284,7 +305,16 @@ impl Db {
     pub(super) fn batch(&self, sql: &str) -> DbResult<()> {
         match self {
             Db::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Db::Postgres(pg) => Ok(pg.client.borrow_mut().batch_execute(sql)?),
+            Db::Postgres(pg) => {
+                pg.ready()?;
+                Ok(pg.client.borrow_mut().batch_execute(sql)?)
+            }
+        }
+    }
+
+    fn in_transaction(&self, yes: bool) {
+        if let Db::Postgres(pg) = self {
+            pg.in_transaction.set(yes);
         }
     }
 
@@ -321,6 +351,7 @@ impl Db {
     /// Starts a transaction: rolled back when the [`Tx`] is dropped uncommitted.
     pub(super) fn begin(&self) -> DbResult<Tx<'_>> {
         self.batch("BEGIN")?;
+        self.in_transaction(true);
         Ok(Tx {
             db: self,
             done: false,
@@ -338,7 +369,9 @@ impl Tx<'_> {
     /// Makes the transaction's writes durable.
     pub(super) fn commit(mut self) -> DbResult<()> {
         self.done = true;
-        self.db.batch("COMMIT")
+        let committed = self.db.batch("COMMIT");
+        self.db.in_transaction(false);
+        committed
     }
 }
 
@@ -349,6 +382,7 @@ impl Drop for Tx<'_> {
         {
             tracing::warn!(error = %e, "store: rolling back a transaction failed");
         }
+        self.db.in_transaction(false);
     }
 }
 

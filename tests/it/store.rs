@@ -1275,3 +1275,38 @@ fn postgres_a_daemons_sqlite_history_copied_into_postgresql_reads_the_same() {
     let e = from.copy_into(&mut to).unwrap_err().to_string();
     assert!(e.contains("not empty"), "{e}");
 }
+
+#[test]
+fn postgres_a_connection_the_server_closed_fails_one_call_and_the_next_connects_again() {
+    let Some(server) = pg_server() else { return };
+    let db = PgDatabase::new(server);
+    Store::migrate_postgres(&db.config, &db.shown()).unwrap();
+    let mut s = Store::open_postgres(&db.config, &db.shown()).unwrap();
+    assert_eq!(s.audit_count().unwrap(), 0);
+    let kill = || {
+        db.client()
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&db.name],
+            )
+            .unwrap();
+    };
+    kill();
+    let e = s.audit_count().unwrap_err().to_string();
+    assert!(e.contains(&db.shown()), "{e}");
+    assert_eq!(s.audit_count().unwrap(), 0, "connected again");
+    // A write that finds the connection closed fails whole (the store never carries a
+    // transaction over to a new connection), and the next one goes through.
+    let entry = AuditEntry {
+        at: t("2026-11-21T06:00:00Z"),
+        caller: "x".into(),
+        route: r(BAD),
+        verdict: Verdict::NotReadable,
+        readers: 0,
+    };
+    kill();
+    assert!(s.audit(std::slice::from_ref(&entry)).is_err());
+    s.audit(std::slice::from_ref(&entry)).unwrap();
+    assert_eq!(s.audit_count().unwrap(), 1);
+}
