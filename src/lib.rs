@@ -28,7 +28,7 @@
 //! | [`events`] | Altinn Events pushed to the daemon's webhook: hints to re-fetch one message, never evidence ([`events::Inbox`]) |
 //! | [`outcome`] | sent messages and their fate: Altinn Correspondence with the sender's own token, message → route, findings from what happened ([`outcome::assess`]) |
 //! | [`onboarding`] | asking recipients to approve reachcheck's system user (vendor system-user requests), tracking the answers, coverage |
-//! | [`store`] | the SQLite history: sweeps, verdict changes, finding lifecycles, suppressions, audit, sent messages ([`store::Store`]) |
+//! | [`store`] | the history, in SQLite or PostgreSQL: sweeps, verdict changes, finding lifecycles, suppressions, audit, sent messages ([`store::Store`]) |
 //! | [`alerts`] | webhook alerts: what they say and how they are delivered ([`alerts::Notifier`]) |
 //! | [`daemon`] | `reachcheck serve`: scheduled sweeps, reload, shutdown, alerts, as named tasks ([`daemon::Daemon`]) |
 //! | [`api`] | the HTTP API: health, metrics, AuthZEN pre-send checks, findings, suppressions |

@@ -7,12 +7,11 @@
 
 use std::sync::Arc;
 
-use jiff::Timestamp;
-use rusqlite::params;
-
 use super::codec::{stamp, verdict_str};
+use super::sql::{DbError, params};
 use super::{Store, StoreError};
 use crate::model::{Route, Verdict};
+use jiff::Timestamp;
 
 /// A pre-send check answered, for the audit table.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,13 +32,14 @@ impl Store {
     /// Appends pre-send checks to the audit table, in one transaction.
     pub fn audit(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError> {
         let path = self.path.display().to_string();
-        let wrap = |e: rusqlite::Error| StoreError {
+        let wrap = |e: DbError| StoreError {
             path: path.clone(),
             reason: e.to_string(),
         };
-        let tx = self.conn.transaction().map_err(wrap)?;
+        let tx = self.db.begin().map_err(wrap)?;
         {
-            let mut st = tx
+            let mut st = self
+                .db
                 .prepare_cached(
                     "INSERT INTO audit (at, caller, sender, message_type, recipient, verdict, readers)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -49,11 +49,11 @@ impl Store {
                 st.execute(params![
                     stamp(e.at),
                     &*e.caller,
-                    e.route.sender.get(),
+                    i64::from(e.route.sender.get()),
                     e.route.message_type.as_str(),
-                    e.route.recipient.get(),
+                    i64::from(e.route.recipient.get()),
                     verdict_str(e.verdict),
-                    e.readers
+                    i64::from(e.readers)
                 ])
                 .map_err(wrap)?;
             }
@@ -63,8 +63,8 @@ impl Store {
 
     /// Audit rows, for tests and reports.
     pub fn audit_count(&self) -> Result<u64, StoreError> {
-        self.conn
-            .query_row("SELECT count(*) FROM audit", [], |r| r.get::<_, i64>(0))
+        self.db
+            .query_row("SELECT count(*) FROM audit", params![], |r| r.i64(0))
             .map(|n| n.max(0) as u64)
             .map_err(|e| self.err(e))
     }

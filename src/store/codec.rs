@@ -51,14 +51,8 @@ pub(super) fn parse_severity(s: &str) -> Option<Severity> {
     })
 }
 
-/// A row that does not hold what this build wrote: the file was edited or is not ours.
-pub(super) fn corrupt(what: &str, value: impl std::fmt::Display) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        0,
-        rusqlite::types::Type::Text,
-        format!("unexpected {what} `{value}`").into(),
-    )
-}
+use super::sql::DbResult;
+pub(super) use super::sql::corrupt;
 
 /// A time as stored: RFC 3339 in UTC, whole seconds (sorts as text, reads as time).
 pub(super) fn stamp(t: Timestamp) -> String {
@@ -67,22 +61,22 @@ pub(super) fn stamp(t: Timestamp) -> String {
         .to_string()
 }
 
-pub(super) fn time(s: &str) -> rusqlite::Result<Timestamp> {
+pub(super) fn time(s: &str) -> DbResult<Timestamp> {
     s.parse().map_err(|_| corrupt("time", s))
 }
 
-pub(super) fn opt_time(s: Option<String>) -> rusqlite::Result<Option<Timestamp>> {
+pub(super) fn opt_time(s: Option<String>) -> DbResult<Option<Timestamp>> {
     s.as_deref().map(time).transpose()
 }
 
-pub(super) fn org(n: i64) -> rusqlite::Result<OrgNumber> {
+pub(super) fn org(n: i64) -> DbResult<OrgNumber> {
     u32::try_from(n)
         .ok()
         .and_then(OrgNumber::from_u32)
         .ok_or_else(|| corrupt("organisation number", n))
 }
 
-pub(super) fn message_type(s: &str) -> rusqlite::Result<MessageTypeId> {
+pub(super) fn message_type(s: &str) -> DbResult<MessageTypeId> {
     MessageTypeId::parse(s).map_err(|_| corrupt("message type", s))
 }
 

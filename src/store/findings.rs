@@ -11,11 +11,11 @@
 //! finding is covered).
 
 use jiff::Timestamp;
-use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use super::codec::{corrupt, message_type, opt_time, org, parse_severity, time};
+use super::sql::{Db, DbResult, Inserter, Param, Stmt, Value, params};
 use super::{Store, StoreError, Suppression, SweepId};
 use crate::model::{Finding, FindingCode, MessageTypeId, OrgNumber, Route, Severity};
 
@@ -162,27 +162,27 @@ impl Store {
 
     /// Every finding event (opened, resolved, reopened, retired), in order.
     pub fn finding_events(&self) -> Result<Vec<FindingEvent>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT finding_id, sweep_id, at, event FROM finding_events ORDER BY rowid")
-            .map_err(|e| self.err(e))?;
-        st.query_map([], |r| {
-            let event: String = r.get(3)?;
-            Ok(FindingEvent {
-                finding: r.get(0)?,
-                sweep: r.get(1)?,
-                at: time(&r.get::<_, String>(2)?)?,
-                change: match event.as_str() {
-                    "opened" => Change::Opened,
-                    "resolved" => Change::Resolved,
-                    "reopened" => Change::Reopened,
-                    "retired" => Change::Retired,
-                    _ => return Err(corrupt("finding event", &event)),
+        self.db
+            .query_map(
+                "SELECT finding_id, sweep_id, at, event FROM finding_events ORDER BY rowid",
+                params![],
+                |r| {
+                    let event = r.str(3)?;
+                    Ok(FindingEvent {
+                        finding: r.i64(0)?,
+                        sweep: r.i64(1)?,
+                        at: time(r.str(2)?)?,
+                        change: match event {
+                            "opened" => Change::Opened,
+                            "resolved" => Change::Resolved,
+                            "reopened" => Change::Reopened,
+                            "retired" => Change::Retired,
+                            _ => return Err(corrupt("finding event", event)),
+                        },
+                    })
                 },
-            })
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(|e| self.err(e))
+            )
+            .map_err(|e| self.err(e))
     }
 
     /// Findings with their lifecycle, newest first, filtered.
@@ -196,60 +196,65 @@ impl Store {
                     f.first_seen_at, f.last_seen_at, f.resolved_at, f.reopened, f.detail
              FROM findings f JOIN routes r ON r.id = f.route_id WHERE 1 = 1",
         );
-        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        let mut args: Vec<Value> = Vec::new();
+        let mut and = |sql: &mut String, column: &str, value: Value| {
+            args.push(value);
+            sql.push_str(&format!(" AND {column} = ?{}", args.len()));
+        };
         if let Some(s) = filter.sender {
-            sql.push_str(" AND r.sender = ?");
-            args.push(Box::new(s.get()));
+            and(&mut sql, "r.sender", i64::from(s.get()).into());
         }
         if let Some(s) = filter.recipient {
-            sql.push_str(" AND r.recipient = ?");
-            args.push(Box::new(s.get()));
+            and(&mut sql, "r.recipient", i64::from(s.get()).into());
         }
         if let Some(t) = &filter.message_type {
-            sql.push_str(" AND r.message_type = ?");
-            args.push(Box::new(t.to_string()));
+            and(&mut sql, "r.message_type", t.to_string().into());
         }
         if let Some(s) = filter.state {
-            sql.push_str(" AND f.state = ?");
-            args.push(Box::new(s.as_str()));
+            and(&mut sql, "f.state", s.as_str().to_owned().into());
         }
         if let Some(s) = filter.severity {
-            sql.push_str(" AND f.severity = ?");
-            args.push(Box::new(s.as_str()));
+            and(&mut sql, "f.severity", s.as_str().to_owned().into());
         }
-        sql.push_str(" ORDER BY f.last_seen_at DESC, f.id DESC LIMIT ?");
-        args.push(Box::new(filter.limit));
+        args.push(i64::from(filter.limit).into());
+        sql.push_str(&format!(
+            " ORDER BY f.last_seen_at DESC, f.id DESC LIMIT ?{}",
+            args.len()
+        ));
         let suppressions = self.suppressions()?;
-        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                let code: String = r.get(4)?;
-                let severity: String = r.get(5)?;
-                let state: String = r.get(6)?;
-                let detail: String = r.get(11)?;
-                Ok(FindingRecord {
-                    id: r.get(0)?,
-                    route: Route::new(
-                        org(r.get(1)?)?,
-                        message_type(&r.get::<_, String>(2)?)?,
-                        org(r.get(3)?)?,
-                    ),
-                    code: FindingCode::from_name(&code)
-                        .ok_or_else(|| corrupt("finding code", &code))?,
-                    severity: parse_severity(&severity)
-                        .ok_or_else(|| corrupt("severity", &severity))?,
-                    state: FindingState::parse(&state)
-                        .ok_or_else(|| corrupt("finding state", &state))?,
-                    first_seen_at: time(&r.get::<_, String>(7)?)?,
-                    last_seen_at: time(&r.get::<_, String>(8)?)?,
-                    resolved_at: opt_time(r.get(9)?)?,
-                    reopened: r.get(10)?,
-                    suppressed_by: None,
-                    detail: serde_json::from_str(&detail)
-                        .map_err(|_| corrupt("finding", &detail))?,
+        let args: Vec<&dyn Param> = args.iter().map(|a| a as &dyn Param).collect();
+        let rows = self
+            .db
+            .prepare(&sql)
+            .and_then(|mut st| {
+                st.query_map(&args, |r| {
+                    let code = r.str(4)?;
+                    let severity = r.str(5)?;
+                    let state = r.str(6)?;
+                    let detail = r.str(11)?;
+                    Ok(FindingRecord {
+                        id: r.i64(0)?,
+                        route: Route::new(
+                            org(r.i64(1)?)?,
+                            message_type(r.str(2)?)?,
+                            org(r.i64(3)?)?,
+                        ),
+                        code: FindingCode::from_name(code)
+                            .ok_or_else(|| corrupt("finding code", code))?,
+                        severity: parse_severity(severity)
+                            .ok_or_else(|| corrupt("severity", severity))?,
+                        state: FindingState::parse(state)
+                            .ok_or_else(|| corrupt("finding state", state))?,
+                        first_seen_at: time(r.str(7)?)?,
+                        last_seen_at: time(r.str(8)?)?,
+                        resolved_at: opt_time(r.opt_string(9)?)?,
+                        reopened: r.u32(10)?,
+                        suppressed_by: None,
+                        detail: serde_json::from_str(detail)
+                            .map_err(|_| corrupt("finding", detail))?,
+                    })
                 })
             })
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| self.err(e))?;
         Ok(rows
             .into_iter()
@@ -269,7 +274,7 @@ impl Store {
 /// pass that writes its verdict ([`saw`](Self::saw)), and [`finish`](Self::finish)ed to end
 /// the open findings no longer seen.
 pub(super) struct FindingLedger<'a> {
-    tx: &'a Connection,
+    tx: &'a Db,
     sweep: SweepId,
     /// When the sweep finished, as stored.
     now: &'a str,
@@ -282,11 +287,11 @@ pub(super) struct FindingLedger<'a> {
     strays: Vec<(i64, i64)>,
     /// Ids of the findings seen in this sweep.
     still_open: FxHashSet<i64>,
-    find: CachedStatement<'a>,
-    insert: CachedStatement<'a>,
-    reopen: CachedStatement<'a>,
-    update_detail: CachedStatement<'a>,
-    event: CachedStatement<'a>,
+    find: Stmt<'a>,
+    insert: Inserter<'a>,
+    reopen: Stmt<'a>,
+    update_detail: Stmt<'a>,
+    event: Inserter<'a>,
     /// What this sweep did to findings, in order.
     changes: Vec<FindingChange>,
     /// Findings on the routes judged, by code.
@@ -300,28 +305,25 @@ impl<'a> FindingLedger<'a> {
     /// Reads the open findings, for sweep `sweep` that finished at `finished_at` (`now` as
     /// stored).
     pub(super) fn load(
-        tx: &'a Connection,
+        tx: &'a Db,
         sweep: SweepId,
         now: &'a str,
         finished_at: Timestamp,
         suppressions: &'a [&'a Suppression],
-    ) -> rusqlite::Result<Self> {
+    ) -> DbResult<Self> {
         // Open findings, by (route id, code); codes this version does not know are resolved.
         let mut open: FxHashMap<(i64, FindingCode), (i64, String)> = FxHashMap::default();
         let mut strays: Vec<(i64, i64)> = Vec::new();
-        {
-            let mut st =
-                tx.prepare("SELECT id, route_id, code, detail FROM findings WHERE state = 'open'")?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                match FindingCode::from_name(r.get_ref(2)?.as_str()?) {
+        tx.prepare_cached("SELECT id, route_id, code, detail FROM findings WHERE state = 'open'")?
+            .for_each(params![], |r| {
+                match FindingCode::from_name(r.str(2)?) {
                     Some(code) => {
-                        open.insert((r.get(1)?, code), (r.get(0)?, r.get(3)?));
+                        open.insert((r.i64(1)?, code), (r.i64(0)?, r.string(3)?));
                     }
-                    None => strays.push((r.get(0)?, r.get(1)?)),
+                    None => strays.push((r.i64(0)?, r.i64(1)?)),
                 }
-            }
-        }
+                Ok(())
+            })?;
         Ok(FindingLedger {
             tx,
             sweep,
@@ -333,16 +335,31 @@ impl<'a> FindingLedger<'a> {
             still_open: FxHashSet::default(),
             find: tx
                 .prepare_cached("SELECT id, state FROM findings WHERE route_id = ?1 AND code = ?2")?,
-            insert: tx.prepare_cached(
-                "INSERT INTO findings (route_id, code, severity, state, first_seen_at, first_sweep, last_seen_at, last_sweep, detail)
-                 VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?4, ?5, ?6)",
+            insert: Inserter::new(
+                tx,
+                "findings",
+                &[
+                    "route_id",
+                    "code",
+                    "severity",
+                    "state",
+                    "first_seen_at",
+                    "first_sweep",
+                    "last_seen_at",
+                    "last_sweep",
+                    "detail",
+                ],
+                Some("id"),
             )?,
             reopen: tx.prepare_cached(
                 "UPDATE findings SET state = 'open', reopened = reopened + 1, reopened_at = ?2, resolved_at = NULL, detail = ?3 WHERE id = ?1",
             )?,
             update_detail: tx.prepare_cached("UPDATE findings SET detail = ?2 WHERE id = ?1")?,
-            event: tx.prepare_cached(
-                "INSERT INTO finding_events (finding_id, sweep_id, at, event) VALUES (?1, ?2, ?3, ?4)",
+            event: Inserter::new(
+                tx,
+                "finding_events",
+                &["finding_id", "sweep_id", "at", "event"],
+                None,
             )?,
             changes: Vec::new(),
             by_code: Vec::new(),
@@ -358,7 +375,7 @@ impl<'a> FindingLedger<'a> {
         route: &Route,
         findings: &[Finding],
         details: &[String],
-    ) -> rusqlite::Result<()> {
+    ) -> DbResult<()> {
         for (f, detail) in findings.iter().zip(details) {
             let code = f.code();
             match self.by_code.iter_mut().find(|(c, _)| *c == code) {
@@ -369,38 +386,41 @@ impl<'a> FindingLedger<'a> {
                 Some((fid, old)) => {
                     self.still_open.insert(*fid);
                     if old != detail {
+                        // It may have been opened in this sweep, and still be buffered.
+                        self.insert.flush()?;
                         self.update_detail.execute(params![fid, detail])?;
                     }
                     None
                 }
                 None => {
-                    let existing: Option<(i64, String)> = self
-                        .find
-                        .query_row(params![route_id, code.as_str()], |r| {
-                            Ok((r.get(0)?, r.get(1)?))
-                        })
-                        .optional()?;
+                    let existing: Option<(i64, String)> =
+                        self.find.query_opt(params![route_id, code.as_str()], |r| {
+                            Ok((r.i64(0)?, r.string(1)?))
+                        })?;
                     let (fid, change) = match existing {
                         Some((fid, _)) => {
                             self.reopen.execute(params![fid, self.now, detail])?;
                             (fid, Change::Reopened)
                         }
                         None => {
-                            self.insert.execute(params![
+                            let fid = self.insert.push_id(params![
                                 route_id,
                                 code.as_str(),
                                 code.severity().as_str(),
+                                "open",
+                                self.now,
+                                self.sweep,
                                 self.now,
                                 self.sweep,
                                 detail
                             ])?;
-                            (self.tx.last_insert_rowid(), Change::Opened)
+                            (fid, Change::Opened)
                         }
                     };
                     self.still_open.insert(fid);
                     self.open.insert((route_id, code), (fid, detail.clone()));
                     self.event
-                        .execute(params![fid, self.sweep, self.now, change.as_str()])?;
+                        .push(params![fid, self.sweep, self.now, change.as_str()])?;
                     Some(change)
                 }
             };
@@ -428,7 +448,7 @@ impl<'a> FindingLedger<'a> {
         seen_routes: &FxHashSet<i64>,
         route_ids: &FxHashMap<(u32, u16, u32), i64>,
         types: &[String],
-    ) -> rusqlite::Result<(Vec<FindingChange>, ByCode)> {
+    ) -> DbResult<(Vec<FindingChange>, ByCode)> {
         // Open findings not seen now: resolved, or retired with their route.
         let gone: Vec<(i64, i64, Option<FindingCode>)> = self
             .open
@@ -463,7 +483,7 @@ impl<'a> FindingLedger<'a> {
             };
             end_finding.execute(params![fid, state.as_str(), self.now])?;
             self.event
-                .execute(params![fid, self.sweep, self.now, change.as_str()])?;
+                .push(params![fid, self.sweep, self.now, change.as_str()])?;
             if let (Some(&(s, t, rcp)), Some(code)) = (by_id.get(&route_id), code) {
                 let route = Route::new(
                     org(i64::from(s))?,
@@ -479,6 +499,8 @@ impl<'a> FindingLedger<'a> {
                 });
             }
         }
+        self.insert.flush()?;
+        self.event.flush()?;
         self.tx.execute(
             "UPDATE findings SET last_seen_at = ?1, last_sweep = ?2 WHERE state = 'open'",
             params![self.now, self.sweep],

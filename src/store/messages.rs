@@ -13,11 +13,11 @@
 //! prediction a message was sent under).
 
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::codec::{corrupt, message_type, org, parse_verdict};
+use super::sql::{Db, DbError, DbResult, Param, Row, Value, params};
 use super::{Store, StoreError, SweepId};
 use crate::model::{FindingCode, MessageTypeId, OrgNumber, ResourceId, Route, Verdict};
 use crate::outcome::{CorrespondenceId, Ingest, NotificationOutcome, Placement, Unrouted};
@@ -187,7 +187,7 @@ fn micros(t: Option<Timestamp>) -> Option<i64> {
     t.map(Timestamp::as_microsecond)
 }
 
-fn from_micros(v: Option<i64>) -> rusqlite::Result<Option<Timestamp>> {
+fn from_micros(v: Option<i64>) -> DbResult<Option<Timestamp>> {
     v.map(|us| Timestamp::from_microsecond(us).map_err(|_| corrupt("time", us)))
         .transpose()
 }
@@ -197,54 +197,46 @@ const COLUMNS: &str = "id, resource, sender, message_type, recipient, unrouted, 
     failed, problem, predicted, first_seen_us, checked_us, final, alerted_unread_us, \
     alerted_notification_us";
 
-fn record_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
-    let id: String = r.get(0)?;
-    let resource: Option<String> = r.get(1)?;
-    let opt_org = |i: usize| -> rusqlite::Result<Option<OrgNumber>> {
-        r.get::<_, Option<i64>>(i)?.map(org).transpose()
-    };
-    let time = |i: usize| from_micros(r.get(i)?);
-    let req = |i: usize| -> rusqlite::Result<Timestamp> {
-        time(i)?.ok_or_else(|| corrupt("time", "NULL"))
-    };
+fn record_row(r: &Row<'_>) -> DbResult<MessageRecord> {
+    let id = r.str(0)?;
+    let resource = r.opt_str(1)?;
+    let opt_org = |i: usize| -> DbResult<Option<OrgNumber>> { r.opt_i64(i)?.map(org).transpose() };
+    let time = |i: usize| from_micros(r.opt_i64(i)?);
+    let req = |i: usize| -> DbResult<Timestamp> { time(i)?.ok_or_else(|| corrupt("time", "NULL")) };
     Ok(MessageRecord {
-        id: CorrespondenceId::parse(&id).map_err(|_| corrupt("correspondence id", &id))?,
+        id: CorrespondenceId::parse(id).map_err(|_| corrupt("correspondence id", id))?,
         resource: resource
-            .map(|s| ResourceId::parse(&s).map_err(|_| corrupt("resource id", &s)))
+            .map(|s| ResourceId::parse(s).map_err(|_| corrupt("resource id", s)))
             .transpose()?,
         sender: opt_org(2)?,
-        message_type: r
-            .get::<_, Option<String>>(3)?
-            .as_deref()
-            .map(message_type)
-            .transpose()?,
+        message_type: r.opt_str(3)?.map(message_type).transpose()?,
         recipient: opt_org(4)?,
-        unrouted: match r.get::<_, Option<String>>(5)? {
+        unrouted: match r.opt_str(5)? {
             None => None,
-            Some(s) => Some(Unrouted::from_name(&s).ok_or_else(|| corrupt("unrouted", &s))?),
+            Some(s) => Some(Unrouted::from_name(s).ok_or_else(|| corrupt("unrouted", s))?),
         },
-        senders_reference: r.get(6)?,
+        senders_reference: r.opt_string(6)?,
         requested_publish: time(7)?,
         published: time(8)?,
         read: time(9)?,
         confirmed: time(10)?,
         due: time(11)?,
-        confirmation_needed: r.get(12)?,
-        notification: match r.get::<_, Option<String>>(13)? {
+        confirmation_needed: r.bool(12)?,
+        notification: match r.opt_str(13)? {
             None => None,
-            Some(s) => Some(
-                NotificationOutcome::from_name(&s).ok_or_else(|| corrupt("notification", &s))?,
-            ),
+            Some(s) => {
+                Some(NotificationOutcome::from_name(s).ok_or_else(|| corrupt("notification", s))?)
+            }
         },
-        failed: r.get(14)?,
-        problem: r.get(15)?,
-        predicted: match r.get::<_, Option<String>>(16)? {
+        failed: r.bool(14)?,
+        problem: r.opt_string(15)?,
+        predicted: match r.opt_str(16)? {
             None => None,
-            Some(s) => Some(parse_verdict(&s).ok_or_else(|| corrupt("verdict", &s))?),
+            Some(s) => Some(parse_verdict(s).ok_or_else(|| corrupt("verdict", s))?),
         },
         first_seen: req(17)?,
         checked: req(18)?,
-        is_final: r.get(19)?,
+        is_final: r.bool(19)?,
         alerted_unread: time(20)?,
         alerted_notification: time(21)?,
     })
@@ -254,19 +246,15 @@ fn record_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
 struct SweepTimes(Vec<(i64, SweepId)>);
 
 impl SweepTimes {
-    fn load(conn: &rusqlite::Connection) -> rusqlite::Result<SweepTimes> {
-        let mut st = conn.prepare(
-            "SELECT id, finished_at FROM sweeps WHERE status = 'ok' AND finished_at IS NOT NULL",
-        )?;
-        let mut v: Vec<(i64, SweepId)> = st
-            .query_map([], |r| {
-                Ok((r.get::<_, SweepId>(0)?, r.get::<_, String>(1)?))
-            })?
-            .filter_map(|row| {
-                let (id, at) = row.ok()?;
-                let at: Timestamp = at.parse().ok()?;
-                Some((at.as_microsecond(), id))
-            })
+    fn load(db: &Db) -> DbResult<SweepTimes> {
+        let mut v: Vec<(i64, SweepId)> = db
+            .query_map(
+                "SELECT id, finished_at FROM sweeps WHERE status = 'ok' AND finished_at IS NOT NULL",
+                params![],
+                |r| Ok((r.i64(0)?, r.str(1)?.parse::<Timestamp>().ok())),
+            )?
+            .into_iter()
+            .filter_map(|(id, at)| Some((at?.as_microsecond(), id)))
             .collect();
         v.sort_unstable();
         Ok(SweepTimes(v))
@@ -284,18 +272,17 @@ impl Store {
     /// What is known of every stored message, for a poll: its resource, its requested
     /// publish time and whether it is final.
     pub fn known_messages(&self) -> Result<FxHashMap<CorrespondenceId, KnownMessage>, StoreError> {
-        let run = || -> rusqlite::Result<FxHashMap<CorrespondenceId, KnownMessage>> {
-            let mut st = self
-                .conn
-                .prepare("SELECT id, resource, requested_us, final FROM messages")?;
-            let mut rows = st.query([])?;
+        let run = || -> DbResult<FxHashMap<CorrespondenceId, KnownMessage>> {
             let mut out = FxHashMap::default();
             let mut resources: Vec<ResourceId> = Vec::new();
-            while let Some(r) = rows.next()? {
-                let id = r.get_ref(0)?.as_str()?;
+            let mut st = self
+                .db
+                .prepare_cached("SELECT id, resource, requested_us, final FROM messages")?;
+            st.for_each(params![], |r| {
+                let id = r.str(0)?;
                 let id =
                     CorrespondenceId::parse(id).map_err(|_| corrupt("correspondence id", id))?;
-                let resource = match r.get_ref(1)?.as_str_or_null()? {
+                let resource = match r.opt_str(1)? {
                     None => None,
                     Some(res) => Some(match resources.iter().find(|x| x.as_str() == res) {
                         Some(x) => x.clone(),
@@ -311,11 +298,12 @@ impl Store {
                     id,
                     KnownMessage {
                         resource,
-                        requested_publish: from_micros(r.get(2)?)?,
-                        is_final: r.get(3)?,
+                        requested_publish: from_micros(r.opt_i64(2)?)?,
+                        is_final: r.bool(3)?,
                     },
                 );
-            }
+                Ok(())
+            })?;
             Ok(out)
         };
         run().map_err(|e| self.err(e))
@@ -333,15 +321,16 @@ impl Store {
         poll_for: jiff::SignedDuration,
     ) -> Result<Ingested, StoreError> {
         let path = self.path.display().to_string();
-        let wrap = |e: rusqlite::Error| StoreError {
+        let wrap = |e: DbError| StoreError {
             path: path.clone(),
             reason: e.to_string(),
         };
-        let tx = self.conn.transaction().map_err(wrap)?;
+        let tx = self.db.begin().map_err(wrap)?;
         let mut out = Ingested::default();
         {
-            let sweeps = SweepTimes::load(&tx).map_err(wrap)?;
-            let mut predict = tx
+            let sweeps = SweepTimes::load(&self.db).map_err(wrap)?;
+            let mut predict = self
+                .db
                 .prepare_cached(
                     "SELECT v.verdict FROM verdicts v JOIN routes r ON r.id = v.route_id
                      WHERE r.sender = ?1 AND r.message_type = ?2 AND r.recipient = ?3
@@ -350,7 +339,8 @@ impl Store {
                 .map_err(wrap)?;
             // New messages are the bulk of a first poll: one plain insert each; a message
             // already stored is updated in place (its first read and confirmation kept).
-            let mut insert = tx
+            let mut insert = self
+                .db
                 .prepare_cached(
                     "INSERT INTO messages (id, resource, sender, message_type, recipient, unrouted,
                         senders_reference, requested_us, published_us, read_us, confirmed_us, due_us,
@@ -361,7 +351,8 @@ impl Store {
                      ON CONFLICT (id) DO NOTHING",
                 )
                 .map_err(wrap)?;
-            let mut update = tx
+            let mut update = self
+                .db
                 .prepare_cached(
                     "UPDATE messages SET
                         resource = ?2, sender = ?3, message_type = ?4, recipient = ?5,
@@ -374,7 +365,8 @@ impl Store {
                      WHERE id = ?1",
                 )
                 .map_err(wrap)?;
-            let mut unusable = tx
+            let mut unusable = self
+                .db
                 .prepare_cached(
                     "INSERT INTO messages (id, resource, problem, first_seen_us, checked_us, final)
                      VALUES (?1, ?2, ?3, ?4, ?4, 0)
@@ -411,16 +403,15 @@ impl Store {
                         let predicted: Option<String> = match (placement, m.published) {
                             (Placement::Routed(r), Some(p)) => match sweeps.before(p) {
                                 Some(sweep) => predict
-                                    .query_row(
+                                    .query_opt(
                                         params![
-                                            r.sender.get(),
+                                            i64::from(r.sender.get()),
                                             r.message_type.as_str(),
-                                            r.recipient.get(),
+                                            i64::from(r.recipient.get()),
                                             sweep
                                         ],
-                                        |row| row.get(0),
+                                        |row| row.string(0),
                                     )
-                                    .optional()
                                     .map_err(wrap)?,
                                 None => None,
                             },
@@ -430,9 +421,9 @@ impl Store {
                         let values = params![
                             id,
                             m.resource.as_str(),
-                            sender.map(OrgNumber::get),
+                            sender.map(|o| i64::from(o.get())),
                             mtype.as_ref().map(MessageTypeId::as_str),
-                            recipient.map(OrgNumber::get),
+                            recipient.map(|o| i64::from(o.get())),
                             unrouted.map(Unrouted::as_str),
                             m.senders_reference,
                             micros(m.requested_publish),
@@ -440,12 +431,12 @@ impl Store {
                             micros(m.read),
                             micros(m.confirmed),
                             micros(m.due),
-                            m.confirmation_needed,
+                            i64::from(m.confirmation_needed),
                             m.notification.as_str(),
-                            m.failed,
+                            i64::from(m.failed),
                             predicted,
                             now_us,
-                            is_final,
+                            i64::from(*is_final),
                         ];
                         if insert.execute(values).map_err(wrap)? == 1 {
                             true
@@ -467,7 +458,7 @@ impl Store {
                                 now_us,
                                 poll_for_us
                             ],
-                            |row| row.get(0),
+                            |row| row.bool(0),
                         )
                         .map_err(wrap)?,
                 };
@@ -482,7 +473,7 @@ impl Store {
     /// Records a poll.
     pub fn record_poll(&mut self, poll: &PollRecord) -> Result<(), StoreError> {
         let incomplete = serde_json::to_string(&poll.incomplete).map_err(|e| self.err(e))?;
-        self.conn
+        self.db
             .execute(
                 "INSERT INTO message_polls (at_us, source, listed, fetched, stored, unusable, unrouted, incomplete)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -504,30 +495,27 @@ impl Store {
     /// The latest poll, if any.
     pub fn last_poll(&self) -> Result<Option<PollRecord>, StoreError> {
         let row = self
-            .conn
-            .query_row(
+            .db
+            .query_opt(
                 "SELECT at_us, source, listed, fetched, stored, unusable, unrouted, incomplete
                  FROM message_polls ORDER BY id DESC LIMIT 1",
-                [],
+                params![],
                 |r| {
-                    let n = |i: usize| -> rusqlite::Result<u64> {
-                        Ok(r.get::<_, i64>(i)?.max(0) as u64)
-                    };
-                    let incomplete: String = r.get(7)?;
+                    let n = |i: usize| -> DbResult<u64> { Ok(r.i64(i)?.max(0) as u64) };
+                    let incomplete = r.str(7)?;
                     Ok(PollRecord {
-                        at: from_micros(r.get(0)?)?,
-                        source: r.get(1)?,
+                        at: from_micros(r.opt_i64(0)?)?,
+                        source: r.string(1)?,
                         listed: n(2)?,
                         fetched: n(3)?,
                         stored: n(4)?,
                         unusable: n(5)?,
                         unrouted: n(6)?,
-                        incomplete: serde_json::from_str(&incomplete)
+                        incomplete: serde_json::from_str(incomplete)
                             .map_err(|_| corrupt("incomplete lists", "JSON"))?,
                     })
                 },
             )
-            .optional()
             .map_err(|e| self.err(e))?;
         Ok(row)
     }
@@ -535,11 +523,8 @@ impl Store {
     /// Stored messages matching `filter`, newest published first.
     pub fn messages(&self, filter: &MessageFilter) -> Result<Vec<MessageRecord>, StoreError> {
         let mut sql = format!("SELECT {COLUMNS} FROM messages WHERE 1 = 1");
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        let list = |sql: &mut String,
-                    args: &mut Vec<rusqlite::types::Value>,
-                    col: &str,
-                    vals: Vec<rusqlite::types::Value>| {
+        let mut args: Vec<Value> = Vec::new();
+        let list = |sql: &mut String, args: &mut Vec<Value>, col: &str, vals: Vec<Value>| {
             if vals.is_empty() {
                 return;
             }
@@ -558,7 +543,7 @@ impl Store {
         if filter.unread {
             sql.push_str(" AND read_us IS NULL AND failed = 0 AND (published_us IS NOT NULL OR problem IS NOT NULL)");
         }
-        let ints = |v: &[OrgNumber]| -> Vec<rusqlite::types::Value> {
+        let ints = |v: &[OrgNumber]| -> Vec<Value> {
             v.iter().map(|o| i64::from(o.get()).into()).collect()
         };
         list(&mut sql, &mut args, "recipient", ints(&filter.recipients));
@@ -582,10 +567,9 @@ impl Store {
             sql.push_str(&format!(" AND published_us < ?{}", args.len()));
         }
         sql.push_str(" ORDER BY coalesce(published_us, requested_us, first_seen_us) DESC, id");
-        let run = || -> rusqlite::Result<Vec<MessageRecord>> {
-            let mut st = self.conn.prepare(&sql)?;
-            st.query_map(rusqlite::params_from_iter(args.iter()), record_row)?
-                .collect()
+        let args: Vec<&dyn Param> = args.iter().map(|a| a as &dyn Param).collect();
+        let run = || -> DbResult<Vec<MessageRecord>> {
+            self.db.prepare(&sql)?.query_map(&args, record_row)
         };
         run().map_err(|e| self.err(e))
     }
@@ -595,16 +579,19 @@ impl Store {
     /// alerted years later), and not yet alerted for being unread or for a failed
     /// notification.
     pub fn alert_candidates(&self) -> Result<Vec<MessageRecord>, StoreError> {
-        let run = || -> rusqlite::Result<Vec<MessageRecord>> {
-            let mut st = self.conn.prepare(&format!(
-                "SELECT {COLUMNS} FROM messages
+        let run = || -> DbResult<Vec<MessageRecord>> {
+            self.db.query_map(
+                &format!(
+                    "SELECT {COLUMNS} FROM messages
                  WHERE recipient IS NOT NULL AND published_us IS NOT NULL AND failed = 0
                    AND final = 0
                    AND ((read_us IS NULL AND alerted_unread_us IS NULL)
                      OR (notification = 'failed' AND alerted_notification_us IS NULL))
                  ORDER BY published_us, id"
-            ))?;
-            st.query_map([], record_row)?.collect()
+                ),
+                params![],
+                record_row,
+            )
         };
         run().map_err(|e| self.err(e))
     }
@@ -617,16 +604,18 @@ impl Store {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         let path = self.path.display().to_string();
-        let wrap = |e: rusqlite::Error| StoreError {
+        let wrap = |e: DbError| StoreError {
             path: path.clone(),
             reason: e.to_string(),
         };
-        let tx = self.conn.transaction().map_err(wrap)?;
+        let tx = self.db.begin().map_err(wrap)?;
         {
-            let mut unread = tx
+            let mut unread = self
+                .db
                 .prepare_cached("UPDATE messages SET alerted_unread_us = ?2 WHERE id = ?1")
                 .map_err(wrap)?;
-            let mut notification = tx
+            let mut notification = self
+                .db
                 .prepare_cached("UPDATE messages SET alerted_notification_us = ?2 WHERE id = ?1")
                 .map_err(wrap)?;
             for (id, code) in alerted {
@@ -643,216 +632,9 @@ impl Store {
 
     /// Messages stored, for tests and metrics.
     pub fn message_count(&self) -> Result<u64, StoreError> {
-        self.conn
-            .query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0))
+        self.db
+            .query_row("SELECT count(*) FROM messages", params![], |r| r.i64(0))
             .map(|n| n.max(0) as u64)
             .map_err(|e| self.err(e))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use jiff::SignedDuration;
-
-    use super::*;
-    use crate::outcome::{Message, Recipient};
-
-    fn t(s: &str) -> Timestamp {
-        s.parse().unwrap()
-    }
-
-    fn org(s: &str) -> OrgNumber {
-        OrgNumber::parse(s).unwrap()
-    }
-
-    fn route() -> Route {
-        Route::new(
-            org("310000019"),
-            MessageTypeId::parse("bekymringsmelding").unwrap(),
-            org("964338531"),
-        )
-    }
-
-    fn message(n: u128, read: Option<&str>) -> Message {
-        Message {
-            id: CorrespondenceId::from_u128(n),
-            resource: ResourceId::parse("politi-bekymringsmelding").unwrap(),
-            sender: Some(org("310000019")),
-            recipient: Recipient::Organisation(org("964338531")),
-            senders_reference: Some("sak 1".into()),
-            requested_publish: Some(t("2026-11-20T08:00:00.000001Z")),
-            published: Some(t("2026-11-20T08:00:01Z")),
-            read: read.map(t),
-            confirmed: None,
-            confirmation_needed: false,
-            due: None,
-            notification: NotificationOutcome::Delivered,
-            notifications_settled: true,
-            failed: false,
-        }
-    }
-
-    fn routed(m: Message) -> Ingest {
-        Ingest::Message {
-            message: m,
-            placement: Placement::Routed(route()),
-            is_final: false,
-        }
-    }
-
-    const POLL_FOR: SignedDuration = SignedDuration::from_hours(24 * 90);
-
-    #[test]
-    fn a_poll_is_written_whole_and_a_later_one_updates_without_forgetting_a_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("s.db")).unwrap();
-        let now = t("2026-11-20T09:00:00Z");
-        let r = s
-            .ingest(
-                &[
-                    routed(message(1, Some("2026-11-20T08:30:00Z"))),
-                    routed(message(2, None)),
-                ],
-                now,
-                POLL_FOR,
-            )
-            .unwrap();
-        assert_eq!(r, Ingested { stored: 2, new: 2 });
-        // A later answer without the read (it never goes away): the first read is kept.
-        let later = t("2026-11-20T10:00:00Z");
-        let r = s
-            .ingest(
-                &[routed(message(1, None)), routed(message(3, None))],
-                later,
-                POLL_FOR,
-            )
-            .unwrap();
-        assert_eq!(r, Ingested { stored: 2, new: 1 });
-        let all = s.messages(&MessageFilter::default()).unwrap();
-        assert_eq!(all.len(), 3);
-        let one = all.iter().find(|m| m.id.as_u128() == 1).unwrap();
-        assert_eq!(one.read, Some(t("2026-11-20T08:30:00Z")));
-        assert_eq!(one.first_seen, now);
-        assert_eq!(one.checked, later);
-        assert_eq!(one.route(), Some(route()));
-        assert_eq!(
-            one.requested_publish.unwrap().to_string(),
-            "2026-11-20T08:00:00.000001Z",
-            "kept to the microsecond, for the pager"
-        );
-        let unread = s
-            .messages(&MessageFilter {
-                unread: true,
-                ..MessageFilter::default()
-            })
-            .unwrap();
-        let mut ids: Vec<u128> = unread.iter().map(|m| m.id.as_u128()).collect();
-        ids.sort_unstable();
-        assert_eq!(ids, [2, 3]);
-        let known = s.known_messages().unwrap();
-        assert_eq!(known.len(), 3);
-        assert!(!known[&CorrespondenceId::from_u128(1)].is_final);
-    }
-
-    #[test]
-    fn unusable_details_keep_what_was_known_and_are_given_up_after_the_poll_window() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("s.db")).unwrap();
-        let now = t("2026-11-20T09:00:00Z");
-        s.ingest(&[routed(message(1, None))], now, POLL_FOR)
-            .unwrap();
-        let bad = |n: u128| Ingest::Unusable {
-            id: CorrespondenceId::from_u128(n),
-            resource: None,
-            problem: "malformed details (cut off) at line 1 column 9".into(),
-        };
-        s.ingest(&[bad(1), bad(2)], now, POLL_FOR).unwrap();
-        let all = s
-            .messages(&MessageFilter {
-                unrouted: true,
-                ..MessageFilter::default()
-            })
-            .unwrap();
-        let one = all.iter().find(|m| m.id.as_u128() == 1).unwrap();
-        assert_eq!(one.route(), Some(route()), "what was known stays");
-        assert!(one.read.is_none() && one.problem.is_some());
-        let two = all.iter().find(|m| m.id.as_u128() == 2).unwrap();
-        assert!(two.resource.is_none() && two.route().is_none() && !two.is_final);
-        // Usable again: the problem is gone.
-        s.ingest(
-            &[routed(message(1, Some("2026-11-20T09:30:00Z")))],
-            now,
-            POLL_FOR,
-        )
-        .unwrap();
-        let all = s.messages(&MessageFilter::default()).unwrap();
-        assert!(
-            all.iter()
-                .find(|m| m.id.as_u128() == 1)
-                .unwrap()
-                .problem
-                .is_none()
-        );
-        // Still unusable 90 days later: final, not polled again.
-        s.ingest(&[bad(2)], t("2027-03-01T00:00:00Z"), POLL_FOR)
-            .unwrap();
-        assert!(s.known_messages().unwrap()[&CorrespondenceId::from_u128(2)].is_final);
-    }
-
-    #[test]
-    fn alerts_are_recorded_once_and_a_message_carries_the_verdict_it_was_sent_under() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("s.db")).unwrap();
-        // A sweep that judged the route before the message was published.
-        let id = s.begin_sweep(t("2026-11-20T07:00:00Z"), "x").unwrap();
-        let mut routes = crate::routing::RoutingTable::default();
-        routes.entries.push(crate::routing::RouteEntry {
-            route: route(),
-            line: 1,
-        });
-        let policies = crate::Policies::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies"),
-        )
-        .unwrap();
-        let snapshot = crate::evidence::Snapshot::new(t("2026-11-20T06:00:00Z"), "test");
-        let engine = crate::Engine::new(
-            std::sync::Arc::new(policies),
-            std::sync::Arc::new(snapshot),
-            crate::engine::DEFAULT_MAX_DATA_AGE,
-        );
-        let evaluation = crate::evaluate(&engine, &routes, t("2026-11-20T07:00:00Z"));
-        s.record_sweep(
-            id,
-            t("2026-11-20T07:30:00Z"),
-            t("2026-11-20T06:00:00Z"),
-            &evaluation,
-        )
-        .unwrap();
-        s.ingest(
-            &[routed(message(1, None))],
-            t("2026-11-21T09:00:00Z"),
-            POLL_FOR,
-        )
-        .unwrap();
-        let m = &s.alert_candidates().unwrap()[0];
-        assert_eq!(
-            m.predicted,
-            Some(Verdict::Unknown),
-            "judged before it was sent"
-        );
-        s.mark_alerted(
-            &[(m.id, FindingCode::UnreadPastDeadline)],
-            t("2026-11-21T09:00:01Z"),
-        )
-        .unwrap();
-        assert!(s.alert_candidates().unwrap().is_empty());
-        s.record_poll(&PollRecord {
-            at: Some(t("2026-11-21T09:00:00Z")),
-            source: "x".into(),
-            incomplete: vec![(m.resource.clone().unwrap(), "why".into())],
-            ..PollRecord::default()
-        })
-        .unwrap();
-        assert_eq!(s.last_poll().unwrap().unwrap().incomplete.len(), 1);
     }
 }

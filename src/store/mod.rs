@@ -1,22 +1,29 @@
-//! The store: an embedded SQLite file holding sweeps, each route's verdict history (changes
-//! only), the lifecycle of every finding, suppressions, the audit trail of pre-send
-//! checks, and the messages the sender sent with what happened to them.
+//! The store: an embedded SQLite file — or a PostgreSQL database — holding sweeps, each
+//! route's verdict history (changes only), the lifecycle of every finding, suppressions,
+//! the audit trail of pre-send checks, and the messages the sender sent with what happened
+//! to them. Both backends sit behind the one [`Store`], with the same behaviour; each query
+//! is written once (`sql.rs`).
 //!
-//! Owns: the schema (`schema.rs`, versioned, migrated in one place), durability (WAL; a
-//! sweep's results are written in one transaction, so a crash leaves the previous sweep
-//! whole) and turning rows back into domain types. Does not own: deciding anything — the
-//! engine judges, the daemon decides when to sweep and whom to alert.
+//! Owns: the schema (`schema.rs`, versioned, one history per backend, migrated in one
+//! place), durability (SQLite in WAL; a sweep's results are written in one transaction, so
+//! a crash leaves the previous sweep whole), turning rows back into domain types, and
+//! copying a history from one store to another. Does not own: deciding anything — the
+//! engine judges, the daemon decides when to sweep and whom to alert — nor parsing a store
+//! address (`--store`): the caller opens with [`Store::open`] (SQLite, migrated on open) or
+//! [`Store::open_postgres`] (migrated only by [`Store::migrate_postgres`]).
 //!
 //! A [`Store`] is one connection and is not shared between threads; the daemon opens one
-//! per task that writes (sweeps, audit) and SQLite's WAL serialises the writers.
+//! per task that writes (sweeps, audit); SQLite's WAL or PostgreSQL serialises the writers.
 //!
 //! One file per concern, each with the tables it writes; SQL stays in these files and the
 //! rest of the crate sees domain types only:
 //!
 //! | file | owns |
 //! |---|---|
-//! | `mod.rs` | [`Store`]: opening (migrating, marking interrupted sweeps aborted), the integrity check, [`StoreError`] |
-//! | `schema.rs` | the tables and their migrations |
+//! | `mod.rs` | [`Store`]: opening either backend (migrating SQLite, checking PostgreSQL's schema, marking interrupted sweeps aborted), the integrity check, [`StoreError`] |
+//! | `sql.rs` | the one way to run SQL on either backend: placeholders, statement caches, transactions, rows and values |
+//! | `schema.rs` | the tables and their migrations, one history per backend |
+//! | `copy.rs` | copying a whole history into an empty store, either way between the backends |
 //! | `sweeps.rs` | sweeps, routes and the verdict history; [`Store::record_sweep`], the one transaction that records a sweep |
 //! | `findings.rs` | findings and their lifecycle (opened, resolved, reopened, retired), their half of that transaction |
 //! | `answers.rs` | the latest sweep's answers as one blob, for a fast start |
@@ -32,12 +39,14 @@ mod address;
 mod answers;
 mod audit;
 mod codec;
+mod copy;
 mod findings;
 mod messages;
 mod names;
 mod onboarding;
 mod retention;
 mod schema;
+pub(crate) mod sql;
 mod suppressions;
 mod sweeps;
 
@@ -45,9 +54,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::Connection;
+use sql::{Db, params};
 
 pub use address::{PostgresAddress, StoreAddress};
 pub use audit::AuditEntry;
+pub use copy::CopyCounts;
 pub use findings::{
     Change, FindingChange, FindingEvent, FindingFilter, FindingRecord, FindingState,
 };
@@ -62,16 +73,73 @@ pub use sweeps::{
 #[derive(Debug, thiserror::Error)]
 #[error("store `{path}`: {reason}")]
 pub struct StoreError {
-    /// The database file.
+    /// The database file, or the PostgreSQL URL without its password.
     pub path: String,
     /// What went wrong, in one sentence.
     pub reason: String,
 }
 
-/// The SQLite store.
+/// The store, on SQLite or PostgreSQL.
 pub struct Store {
-    conn: Connection,
+    db: Db,
+    /// The SQLite file, or the PostgreSQL URL as shown (no password).
     path: PathBuf,
+}
+
+/// What migrating a PostgreSQL database did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Migrated {
+    /// The schema version found (0: none).
+    pub from: u32,
+    /// The schema version now.
+    pub to: u32,
+}
+
+/// How long connecting to PostgreSQL may take when the configuration does not say.
+const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `config` with a connect timeout if it has none.
+fn pg_config(config: &postgres::Config) -> postgres::Config {
+    let mut config = config.clone();
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(PG_CONNECT_TIMEOUT);
+    }
+    config
+}
+
+/// Connects to PostgreSQL; an error names the host and port (never the password).
+fn pg_connect(config: &postgres::Config, shown: &str) -> Result<postgres::Client, StoreError> {
+    let config = pg_config(config);
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let port = config
+                .get_ports()
+                .get(i)
+                .or(config.get_ports().first())
+                .copied()
+                .unwrap_or(5432);
+            match h {
+                postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+                #[cfg(unix)]
+                postgres::config::Host::Unix(dir) => format!("{}:{port}", dir.display()),
+            }
+        })
+        .collect();
+    config.connect(postgres::NoTls).map_err(|e| StoreError {
+        path: shown.to_owned(),
+        reason: format!(
+            "cannot connect to PostgreSQL at {}: {}",
+            if hosts.is_empty() {
+                "the default host".to_owned()
+            } else {
+                hosts.join(", ")
+            },
+            sql::pg_reason(&e)
+        ),
+    })
 }
 
 impl std::fmt::Debug for Store {
@@ -141,28 +209,93 @@ impl Store {
             // it may lose the last transaction, never consistency).
             c.pragma_update(None, "synchronous", "NORMAL")?;
             c.pragma_update(None, "foreign_keys", "ON")?;
+            // Room for every statement of a sweep's transaction (and the API's) at once.
+            c.set_prepared_statement_cache_capacity(64);
             Ok(())
         };
         setup(&conn).map_err(|e| err(format!("not a usable SQLite database: {e}")))?;
         schema::migrate(&mut conn).map_err(|e| err(e.to_string()))?;
         let store = Store {
-            conn,
+            db: Db::Sqlite(conn),
             path: path.to_owned(),
         };
-        let aborted = store
-            .conn
+        store.abort_running()?;
+        Ok(store)
+    }
+
+    /// Marks any sweep left `running` by a process that died as `aborted`.
+    fn abort_running(&self) -> Result<(), StoreError> {
+        let aborted = self
+            .db
             .execute(
                 "UPDATE sweeps SET status = 'aborted', error = 'the process ended during the sweep' WHERE status = 'running'",
-                [],
+                params![],
             )
-            .map_err(|e| store.err(e))?;
+            .map_err(|e| self.err(e))?;
         if aborted > 0 {
             tracing::warn!(
                 aborted,
                 "sweeps left running by an earlier process marked aborted"
             );
         }
+        Ok(())
+    }
+
+    /// Opens the store in the PostgreSQL database `config` names, and marks any sweep left
+    /// `running` by a process that died as `aborted`. `shown` names the database in every
+    /// error (the URL without its password). The schema is never made or migrated here: a
+    /// database without it, or with an older one, is refused with the advice to run
+    /// `reachcheck store migrate` ([`Store::migrate_postgres`]); a newer one is refused.
+    ///
+    /// # Errors
+    /// Connecting failed (the error names the host and port, never the password), or the
+    /// schema is not this build's.
+    pub fn open_postgres(config: &postgres::Config, shown: &str) -> Result<Store, StoreError> {
+        let store = Store::open_postgres_existing(config, shown)?;
+        store.abort_running()?;
         Ok(store)
+    }
+
+    /// Opens the store in the PostgreSQL database `config` names for reading, as
+    /// [`Store::open_existing`] does a file: nothing is made, migrated or marked (a sweep
+    /// the daemon is running stays `running`). PostgreSQL has no read-only connection
+    /// mode; the store simply writes nothing until asked to.
+    ///
+    /// # Errors
+    /// As [`Store::open_postgres`].
+    pub fn open_postgres_existing(
+        config: &postgres::Config,
+        shown: &str,
+    ) -> Result<Store, StoreError> {
+        let mut client = pg_connect(config, shown)?;
+        schema::check_postgres(&mut client, shown).map_err(|e| StoreError {
+            path: shown.to_owned(),
+            reason: e.to_string(),
+        })?;
+        Ok(Store {
+            db: Db::Postgres(Box::new(sql::Pg::new(client, pg_config(config)))),
+            path: PathBuf::from(shown),
+        })
+    }
+
+    /// Makes or brings up to date reachcheck's schema in the PostgreSQL database `config`
+    /// names (`reachcheck store migrate`): each step in its own transaction, under an
+    /// advisory lock, so two instances migrating at once is safe; migrating a database
+    /// that is up to date does nothing. A schema newer than this build's is refused.
+    ///
+    /// # Errors
+    /// Connecting failed, a step failed (that step is rolled back; earlier ones stay), or
+    /// the schema is newer than this build's.
+    pub fn migrate_postgres(
+        config: &postgres::Config,
+        shown: &str,
+    ) -> Result<Migrated, StoreError> {
+        let mut client = pg_connect(config, shown)?;
+        let (from, to) = schema::migrate_postgres(&mut client).map_err(|e| StoreError {
+            path: shown.to_owned(),
+            reason: e.to_string(),
+        })?;
+        Ok(Migrated { from, to })
     }
 
     /// Opens the existing store at `path` for reading only: nothing is created, migrated or
@@ -217,7 +350,7 @@ impl Store {
             return Store::open(path);
         }
         Ok(Store {
-            conn,
+            db: Db::Sqlite(conn),
             path: path.to_owned(),
         })
     }
@@ -251,16 +384,26 @@ impl Store {
         }
     }
 
-    /// The database file.
+    /// The database file (for PostgreSQL: its URL as shown, without the password).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Checks the database file's integrity (`PRAGMA integrity_check`).
+    /// Whether the store is in PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.db.backend() == sql::Backend::Postgres
+    }
+
+    /// Checks the database's integrity: SQLite's `PRAGMA integrity_check`; for PostgreSQL,
+    /// which checks its own pages, that the server answers.
     pub fn integrity_check(&self) -> Result<(), StoreError> {
+        let query = match self.db.backend() {
+            sql::Backend::Sqlite => "PRAGMA integrity_check",
+            sql::Backend::Postgres => "SELECT 'ok'",
+        };
         let result: String = self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .db
+            .query_row(query, params![], |r| r.string(0))
             .map_err(|e| self.err(e))?;
         if result == "ok" {
             Ok(())
@@ -313,13 +456,14 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        let version: u32 = store
-            .conn
+        let Db::Sqlite(conn) = &store.db else {
+            unreachable!("a file is SQLite")
+        };
+        let version: u32 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(version, schema::VERSION);
-        let has_answers: bool = store
-            .conn
+        let has_answers: bool = conn
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'answers')",
                 [],

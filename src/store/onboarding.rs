@@ -4,9 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::params;
-
 use super::codec::{corrupt, opt_time, org, stamp};
+use super::sql::{DbError, params};
 use super::{Store, StoreError};
 use crate::model::OrgNumber;
 use crate::onboarding::{OnboardingRecord, OnboardingRun, OnboardingState, RequestStatus};
@@ -26,69 +25,63 @@ impl Store {
     /// Every organisation's onboarding record, by organisation.
     ///
     /// # Errors
-    /// SQLite failed or a row is corrupt.
+    /// The database failed or a row is corrupt.
     pub fn onboarding(&self) -> Result<BTreeMap<OrgNumber, OnboardingRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
+        let rows = self
+            .db
+            .query_map(
                 "SELECT org, state, status, since, request_id, confirm_url, created, checked_at, error, recipients
                  FROM onboarding_requests ORDER BY org",
+                params![],
+                |r| {
+                    let o = org(r.i64(0)?)?;
+                    let state = r.str(1)?;
+                    let status = r.opt_str(2)?;
+                    let recipients = r.str(9)?;
+                    let recipients: Vec<u32> = serde_json::from_str(recipients)
+                        .map_err(|_| corrupt("onboarding recipients", recipients))?;
+                    Ok(OnboardingRecord {
+                        org: o,
+                        state: parse_state(state)
+                            .ok_or_else(|| corrupt("onboarding state", state))?,
+                        status: match status {
+                            Some(s) => Some(
+                                RequestStatus::parse(s)
+                                    .ok_or_else(|| corrupt("request status", s))?,
+                            ),
+                            None => None,
+                        },
+                        since: opt_time(r.opt_string(3)?)?,
+                        request_id: r.opt_string(4)?,
+                        approval_link: r.opt_string(5)?,
+                        created: opt_time(r.opt_string(6)?)?,
+                        checked_at: opt_time(r.opt_string(7)?)?,
+                        error: r.opt_string(8)?,
+                        recipients: recipients
+                            .into_iter()
+                            .map(|n| org(i64::from(n)))
+                            .collect::<super::sql::DbResult<_>>()?,
+                    })
+                },
             )
             .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                let o = org(r.get(0)?)?;
-                let state: String = r.get(1)?;
-                let status: Option<String> = r.get(2)?;
-                let recipients: String = r.get(9)?;
-                let recipients: Vec<u32> = serde_json::from_str(&recipients)
-                    .map_err(|_| corrupt("onboarding recipients", &recipients))?;
-                Ok(OnboardingRecord {
-                    org: o,
-                    state: parse_state(&state)
-                        .ok_or_else(|| corrupt("onboarding state", &state))?,
-                    status: match status {
-                        Some(s) => Some(
-                            RequestStatus::parse(&s)
-                                .ok_or_else(|| corrupt("request status", &s))?,
-                        ),
-                        None => None,
-                    },
-                    since: opt_time(r.get(3)?)?,
-                    request_id: r.get(4)?,
-                    approval_link: r.get(5)?,
-                    created: opt_time(r.get(6)?)?,
-                    checked_at: opt_time(r.get(7)?)?,
-                    error: r.get(8)?,
-                    recipients: recipients
-                        .into_iter()
-                        .map(|n| org(i64::from(n)))
-                        .collect::<rusqlite::Result<_>>()?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = BTreeMap::new();
-        for r in rows {
-            let r = r.map_err(|e| self.err(e))?;
-            out.insert(r.org, r);
-        }
-        Ok(out)
+        Ok(rows.into_iter().map(|r| (r.org, r)).collect())
     }
 
     /// Keeps what a run found, one transaction.
     ///
     /// # Errors
-    /// SQLite failed.
+    /// The database failed.
     pub fn record_onboarding(&mut self, run: &OnboardingRun) -> Result<(), StoreError> {
         let path = self.path.display().to_string();
-        let err = |e: rusqlite::Error| StoreError {
+        let err = |e: DbError| StoreError {
             path: path.clone(),
             reason: e.to_string(),
         };
-        let tx = self.conn.transaction().map_err(err)?;
+        let tx = self.db.begin().map_err(err)?;
         for r in &run.organisations {
             let recipients: Vec<u32> = r.recipients.iter().map(|o| o.get()).collect();
-            tx.execute(
+            self.db.execute(
                 "INSERT INTO onboarding_requests
                    (org, state, status, since, request_id, confirm_url, created, checked_at, error, recipients)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -115,7 +108,7 @@ impl Store {
     /// The onboarding record that stands for `recipient` (its own, or its main unit's).
     ///
     /// # Errors
-    /// SQLite failed or a row is corrupt.
+    /// The database failed or a row is corrupt.
     pub fn onboarding_of(
         &self,
         recipient: OrgNumber,
@@ -125,51 +118,5 @@ impl Store {
             all.into_values()
                 .find(|r| r.recipients.contains(&recipient))
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_run_is_kept_and_read_back_and_the_next_run_replaces_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let t = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
-        let main = OrgNumber::parse("964338531").unwrap();
-        let sub = OrgNumber::parse("974760673").unwrap();
-        let mut rec = OnboardingRecord::never_asked(main);
-        rec.state = OnboardingState::Pending;
-        rec.status = Some(RequestStatus::New);
-        rec.request_id = Some("r1".to_owned());
-        rec.approval_link = Some("https://am.ui.example/x?id=r1".to_owned());
-        rec.since = Some(t("2026-11-01T00:00:00Z"));
-        rec.recipients = vec![main, sub];
-        let mut run = OnboardingRun {
-            at: t("2026-11-01T00:00:00Z"),
-            system_id: "310000019_reachcheck".to_owned(),
-            organisations: vec![rec.clone()],
-            created: 1,
-            other_system_users: vec![],
-            remind_after: crate::onboarding::DEFAULT_REMIND_AFTER,
-        };
-        store.record_onboarding(&run).unwrap();
-        assert_eq!(store.onboarding().unwrap()[&main], rec);
-        assert_eq!(store.onboarding_of(sub).unwrap(), Some(rec.clone()));
-        assert_eq!(
-            store
-                .onboarding_of(OrgNumber::parse("958935420").unwrap())
-                .unwrap(),
-            None
-        );
-        rec.state = OnboardingState::Approved;
-        rec.status = Some(RequestStatus::Accepted);
-        rec.approval_link = None;
-        run.organisations = vec![rec.clone()];
-        store.record_onboarding(&run).unwrap();
-        let all = store.onboarding().unwrap();
-        assert_eq!(all.len(), 1);
-        assert_eq!(all[&main], rec);
     }
 }

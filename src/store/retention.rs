@@ -8,11 +8,10 @@
 //! later add their rule here. Does not own how any row is written (each table's file does)
 //! nor the retention window (settings; the daemon calls this).
 
-use jiff::Timestamp;
-use rusqlite::params;
-
 use super::codec::stamp;
+use super::sql::{DbError, params};
 use super::{Store, StoreError, SweepId};
+use jiff::Timestamp;
 
 /// What pruning removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -34,48 +33,49 @@ impl Store {
     /// seen, resolved, reopened) is kept.
     pub fn prune(&mut self, before: Timestamp) -> Result<Pruned, StoreError> {
         let path = self.path.display().to_string();
-        let wrap = |e: rusqlite::Error| StoreError {
+        let wrap = |e: DbError| StoreError {
             path: path.clone(),
             reason: e.to_string(),
         };
-        let tx = self.conn.transaction().map_err(wrap)?;
+        let tx = self.db.begin().map_err(wrap)?;
+        let db = &self.db;
         let cutoff = stamp(before);
-        let keep_from: Option<SweepId> = tx
+        let keep_from: Option<SweepId> = db
             .query_row(
                 "SELECT min(id) FROM sweeps WHERE coalesce(finished_at, started_at) >= ?1
                     OR id = (SELECT max(id) FROM sweeps WHERE status = 'ok')",
-                [&cutoff],
-                |r| r.get(0),
+                params![cutoff],
+                |r| r.opt_i64(0),
             )
             .map_err(wrap)?;
         let mut pruned = Pruned::default();
         if let Some(keep) = keep_from {
-            pruned.verdicts = tx
+            pruned.verdicts = db
                 .execute(
                     "DELETE FROM verdicts WHERE until IS NOT NULL AND until <= ?1",
-                    [keep],
+                    params![keep],
                 )
-                .map_err(wrap)? as u64;
-            pruned.events = tx
+                .map_err(wrap)?;
+            pruned.events = db
                 .execute(
                     "DELETE FROM finding_events WHERE sweep_id < ?1 AND at < ?2",
                     params![keep, cutoff],
                 )
-                .map_err(wrap)? as u64;
+                .map_err(wrap)?;
             // Sweeps still referenced by a kept verdict row (its `since`) stay. A
             // finding's first and last sweep are kept as times in the finding itself.
-            pruned.sweeps = tx
+            pruned.sweeps = db
                 .execute(
                     "DELETE FROM sweeps WHERE id < ?1
                        AND id NOT IN (SELECT since FROM verdicts)
                        AND id NOT IN (SELECT sweep_id FROM finding_events)",
-                    [keep],
+                    params![keep],
                 )
-                .map_err(wrap)? as u64;
+                .map_err(wrap)?;
         }
-        pruned.audit = tx
-            .execute("DELETE FROM audit WHERE at < ?1", [&cutoff])
-            .map_err(wrap)? as u64;
+        pruned.audit = db
+            .execute("DELETE FROM audit WHERE at < ?1", params![cutoff])
+            .map_err(wrap)?;
         tx.commit().map_err(wrap)?;
         Ok(pruned)
     }

@@ -8,10 +8,10 @@
 //! and the daemon leaves such changes out of alerts.
 
 use jiff::Timestamp;
-use rusqlite::params;
 use serde::Serialize;
 
 use super::codec::{corrupt, message_type, opt_time, org, stamp, time};
+use super::sql::params;
 use super::{Store, StoreError};
 use crate::model::{FindingCode, MessageTypeId, OrgNumber, Route};
 
@@ -112,56 +112,51 @@ impl Store {
     ) -> Result<i64, StoreError> {
         s.check(now)
             .map_err(|(field, m)| self.err(format!("`{field}`: {m}")))?;
-        self.conn
-            .execute(
+        self.db
+            .prepare_insert(
                 "INSERT INTO suppressions (recipient, code, sender, message_type, justification, created_by, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    s.recipient.get(),
+            )
+            .and_then(|mut st| {
+                st.insert_id(params![
+                    i64::from(s.recipient.get()),
                     s.code.as_str(),
-                    s.sender.map(OrgNumber::get),
+                    s.sender.map(|o| i64::from(o.get())),
                     s.message_type.as_ref().map(ToString::to_string),
                     s.justification.trim(),
                     by,
                     stamp(now),
                     stamp(s.expires_at)
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(self.conn.last_insert_rowid())
+                ])
+            })
+            .map_err(|e| self.err(e))
     }
 
     /// Every suppression, active or not.
     pub fn suppressions(&self) -> Result<Vec<Suppression>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare(
+        self.db
+            .query_map(
                 "SELECT id, recipient, code, sender, message_type, justification, created_by, created_at, expires_at, lapsed_at
                  FROM suppressions ORDER BY id",
+                params![],
+                |r| {
+                    let code = r.str(2)?;
+                    Ok(Suppression {
+                        id: r.i64(0)?,
+                        recipient: org(r.i64(1)?)?,
+                        code: FindingCode::from_name(code)
+                            .ok_or_else(|| corrupt("finding code", code))?,
+                        sender: r.opt_i64(3)?.map(org).transpose()?,
+                        message_type: r.opt_str(4)?.map(message_type).transpose()?,
+                        justification: r.string(5)?,
+                        created_by: r.string(6)?,
+                        created_at: time(r.str(7)?)?,
+                        expires_at: time(r.str(8)?)?,
+                        lapsed_at: opt_time(r.opt_string(9)?)?,
+                    })
+                },
             )
-            .map_err(|e| self.err(e))?;
-        st.query_map([], |r| {
-            let code: String = r.get(2)?;
-            Ok(Suppression {
-                id: r.get(0)?,
-                recipient: org(r.get(1)?)?,
-                code: FindingCode::from_name(&code)
-                    .ok_or_else(|| corrupt("finding code", &code))?,
-                sender: r.get::<_, Option<i64>>(3)?.map(org).transpose()?,
-                message_type: r
-                    .get::<_, Option<String>>(4)?
-                    .as_deref()
-                    .map(message_type)
-                    .transpose()?,
-                justification: r.get(5)?,
-                created_by: r.get(6)?,
-                created_at: time(&r.get::<_, String>(7)?)?,
-                expires_at: time(&r.get::<_, String>(8)?)?,
-                lapsed_at: opt_time(r.get(9)?)?,
-            })
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))
     }
 
     /// Marks suppressions that expired by `now` and were not yet noticed; returns them
@@ -173,7 +168,7 @@ impl Store {
             .filter(|s| s.lapsed_at.is_none() && s.expires_at <= now)
             .collect();
         for s in &lapsed {
-            self.conn
+            self.db
                 .execute(
                     "UPDATE suppressions SET lapsed_at = ?2 WHERE id = ?1",
                     params![s.id, stamp(now)],

@@ -16,7 +16,6 @@
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, params};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
@@ -25,6 +24,7 @@ use super::codec::{
     tier_str, time, verdict_str,
 };
 use super::findings::{FindingChange, FindingLedger};
+use super::sql::{Db, DbResult, Inserter, Row, params};
 use super::{Store, StoreError, Suppression, answers};
 use crate::engine::Evaluation;
 use crate::model::{EvidenceTier, Finding, FindingCode, MessageTypeId, OrgNumber, Route, Verdict};
@@ -135,20 +135,18 @@ pub struct SweepOutcome {
 
 const SWEEP_COLUMNS: &str = "id, started_at, finished_at, source, status, error, taken_at, routes, readable, not_readable, unknown, changed";
 
-fn sweep_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SweepRecord> {
-    let status: String = r.get(4)?;
-    let routes: Option<i64> = r.get(7)?;
-    let count = |i: usize| -> rusqlite::Result<u64> {
-        Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
-    };
+fn sweep_row(r: &Row<'_>) -> DbResult<SweepRecord> {
+    let status = r.str(4)?;
+    let routes: Option<i64> = r.opt_i64(7)?;
+    let count = |i: usize| -> DbResult<u64> { Ok(r.opt_i64(i)?.unwrap_or(0).max(0) as u64) };
     Ok(SweepRecord {
-        id: r.get(0)?,
-        started_at: time(&r.get::<_, String>(1)?)?,
-        finished_at: opt_time(r.get(2)?)?,
-        source: r.get(3)?,
-        status: SweepStatus::parse(&status).ok_or_else(|| corrupt("sweep status", &status))?,
-        error: r.get(5)?,
-        taken_at: opt_time(r.get(6)?)?,
+        id: r.i64(0)?,
+        started_at: time(r.str(1)?)?,
+        finished_at: opt_time(r.opt_string(2)?)?,
+        source: r.string(3)?,
+        status: SweepStatus::parse(status).ok_or_else(|| corrupt("sweep status", status))?,
+        error: r.opt_string(5)?,
+        taken_at: opt_time(r.opt_string(6)?)?,
         counts: match routes {
             Some(n) => Some(VerdictCounts {
                 routes: n.max(0) as u64,
@@ -158,7 +156,7 @@ fn sweep_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SweepRecord> {
             }),
             None => None,
         },
-        changed: r.get::<_, Option<i64>>(11)?.map(|n| n.max(0) as u64),
+        changed: r.opt_i64(11)?.map(|n| n.max(0) as u64),
     })
 }
 
@@ -169,13 +167,12 @@ impl Store {
         started_at: Timestamp,
         source: &str,
     ) -> Result<SweepId, StoreError> {
-        self.conn
-            .execute(
+        self.db
+            .prepare_insert(
                 "INSERT INTO sweeps (started_at, source, status) VALUES (?1, ?2, 'running')",
-                params![stamp(started_at), source],
             )
-            .map_err(|e| self.err(e))?;
-        Ok(self.conn.last_insert_rowid())
+            .and_then(|mut st| st.insert_id(params![stamp(started_at), source]))
+            .map_err(|e| self.err(e))
     }
 
     /// Records that a sweep failed; nothing else of it is kept.
@@ -185,7 +182,7 @@ impl Store {
         at: Timestamp,
         reason: &str,
     ) -> Result<(), StoreError> {
-        self.conn
+        self.db
             .execute(
                 "UPDATE sweeps SET status = 'failed', finished_at = ?2, error = ?3 WHERE id = ?1",
                 params![id, stamp(at), reason],
@@ -208,37 +205,34 @@ impl Store {
             .iter()
             .filter(|s| s.expires_at > finished_at)
             .collect();
-        let tx = self.conn.transaction().map_err(|e| StoreError {
-            path: self.path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        let outcome = record(&tx, id, finished_at, taken_at, evaluation, &active);
-        let outcome = outcome.and_then(|o| tx.commit().map(|()| o));
-        outcome.map_err(|e| self.err(e))
+        let run = || -> DbResult<SweepOutcome> {
+            let tx = self.db.begin()?;
+            let outcome = record(&self.db, id, finished_at, taken_at, evaluation, &active)?;
+            tx.commit()?;
+            Ok(outcome)
+        };
+        run().map_err(|e| self.err(e))
     }
 
     /// The latest sweep, whatever its status.
     pub fn last_sweep(&self) -> Result<Option<SweepRecord>, StoreError> {
-        self.conn
-            .query_row(
+        self.db
+            .query_opt(
                 &format!("SELECT {SWEEP_COLUMNS} FROM sweeps ORDER BY id DESC LIMIT 1"),
-                [],
+                params![],
                 sweep_row,
             )
-            .optional()
             .map_err(|e| self.err(e))
     }
 
     /// Sweeps, newest first.
     pub fn sweeps(&self, limit: u32) -> Result<Vec<SweepRecord>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare(&format!(
-                "SELECT {SWEEP_COLUMNS} FROM sweeps ORDER BY id DESC LIMIT ?1"
-            ))
-            .map_err(|e| self.err(e))?;
-        st.query_map([limit], sweep_row)
-            .and_then(|rows| rows.collect())
+        self.db
+            .query_map(
+                &format!("SELECT {SWEEP_COLUMNS} FROM sweeps ORDER BY id DESC LIMIT ?1"),
+                params![i64::from(limit)],
+                sweep_row,
+            )
             .map_err(|e| self.err(e))
     }
 
@@ -246,28 +240,26 @@ impl Store {
     /// the first.
     pub fn latest(&self) -> Result<Option<Latest>, StoreError> {
         let sweep = self
-            .conn
-            .query_row(
+            .db
+            .query_opt(
                 &format!(
                     "SELECT {SWEEP_COLUMNS} FROM sweeps WHERE status = 'ok' ORDER BY id DESC LIMIT 1"
                 ),
-                [],
+                params![],
                 sweep_row,
             )
-            .optional()
             .map_err(|e| self.err(e))?;
         let Some(sweep) = sweep else {
             return Ok(None);
         };
         let taken_at = sweep.taken_at.unwrap_or(sweep.started_at);
         let blob: Option<Vec<u8>> = self
-            .conn
-            .query_row(
+            .db
+            .query_opt(
                 "SELECT body FROM answers WHERE id = 1 AND sweep = ?1",
-                [sweep.id],
-                |r| r.get(0),
+                params![sweep.id],
+                |r| r.blob(0),
             )
-            .optional()
             .map_err(|e| self.err(e))?;
         let verdicts = match blob.as_deref().map(answers::decode) {
             Some(Some(v)) => v,
@@ -285,20 +277,16 @@ impl Store {
         }))
     }
 
-    fn current_verdicts(&self) -> rusqlite::Result<Vec<StoredVerdict>> {
+    fn current_verdicts(&self) -> DbResult<Vec<StoredVerdict>> {
         // Two sequential scans joined in memory: SQLite's own join seeks both tables once
         // per row, which for a million routes is most of the start-up time.
         let mut types: Vec<MessageTypeId> = Vec::new();
         let mut routes: Vec<Option<(OrgNumber, u32, OrgNumber)>> = Vec::new();
-        {
-            let mut st = self
-                .conn
-                .prepare("SELECT id, sender, message_type, recipient FROM routes ORDER BY id")?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                let id = usize::try_from(r.get::<_, i64>(0)?)
-                    .map_err(|_| corrupt("route id", "negative"))?;
-                let t = r.get_ref(2)?.as_str()?;
+        self.db
+            .prepare_cached("SELECT id, sender, message_type, recipient FROM routes ORDER BY id")?
+            .for_each(params![], |r| {
+                let id = usize::try_from(r.i64(0)?).map_err(|_| corrupt("route id", "negative"))?;
+                let t = r.str(2)?;
                 let ti = match types.iter().position(|x| x.as_str() == t) {
                     Some(i) => i,
                     None => {
@@ -309,20 +297,19 @@ impl Store {
                 if routes.len() <= id {
                     routes.resize(id + 1, None);
                 }
-                routes[id] = Some((org(r.get(1)?)?, ti as u32, org(r.get(3)?)?));
-            }
-        }
+                routes[id] = Some((org(r.i64(1)?)?, ti as u32, org(r.i64(3)?)?));
+                Ok(())
+            })?;
         // `+until`: a scan of the table in key order, not a walk of the `until` index with
         // a seek into the table for every row (four times slower).
-        let mut st = self.conn.prepare(
+        let mut st = self.db.prepare_cached(
             "SELECT route_id, verdict, readers, tier, findings FROM verdicts
              WHERE +until IS NULL",
         )?;
-        let mut rows = st.query([])?;
         let mut out = Vec::with_capacity(routes.len());
         let mut findings = FindingsCache::default();
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
+        st.for_each(params![], |r| {
+            let id: i64 = r.i64(0)?;
             let Some(Some((sender, t, recipient))) =
                 usize::try_from(id).ok().and_then(|i| routes.get(i))
             else {
@@ -330,27 +317,26 @@ impl Store {
             };
             out.push(StoredVerdict {
                 route: Route::new(*sender, types[*t as usize].clone(), *recipient),
-                verdict: parse_verdict(r.get_ref(1)?.as_str()?)
-                    .ok_or_else(|| corrupt("verdict", "?"))?,
-                readers: r.get(2)?,
-                tier: parse_tier(r.get_ref(3)?.as_str()?)
-                    .ok_or_else(|| corrupt("evidence tier", "?"))?,
-                findings: findings.get(r.get_ref(4)?.as_str_or_null()?)?,
+                verdict: parse_verdict(r.str(1)?).ok_or_else(|| corrupt("verdict", "?"))?,
+                readers: r.u32(2)?,
+                tier: parse_tier(r.str(3)?).ok_or_else(|| corrupt("evidence tier", "?"))?,
+                findings: findings.get(r.opt_str(4)?)?,
             });
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
     /// Every route's verdict as sweep `sweep` left it (from the change history), in the
     /// order routes were first judged.
     pub fn verdicts_at(&self, sweep: SweepId) -> Result<Vec<StoredVerdict>, StoreError> {
-        let run = || -> rusqlite::Result<Vec<StoredVerdict>> {
-            let mut st = self.conn.prepare(
+        let run = || -> DbResult<Vec<StoredVerdict>> {
+            let mut st = self.db.prepare_cached(
                 "SELECT r.sender, r.message_type, r.recipient, v.verdict, v.readers, v.tier, v.findings
                  FROM verdicts v JOIN routes r ON r.id = v.route_id
                  WHERE v.since <= ?1 AND (v.until IS NULL OR v.until > ?1) ORDER BY v.route_id",
             )?;
-            read_verdicts(st.query([sweep])?)
+            read_verdicts(&mut st, sweep)
         };
         run().map_err(|e| self.err(e))
     }
@@ -362,15 +348,13 @@ impl Store {
         to: Timestamp,
     ) -> Result<Vec<SweepRecord>, StoreError> {
         // RFC 3339 in UTC with `Z` sorts as time; compare parsed values to be safe.
-        let mut st = self
-            .conn
-            .prepare(&format!(
-                "SELECT {SWEEP_COLUMNS} FROM sweeps WHERE status = 'ok' ORDER BY id"
-            ))
-            .map_err(|e| self.err(e))?;
-        let all: Vec<SweepRecord> = st
-            .query_map([], sweep_row)
-            .and_then(|rows| rows.collect())
+        let all: Vec<SweepRecord> = self
+            .db
+            .query_map(
+                &format!("SELECT {SWEEP_COLUMNS} FROM sweeps WHERE status = 'ok' ORDER BY id"),
+                params![],
+                sweep_row,
+            )
             .map_err(|e| self.err(e))?;
         Ok(all
             .into_iter()
@@ -380,11 +364,11 @@ impl Store {
 
     /// Whether any route from `sender` was ever judged.
     pub fn has_sender(&self, sender: OrgNumber) -> Result<bool, StoreError> {
-        self.conn
+        self.db
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM routes WHERE sender = ?1)",
-                [sender.get()],
-                |r| r.get(0),
+                params![i64::from(sender.get())],
+                |r| r.bool(0),
             )
             .map_err(|e| self.err(e))
     }
@@ -392,28 +376,27 @@ impl Store {
     /// The verdict of `route` as of sweep `sweep` (from the change history).
     pub fn verdict_at(&self, route: &Route, sweep: SweepId) -> Result<Option<Verdict>, StoreError> {
         let v: Option<String> = self
-            .conn
-            .query_row(
+            .db
+            .query_opt(
                 "SELECT v.verdict FROM verdicts v JOIN routes r ON r.id = v.route_id
                  WHERE r.sender = ?1 AND r.message_type = ?2 AND r.recipient = ?3
                    AND v.since <= ?4 AND (v.until IS NULL OR v.until > ?4)",
                 params![
-                    route.sender.get(),
+                    i64::from(route.sender.get()),
                     route.message_type.as_str(),
-                    route.recipient.get(),
+                    i64::from(route.recipient.get()),
                     sweep
                 ],
-                |r| r.get(0),
+                |r| r.string(0),
             )
-            .optional()
             .map_err(|e| self.err(e))?;
         Ok(v.as_deref().and_then(parse_verdict))
     }
 
     /// Rows in the verdict history (all sweeps), for tests and reports.
     pub fn verdict_rows(&self) -> Result<u64, StoreError> {
-        self.conn
-            .query_row("SELECT count(*) FROM verdicts", [], |r| r.get::<_, i64>(0))
+        self.db
+            .query_row("SELECT count(*) FROM verdicts", params![], |r| r.i64(0))
             .map(|n| n.max(0) as u64)
             .map_err(|e| self.err(e))
     }
@@ -460,13 +443,13 @@ struct AssessmentTexts {
 
 /// The body of [`Store::record_sweep`], inside its transaction.
 fn record(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Db,
     id: SweepId,
     finished_at: Timestamp,
     taken_at: Timestamp,
     evaluation: &Evaluation,
     suppressions: &[&Suppression],
-) -> rusqlite::Result<SweepOutcome> {
+) -> DbResult<SweepOutcome> {
     let now = stamp(finished_at);
     // What the store holds now, read into compact maps: message types and finding texts are
     // numbered rather than kept as a string per row (a million routes share a handful of
@@ -474,57 +457,59 @@ fn record(
     // cheap; the write lock is held for as short a time as it can be.
     let mut types = TypeNumbers::default();
     let mut route_ids: FxHashMap<(u32, u16, u32), i64> = FxHashMap::default();
-    {
-        let mut st = tx.prepare("SELECT id, sender, message_type, recipient FROM routes")?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let t = types.number(r.get_ref(2)?.as_str()?);
-            route_ids.insert((r.get(1)?, t, r.get(3)?), r.get(0)?);
-        }
-    }
+    tx.prepare_cached("SELECT id, sender, message_type, recipient FROM routes")?
+        .for_each(params![], |r| {
+            let t = types.number(r.str(2)?);
+            route_ids.insert((r.u32(1)?, t, r.u32(3)?), r.i64(0)?);
+            Ok(())
+        })?;
     // Current verdicts, by route id; texts of finding lists numbered in `texts_seen`.
     let mut texts_seen: FxHashMap<String, u32> = FxHashMap::default();
     let mut current: FxHashMap<i64, CurrentVerdict> = FxHashMap::default();
-    {
-        let mut st = tx.prepare(
-            "SELECT route_id, verdict, readers, tier, findings FROM verdicts WHERE until IS NULL",
-        )?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let text = r
-                .get_ref(4)?
-                .as_str_or_null()?
-                .map(|t| match texts_seen.get(t) {
-                    Some(&n) => n,
-                    None => {
-                        let n = texts_seen.len() as u32;
-                        texts_seen.insert(t.to_owned(), n);
-                        n
-                    }
-                });
-            current.insert(
-                r.get(0)?,
-                CurrentVerdict {
-                    // A value this version cannot read never equals a new verdict, so the
-                    // row is replaced.
-                    verdict: parse_verdict(r.get_ref(1)?.as_str()?),
-                    readers: r.get(2)?,
-                    tier: parse_tier(r.get_ref(3)?.as_str()?),
-                    text,
-                },
-            );
-        }
-    }
+    tx.prepare_cached(
+        "SELECT route_id, verdict, readers, tier, findings FROM verdicts WHERE until IS NULL",
+    )?
+    .for_each(params![], |r| {
+        let text = r.opt_str(4)?.map(|t| match texts_seen.get(t) {
+            Some(&n) => n,
+            None => {
+                let n = texts_seen.len() as u32;
+                texts_seen.insert(t.to_owned(), n);
+                n
+            }
+        });
+        current.insert(
+            r.i64(0)?,
+            CurrentVerdict {
+                // A value this version cannot read never equals a new verdict, so the
+                // row is replaced.
+                verdict: parse_verdict(r.str(1)?),
+                readers: r.u32(2)?,
+                tier: parse_tier(r.str(3)?),
+                text,
+            },
+        );
+        Ok(())
+    })?;
     // Open findings, and how they move along in this sweep.
     let mut findings = FindingLedger::load(tx, id, &now, finished_at, suppressions)?;
 
-    let mut insert_route = tx.prepare_cached(
-        "INSERT INTO routes (sender, message_type, recipient) VALUES (?1, ?2, ?3)",
+    let mut insert_route = Inserter::new(
+        tx,
+        "routes",
+        &["sender", "message_type", "recipient"],
+        Some("id"),
     )?;
+    // Only ever closes a verdict written before this sweep: never one still buffered.
     let mut close_verdict =
         tx.prepare_cached("UPDATE verdicts SET until = ?2 WHERE route_id = ?1 AND until IS NULL")?;
-    let mut insert_verdict = tx.prepare_cached(
-        "INSERT INTO verdicts (route_id, since, verdict, readers, tier, findings) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    let mut insert_verdict = Inserter::new(
+        tx,
+        "verdicts",
+        &[
+            "route_id", "since", "verdict", "readers", "tier", "findings",
+        ],
+        None,
     )?;
 
     let mut outcome = SweepOutcome::default();
@@ -549,8 +534,11 @@ fn record(
         let route_id = match route_ids.get(&key) {
             Some(&rid) => rid,
             None => {
-                insert_route.execute(params![key.0, route.message_type.as_str(), key.2])?;
-                let rid = tx.last_insert_rowid();
+                let rid = insert_route.push_id(params![
+                    i64::from(key.0),
+                    route.message_type.as_str(),
+                    i64::from(key.2)
+                ])?;
                 route_ids.insert(key, rid);
                 rid
             }
@@ -583,11 +571,11 @@ fn record(
             if current.contains_key(&route_id) {
                 close_verdict.execute(params![route_id, id])?;
             }
-            insert_verdict.execute(params![
+            insert_verdict.push(params![
                 route_id,
                 id,
                 verdict_str(a.verdict),
-                a.readers,
+                i64::from(a.readers),
                 tier_str(a.tier),
                 t.list
             ])?;
@@ -602,11 +590,14 @@ fn record(
             outcome.changed += 1;
         }
     }
+    insert_route.flush()?;
+    insert_verdict.flush()?;
     // Open findings not seen now end; those seen are marked seen now.
     (outcome.changes, outcome.by_code) =
         findings.finish(&seen_routes, &route_ids, types.names())?;
     tx.execute(
-        "INSERT OR REPLACE INTO answers (id, sweep, body) VALUES (1, ?1, ?2)",
+        "INSERT INTO answers (id, sweep, body) VALUES (1, ?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET sweep = excluded.sweep, body = excluded.body",
         params![id, blob.finish()],
     )?;
     tx.execute(
@@ -635,7 +626,7 @@ struct FindingsCache {
 }
 
 impl FindingsCache {
-    fn get(&mut self, text: Option<&str>) -> rusqlite::Result<Arc<[Finding]>> {
+    fn get(&mut self, text: Option<&str>) -> DbResult<Arc<[Finding]>> {
         let Some(text) = text else {
             return Ok(Arc::clone(self.none.get_or_insert_with(|| Arc::from([]))));
         };
@@ -649,12 +640,12 @@ impl FindingsCache {
     }
 }
 
-fn read_verdicts(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<StoredVerdict>> {
+fn read_verdicts(st: &mut super::sql::Stmt<'_>, sweep: SweepId) -> DbResult<Vec<StoredVerdict>> {
     let mut out = Vec::new();
     let mut types: FxHashMap<String, MessageTypeId> = FxHashMap::default();
     let mut findings = FindingsCache::default();
-    while let Some(r) = rows.next()? {
-        let t = r.get_ref(1)?.as_str()?;
+    st.for_each(params![sweep], |r| {
+        let t = r.str(1)?;
         let message_type = match types.get(t) {
             Some(m) => m.clone(),
             None => {
@@ -663,15 +654,16 @@ fn read_verdicts(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<StoredVer
                 m
             }
         };
-        let verdict = r.get_ref(3)?.as_str()?;
-        let tier = r.get_ref(5)?.as_str()?;
+        let verdict = r.str(3)?;
+        let tier = r.str(5)?;
         out.push(StoredVerdict {
-            route: Route::new(org(r.get(0)?)?, message_type, org(r.get(2)?)?),
+            route: Route::new(org(r.i64(0)?)?, message_type, org(r.i64(2)?)?),
             verdict: parse_verdict(verdict).ok_or_else(|| corrupt("verdict", verdict))?,
-            readers: r.get(4)?,
+            readers: r.u32(4)?,
             tier: parse_tier(tier).ok_or_else(|| corrupt("evidence tier", tier))?,
-            findings: findings.get(r.get_ref(6)?.as_str_or_null()?)?,
+            findings: findings.get(r.opt_str(6)?)?,
         });
-    }
+        Ok(())
+    })?;
     Ok(out)
 }

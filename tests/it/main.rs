@@ -25,4 +25,5 @@ mod properties;
 mod remedies;
 mod report;
 mod serve;
+mod store;
 mod verifier;

@@ -1,0 +1,1312 @@
+//! The store's behaviour, on both backends: every test here runs once on SQLite
+//! (`store::sqlite::…`) and once on PostgreSQL (`store::postgresql::…`, each in a fresh
+//! database of its own, dropped at the end). PostgreSQL is the server
+//! `REACHCHECK_TEST_POSTGRES` names (`scripts/test-postgres start DIR` prints it), with the
+//! password in `REACHCHECK_TEST_POSTGRES_PASSWORD_FILE`. Without it the PostgreSQL half says
+//! it skipped and passes — unless `CI` is set: CI never silently skips PostgreSQL.
+//!
+//! Then what only PostgreSQL has: the explicit migration (missing, older and newer schemas,
+//! migrating twice), connection errors, and copying a daemon's SQLite history into it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use jiff::{SignedDuration, Timestamp};
+use reachcheck::engine::{DEFAULT_MAX_DATA_AGE, Evaluation};
+use reachcheck::model::{FindingCode, MessageTypeId, OrgNumber, ResourceId, Route, Verdict};
+use reachcheck::onboarding::{OnboardingRecord, OnboardingRun, OnboardingState, RequestStatus};
+use reachcheck::outcome::{
+    CorrespondenceId, Ingest, Message, NotificationOutcome, Placement, Recipient,
+};
+use reachcheck::store::{
+    AuditEntry, Change, FindingFilter, FindingState, Ingested, MessageFilter, NewSuppression,
+    PollRecord, Store, SweepOutcome, SweepStatus,
+};
+use reachcheck::{Policies, RoutingTable, SnapshotDir};
+
+use crate::fixture::{BAD, GOOD, SENDER, World, connections, person, route};
+
+const CONF: &str = "post-til-virksomheten-med-taushetsbelagt-innhold";
+
+fn t(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn org(s: &str) -> OrgNumber {
+    OrgNumber::parse(s).unwrap()
+}
+
+fn r(recipient: &str) -> Route {
+    Route::new(
+        org(SENDER),
+        MessageTypeId::parse("bekymringsmelding").unwrap(),
+        org(recipient),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// The two backends.
+
+/// The PostgreSQL server of the tests, if there is one.
+fn pg_server() -> Option<postgres::Config> {
+    let Ok(url) = std::env::var("REACHCHECK_TEST_POSTGRES") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but REACHCHECK_TEST_POSTGRES is not: CI runs the store's tests on PostgreSQL too (scripts/test-postgres start DIR)"
+        );
+        eprintln!("skipped on PostgreSQL: REACHCHECK_TEST_POSTGRES is not set");
+        return None;
+    };
+    let mut config: postgres::Config = url.parse().expect("REACHCHECK_TEST_POSTGRES: a URL");
+    if let Ok(file) = std::env::var("REACHCHECK_TEST_POSTGRES_PASSWORD_FILE") {
+        let password = std::fs::read_to_string(&file).expect("the password file");
+        config.password(password.trim_end_matches(['\n', '\r']));
+    }
+    Some(config)
+}
+
+/// A PostgreSQL database of one test's own, dropped with it.
+struct PgDatabase {
+    server: postgres::Config,
+    name: String,
+    config: postgres::Config,
+}
+
+impl PgDatabase {
+    fn new(server: postgres::Config) -> PgDatabase {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "reachcheck_test_{}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed),
+            Timestamp::now().as_microsecond() % 1_000_000
+        );
+        let mut admin = server.connect(postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let mut config = server.clone();
+        config.dbname(&name);
+        PgDatabase {
+            server,
+            name,
+            config,
+        }
+    }
+
+    /// The URL as shown in errors: no password.
+    fn shown(&self) -> String {
+        format!("postgres://reachcheck@127.0.0.1/{}", self.name)
+    }
+
+    fn client(&self) -> postgres::Client {
+        self.config.connect(postgres::NoTls).unwrap()
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = self.server.connect(postgres::NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// Where a test's store lives.
+enum Backend {
+    Sqlite(tempfile::TempDir),
+    Postgres(Box<PgDatabase>),
+}
+
+impl Backend {
+    fn sqlite() -> Backend {
+        Backend::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    /// A fresh, migrated PostgreSQL database; `None` when there is no server (skipped).
+    fn postgres() -> Option<Backend> {
+        let db = PgDatabase::new(pg_server()?);
+        Store::migrate_postgres(&db.config, &db.shown()).unwrap();
+        Some(Backend::Postgres(Box::new(db)))
+    }
+
+    fn sqlite_path(dir: &tempfile::TempDir) -> PathBuf {
+        dir.path().join("store.db")
+    }
+
+    /// Opens the store (again), as the daemon does.
+    fn open(&self) -> Store {
+        match self {
+            Backend::Sqlite(dir) => Store::open(&Backend::sqlite_path(dir)).unwrap(),
+            Backend::Postgres(db) => Store::open_postgres(&db.config, &db.shown()).unwrap(),
+        }
+    }
+
+    /// Opens the store for reading, as `report` does.
+    fn open_existing(&self) -> Store {
+        match self {
+            Backend::Sqlite(dir) => Store::open_existing(&Backend::sqlite_path(dir)).unwrap(),
+            Backend::Postgres(db) => {
+                Store::open_postgres_existing(&db.config, &db.shown()).unwrap()
+            }
+        }
+    }
+
+    /// Runs SQL beside the store, to damage or inspect what it holds.
+    fn raw(&self, sql: &str) {
+        match self {
+            Backend::Sqlite(dir) => rusqlite::Connection::open(Backend::sqlite_path(dir))
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+            Backend::Postgres(db) => db.client().batch_execute(sql).unwrap(),
+        }
+    }
+
+    /// One text value read beside the store.
+    fn raw_text(&self, sql: &str) -> String {
+        match self {
+            Backend::Sqlite(dir) => rusqlite::Connection::open(Backend::sqlite_path(dir))
+                .unwrap()
+                .query_row(sql, [], |r| r.get(0))
+                .unwrap(),
+            Backend::Postgres(db) => db.client().query_one(sql, &[]).unwrap().get(0),
+        }
+    }
+}
+
+/// Each test, once per backend.
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() {
+                super::$name(&super::Backend::sqlite());
+            })+
+        }
+        mod postgresql {
+            $(#[test]
+            fn $name() {
+                if let Some(b) = super::Backend::postgres() {
+                    super::$name(&b);
+                }
+            })+
+        }
+    };
+}
+
+on_both_backends!(
+    a_sweep_begins_records_or_fails_and_one_left_running_is_aborted_on_reopen,
+    the_verdict_history_keeps_changes_only_and_answers_as_of_any_sweep,
+    findings_open_resolve_reopen_and_retire,
+    suppressions_cover_their_findings_and_lapse_once,
+    the_audit_trail_appends_in_batches,
+    onboarding_runs_are_kept_and_the_next_run_replaces_them,
+    names_are_kept_replaced_and_read_back,
+    retention_forgets_old_sweeps_and_ended_verdicts_but_keeps_the_latest_answers,
+    the_answers_blob_agrees_with_the_history_and_a_broken_one_is_not_trusted,
+    a_poll_is_written_whole_and_a_later_one_updates_without_forgetting_a_read,
+    unusable_details_keep_what_was_known_and_are_given_up_after_the_poll_window,
+    alerts_are_recorded_once_and_a_message_carries_the_verdict_it_was_sent_under,
+    a_history_copied_to_sqlite_and_back_reads_the_same,
+    a_copy_into_a_store_that_holds_a_history_is_refused,
+);
+
+// ---------------------------------------------------------------------------------------
+// Sweeps, judged from a small world (fixture.rs).
+
+/// The world's routes judged from its snapshot at `now`.
+fn judge(w: &World, now: Timestamp) -> Evaluation {
+    let policies = Policies::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("policies")).unwrap();
+    let routes = RoutingTable::load(&w.routes(), &policies).unwrap();
+    let gathered = SnapshotDir::new(w.snapshot())
+        .gathered(
+            routes.routes().map(|r| r.recipient),
+            &policies.resource_ids(),
+        )
+        .unwrap();
+    reachcheck::sweep::judge(gathered, policies, &routes, now, DEFAULT_MAX_DATA_AGE).evaluation
+}
+
+/// Records a sweep of the world at `at`.
+fn sweep(s: &mut Store, w: &World, at: &str) -> (i64, SweepOutcome) {
+    let at = t(at);
+    let id = s.begin_sweep(at, "test").unwrap();
+    let evaluation = judge(w, at);
+    let finished = at.checked_add(SignedDuration::from_secs(1)).unwrap();
+    let outcome = s
+        .record_sweep(id, finished, t("2026-11-21T05:00:00Z"), &evaluation)
+        .unwrap();
+    (id, outcome)
+}
+
+/// Gives BAD (nobody reading confidential post) two readers, or takes them away again.
+fn bad_gets_a_reader(w: &World, yes: bool) {
+    let mut people = vec![person(
+        "b0000000-0000-0000-0000-000000000001",
+        "Per Olsen",
+        &[],
+        &["urn:altinn:external-role:ccr:daglig-leder"],
+    )];
+    if yes {
+        for (i, name) in ["Siri Dahl", "Tor Lie"].iter().enumerate() {
+            people.push(person(
+                &format!("b0000000-0000-0000-0000-00000000000{}", i + 2),
+                name,
+                &[CONF],
+                &[],
+            ));
+        }
+    }
+    std::fs::write(
+        w.snapshot()
+            .join(format!("accessmanagement/connections/{BAD}.json")),
+        serde_json::to_string(&connections(people)).unwrap(),
+    )
+    .unwrap();
+}
+
+fn changes(o: &SweepOutcome, c: Change) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = o
+        .changes
+        .iter()
+        .filter(|x| x.change == c)
+        .map(|x| (x.route.recipient.to_string(), x.code.as_str().to_owned()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn two_routes() -> World {
+    World::new(&[
+        &route("bekymringsmelding", BAD),
+        &route("bekymringsmelding", GOOD),
+    ])
+}
+
+fn a_sweep_begins_records_or_fails_and_one_left_running_is_aborted_on_reopen(b: &Backend) {
+    let w = two_routes();
+    let mut s = b.open();
+    assert!(s.last_sweep().unwrap().is_none());
+    assert!(
+        s.latest().unwrap().is_none(),
+        "nothing before the first sweep"
+    );
+    let (first, outcome) = sweep(&mut s, &w, "2026-11-21T06:00:00Z");
+    assert_eq!(outcome.counts.routes, 2);
+    assert_eq!(outcome.counts.readable + outcome.counts.not_readable, 2);
+    let failed = s.begin_sweep(t("2026-11-21T07:00:00Z"), "test").unwrap();
+    assert!(failed > first, "ids ascend");
+    s.fail_sweep(failed, t("2026-11-21T07:00:05Z"), "the snapshot is gone")
+        .unwrap();
+    let running = s.begin_sweep(t("2026-11-21T08:00:00Z"), "test").unwrap();
+    assert_eq!(
+        s.last_sweep().unwrap().unwrap().status,
+        SweepStatus::Running
+    );
+    // Reading while it runs leaves it running; reopening as the daemon does ends it.
+    drop(s);
+    assert_eq!(
+        b.open_existing().last_sweep().unwrap().unwrap().status,
+        SweepStatus::Running
+    );
+    let s = b.open();
+    let all = s.sweeps(10).unwrap();
+    let ids: Vec<i64> = all.iter().map(|x| x.id).collect();
+    assert_eq!(ids, [running, failed, first], "newest first");
+    assert_eq!(all[0].status, SweepStatus::Aborted);
+    assert_eq!(
+        all[0].error.as_deref(),
+        Some("the process ended during the sweep")
+    );
+    assert_eq!(all[1].status, SweepStatus::Failed);
+    assert_eq!(all[1].error.as_deref(), Some("the snapshot is gone"));
+    assert_eq!(all[1].finished_at, Some(t("2026-11-21T07:00:05Z")));
+    assert!(all[1].counts.is_none());
+    let ok = &all[2];
+    assert_eq!(ok.status, SweepStatus::Ok);
+    assert_eq!(ok.counts.unwrap().routes, 2);
+    assert_eq!(ok.changed, Some(2));
+    assert_eq!(ok.taken_at, Some(t("2026-11-21T05:00:00Z")));
+    assert_eq!(s.sweeps(1).unwrap().len(), 1, "the limit holds");
+    // The latest is the last sweep that ended ok.
+    let latest = s.latest().unwrap().unwrap();
+    assert_eq!(latest.sweep.id, first);
+    assert_eq!(latest.verdicts.len(), 2);
+    s.integrity_check().unwrap();
+}
+
+fn the_verdict_history_keeps_changes_only_and_answers_as_of_any_sweep(b: &Backend) {
+    let w = two_routes();
+    let mut s = b.open();
+    let (s1, o1) = sweep(&mut s, &w, "2026-11-21T06:00:00Z");
+    assert_eq!(o1.changed, 2, "the first sweep writes every route");
+    let (s2, o2) = sweep(&mut s, &w, "2026-11-21T07:00:00Z");
+    assert_eq!(o2.changed, 0, "nothing changed: nothing written");
+    bad_gets_a_reader(&w, true);
+    let (s3, o3) = sweep(&mut s, &w, "2026-11-21T08:00:00Z");
+    assert_eq!(o3.changed, 1);
+    w.set_routes(&[&route("bekymringsmelding", GOOD)]);
+    let (s4, o4) = sweep(&mut s, &w, "2026-11-21T09:00:00Z");
+    assert_eq!(o4.changed, 1, "a route that leaves ends its verdict");
+    assert_eq!(s.verdict_rows().unwrap(), 3);
+
+    let bad = r(BAD);
+    assert_eq!(s.verdict_at(&bad, s1).unwrap(), Some(Verdict::NotReadable));
+    assert_eq!(s.verdict_at(&bad, s2).unwrap(), Some(Verdict::NotReadable));
+    assert_eq!(s.verdict_at(&bad, s3).unwrap(), Some(Verdict::Readable));
+    assert_eq!(s.verdict_at(&bad, s4).unwrap(), None);
+    assert_eq!(s.verdict_at(&r(GOOD), s4).unwrap(), Some(Verdict::Readable));
+    let at3 = s.verdicts_at(s3).unwrap();
+    assert_eq!(at3.len(), 2);
+    assert!(at3.iter().all(|v| v.verdict == Verdict::Readable));
+    assert!(at3.iter().all(|v| v.readers >= 2), "{at3:?}");
+    let at1 = s.verdicts_at(s1).unwrap();
+    let bad_at1 = at1.iter().find(|v| v.route == bad).unwrap();
+    assert_eq!(bad_at1.readers, 0);
+    assert!(
+        bad_at1
+            .findings
+            .iter()
+            .any(|f| f.code() == FindingCode::NoReader),
+        "{bad_at1:?}"
+    );
+    assert_eq!(s.verdicts_at(s4).unwrap().len(), 1);
+    assert!(s.has_sender(org(SENDER)).unwrap());
+    assert!(!s.has_sender(org(GOOD)).unwrap());
+    let between = s
+        .ok_sweeps_between(t("2026-11-21T06:30:00Z"), t("2026-11-21T08:30:00Z"))
+        .unwrap();
+    assert_eq!(
+        between.iter().map(|x| x.id).collect::<Vec<_>>(),
+        [s2, s3],
+        "oldest first, the bounds kept"
+    );
+}
+
+fn findings_open_resolve_reopen_and_retire(b: &Backend) {
+    let w = two_routes();
+    let mut s = b.open();
+    let no_reader = (BAD.to_owned(), "no_reader".to_owned());
+    let (_, o1) = sweep(&mut s, &w, "2026-11-21T06:00:00Z");
+    assert!(changes(&o1, Change::Opened).contains(&no_reader));
+    assert!(
+        o1.by_code
+            .iter()
+            .any(|(c, n)| *c == FindingCode::NoReader && *n == 1)
+    );
+    let (_, o2) = sweep(&mut s, &w, "2026-11-21T07:00:00Z");
+    assert!(o2.changes.is_empty(), "{:?}", o2.changes);
+    bad_gets_a_reader(&w, true);
+    let (_, o3) = sweep(&mut s, &w, "2026-11-21T08:00:00Z");
+    assert_eq!(changes(&o3, Change::Resolved), vec![no_reader.clone()]);
+    let resolved = s
+        .findings(
+            &FindingFilter {
+                state: Some(FindingState::Resolved),
+                limit: 10,
+                ..FindingFilter::default()
+            },
+            t("2026-11-21T08:00:00Z"),
+        )
+        .unwrap();
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].resolved_at, Some(t("2026-11-21T08:00:01Z")));
+    bad_gets_a_reader(&w, false);
+    let (_, o4) = sweep(&mut s, &w, "2026-11-21T09:00:00Z");
+    assert_eq!(changes(&o4, Change::Reopened), vec![no_reader.clone()]);
+    assert!(changes(&o4, Change::Opened).is_empty(), "the same finding");
+    w.set_routes(&[&route("bekymringsmelding", GOOD)]);
+    let (_, o5) = sweep(&mut s, &w, "2026-11-21T10:00:00Z");
+    assert!(changes(&o5, Change::Retired).contains(&no_reader));
+
+    let now = t("2026-11-21T10:00:00Z");
+    let of_bad = s
+        .findings(
+            &FindingFilter {
+                recipient: Some(org(BAD)),
+                sender: Some(org(SENDER)),
+                message_type: Some(MessageTypeId::parse("bekymringsmelding").unwrap()),
+                limit: 100,
+                ..FindingFilter::default()
+            },
+            now,
+        )
+        .unwrap();
+    let f = of_bad
+        .iter()
+        .find(|f| f.code == FindingCode::NoReader)
+        .unwrap();
+    assert_eq!(f.state, FindingState::Retired);
+    assert_eq!(f.reopened, 1);
+    assert_eq!(f.first_seen_at, t("2026-11-21T06:00:01Z"));
+    assert_eq!(f.last_seen_at, t("2026-11-21T09:00:01Z"));
+    assert_eq!(f.resolved_at, Some(t("2026-11-21T10:00:01Z")));
+    assert_eq!(f.detail.code(), FindingCode::NoReader);
+    let events: Vec<Change> = s
+        .finding_events()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.finding == f.id)
+        .map(|e| e.change)
+        .collect();
+    assert_eq!(
+        events,
+        [
+            Change::Opened,
+            Change::Resolved,
+            Change::Reopened,
+            Change::Retired
+        ],
+        "in the order they happened"
+    );
+    let all = s.all_findings(now).unwrap();
+    assert!(all.windows(2).all(|p| p[0].id < p[1].id), "oldest first");
+    assert!(all.iter().any(|x| x.id == f.id));
+    let limited = s
+        .findings(
+            &FindingFilter {
+                limit: 1,
+                ..FindingFilter::default()
+            },
+            now,
+        )
+        .unwrap();
+    assert_eq!(limited.len(), 1);
+    let none = s
+        .findings(
+            &FindingFilter {
+                severity: Some(reachcheck::model::Severity::Info),
+                recipient: Some(org(BAD)),
+                state: Some(FindingState::Open),
+                limit: 10,
+                ..FindingFilter::default()
+            },
+            now,
+        )
+        .unwrap();
+    assert!(none.iter().all(|x| x.state == FindingState::Open));
+}
+
+fn suppressions_cover_their_findings_and_lapse_once(b: &Backend) {
+    let w = two_routes();
+    let mut s = b.open();
+    let now = t("2026-11-21T05:30:00Z");
+    let mut new = NewSuppression {
+        recipient: org(BAD),
+        code: FindingCode::NoReader,
+        sender: Some(org(SENDER)),
+        message_type: Some(MessageTypeId::parse("bekymringsmelding").unwrap()),
+        justification: "  the municipality reads it on paper  ".to_owned(),
+        expires_at: t("2026-11-21T06:30:00Z"),
+    };
+    let id = s.add_suppression(&new, "ops", now).unwrap();
+    new.sender = None;
+    new.message_type = None;
+    new.expires_at = t("2026-12-21T00:00:00Z");
+    let whole = s.add_suppression(&new, "ops", now).unwrap();
+    assert!(whole > id);
+    new.justification = " ".to_owned();
+    let e = s.add_suppression(&new, "ops", now).unwrap_err().to_string();
+    assert!(e.contains("`justification`"), "{e}");
+    let all = s.suppressions().unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].justification, "the municipality reads it on paper");
+    assert_eq!(all[0].created_by, "ops");
+    assert_eq!(all[0].created_at, now);
+    assert_eq!(all[1].sender, None);
+
+    let (_, o) = sweep(&mut s, &w, "2026-11-21T06:00:00Z");
+    let opened = o
+        .changes
+        .iter()
+        .find(|c| c.code == FindingCode::NoReader)
+        .unwrap();
+    assert!(opened.suppressed, "an active suppression covers it");
+    let f = s
+        .findings(
+            &FindingFilter {
+                recipient: Some(org(BAD)),
+                limit: 10,
+                ..FindingFilter::default()
+            },
+            t("2026-11-21T06:00:00Z"),
+        )
+        .unwrap();
+    let f = f.iter().find(|f| f.code == FindingCode::NoReader).unwrap();
+    assert_eq!(f.suppressed_by, Some(id), "the first one that covers it");
+    assert_eq!(
+        f.state,
+        FindingState::Open,
+        "a suppression never changes it"
+    );
+
+    let later = t("2026-11-21T07:00:00Z");
+    let lapsed = s.lapse_suppressions(later).unwrap();
+    assert_eq!(lapsed.iter().map(|x| x.id).collect::<Vec<_>>(), [id]);
+    assert!(
+        s.lapse_suppressions(later).unwrap().is_empty(),
+        "noticed once"
+    );
+    assert_eq!(s.suppressions().unwrap()[0].lapsed_at, Some(later));
+}
+
+fn the_audit_trail_appends_in_batches(b: &Backend) {
+    let mut s = b.open();
+    assert_eq!(s.audit_count().unwrap(), 0);
+    let entry = |n: u32| AuditEntry {
+        at: t("2026-11-21T06:00:00Z"),
+        caller: "sender-system".into(),
+        route: r(BAD),
+        verdict: Verdict::NotReadable,
+        readers: n,
+    };
+    s.audit(&[entry(0), entry(1)]).unwrap();
+    s.audit(&[]).unwrap();
+    s.audit(&[entry(2)]).unwrap();
+    assert_eq!(s.audit_count().unwrap(), 3);
+}
+
+fn onboarding_runs_are_kept_and_the_next_run_replaces_them(b: &Backend) {
+    let mut store = b.open();
+    let main = org("964338531");
+    let sub = org("974760673");
+    let mut rec = OnboardingRecord::never_asked(main);
+    rec.state = OnboardingState::Pending;
+    rec.status = Some(RequestStatus::New);
+    rec.request_id = Some("r1".to_owned());
+    rec.approval_link = Some("https://am.ui.example/x?id=r1".to_owned());
+    rec.since = Some(t("2026-11-01T00:00:00Z"));
+    rec.recipients = vec![main, sub];
+    let mut run = OnboardingRun {
+        at: t("2026-11-01T00:00:00Z"),
+        system_id: "310000019_reachcheck".to_owned(),
+        organisations: vec![rec.clone()],
+        created: 1,
+        other_system_users: vec![],
+        remind_after: reachcheck::onboarding::DEFAULT_REMIND_AFTER,
+    };
+    store.record_onboarding(&run).unwrap();
+    assert_eq!(store.onboarding().unwrap()[&main], rec);
+    assert_eq!(store.onboarding_of(sub).unwrap(), Some(rec.clone()));
+    assert_eq!(store.onboarding_of(org("958935420")).unwrap(), None);
+    rec.state = OnboardingState::Approved;
+    rec.status = Some(RequestStatus::Accepted);
+    rec.approval_link = None;
+    run.organisations = vec![rec.clone()];
+    store.record_onboarding(&run).unwrap();
+    let all = store.onboarding().unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[&main], rec);
+}
+
+fn names_are_kept_replaced_and_read_back(b: &Backend) {
+    let mut store = b.open();
+    assert!(store.names().unwrap().is_empty());
+    let (bergen, oslo) = (org("964338531"), org("958935420"));
+    let at = t("2026-11-21T06:00:00Z");
+    store
+        .record_names(
+            &[
+                (bergen, "BERGEN KOMMUNE".to_owned()),
+                (oslo, "OSLO KOMMUNE".to_owned()),
+            ],
+            at,
+        )
+        .unwrap();
+    store
+        .record_names(&[(bergen, "BERGEN KOMMUNE (NY)".to_owned())], at)
+        .unwrap();
+    let names = store.names().unwrap();
+    assert_eq!(names[&bergen], "BERGEN KOMMUNE (NY)");
+    assert_eq!(names[&oslo], "OSLO KOMMUNE", "a name not seen again stays");
+    // An unchanged name is not rewritten: it keeps the time it was first seen.
+    store
+        .record_names(
+            &[(oslo, "OSLO KOMMUNE".to_owned())],
+            t("2026-11-22T06:00:00Z"),
+        )
+        .unwrap();
+    let seen = b.raw_text(&format!(
+        "SELECT seen_at FROM organisation_names WHERE org = {}",
+        oslo.get()
+    ));
+    assert!(seen.starts_with("2026-11-21T06:00:00"), "{seen}");
+}
+
+fn retention_forgets_old_sweeps_and_ended_verdicts_but_keeps_the_latest_answers(b: &Backend) {
+    let w = World::new(&[&route("bekymringsmelding", BAD)]);
+    let mut s = b.open();
+    let (s1, _) = sweep(&mut s, &w, "2026-11-21T06:00:00Z");
+    bad_gets_a_reader(&w, true);
+    let (s2, _) = sweep(&mut s, &w, "2026-11-21T07:00:00Z");
+    let (s3, _) = sweep(&mut s, &w, "2026-11-21T08:00:00Z");
+    s.audit(&[AuditEntry {
+        at: t("2026-11-21T06:30:00Z"),
+        caller: "x".into(),
+        route: r(BAD),
+        verdict: Verdict::NotReadable,
+        readers: 0,
+    }])
+    .unwrap();
+    assert_eq!(s.verdict_rows().unwrap(), 2);
+    let pruned = s.prune(t("2026-11-22T00:00:00Z")).unwrap();
+    // Sweep 1's verdict ended at sweep 2: forgotten, with sweep 1; sweep 2 still holds the
+    // current verdict (since), and sweep 3 is the latest.
+    assert_eq!(pruned.verdicts, 1);
+    assert_eq!(pruned.audit, 1);
+    assert_eq!(s.verdict_rows().unwrap(), 1);
+    assert_eq!(s.audit_count().unwrap(), 0);
+    let left: Vec<i64> = s.sweeps(10).unwrap().iter().map(|x| x.id).collect();
+    assert!(
+        left.contains(&s3) && left.contains(&s2) && !left.contains(&s1),
+        "{left:?} ({pruned:?})"
+    );
+    let latest = s.latest().unwrap().unwrap();
+    assert_eq!(latest.sweep.id, s3);
+    assert_eq!(latest.verdicts.len(), 1);
+    assert_eq!(latest.verdicts[0].verdict, Verdict::Readable);
+    let f = s.all_findings(t("2026-11-22T00:00:00Z")).unwrap();
+    assert_eq!(
+        f[0].first_seen_at,
+        t("2026-11-21T06:00:01Z"),
+        "the summary stays"
+    );
+}
+
+fn the_answers_blob_agrees_with_the_history_and_a_broken_one_is_not_trusted(b: &Backend) {
+    let w = World::new(&[
+        &route("bekymringsmelding", BAD),
+        &route("bekymringsmelding", GOOD),
+        &route("ordinaer-post", crate::fixture::ER_ONLY),
+    ]);
+    let mut s = b.open();
+    sweep(&mut s, &w, "2026-11-21T06:00:00Z");
+    bad_gets_a_reader(&w, true);
+    let (last, _) = sweep(&mut s, &w, "2026-11-21T07:00:00Z");
+    let sorted = |mut v: Vec<reachcheck::store::StoredVerdict>| {
+        v.sort_by_key(|x| x.route.to_string());
+        v
+    };
+    let from_blob = sorted(s.latest().unwrap().unwrap().verdicts);
+    let from_history = sorted(s.verdicts_at(last).unwrap());
+    assert_eq!(from_blob.len(), 3);
+    assert_eq!(from_blob, from_history);
+    drop(s);
+    // A damaged blob: the answers come from the history, the same.
+    match b {
+        Backend::Sqlite(_) => b.raw("UPDATE answers SET body = x'5243413100'"),
+        Backend::Postgres(_) => b.raw("UPDATE answers SET body = '\\x5243413100'::bytea"),
+    }
+    let s = b.open();
+    assert_eq!(sorted(s.latest().unwrap().unwrap().verdicts), from_history);
+    // No blob at all: the same.
+    b.raw("DELETE FROM answers");
+    assert_eq!(sorted(s.latest().unwrap().unwrap().verdicts), from_history);
+}
+
+// ---------------------------------------------------------------------------------------
+// Sent messages and polls.
+
+fn message(n: u128, read: Option<&str>) -> Message {
+    Message {
+        id: CorrespondenceId::from_u128(n),
+        resource: ResourceId::parse("politi-bekymringsmelding").unwrap(),
+        sender: Some(org(SENDER)),
+        recipient: Recipient::Organisation(org(BAD)),
+        senders_reference: Some("sak 1".into()),
+        requested_publish: Some(t("2026-11-20T08:00:00.000001Z")),
+        published: Some(t("2026-11-20T08:00:01Z")),
+        read: read.map(t),
+        confirmed: None,
+        confirmation_needed: false,
+        due: None,
+        notification: NotificationOutcome::Delivered,
+        notifications_settled: true,
+        failed: false,
+    }
+}
+
+fn routed(m: Message) -> Ingest {
+    Ingest::Message {
+        message: m,
+        placement: Placement::Routed(r(BAD)),
+        is_final: false,
+    }
+}
+
+const POLL_FOR: SignedDuration = SignedDuration::from_hours(24 * 90);
+
+fn a_poll_is_written_whole_and_a_later_one_updates_without_forgetting_a_read(b: &Backend) {
+    let mut s = b.open();
+    let now = t("2026-11-20T09:00:00Z");
+    let got = s
+        .ingest(
+            &[
+                routed(message(1, Some("2026-11-20T08:30:00Z"))),
+                routed(message(2, None)),
+            ],
+            now,
+            POLL_FOR,
+        )
+        .unwrap();
+    assert_eq!(got, Ingested { stored: 2, new: 2 });
+    // A later answer without the read (it never goes away): the first read is kept.
+    let later = t("2026-11-20T10:00:00Z");
+    let got = s
+        .ingest(
+            &[routed(message(1, None)), routed(message(3, None))],
+            later,
+            POLL_FOR,
+        )
+        .unwrap();
+    assert_eq!(got, Ingested { stored: 2, new: 1 });
+    let all = s.messages(&MessageFilter::default()).unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(s.message_count().unwrap(), 3);
+    let one = all.iter().find(|m| m.id.as_u128() == 1).unwrap();
+    assert_eq!(one.read, Some(t("2026-11-20T08:30:00Z")));
+    assert_eq!(one.first_seen, now);
+    assert_eq!(one.checked, later);
+    assert_eq!(one.route(), Some(r(BAD)));
+    assert_eq!(one.senders_reference.as_deref(), Some("sak 1"));
+    assert_eq!(
+        one.requested_publish.unwrap().to_string(),
+        "2026-11-20T08:00:00.000001Z",
+        "kept to the microsecond, for the pager"
+    );
+    let unread = s
+        .messages(&MessageFilter {
+            unread: true,
+            ..MessageFilter::default()
+        })
+        .unwrap();
+    let mut ids: Vec<u128> = unread.iter().map(|m| m.id.as_u128()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [2, 3]);
+    let filtered = s
+        .messages(&MessageFilter {
+            recipients: vec![org(BAD), org(GOOD)],
+            senders: vec![org(SENDER)],
+            message_types: vec![MessageTypeId::parse("bekymringsmelding").unwrap()],
+            from: Some(t("2026-11-20T08:00:00Z")),
+            to: Some(t("2026-11-20T09:00:00Z")),
+            ..MessageFilter::default()
+        })
+        .unwrap();
+    assert_eq!(filtered.len(), 3);
+    let none = s
+        .messages(&MessageFilter {
+            recipients: vec![org(GOOD)],
+            ..MessageFilter::default()
+        })
+        .unwrap();
+    assert!(none.is_empty());
+    let known = s.known_messages().unwrap();
+    assert_eq!(known.len(), 3);
+    assert!(!known[&CorrespondenceId::from_u128(1)].is_final);
+}
+
+fn unusable_details_keep_what_was_known_and_are_given_up_after_the_poll_window(b: &Backend) {
+    let mut s = b.open();
+    let now = t("2026-11-20T09:00:00Z");
+    s.ingest(&[routed(message(1, None))], now, POLL_FOR)
+        .unwrap();
+    let bad = |n: u128| Ingest::Unusable {
+        id: CorrespondenceId::from_u128(n),
+        resource: None,
+        problem: "malformed details (cut off) at line 1 column 9".into(),
+    };
+    let got = s
+        .ingest(&[bad(1), bad(2)], t("2026-11-20T09:10:00Z"), POLL_FOR)
+        .unwrap();
+    assert_eq!(got, Ingested { stored: 2, new: 1 });
+    let all = s
+        .messages(&MessageFilter {
+            unrouted: true,
+            ..MessageFilter::default()
+        })
+        .unwrap();
+    let one = all.iter().find(|m| m.id.as_u128() == 1).unwrap();
+    assert_eq!(one.route(), Some(r(BAD)), "what was known stays");
+    assert!(one.read.is_none() && one.problem.is_some());
+    let two = all.iter().find(|m| m.id.as_u128() == 2).unwrap();
+    assert!(two.resource.is_none() && two.route().is_none() && !two.is_final);
+    // Usable again: the problem is gone.
+    s.ingest(
+        &[routed(message(1, Some("2026-11-20T09:30:00Z")))],
+        now,
+        POLL_FOR,
+    )
+    .unwrap();
+    let all = s.messages(&MessageFilter::default()).unwrap();
+    assert!(
+        all.iter()
+            .find(|m| m.id.as_u128() == 1)
+            .unwrap()
+            .problem
+            .is_none()
+    );
+    // Still unusable 90 days later: final, not polled again.
+    s.ingest(&[bad(2)], t("2027-03-01T00:00:00Z"), POLL_FOR)
+        .unwrap();
+    assert!(s.known_messages().unwrap()[&CorrespondenceId::from_u128(2)].is_final);
+}
+
+fn alerts_are_recorded_once_and_a_message_carries_the_verdict_it_was_sent_under(b: &Backend) {
+    let w = World::new(&[&route("bekymringsmelding", BAD)]);
+    let mut s = b.open();
+    // A sweep that judged the route before the message was published.
+    let (judged, _) = sweep(&mut s, &w, "2026-11-20T07:00:00Z");
+    s.ingest(
+        &[routed(message(1, None))],
+        t("2026-11-21T09:00:00Z"),
+        POLL_FOR,
+    )
+    .unwrap();
+    let m = &s.alert_candidates().unwrap()[0];
+    assert!(m.predicted.is_some(), "judged before it was sent");
+    assert_eq!(m.predicted, s.verdict_at(&r(BAD), judged).unwrap());
+    s.mark_alerted(
+        &[(m.id, FindingCode::UnreadPastDeadline)],
+        t("2026-11-21T09:00:01Z"),
+    )
+    .unwrap();
+    assert!(s.alert_candidates().unwrap().is_empty());
+    let stored = &s.messages(&MessageFilter::default()).unwrap()[0];
+    assert_eq!(stored.alerted_unread, Some(t("2026-11-21T09:00:01Z")));
+    assert_eq!(stored.alerted_notification, None);
+    assert!(s.last_poll().unwrap().is_none());
+    let poll = PollRecord {
+        at: Some(t("2026-11-21T09:00:00Z")),
+        source: "x".into(),
+        listed: 3,
+        fetched: 2,
+        stored: 1,
+        unusable: 1,
+        unrouted: 0,
+        incomplete: vec![(m.resource.clone().unwrap(), "why".into())],
+    };
+    s.record_poll(&poll).unwrap();
+    assert_eq!(s.last_poll().unwrap(), Some(poll));
+}
+
+// ---------------------------------------------------------------------------------------
+// Copying a history.
+
+/// Everything a store answers through its public reads, for comparing two stores.
+fn reads(s: &Store) -> String {
+    let now = t("2026-11-21T12:00:00Z");
+    let mut out = String::new();
+    let mut put = |what: &str, v: String| out.push_str(&format!("{what}: {v}\n"));
+    let sweeps = s.sweeps(u32::MAX).unwrap();
+    put("sweeps", format!("{sweeps:?}"));
+    put("last_sweep", format!("{:?}", s.last_sweep().unwrap()));
+    let latest = s.latest().unwrap();
+    put(
+        "latest",
+        format!("{:?}", latest.map(|l| (l.sweep, l.taken_at, l.verdicts))),
+    );
+    for sw in &sweeps {
+        put(
+            &format!("verdicts_at {}", sw.id),
+            format!("{:?}", s.verdicts_at(sw.id).unwrap()),
+        );
+        for route in [r(BAD), r(GOOD)] {
+            put(
+                &format!("verdict_at {route} {}", sw.id),
+                format!("{:?}", s.verdict_at(&route, sw.id).unwrap()),
+            );
+        }
+    }
+    put(
+        "ok_sweeps_between",
+        format!(
+            "{:?}",
+            s.ok_sweeps_between(t("2026-01-01T00:00:00Z"), now).unwrap()
+        ),
+    );
+    put(
+        "has_sender",
+        format!("{:?}", s.has_sender(org(SENDER)).unwrap()),
+    );
+    put("verdict_rows", format!("{:?}", s.verdict_rows().unwrap()));
+    put(
+        "all_findings",
+        format!("{:?}", s.all_findings(now).unwrap()),
+    );
+    put(
+        "findings",
+        format!(
+            "{:?}",
+            s.findings(
+                &FindingFilter {
+                    limit: 1000,
+                    ..FindingFilter::default()
+                },
+                now
+            )
+            .unwrap()
+        ),
+    );
+    put(
+        "finding_events",
+        format!("{:?}", s.finding_events().unwrap()),
+    );
+    put("suppressions", format!("{:?}", s.suppressions().unwrap()));
+    put("audit_count", format!("{:?}", s.audit_count().unwrap()));
+    put("onboarding", format!("{:?}", s.onboarding().unwrap()));
+    put("names", format!("{:?}", s.names().unwrap()));
+    let known: BTreeMap<String, String> = s
+        .known_messages()
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), format!("{v:?}")))
+        .collect();
+    put("known_messages", format!("{known:?}"));
+    put(
+        "messages",
+        format!(
+            "{:?}",
+            s.messages(&MessageFilter {
+                unrouted: true,
+                ..MessageFilter::default()
+            })
+            .unwrap()
+        ),
+    );
+    put(
+        "alert_candidates",
+        format!("{:?}", s.alert_candidates().unwrap()),
+    );
+    put("message_count", format!("{:?}", s.message_count().unwrap()));
+    put("last_poll", format!("{:?}", s.last_poll().unwrap()));
+    out
+}
+
+/// A history with something in every table.
+fn fill(s: &mut Store) {
+    let w = two_routes();
+    s.add_suppression(
+        &NewSuppression {
+            recipient: org(BAD),
+            code: FindingCode::NoReader,
+            sender: None,
+            message_type: None,
+            justification: "accepted".to_owned(),
+            expires_at: t("2027-01-01T00:00:00Z"),
+        },
+        "ops",
+        t("2026-11-21T05:00:00Z"),
+    )
+    .unwrap();
+    sweep(s, &w, "2026-11-21T06:00:00Z");
+    bad_gets_a_reader(&w, true);
+    sweep(s, &w, "2026-11-21T07:00:00Z");
+    bad_gets_a_reader(&w, false);
+    sweep(s, &w, "2026-11-21T08:00:00Z");
+    let failed = s.begin_sweep(t("2026-11-21T09:00:00Z"), "test").unwrap();
+    s.fail_sweep(failed, t("2026-11-21T09:00:01Z"), "gone")
+        .unwrap();
+    s.audit(&[AuditEntry {
+        at: t("2026-11-21T08:30:00Z"),
+        caller: "x".into(),
+        route: r(BAD),
+        verdict: Verdict::NotReadable,
+        readers: 0,
+    }])
+    .unwrap();
+    s.ingest(
+        &[
+            routed(message(1, Some("2026-11-21T08:40:00Z"))),
+            routed(message(2, None)),
+            Ingest::Unusable {
+                id: CorrespondenceId::from_u128(3),
+                resource: None,
+                problem: "cut off".into(),
+            },
+        ],
+        t("2026-11-21T09:00:00Z"),
+        POLL_FOR,
+    )
+    .unwrap();
+    s.record_poll(&PollRecord {
+        at: Some(t("2026-11-21T09:00:00Z")),
+        source: "x".into(),
+        listed: 3,
+        ..PollRecord::default()
+    })
+    .unwrap();
+    s.record_names(
+        &[(org(BAD), "BERGEN KOMMUNE".into())],
+        t("2026-11-21T06:00:00Z"),
+    )
+    .unwrap();
+    let mut rec = OnboardingRecord::never_asked(org(BAD));
+    rec.recipients = vec![org(BAD)];
+    s.record_onboarding(&OnboardingRun {
+        at: t("2026-11-21T06:00:00Z"),
+        system_id: "310000019_reachcheck".to_owned(),
+        organisations: vec![rec],
+        created: 0,
+        other_system_users: vec![],
+        remind_after: reachcheck::onboarding::DEFAULT_REMIND_AFTER,
+    })
+    .unwrap();
+}
+
+fn a_history_copied_to_sqlite_and_back_reads_the_same(b: &Backend) {
+    let mut s = b.open();
+    fill(&mut s);
+    let before = reads(&s);
+    let there = Backend::sqlite();
+    let mut copy = there.open();
+    let counts = s.copy_into(&mut copy).unwrap();
+    assert_eq!(counts.get("sweeps"), 4);
+    assert_eq!(counts.get("messages"), 3);
+    assert!(counts.tables.iter().all(|(_, n)| *n > 0), "{counts:?}");
+    assert_eq!(reads(&copy), before);
+    // And back into a fresh store of this backend.
+    let back = match b {
+        Backend::Sqlite(_) => Backend::sqlite(),
+        Backend::Postgres(_) => Backend::postgres().unwrap(),
+    };
+    let mut again = back.open();
+    let mut seen: Vec<(String, u64)> = Vec::new();
+    copy.copy_into_with(&mut again, &mut |table, n| seen.push((table.to_owned(), n)))
+        .unwrap();
+    assert!(seen.iter().any(|(t, n)| t == "finding_events" && *n > 0));
+    assert_eq!(reads(&again), before);
+    // New rows get fresh ids after the copied ones.
+    let next = again
+        .begin_sweep(t("2026-11-21T10:00:00Z"), "test")
+        .unwrap();
+    assert_eq!(next, 5);
+}
+
+fn a_copy_into_a_store_that_holds_a_history_is_refused(b: &Backend) {
+    let w = two_routes();
+    let mut from = Backend::sqlite().open();
+    sweep(&mut from, &w, "2026-11-21T06:00:00Z");
+    let mut to = b.open();
+    sweep(&mut to, &w, "2026-11-21T07:00:00Z");
+    let before = reads(&to);
+    let e = from.copy_into(&mut to).unwrap_err().to_string();
+    assert!(e.contains("not empty") && e.contains("`sweeps`"), "{e}");
+    assert_eq!(reads(&to), before, "left as it was");
+}
+
+// ---------------------------------------------------------------------------------------
+// PostgreSQL only: the explicit migration, connection errors, a daemon's history moved.
+
+#[test]
+fn postgres_a_missing_or_older_schema_is_refused_until_migrated_and_migrating_twice_does_nothing() {
+    let Some(server) = pg_server() else { return };
+    let db = PgDatabase::new(server);
+    let e = Store::open_postgres(&db.config, &db.shown())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("no reachcheck schema")
+            && e.contains(&format!(
+                "run `reachcheck store migrate --store {}`",
+                db.shown()
+            )),
+        "{e}"
+    );
+    // An older schema: the first version, as an earlier build would have left it.
+    let mut c = db.client();
+    c.batch_execute(
+        "CREATE TABLE reachcheck_schema (version BIGINT NOT NULL);
+         INSERT INTO reachcheck_schema VALUES (0);",
+    )
+    .unwrap();
+    drop(c);
+    let first = Store::migrate_postgres(&db.config, &db.shown()).unwrap();
+    assert_eq!(first.from, 0);
+    let mut c = db.client();
+    let newest = first.to as i64;
+    // Back to version 1: drop what the later migrations made.
+    c.batch_execute(
+        "DROP TABLE answers, messages, message_polls, onboarding_requests, organisation_names;
+         UPDATE reachcheck_schema SET version = 1;",
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO sweeps (started_at, source, status) VALUES ('2026-11-01T00:00:00Z', 'x', 'ok')",
+        &[],
+    )
+    .unwrap();
+    drop(c);
+    let e = Store::open_postgres(&db.config, &db.shown())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!(
+            "schema version 1 is older than this reachcheck's ({newest})"
+        )) && e.contains("reachcheck store migrate"),
+        "{e}"
+    );
+    let m = Store::migrate_postgres(&db.config, &db.shown()).unwrap();
+    assert_eq!((m.from, m.to), (1, first.to));
+    let again = Store::migrate_postgres(&db.config, &db.shown()).unwrap();
+    assert_eq!((again.from, again.to), (first.to, first.to), "a no-op");
+    let s = Store::open_postgres(&db.config, &db.shown()).unwrap();
+    assert_eq!(s.sweeps(10).unwrap().len(), 1, "data kept");
+    assert!(s.is_postgres());
+}
+
+#[test]
+fn postgres_two_instances_migrating_at_once_both_succeed() {
+    let Some(server) = pg_server() else { return };
+    let db = PgDatabase::new(server);
+    let (config, shown) = (db.config.clone(), db.shown());
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let (config, shown) = (config.clone(), shown.clone());
+            std::thread::spawn(move || Store::migrate_postgres(&config, &shown))
+        })
+        .collect();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    for r in &results {
+        assert!(r.is_ok(), "{r:?}");
+    }
+    let from: Vec<u32> = results.iter().map(|r| r.as_ref().unwrap().from).collect();
+    assert!(from.contains(&0), "one of them made the schema: {from:?}");
+    Store::open_postgres(&db.config, &db.shown()).unwrap();
+}
+
+#[test]
+fn postgres_a_newer_schema_is_refused() {
+    let Some(server) = pg_server() else { return };
+    let db = PgDatabase::new(server);
+    let m = Store::migrate_postgres(&db.config, &db.shown()).unwrap();
+    db.client()
+        .execute(
+            "UPDATE reachcheck_schema SET version = $1",
+            &[&(i64::from(m.to) + 1)],
+        )
+        .unwrap();
+    for e in [
+        Store::open_postgres(&db.config, &db.shown())
+            .unwrap_err()
+            .to_string(),
+        Store::open_postgres_existing(&db.config, &db.shown())
+            .unwrap_err()
+            .to_string(),
+        Store::migrate_postgres(&db.config, &db.shown())
+            .unwrap_err()
+            .to_string(),
+    ] {
+        assert!(
+            e.contains("is newer than this reachcheck knows") && e.contains(&db.shown()),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn postgres_a_wrong_password_or_an_unreachable_host_names_host_and_port_never_the_password() {
+    let Some(server) = pg_server() else { return };
+    let port = server.get_ports().first().copied().unwrap_or(5432);
+    let mut wrong = server.clone();
+    wrong.password("not-the-password-5f3a");
+    let shown = "postgres://reachcheck@127.0.0.1/reachcheck";
+    let e = Store::open_postgres(&wrong, shown).unwrap_err().to_string();
+    assert!(e.contains(&format!("127.0.0.1:{port}")), "{e}");
+    assert!(e.contains("password authentication failed"), "{e}");
+    assert!(!e.contains("not-the-password-5f3a"), "{e}");
+    // A port nobody listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let free = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut nowhere = postgres::Config::new();
+    nowhere
+        .host("127.0.0.1")
+        .port(free)
+        .user("reachcheck")
+        .dbname("reachcheck");
+    let e = Store::migrate_postgres(&nowhere, shown)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!("cannot connect to PostgreSQL at 127.0.0.1:{free}")),
+        "{e}"
+    );
+    let password = std::env::var("REACHCHECK_TEST_POSTGRES_PASSWORD_FILE")
+        .ok()
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .unwrap_or_default();
+    if !password.trim().is_empty() {
+        assert!(!e.contains(password.trim()), "{e}");
+    }
+}
+
+#[test]
+fn postgres_a_daemons_sqlite_history_copied_into_postgresql_reads_the_same() {
+    use reachcheck::daemon::Daemon;
+    let Some(server) = pg_server() else { return };
+    let w = crate::daemon::daemon_world(&[
+        &route("bekymringsmelding", BAD),
+        &route("bekymringsmelding", GOOD),
+        &route("ordinaer-post", crate::fixture::ER_ONLY),
+    ]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let d = Daemon::start(crate::daemon::overrides(&w)).unwrap();
+    rt.block_on(d.sweep_once()).unwrap();
+    bad_gets_a_reader(&w, true);
+    rt.block_on(d.sweep_once()).unwrap();
+    bad_gets_a_reader(&w, false);
+    rt.block_on(d.sweep_once()).unwrap();
+    drop(d);
+    let from = Store::open_existing(&w.path().join("store.db")).unwrap();
+    assert!(from.sweeps(10).unwrap().len() >= 3);
+    let db = PgDatabase::new(server);
+    Store::migrate_postgres(&db.config, &db.shown()).unwrap();
+    let mut to = Store::open_postgres(&db.config, &db.shown()).unwrap();
+    let counts = from.copy_into(&mut to).unwrap();
+    assert!(counts.get("verdicts") > 0 && counts.get("finding_events") > 0);
+    assert_eq!(reads(&to), reads(&from));
+    // A second copy finds it full.
+    let e = from.copy_into(&mut to).unwrap_err().to_string();
+    assert!(e.contains("not empty"), "{e}");
+}
+
+#[test]
+fn postgres_a_connection_the_server_closed_fails_one_call_and_the_next_connects_again() {
+    let Some(server) = pg_server() else { return };
+    let db = PgDatabase::new(server);
+    Store::migrate_postgres(&db.config, &db.shown()).unwrap();
+    let mut s = Store::open_postgres(&db.config, &db.shown()).unwrap();
+    assert_eq!(s.audit_count().unwrap(), 0);
+    let kill = || {
+        db.client()
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&db.name],
+            )
+            .unwrap();
+    };
+    kill();
+    let e = s.audit_count().unwrap_err().to_string();
+    assert!(e.contains(&db.shown()), "{e}");
+    assert_eq!(s.audit_count().unwrap(), 0, "connected again");
+    // A write that finds the connection closed fails whole (the store never carries a
+    // transaction over to a new connection), and the next one goes through.
+    let entry = AuditEntry {
+        at: t("2026-11-21T06:00:00Z"),
+        caller: "x".into(),
+        route: r(BAD),
+        verdict: Verdict::NotReadable,
+        readers: 0,
+    };
+    kill();
+    assert!(s.audit(std::slice::from_ref(&entry)).is_err());
+    s.audit(std::slice::from_ref(&entry)).unwrap();
+    assert_eq!(s.audit_count().unwrap(), 1);
+}
