@@ -106,6 +106,78 @@ pub enum Command {
     /// Subscribe the daemon's webhook to Altinn Events about the sender's messages; list or remove the subscriptions.
     #[command(long_about = SUBSCRIBE_ABOUT, after_help = SUBSCRIBE_AFTER)]
     Subscribe(SubscribeArgs),
+    /// Manage the store: give a PostgreSQL database this version's schema, or copy a whole history into another store.
+    #[command(long_about = STORE_ABOUT, after_help = STORE_AFTER)]
+    Store(StoreArgs),
+}
+
+const STORE_ABOUT: &str = "\
+The store keeps every sweep, each route's verdict history, the findings' lifecycle,
+suppressions, the audit trail of pre-send checks, onboarding requests and the sent messages.
+It is a SQLite file (the default, reachcheck.db) or a PostgreSQL database, named the same way
+by `--store` in every command and by `daemon.store` in the config:
+
+  reachcheck.db  or  sqlite:/var/lib/reachcheck/reachcheck.db
+  postgres://reachcheck@db.example.no:5432/reachcheck
+
+A PostgreSQL URL carries no password (one there is refused): put it in the file that
+`daemon.store_password_file` names, or in the PGPASSWORD environment variable.
+
+A SQLite store is migrated when a command opens it. A PostgreSQL store is migrated only by
+`reachcheck store migrate`: the operations team decides when the schema of a database that
+several instances share changes, and an instance of an older version refuses a newer schema.";
+
+const STORE_AFTER: &str = "\
+Examples:
+  reachcheck store migrate --store postgres://reachcheck@db.example.no/reachcheck
+  reachcheck store copy --from sqlite:reachcheck.db --to postgres://reachcheck@db.example.no/reachcheck
+
+Exit codes: 0 done, 2 bad invocation, a store that cannot be reached or used (named, with its
+host, never its password), a newer schema, or a destination that already holds a history.";
+
+/// `reachcheck store`.
+#[derive(Args, Debug)]
+pub struct StoreArgs {
+    /// What to do with the store.
+    #[command(subcommand)]
+    pub command: StoreCommand,
+}
+
+/// `reachcheck store` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum StoreCommand {
+    /// Bring the store's schema to this version (a PostgreSQL store is never migrated otherwise).
+    Migrate(StoreMigrateArgs),
+    /// Copy a store's whole history into a store that holds none, e.g. from SQLite to PostgreSQL.
+    #[command(
+        long_about = "Copy a store's whole history (every table, ids kept) into a store that holds no sweeps, in one transaction: a failure leaves the destination as it was. The source is only read. A PostgreSQL destination is given this version's schema first. Stop the daemon that writes the source first, or the copy misses what it writes meanwhile."
+    )]
+    Copy(StoreCopyArgs),
+}
+
+/// `reachcheck store migrate`.
+#[derive(Args, Debug)]
+pub struct StoreMigrateArgs {
+    /// Config file [default: reachcheck.toml, when present]; gives `daemon.store` and `daemon.store_password_file`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The store: a SQLite FILE (or `sqlite:FILE`) or `postgres://USER@HOST:PORT/DB` [default: daemon.store, else reachcheck.db].
+    #[arg(long, value_name = "STORE")]
+    pub store: Option<crate::store::StoreAddress>,
+}
+
+/// `reachcheck store copy`.
+#[derive(Args, Debug)]
+pub struct StoreCopyArgs {
+    /// Config file [default: reachcheck.toml, when present]; gives `daemon.store_password_file`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The store to copy from (only read).
+    #[arg(long, value_name = "STORE")]
+    pub from: crate::store::StoreAddress,
+    /// The store to copy into: one that holds no sweeps yet.
+    #[arg(long, value_name = "STORE")]
+    pub to: crate::store::StoreAddress,
 }
 
 const ONBOARD_ABOUT: &str = "\
@@ -635,6 +707,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Messages(a) => messages(a),
         Command::Onboard(a) => onboard(a),
         Command::Subscribe(a) => subscribe(a),
+        Command::Store(a) => store(a),
     };
     match outcome {
         Ok(code) => code,
@@ -646,6 +719,61 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn store(a: StoreArgs) -> Result<ExitCode, CliError> {
+    use crate::store::Store;
+    let config = match &a.command {
+        StoreCommand::Migrate(m) => m.config.clone(),
+        StoreCommand::Copy(c) => c.config.clone(),
+    };
+    let s = Settings::load(&Overrides {
+        config,
+        ..Overrides::default()
+    })?;
+    let mut out = std::io::stdout().lock();
+    match a.command {
+        StoreCommand::Migrate(m) => {
+            let address = s.daemon.store_address(m.store.as_ref())?;
+            let migrated = Store::migrate_at(&address)?;
+            let _ = if migrated.from == migrated.to {
+                writeln!(
+                    out,
+                    "store `{address}`: schema version {} already, nothing to do",
+                    migrated.to
+                )
+            } else {
+                writeln!(
+                    out,
+                    "store `{address}`: schema migrated from version {} to {}",
+                    migrated.from, migrated.to
+                )
+            };
+        }
+        StoreCommand::Copy(c) => {
+            let from = s.daemon.store_address(Some(&c.from))?;
+            let to = s.daemon.store_address(Some(&c.to))?;
+            if from == to {
+                return Err(CliError::Missing(format!(
+                    "`--from` and `--to` are the same store `{from}`: copy into another one"
+                )));
+            }
+            if !from.may_exist() {
+                return Err(CliError::Missing(format!(
+                    "store `{from}` does not exist: nothing to copy"
+                )));
+            }
+            let source = Store::open_existing_at(&from)?;
+            Store::migrate_at(&to)?;
+            let mut destination = Store::open_at(&to)?;
+            let copied = source.copy_into(&mut destination)?;
+            let _ = writeln!(out, "copied `{from}` into `{to}`:");
+            for (table, rows) in &copied.tables {
+                let _ = writeln!(out, "  {table:<24} {rows:>10} rows");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn settings(sources: &SourceArgs, routes: Option<PathBuf>) -> Result<Settings, CliError> {

@@ -10,11 +10,6 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
-use std::time::Duration;
-
-/// How long opening a PostgreSQL store waits for the server before it gives up, unless the
-/// URL sets `connect_timeout`.
-pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A store's address, as given to `--store` or `daemon.store`.
 #[derive(Clone, PartialEq, Eq)]
@@ -226,9 +221,6 @@ fn parse_postgres(url: &str) -> Result<PostgresAddress, String> {
             "`{visible}` names no database: write `postgres://USER@HOST:PORT/DATABASE`"
         ));
     }
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(CONNECT_TIMEOUT);
-    }
     if config.get_application_name().is_none() {
         config.application_name("reachcheck");
     }
@@ -268,6 +260,7 @@ impl std::str::FromStr for StoreAddress {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn paths_and_sqlite_urls_are_files() {
@@ -307,7 +300,6 @@ mod tests {
         assert_eq!(p.host(), "db.example.no:5433");
         assert_eq!(p.config().get_dbname(), Some("reach"));
         assert_eq!(p.config().get_user(), Some("reachcheck"));
-        assert_eq!(p.config().get_connect_timeout(), Some(&CONNECT_TIMEOUT));
         assert_eq!(
             a.to_string(),
             "postgres://reachcheck@db.example.no:5433/reach"

@@ -361,10 +361,36 @@ impl Store {
     pub fn open_at(address: &StoreAddress) -> Result<Store, StoreError> {
         match address {
             StoreAddress::Sqlite(path) => Store::open(path),
-            StoreAddress::Postgres(pg) => Err(StoreError {
-                path: pg.url().to_owned(),
-                reason: "PostgreSQL stores are not supported by this build yet".to_owned(),
-            }),
+            StoreAddress::Postgres(pg) => Store::open_postgres(pg.config(), pg.url()),
+        }
+    }
+
+    /// Brings the schema of the store at `address` to this version (`reachcheck store
+    /// migrate`): a SQLite file is created when missing; a PostgreSQL database is migrated
+    /// in transactions that a second instance migrating at once waits for. A newer schema
+    /// is refused.
+    pub fn migrate_at(address: &StoreAddress) -> Result<Migrated, StoreError> {
+        match address {
+            StoreAddress::Sqlite(path) => {
+                let from = if path.is_file() {
+                    Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                        .and_then(|c| {
+                            c.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0))
+                        })
+                        .map_err(|e| StoreError {
+                            path: path.display().to_string(),
+                            reason: format!("not a usable SQLite database: {e}"),
+                        })?
+                } else {
+                    0
+                };
+                Store::open(path)?;
+                Ok(Migrated {
+                    from,
+                    to: schema::VERSION,
+                })
+            }
+            StoreAddress::Postgres(pg) => Store::migrate_postgres(pg.config(), pg.url()),
         }
     }
 
@@ -373,7 +399,7 @@ impl Store {
     pub fn open_existing_at(address: &StoreAddress) -> Result<Store, StoreError> {
         match address {
             StoreAddress::Sqlite(path) => Store::open_existing(path),
-            StoreAddress::Postgres(_) => Store::open_at(address),
+            StoreAddress::Postgres(pg) => Store::open_postgres_existing(pg.config(), pg.url()),
         }
     }
 
