@@ -530,3 +530,60 @@ fn a_skip_without_a_reason_or_a_stray_marker_fails() {
         );
     }
 }
+
+/// The targets of the Markdown links and images in `text`: `[text](TARGET)` and
+/// `[text](TARGET "title")`.
+fn link_targets(text: &str) -> Vec<String> {
+    let mut targets = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("](") {
+        let after = &rest[at + 2..];
+        let Some(end) = after.find(')') else { break };
+        let target = after[..end].split_whitespace().next().unwrap_or("");
+        targets.push(target.to_owned());
+        rest = &after[end..];
+    }
+    targets
+}
+
+#[test]
+fn no_link_of_the_readme_leaves_the_repository() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let targets = link_targets(&readme);
+    assert!(
+        targets.iter().any(|t| t.starts_with("docs/")),
+        "README.md links nothing in docs/: {targets:?}"
+    );
+    let outside: Vec<&String> = targets
+        .iter()
+        .filter(|t| !t.starts_with("https://") && !t.starts_with('#'))
+        .filter(|t| {
+            let path = t.split('#').next().unwrap_or("");
+            path.starts_with('/')
+                || path.starts_with('~')
+                || path.contains(':')
+                || Path::new(path)
+                    .components()
+                    .any(|c| c == std::path::Component::ParentDir)
+        })
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "README.md links outside the repository (a clone has only the repository): {outside:?}"
+    );
+}
+
+#[test]
+fn link_targets_are_read_from_inline_links_and_images() {
+    let text = "See [the design](docs/design.md#rules), ![chart](img/a.svg \"t\") and \
+                [site](https://example.no) but not [a] (b).";
+    assert_eq!(
+        link_targets(text),
+        vec!["docs/design.md#rules", "img/a.svg", "https://example.no"]
+    );
+    assert_eq!(
+        link_targets("[x](../shared/DESIGN.md)"),
+        vec!["../shared/DESIGN.md"]
+    );
+}
