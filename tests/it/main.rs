@@ -22,6 +22,7 @@ mod live;
 mod onboarding;
 mod outcomes;
 mod properties;
+mod readme;
 mod remedies;
 mod report;
 mod serve;

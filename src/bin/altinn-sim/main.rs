@@ -66,7 +66,12 @@ use server::SimOptions;
 #[command(
     name = "altinn-sim",
     version,
-    after_help = "Example:\n  altinn-sim --snapshot examples/demo/snapshot --write-config sim.toml &\n  reachcheck check --config sim.toml --routes examples/demo/routes.csv"
+    after_help = "Example: scripts/try-altinn-sim runs the demo against the stand-in in one command. By hand, \
+                  start it, wait for its first line (it writes the config before it listens), then check:\n  \
+                  altinn-sim --snapshot examples/demo/snapshot --policies policies --client-org 310000019 \\\n      \
+                  --write-config sim.toml > sim.out &\n  \
+                  until grep -q '^listening on' sim.out; do sleep 0.1; done\n  \
+                  reachcheck check --config sim.toml --routes examples/demo/routes.csv"
 )]
 struct Args {
     /// The snapshot directory to serve (the layout of `reachcheck --snapshot`).
