@@ -162,7 +162,7 @@ pub struct StoreMigrateArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The store: a SQLite FILE (or `sqlite:FILE`) or `postgres://USER@HOST:PORT/DB` [default: daemon.store, else reachcheck.db].
-    #[arg(long, value_name = "STORE")]
+    #[arg(long, value_name = "STORE", value_parser = StoreParser)]
     pub store: Option<crate::store::StoreAddress>,
 }
 
@@ -173,10 +173,10 @@ pub struct StoreCopyArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The store to copy from (only read).
-    #[arg(long, value_name = "STORE")]
+    #[arg(long, value_name = "STORE", value_parser = StoreParser)]
     pub from: crate::store::StoreAddress,
     /// The store to copy into: one that holds no sweeps yet.
-    #[arg(long, value_name = "STORE")]
+    #[arg(long, value_name = "STORE", value_parser = StoreParser)]
     pub to: crate::store::StoreAddress,
 }
 
@@ -221,7 +221,7 @@ pub struct OnboardArgs {
     #[arg(long, value_name = "FILE")]
     pub routes: Option<PathBuf>,
     /// The store: a SQLite FILE (or `sqlite:FILE`) or `postgres://USER@HOST:PORT/DB` (no password in it) [default: daemon.store, else reachcheck.db].
-    #[arg(long, value_name = "STORE")]
+    #[arg(long, value_name = "STORE", value_parser = StoreParser)]
     pub store: Option<crate::store::StoreAddress>,
     /// Only read the answers again (and the system's users); create no request.
     #[arg(long)]
@@ -324,7 +324,7 @@ pub struct MessagesArgs {
     #[arg(long, value_name = "FILE")]
     pub routes: Option<PathBuf>,
     /// The store: a SQLite FILE (or `sqlite:FILE`) or `postgres://USER@HOST:PORT/DB` (no password in it) [default: daemon.store, else reachcheck.db].
-    #[arg(long, value_name = "STORE")]
+    #[arg(long, value_name = "STORE", value_parser = StoreParser)]
     pub store: Option<crate::store::StoreAddress>,
     /// Poll Altinn Correspondence (or the snapshot's correspondence/) into the store first.
     #[arg(long)]
@@ -401,7 +401,7 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub policies: Option<PathBuf>,
     /// The store: a SQLite FILE (or `sqlite:FILE`) or `postgres://USER@HOST:PORT/DB` (no password in it) [default: daemon.store, else reachcheck.db].
-    #[arg(long, value_name = "STORE")]
+    #[arg(long, value_name = "STORE", value_parser = StoreParser)]
     pub store: Option<crate::store::StoreAddress>,
     /// A calendar month, YYYY-MM (UTC).
     #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]
@@ -483,7 +483,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub routes: Option<PathBuf>,
     /// The store: a SQLite FILE (or `sqlite:FILE`) or `postgres://USER@HOST:PORT/DB` (no password in it) [default: daemon.store, else reachcheck.db].
-    #[arg(long, value_name = "STORE")]
+    #[arg(long, value_name = "STORE", value_parser = StoreParser)]
     pub store: Option<crate::store::StoreAddress>,
     /// Where the HTTP API listens [default: daemon.listen, else 127.0.0.1:8080]; port 0 picks a free one.
     #[arg(long, value_name = "ADDR")]
@@ -598,7 +598,7 @@ pub struct PrecheckArgs {
     #[arg(long, value_name = "ORG", value_parser = parse_org)]
     pub recipient: OrgNumber,
     /// The store whose sent messages give the route's history: a SQLite FILE or `postgres://…` [default: daemon.store, when it exists].
-    #[arg(long, value_name = "STORE")]
+    #[arg(long, value_name = "STORE", value_parser = StoreParser)]
     pub store: Option<crate::store::StoreAddress>,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -617,6 +617,35 @@ pub struct ValidateArgs {
     /// Routing table: CSV with header sender,message_type,recipient.
     #[arg(long, value_name = "FILE")]
     pub routes: Option<PathBuf>,
+}
+
+/// Reads `--store`, `--from` and `--to`. Unlike clap's own parsers, its error never repeats
+/// the value: a PostgreSQL URL given with a password must not be printed back.
+#[derive(Clone, Copy, Debug)]
+struct StoreParser;
+
+impl clap::builder::TypedValueParser for StoreParser {
+    type Value = crate::store::StoreAddress;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let flag = arg.map_or_else(|| "--store".to_owned(), |a| format!("--{}", a.get_id()));
+        let refuse = |m: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("`{flag}`: {m}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| refuse("the store's name is not valid UTF-8".to_owned()))?;
+        crate::store::StoreAddress::parse(text).map_err(refuse)
+    }
 }
 
 fn parse_org(s: &str) -> Result<OrgNumber, String> {

@@ -26,6 +26,8 @@ pub(super) enum DbError {
     Postgres(postgres::Error),
     /// A stored value this build would not have written.
     Corrupt(String),
+    /// The connection was being closed.
+    Closed,
 }
 
 impl std::fmt::Display for DbError {
@@ -34,6 +36,7 @@ impl std::fmt::Display for DbError {
             DbError::Sqlite(e) => write!(f, "{e}"),
             DbError::Postgres(e) => f.write_str(&pg_reason(e)),
             DbError::Corrupt(s) => f.write_str(s),
+            DbError::Closed => f.write_str("the connection to the store was closed"),
         }
     }
 }
@@ -193,16 +196,48 @@ pub(super) enum Db {
 /// closed; the next call outside a transaction connects again. Never inside one: its
 /// earlier statements are gone with the old connection, and the rest must not commit alone.
 pub(super) struct Pg {
-    client: RefCell<postgres::Client>,
+    client: RefCell<Client>,
     cache: RefCell<HashMap<String, postgres::Statement>>,
     config: postgres::Config,
     in_transaction: std::cell::Cell<bool>,
 }
 
+/// The sync client, closed safely wherever it is dropped. `postgres::Client` closes its
+/// connection by blocking on a runtime of its own, which panics on a thread that drives
+/// async tasks — where the daemon's tasks drop the last handle to their store at shutdown.
+/// There it is closed on a thread of its own.
+pub(super) struct Client(Option<postgres::Client>);
+
+impl Client {
+    /// The client; none only while it is being dropped.
+    fn get(&mut self) -> DbResult<&mut postgres::Client> {
+        self.0.as_mut().ok_or(DbError::Closed)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.0.as_ref().is_none_or(postgres::Client::is_closed)
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let Some(client) = self.0.take() else { return };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let closing = std::thread::Builder::new()
+                .name("store-close".to_owned())
+                .spawn(move || drop(client));
+            if let Err(e) = closing {
+                // No thread to close it on: let the server see the socket close instead.
+                tracing::warn!(error = %e, "store: PostgreSQL connection dropped without closing");
+            }
+        }
+    }
+}
+
 impl Pg {
     pub(super) fn new(client: postgres::Client, config: postgres::Config) -> Pg {
         Pg {
-            client: RefCell::new(client),
+            client: RefCell::new(Client(Some(client))),
             cache: RefCell::new(HashMap::new()),
             config,
             in_transaction: std::cell::Cell::new(false),
@@ -215,7 +250,7 @@ impl Pg {
             return Ok(());
         }
         let client = self.config.connect(postgres::NoTls)?;
-        *self.client.borrow_mut() = client;
+        *self.client.borrow_mut() = Client(Some(client));
         self.cache.borrow_mut().clear();
         tracing::warn!("store: the connection to PostgreSQL was closed: connected again");
         Ok(())
@@ -229,6 +264,7 @@ impl Pg {
         let st = self
             .client
             .borrow_mut()
+            .get()?
             .prepare(&dollar_placeholders(sql))?;
         if cached {
             self.cache.borrow_mut().insert(sql.to_owned(), st.clone());
@@ -307,7 +343,7 @@ impl Db {
             Db::Sqlite(c) => Ok(c.execute_batch(sql)?),
             Db::Postgres(pg) => {
                 pg.ready()?;
-                Ok(pg.client.borrow_mut().batch_execute(sql)?)
+                Ok(pg.client.borrow_mut().get()?.batch_execute(sql)?)
             }
         }
     }
@@ -401,7 +437,7 @@ pub(super) enum Stmt<'a> {
     /// SQLite's, from its cache, with its connection (for the last row id).
     Sqlite(rusqlite::CachedStatement<'a>, &'a rusqlite::Connection),
     /// PostgreSQL's, with the client that runs it.
-    Postgres(postgres::Statement, &'a RefCell<postgres::Client>),
+    Postgres(postgres::Statement, &'a RefCell<Client>),
 }
 
 impl Stmt<'_> {
@@ -410,7 +446,7 @@ impl Stmt<'_> {
         match self {
             Stmt::Sqlite(st, _) => Ok(st.execute(sqlite_params(params))? as u64),
             Stmt::Postgres(st, client) => {
-                Ok(client.borrow_mut().execute(st, &pg_params(params))?)
+                Ok(client.borrow_mut().get()?.execute(st, &pg_params(params))?)
             }
         }
     }
@@ -441,7 +477,7 @@ impl Stmt<'_> {
             }
             Stmt::Postgres(st, client) => {
                 let mut client = client.borrow_mut();
-                let mut rows = client.query_raw(&*st, pg_params(params))?;
+                let mut rows = client.get()?.query_raw(&*st, pg_params(params))?;
                 while let Some(r) = rows.next()? {
                     f(&Row::Postgres(&r))?;
                 }
@@ -479,7 +515,7 @@ impl Stmt<'_> {
                 }
             }
             Stmt::Postgres(st, client) => {
-                let rows = client.borrow_mut().query(&*st, &pg_params(params))?;
+                let rows = client.borrow_mut().get()?.query(&*st, &pg_params(params))?;
                 rows.first().map(|r| f(&Row::Postgres(r))).transpose()
             }
         }

@@ -27,4 +27,5 @@ mod remedies;
 mod report;
 mod serve;
 mod store;
+mod store_cli;
 mod verifier;

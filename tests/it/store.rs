@@ -49,7 +49,7 @@ fn r(recipient: &str) -> Route {
 // The two backends.
 
 /// The PostgreSQL server of the tests, if there is one.
-fn pg_server() -> Option<postgres::Config> {
+pub(crate) fn pg_server() -> Option<postgres::Config> {
     let Ok(url) = std::env::var("REACHCHECK_TEST_POSTGRES") else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -67,14 +67,14 @@ fn pg_server() -> Option<postgres::Config> {
 }
 
 /// A PostgreSQL database of one test's own, dropped with it.
-struct PgDatabase {
+pub(crate) struct PgDatabase {
     server: postgres::Config,
-    name: String,
+    pub(crate) name: String,
     config: postgres::Config,
 }
 
 impl PgDatabase {
-    fn new(server: postgres::Config) -> PgDatabase {
+    pub(crate) fn new(server: postgres::Config) -> PgDatabase {
         static N: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "reachcheck_test_{}_{}_{}",
@@ -93,6 +93,14 @@ impl PgDatabase {
             name,
             config,
         }
+    }
+
+    /// The database's URL as `--store` takes it: the server's from REACHCHECK_TEST_POSTGRES,
+    /// this database's name, no password.
+    pub(crate) fn url(&self) -> String {
+        let server = std::env::var("REACHCHECK_TEST_POSTGRES").unwrap();
+        let (base, _) = server.rsplit_once('/').unwrap();
+        format!("{base}/{}", self.name)
     }
 
     /// The URL as shown in errors: no password.
