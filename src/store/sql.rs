@@ -206,22 +206,48 @@ pub(super) struct Pg {
 /// connection by blocking on a runtime of its own, which panics on a thread that drives
 /// async tasks — where the daemon's tasks drop the last handle to their store at shutdown.
 /// There it is closed on a thread of its own.
-pub(super) struct Client(Option<postgres::Client>);
+pub(super) struct Client {
+    client: Option<postgres::Client>,
+    /// A call failed below SQL (the socket, the protocol): the connection is not to be
+    /// trusted, even before the client itself has seen it close.
+    broken: bool,
+}
 
 impl Client {
     /// The client; none only while it is being dropped.
+    fn new(client: postgres::Client) -> Client {
+        Client {
+            client: Some(client),
+            broken: false,
+        }
+    }
+
     fn get(&mut self) -> DbResult<&mut postgres::Client> {
-        self.0.as_mut().ok_or(DbError::Closed)
+        self.client.as_mut().ok_or(DbError::Closed)
     }
 
     fn is_closed(&self) -> bool {
-        self.0.as_ref().is_none_or(postgres::Client::is_closed)
+        self.broken || self.client.as_ref().is_none_or(postgres::Client::is_closed)
+    }
+
+    /// `result`, noting a failure of the connection itself (any error PostgreSQL did not
+    /// answer with) so that the next call outside a transaction connects again: a reset
+    /// socket can fail a call before the client has marked itself closed.
+    fn settle<T>(&mut self, result: DbResult<T>) -> DbResult<T> {
+        if let Err(DbError::Postgres(e)) = &result
+            && e.as_db_error().is_none()
+        {
+            self.broken = true;
+        }
+        result
     }
 }
 
 impl Drop for Client {
     fn drop(&mut self) {
-        let Some(client) = self.0.take() else { return };
+        let Some(client) = self.client.take() else {
+            return;
+        };
         if tokio::runtime::Handle::try_current().is_ok() {
             let closing = std::thread::Builder::new()
                 .name("store-close".to_owned())
@@ -237,7 +263,7 @@ impl Drop for Client {
 impl Pg {
     pub(super) fn new(client: postgres::Client, config: postgres::Config) -> Pg {
         Pg {
-            client: RefCell::new(Client(Some(client))),
+            client: RefCell::new(Client::new(client)),
             cache: RefCell::new(HashMap::new()),
             config,
             in_transaction: std::cell::Cell::new(false),
@@ -250,7 +276,7 @@ impl Pg {
             return Ok(());
         }
         let client = self.config.connect(postgres::NoTls)?;
-        *self.client.borrow_mut() = Client(Some(client));
+        *self.client.borrow_mut() = Client::new(client);
         self.cache.borrow_mut().clear();
         tracing::warn!("store: the connection to PostgreSQL was closed: connected again");
         Ok(())
@@ -261,11 +287,12 @@ impl Pg {
         if cached && let Some(st) = self.cache.borrow().get(sql) {
             return Ok(st.clone());
         }
-        let st = self
-            .client
-            .borrow_mut()
-            .get()?
-            .prepare(&dollar_placeholders(sql))?;
+        let mut c = self.client.borrow_mut();
+        let r = c
+            .get()
+            .and_then(|c| Ok(c.prepare(&dollar_placeholders(sql))?));
+        let st = c.settle(r)?;
+        drop(c);
         if cached {
             self.cache.borrow_mut().insert(sql.to_owned(), st.clone());
         }
@@ -343,7 +370,9 @@ impl Db {
             Db::Sqlite(c) => Ok(c.execute_batch(sql)?),
             Db::Postgres(pg) => {
                 pg.ready()?;
-                Ok(pg.client.borrow_mut().get()?.batch_execute(sql)?)
+                let mut c = pg.client.borrow_mut();
+                let r = c.get().and_then(|c| Ok(c.batch_execute(sql)?));
+                c.settle(r)
             }
         }
     }
@@ -446,7 +475,9 @@ impl Stmt<'_> {
         match self {
             Stmt::Sqlite(st, _) => Ok(st.execute(sqlite_params(params))? as u64),
             Stmt::Postgres(st, client) => {
-                Ok(client.borrow_mut().get()?.execute(st, &pg_params(params))?)
+                let mut c = client.borrow_mut();
+                let r = c.get().and_then(|c| Ok(c.execute(st, &pg_params(params))?));
+                c.settle(r)
             }
         }
     }
@@ -476,11 +507,15 @@ impl Stmt<'_> {
                 }
             }
             Stmt::Postgres(st, client) => {
-                let mut client = client.borrow_mut();
-                let mut rows = client.get()?.query_raw(&*st, pg_params(params))?;
-                while let Some(r) = rows.next()? {
-                    f(&Row::Postgres(&r))?;
-                }
+                let mut c = client.borrow_mut();
+                let r = c.get().and_then(|c| {
+                    let mut rows = c.query_raw(&*st, pg_params(params))?;
+                    while let Some(r) = rows.next()? {
+                        f(&Row::Postgres(&r))?;
+                    }
+                    Ok(())
+                });
+                c.settle(r)?;
             }
         }
         Ok(())
@@ -515,7 +550,9 @@ impl Stmt<'_> {
                 }
             }
             Stmt::Postgres(st, client) => {
-                let rows = client.borrow_mut().get()?.query(&*st, &pg_params(params))?;
+                let mut c = client.borrow_mut();
+                let r = c.get().and_then(|c| Ok(c.query(&*st, &pg_params(params))?));
+                let rows = c.settle(r)?;
                 rows.first().map(|r| f(&Row::Postgres(r))).transpose()
             }
         }
