@@ -13,10 +13,9 @@ use reachcheck::store::{Change, FindingFilter, FindingState, NewSuppression, Sto
 use reachcheck::{OrgNumber, Route, Verdict};
 use tokio_util::sync::CancellationToken;
 
-use crate::fixture::{BAD, GOOD, SENDER, World, connections, person, route};
+use crate::fixture::{BAD, GOOD, SENDER, World, bad_gets_a_reader, route};
 
 pub(crate) const TOKEN: &str = "0123456789abcdef-test-token";
-const CONF: &str = "post-til-virksomheten-med-taushetsbelagt-innhold";
 
 /// A world with a daemon config: the project's policies, the world's routes and snapshot,
 /// a store and a token file in the world's directory.
@@ -58,32 +57,6 @@ fn r(t: &str, recipient: &str) -> Route {
         reachcheck::MessageTypeId::parse(t).unwrap(),
         org(recipient),
     )
-}
-
-/// Gives BAD (nobody reading confidential post) a reader, or takes it away again.
-fn bad_gets_a_reader(w: &World, yes: bool) {
-    let mut people = vec![person(
-        "b0000000-0000-0000-0000-000000000001",
-        "Per Olsen",
-        &[],
-        &["urn:altinn:external-role:ccr:daglig-leder"],
-    )];
-    if yes {
-        for (i, name) in ["Siri Dahl", "Tor Lie"].iter().enumerate() {
-            people.push(person(
-                &format!("b0000000-0000-0000-0000-00000000000{}", i + 2),
-                name,
-                &[CONF],
-                &[],
-            ));
-        }
-    }
-    std::fs::write(
-        w.snapshot()
-            .join(format!("accessmanagement/connections/{BAD}.json")),
-        serde_json::to_string(&connections(people)).unwrap(),
-    )
-    .unwrap();
 }
 
 fn changes(report: &reachcheck::daemon::SweepReport, c: Change) -> Vec<(String, String)> {

@@ -272,3 +272,29 @@ pub(crate) fn altinn_sim(args: &[&str], log: PathBuf) -> Proc {
         .args(args);
     start(cmd, log)
 }
+
+/// Gives BAD (nobody reading confidential post) two readers, or takes them away again.
+pub(crate) fn bad_gets_a_reader(w: &World, yes: bool) {
+    let mut people = vec![person(
+        "b0000000-0000-0000-0000-000000000001",
+        "Per Olsen",
+        &[],
+        &["urn:altinn:external-role:ccr:daglig-leder"],
+    )];
+    if yes {
+        for (i, name) in ["Siri Dahl", "Tor Lie"].iter().enumerate() {
+            people.push(person(
+                &format!("b0000000-0000-0000-0000-00000000000{}", i + 2),
+                name,
+                &["post-til-virksomheten-med-taushetsbelagt-innhold"],
+                &[],
+            ));
+        }
+    }
+    std::fs::write(
+        w.snapshot()
+            .join(format!("accessmanagement/connections/{BAD}.json")),
+        serde_json::to_string(&connections(people)).unwrap(),
+    )
+    .unwrap();
+}

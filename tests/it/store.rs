@@ -25,9 +25,7 @@ use reachcheck::store::{
 };
 use reachcheck::{Policies, RoutingTable, SnapshotDir};
 
-use crate::fixture::{BAD, GOOD, SENDER, World, connections, person, route};
-
-const CONF: &str = "post-til-virksomheten-med-taushetsbelagt-innhold";
+use crate::fixture::{BAD, GOOD, SENDER, World, bad_gets_a_reader, route};
 
 fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
@@ -250,32 +248,6 @@ fn sweep(s: &mut Store, w: &World, at: &str) -> (i64, SweepOutcome) {
         .record_sweep(id, finished, t("2026-11-21T05:00:00Z"), &evaluation)
         .unwrap();
     (id, outcome)
-}
-
-/// Gives BAD (nobody reading confidential post) two readers, or takes them away again.
-fn bad_gets_a_reader(w: &World, yes: bool) {
-    let mut people = vec![person(
-        "b0000000-0000-0000-0000-000000000001",
-        "Per Olsen",
-        &[],
-        &["urn:altinn:external-role:ccr:daglig-leder"],
-    )];
-    if yes {
-        for (i, name) in ["Siri Dahl", "Tor Lie"].iter().enumerate() {
-            people.push(person(
-                &format!("b0000000-0000-0000-0000-00000000000{}", i + 2),
-                name,
-                &[CONF],
-                &[],
-            ));
-        }
-    }
-    std::fs::write(
-        w.snapshot()
-            .join(format!("accessmanagement/connections/{BAD}.json")),
-        serde_json::to_string(&connections(people)).unwrap(),
-    )
-    .unwrap();
 }
 
 fn changes(o: &SweepOutcome, c: Change) -> Vec<(String, String)> {
