@@ -570,11 +570,13 @@ impl Stmt<'_> {
 }
 
 /// Rows for one table, from the hot loop of recording a sweep: on SQLite each is inserted
-/// at once through a cached statement (as ever); on PostgreSQL they are buffered and sent
-/// as multi-row `INSERT`s, and new ids are drawn from the table's sequence in blocks,
-/// rather than paying a round trip per row. A row is in the table only once
-/// [`flush`](Self::flush)ed; PostgreSQL's foreign keys are checked at commit (the
-/// schema's are `DEFERRABLE INITIALLY DEFERRED`), so tables may be flushed in any order.
+/// at once through a cached statement (as ever); on PostgreSQL they are buffered in
+/// `COPY`'s text format and sent with `COPY … FROM STDIN` (several times faster than
+/// multi-row `INSERT`s, which the server parses and plans), and new ids are drawn from the
+/// table's sequence in blocks, rather than paying a round trip per row. A row is in the
+/// table only once [`flush`](Self::flush)ed; PostgreSQL's foreign keys are checked at
+/// commit (the schema's are `DEFERRABLE INITIALLY DEFERRED`), so tables may be flushed in
+/// any order.
 pub(super) struct Inserter<'a> {
     db: &'a Db,
     table: &'static str,
@@ -583,16 +585,16 @@ pub(super) struct Inserter<'a> {
     id: Option<&'static str>,
     /// SQLite's statement.
     sqlite: Option<Stmt<'a>>,
-    /// PostgreSQL's rows not yet sent, column by column (the id first, if any).
-    buffer: Vec<Value>,
+    /// PostgreSQL's rows not yet sent, as `COPY` text (the id first, if any).
+    buffer: Vec<u8>,
     /// PostgreSQL's ids drawn and not yet used, last first.
     ids: Vec<i64>,
     /// How many ids the next draw takes.
     draw: usize,
 }
 
-/// Rows per multi-row `INSERT` at most.
-const BATCH_ROWS: usize = 1_000;
+/// Bytes of `COPY` text sent at a time at most.
+const COPY_BYTES: usize = 4 << 20;
 
 impl<'a> Inserter<'a> {
     /// Rows of `columns` for `table`; `id` names its identity column when new rows' ids
@@ -656,7 +658,7 @@ impl<'a> Inserter<'a> {
                     )?;
                     ids.sort_unstable_by(|a, b| b.cmp(a));
                     self.ids = ids;
-                    self.draw = (self.draw * 2).min(8_192);
+                    self.draw = (self.draw * 2).min(65_536);
                 }
                 let id = self
                     .ids
@@ -669,20 +671,23 @@ impl<'a> Inserter<'a> {
     }
 
     fn buffer_row(&mut self, id: Option<i64>, params: &[&dyn Param]) -> DbResult<()> {
+        let mut first = true;
         if let Some(id) = id {
-            self.buffer.push(Value::Int(id));
+            copy_text(&mut self.buffer, &Value::Int(id));
+            first = false;
         }
         for p in params {
-            self.buffer.push(value_of(*p)?);
+            if !first {
+                self.buffer.push(b'\t');
+            }
+            first = false;
+            copy_text(&mut self.buffer, &value_of(*p)?);
         }
-        if self.buffer.len() >= self.width() * BATCH_ROWS {
+        self.buffer.push(b'\n');
+        if self.buffer.len() >= COPY_BYTES {
             self.flush()?;
         }
         Ok(())
-    }
-
-    fn width(&self) -> usize {
-        self.columns.len() + usize::from(self.id.is_some() && self.sqlite.is_none())
     }
 
     /// Writes the rows buffered so far.
@@ -690,33 +695,60 @@ impl<'a> Inserter<'a> {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let width = self.width();
-        let rows = self.buffer.len() / width;
-        let mut sql = format!("INSERT INTO {} (", self.table);
+        let Db::Postgres(pg) = self.db else {
+            return Ok(()); // SQLite's rows are in already
+        };
+        let mut sql = format!("COPY {} (", self.table);
         if let Some(id) = self.id {
             sql.push_str(id);
             sql.push_str(", ");
         }
         sql.push_str(&self.columns.join(", "));
-        sql.push_str(") VALUES ");
-        for r in 0..rows {
-            sql.push_str(if r == 0 { "(" } else { ", (" });
-            for c in 0..width {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("?{}", r * width + c + 1));
+        sql.push_str(") FROM STDIN");
+        pg.ready()?;
+        let mut c = pg.client.borrow_mut();
+        let r = c.get().and_then(|c| {
+            let mut writer = c.copy_in(sql.as_str())?;
+            if std::io::Write::write_all(&mut writer, &self.buffer).is_err() {
+                // The connection failed under the write: `finish` says how.
+                writer.finish()?;
+                return Err(DbError::Closed);
             }
-            sql.push(')');
-        }
-        let args: Vec<&dyn Param> = self.buffer.iter().map(|v| v as &dyn Param).collect();
-        if rows == BATCH_ROWS {
-            self.db.prepare_cached(&sql)?.execute(&args)?;
-        } else {
-            self.db.prepare(&sql)?.execute(&args)?;
-        }
+            writer.finish()?;
+            Ok(())
+        });
+        c.settle(r)?;
         self.buffer.clear();
         Ok(())
+    }
+}
+
+/// `value` as a field of `COPY`'s text format: `\N` for NULL; backslash, tab, newline and
+/// carriage return escaped; bytes as `bytea`'s hex (its backslash escaped too).
+fn copy_text(out: &mut Vec<u8>, value: &Value) {
+    use std::io::Write as _;
+    match value {
+        Value::Null => out.extend_from_slice(b"\\N"),
+        Value::Int(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Text(t) => {
+            for &b in t.as_bytes() {
+                match b {
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'\t' => out.extend_from_slice(b"\\t"),
+                    b'\n' => out.extend_from_slice(b"\\n"),
+                    b'\r' => out.extend_from_slice(b"\\r"),
+                    _ => out.push(b),
+                }
+            }
+        }
+        Value::Blob(bytes) => {
+            out.extend_from_slice(b"\\\\x");
+            for b in bytes {
+                let _ = write!(out, "{b:02x}");
+            }
+        }
     }
 }
 
@@ -866,5 +898,26 @@ mod tests {
             "UPDATE t SET a = $2 WHERE id = $1 AND b = $12"
         );
         assert_eq!(dollar_placeholders("SELECT '?' || ?"), "SELECT '?' || ?");
+    }
+
+    #[test]
+    fn copy_text_escapes_what_copy_would_read_as_syntax() {
+        let field = |v: Value| {
+            let mut out = Vec::new();
+            copy_text(&mut out, &v);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(field(Value::Null), r"\N");
+        assert_eq!(field(Value::Int(-42)), "-42");
+        assert_eq!(
+            field(Value::Text("a\tb\nc\rd\\e \"f\" æ".to_owned())),
+            r#"a\tb\nc\rd\\e "f" æ"#
+        );
+        assert_eq!(
+            field(Value::Text(r"\N".to_owned())),
+            r"\\N",
+            "text, not NULL"
+        );
+        assert_eq!(field(Value::Blob(vec![0, 0xab, 0x7f])), r"\\x00ab7f");
     }
 }
