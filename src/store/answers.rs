@@ -29,13 +29,28 @@ pub(super) struct Encoder {
 }
 
 impl Encoder {
+    /// The number a row gives for the findings list `text` (computed once per list, not
+    /// per row: a million rows share a few thousand lists).
+    pub(super) fn list(&mut self, text: &str) -> u32 {
+        match self.finding_index.get(text) {
+            Some(&i) => i,
+            None => {
+                self.findings.push(text.to_owned());
+                let i = self.findings.len() as u32;
+                self.finding_index.insert(text.to_owned(), i);
+                i
+            }
+        }
+    }
+
+    /// Adds a row; `list` is its findings list's [`list`](Self::list) number, 0 for none.
     pub(super) fn push(
         &mut self,
         route: &Route,
         verdict: Verdict,
         tier: EvidenceTier,
         readers: u32,
-        findings: Option<&str>,
+        list: u32,
     ) {
         let t = match self
             .types
@@ -48,18 +63,7 @@ impl Encoder {
                 self.types.len() - 1
             }
         };
-        let f = match findings {
-            None => 0,
-            Some(text) => match self.finding_index.get(text) {
-                Some(&i) => i,
-                None => {
-                    self.findings.push(text.to_owned());
-                    let i = self.findings.len() as u32;
-                    self.finding_index.insert(text.to_owned(), i);
-                    i
-                }
-            },
-        };
+        let f = list;
         self.rows
             .extend_from_slice(&route.sender.get().to_le_bytes());
         self.rows.extend_from_slice(&(t as u16).to_le_bytes());

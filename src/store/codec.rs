@@ -7,6 +7,7 @@
 //! that owns a table builds and reads its rows with these.
 
 use jiff::Timestamp;
+use rustc_hash::FxHashMap;
 
 use crate::model::{EvidenceTier, Finding, MessageTypeId, OrgNumber, Severity, Verdict};
 
@@ -85,5 +86,27 @@ pub(super) fn findings_json(findings: &[Finding]) -> Option<String> {
         None
     } else {
         serde_json::to_string(findings).ok()
+    }
+}
+
+/// Texts numbered in the order first met: a million routes share a few thousand findings
+/// lists and finding details, so what a sweep keeps of them is numbers, not strings.
+#[derive(Default)]
+pub(super) struct Texts(FxHashMap<Box<str>, u32>);
+
+impl Texts {
+    /// The number of `text`, if it has one.
+    pub(super) fn get(&self, text: &str) -> Option<u32> {
+        self.0.get(text).copied()
+    }
+
+    /// The number of `text`, given one if it has none.
+    pub(super) fn number(&mut self, text: &str) -> u32 {
+        if let Some(&n) = self.0.get(text) {
+            return n;
+        }
+        let n = self.0.len() as u32;
+        self.0.insert(text.into(), n);
+        n
     }
 }

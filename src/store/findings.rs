@@ -11,10 +11,10 @@
 //! finding is covered).
 
 use jiff::Timestamp;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use super::codec::{corrupt, message_type, opt_time, org, parse_severity, time};
+use super::codec::{Texts, corrupt, message_type, opt_time, org, parse_severity, time};
 use super::sql::{Db, DbResult, Inserter, Param, Stmt, Value, params};
 use super::{Store, StoreError, Suppression, SweepId};
 use crate::model::{Finding, FindingCode, MessageTypeId, OrgNumber, Route, Severity};
@@ -191,9 +191,17 @@ impl Store {
         filter: &FindingFilter,
         now: Timestamp,
     ) -> Result<Vec<FindingRecord>, StoreError> {
+        // An open finding was seen by the latest `ok` sweep (every sweep keeps each open
+        // finding open only if it sees it); its row's `last_seen_at` is written when it
+        // stops being open, so a sweep need not rewrite every open finding.
         let mut sql = String::from(
             "SELECT f.id, r.sender, r.message_type, r.recipient, f.code, f.severity, f.state,
-                    f.first_seen_at, f.last_seen_at, f.resolved_at, f.reopened, f.detail
+                    f.first_seen_at,
+                    CASE WHEN f.state = 'open'
+                         THEN coalesce((SELECT finished_at FROM sweeps WHERE status = 'ok'
+                                        ORDER BY id DESC LIMIT 1), f.last_seen_at)
+                         ELSE f.last_seen_at END AS seen,
+                    f.resolved_at, f.reopened, f.detail
              FROM findings f JOIN routes r ON r.id = f.route_id WHERE 1 = 1",
         );
         let mut args: Vec<Value> = Vec::new();
@@ -218,7 +226,7 @@ impl Store {
         }
         args.push(i64::from(filter.limit).into());
         sql.push_str(&format!(
-            " ORDER BY f.last_seen_at DESC, f.id DESC LIMIT ?{}",
+            " ORDER BY seen DESC, f.id DESC LIMIT ?{}",
             args.len()
         ));
         let suppressions = self.suppressions()?;
@@ -269,24 +277,84 @@ impl Store {
     }
 }
 
-/// The finding half of recording a sweep, inside its transaction: loaded with the open
-/// findings when the transaction starts, told each judged route's findings in the same
-/// pass that writes its verdict ([`saw`](Self::saw)), and [`finish`](Self::finish)ed to end
-/// the open findings no longer seen.
+/// The open findings as a sweep needs them: kept by the store between the sweeps it
+/// records (see `SweepState` in `sweeps.rs`), read from the database otherwise.
+#[derive(Default)]
+pub(super) struct OpenFindings {
+    /// By (route id, code).
+    open: FxHashMap<(i64, FindingCode), OpenFinding>,
+    /// The details of the open findings, numbered (many findings share one).
+    details: Texts,
+    /// Open findings whose code this version does not know (id, route id): they end.
+    strays: Vec<(i64, i64)>,
+}
+
+/// An open finding.
+struct OpenFinding {
+    /// Its id.
+    id: i64,
+    /// The number of its detail in [`OpenFindings::details`].
+    detail: u32,
+    /// The last sweep that saw it (0: none since it was read).
+    seen: SweepId,
+}
+
+impl OpenFindings {
+    /// Reads the open findings; codes this version does not know are strays.
+    pub(super) fn load(tx: &Db) -> DbResult<OpenFindings> {
+        let mut out = OpenFindings::default();
+        tx.prepare_cached("SELECT id, route_id, code, detail FROM findings WHERE state = 'open'")?
+            .for_each(params![], |r| {
+                match FindingCode::from_name(r.str(2)?) {
+                    Some(code) => {
+                        let detail = out.details.number(r.str(3)?);
+                        let id = r.i64(0)?;
+                        out.open.insert(
+                            (r.i64(1)?, code),
+                            OpenFinding {
+                                id,
+                                detail,
+                                seen: 0,
+                            },
+                        );
+                    }
+                    None => out.strays.push((r.i64(0)?, r.i64(1)?)),
+                }
+                Ok(())
+            })?;
+        Ok(out)
+    }
+}
+
+/// A finding's detail as a sweep writes it: its JSON, and its number among the details of
+/// the open findings before the sweep (`None`: no open finding has it) and after.
+#[derive(Clone)]
+pub(super) struct Detail {
+    json: String,
+    before: Option<u32>,
+    after: u32,
+}
+
+/// The finding half of recording a sweep, inside its transaction: given the open findings
+/// when the transaction starts, told each judged route's findings in the same pass that
+/// writes its verdict ([`saw`](Self::saw)), and [`finish`](Self::finish)ed to end the open
+/// findings no longer seen. The open findings it was given are left as the sweep leaves
+/// them.
 pub(super) struct FindingLedger<'a> {
     tx: &'a Db,
     sweep: SweepId,
     /// When the sweep finished, as stored.
     now: &'a str,
     finished_at: Timestamp,
+    /// The latest `ok` sweep before this one and when it finished: the last sweep that saw
+    /// the findings this one ends.
+    previous: Option<(SweepId, String)>,
     /// The active suppressions, to mark the changes they cover.
     suppressions: &'a [&'a Suppression],
-    /// Open findings, by (route id, code): their id and detail.
-    open: FxHashMap<(i64, FindingCode), (i64, String)>,
-    /// Open findings whose code this version does not know (id, route id): they end.
-    strays: Vec<(i64, i64)>,
-    /// Ids of the findings seen in this sweep.
-    still_open: FxHashSet<i64>,
+    /// The open findings, updated as the sweep goes.
+    state: &'a mut OpenFindings,
+    /// The details of this sweep's findings, numbered: the open findings' after it.
+    details: Texts,
     find: Stmt<'a>,
     insert: Inserter<'a>,
     reopen: Stmt<'a>,
@@ -302,37 +370,26 @@ pub(super) struct FindingLedger<'a> {
 type ByCode = Vec<(FindingCode, u64)>;
 
 impl<'a> FindingLedger<'a> {
-    /// Reads the open findings, for sweep `sweep` that finished at `finished_at` (`now` as
-    /// stored).
-    pub(super) fn load(
+    /// The ledger of sweep `sweep`, which finished at `finished_at` (`now` as stored), over
+    /// the open findings `state`; `previous` is the latest `ok` sweep before it.
+    pub(super) fn new(
         tx: &'a Db,
         sweep: SweepId,
         now: &'a str,
         finished_at: Timestamp,
+        previous: Option<(SweepId, String)>,
         suppressions: &'a [&'a Suppression],
+        state: &'a mut OpenFindings,
     ) -> DbResult<Self> {
-        // Open findings, by (route id, code); codes this version does not know are resolved.
-        let mut open: FxHashMap<(i64, FindingCode), (i64, String)> = FxHashMap::default();
-        let mut strays: Vec<(i64, i64)> = Vec::new();
-        tx.prepare_cached("SELECT id, route_id, code, detail FROM findings WHERE state = 'open'")?
-            .for_each(params![], |r| {
-                match FindingCode::from_name(r.str(2)?) {
-                    Some(code) => {
-                        open.insert((r.i64(1)?, code), (r.i64(0)?, r.string(3)?));
-                    }
-                    None => strays.push((r.i64(0)?, r.i64(1)?)),
-                }
-                Ok(())
-            })?;
         Ok(FindingLedger {
             tx,
             sweep,
             now,
             finished_at,
+            previous,
             suppressions,
-            open,
-            strays,
-            still_open: FxHashSet::default(),
+            state,
+            details: Texts::default(),
             find: tx
                 .prepare_cached("SELECT id, state FROM findings WHERE route_id = ?1 AND code = ?2")?,
             insert: Inserter::new(
@@ -366,15 +423,26 @@ impl<'a> FindingLedger<'a> {
         })
     }
 
-    /// Route `route` (id `route_id`) was judged with `findings`, `details` holding each
-    /// one's JSON: counts them by code, keeps the open ones open with their latest detail,
-    /// opens the new ones and reopens the resolved ones.
+    /// A finding's detail as this sweep writes it, from its JSON.
+    pub(super) fn detail(&mut self, json: String) -> Detail {
+        Detail {
+            before: self.state.details.get(&json),
+            after: self.details.number(&json),
+            json,
+        }
+    }
+
+    /// Route `route` (id `route_id`; `new`: first judged in this sweep) was judged with
+    /// `findings`, `details` holding each one's [`detail`](Self::detail): counts them by
+    /// code, keeps the open ones open with their latest detail, opens the new ones and
+    /// reopens the resolved ones.
     pub(super) fn saw(
         &mut self,
         route_id: i64,
+        new: bool,
         route: &Route,
         findings: &[Finding],
-        details: &[String],
+        details: &[Detail],
     ) -> DbResult<()> {
         for (f, detail) in findings.iter().zip(details) {
             let code = f.code();
@@ -382,24 +450,36 @@ impl<'a> FindingLedger<'a> {
                 Some((_, n)) => *n += 1,
                 None => self.by_code.push((code, 1)),
             }
-            let change = match self.open.get(&(route_id, code)) {
-                Some((fid, old)) => {
-                    self.still_open.insert(*fid);
-                    if old != detail {
+            let change = match self.state.open.get_mut(&(route_id, code)) {
+                Some(open) => {
+                    let fid = open.id;
+                    // Seen earlier in this sweep (the same code twice on the route): its
+                    // number is already this sweep's.
+                    let was = if open.seen == self.sweep {
+                        Some(detail.after)
+                    } else {
+                        detail.before
+                    };
+                    open.seen = self.sweep;
+                    if was != Some(open.detail) {
                         // It may have been opened in this sweep, and still be buffered.
                         self.insert.flush()?;
-                        self.update_detail.execute(params![fid, detail])?;
+                        self.update_detail.execute(params![fid, detail.json])?;
                     }
+                    open.detail = detail.after;
                     None
                 }
                 None => {
-                    let existing: Option<(i64, String)> =
-                        self.find.query_opt(params![route_id, code.as_str()], |r| {
-                            Ok((r.i64(0)?, r.string(1)?))
-                        })?;
+                    // A route first judged now has no findings yet: no need to ask.
+                    let existing: Option<i64> = if new {
+                        None
+                    } else {
+                        self.find
+                            .query_opt(params![route_id, code.as_str()], |r| r.i64(0))?
+                    };
                     let (fid, change) = match existing {
-                        Some((fid, _)) => {
-                            self.reopen.execute(params![fid, self.now, detail])?;
+                        Some(fid) => {
+                            self.reopen.execute(params![fid, self.now, detail.json])?;
                             (fid, Change::Reopened)
                         }
                         None => {
@@ -412,13 +492,19 @@ impl<'a> FindingLedger<'a> {
                                 self.sweep,
                                 self.now,
                                 self.sweep,
-                                detail
+                                detail.json
                             ])?;
                             (fid, Change::Opened)
                         }
                     };
-                    self.still_open.insert(fid);
-                    self.open.insert((route_id, code), (fid, detail.clone()));
+                    self.state.open.insert(
+                        (route_id, code),
+                        OpenFinding {
+                            id: fid,
+                            detail: detail.after,
+                            seen: self.sweep,
+                        },
+                    );
                     self.event
                         .push(params![fid, self.sweep, self.now, change.as_str()])?;
                     Some(change)
@@ -438,40 +524,48 @@ impl<'a> FindingLedger<'a> {
     }
 
     /// Ends the open findings not seen in this sweep — resolved where their route was
-    /// judged (its id is in `seen_routes`), retired with their route where not — and marks
-    /// the open ones seen now. `route_ids` (by sender, number of the message type in
-    /// `types`, recipient) names the routes of the findings that end.
+    /// judged, retired with their route where not — last seen by the sweep before this one.
+    /// `routes` gives, when some end, every route by id: (sender, number of the message type
+    /// in `types`, recipient) and whether this sweep judged it. The open findings are left
+    /// as this sweep leaves them.
     ///
     /// Returns what the sweep did to findings, in order, and the findings counted by code.
     pub(super) fn finish(
         mut self,
-        seen_routes: &FxHashSet<i64>,
-        route_ids: &FxHashMap<(u32, u16, u32), i64>,
+        routes: impl FnOnce() -> FxHashMap<i64, ((u32, u16, u32), bool)>,
         types: &[String],
     ) -> DbResult<(Vec<FindingChange>, ByCode)> {
         // Open findings not seen now: resolved, or retired with their route.
         let gone: Vec<(i64, i64, Option<FindingCode>)> = self
+            .state
             .open
             .iter()
-            .filter(|(_, (fid, _))| !self.still_open.contains(fid))
-            .map(|((route_id, code), (fid, _))| (*fid, *route_id, Some(*code)))
+            .filter(|(_, f)| f.seen != self.sweep)
+            .map(|((route_id, code), f)| (f.id, *route_id, Some(*code)))
             .chain(
-                self.strays
+                self.state
+                    .strays
                     .iter()
                     .map(|&(fid, route_id)| (fid, route_id, None)),
             )
             .collect();
         // Routes by id, to name the routes of ended findings; most sweeps end none.
-        let by_id: FxHashMap<i64, (u32, u16, u32)> = if gone.is_empty() {
+        let by_id = if gone.is_empty() {
             FxHashMap::default()
         } else {
-            route_ids.iter().map(|(k, &v)| (v, *k)).collect()
+            routes()
         };
-        let mut end_finding = self
-            .tx
-            .prepare_cached("UPDATE findings SET state = ?2, resolved_at = ?3 WHERE id = ?1")?;
+        let mut end_finding = self.tx.prepare_cached(
+            "UPDATE findings SET state = ?2, resolved_at = ?3,
+                 last_seen_at = coalesce(?4, last_seen_at), last_sweep = coalesce(?5, last_sweep)
+             WHERE id = ?1",
+        )?;
+        let (last_sweep, last_seen) = match &self.previous {
+            Some((id, at)) => (Some(*id), Some(at.as_str())),
+            None => (None, None),
+        };
         for (fid, route_id, code) in gone {
-            let change = if seen_routes.contains(&route_id) {
+            let change = if by_id.get(&route_id).is_some_and(|(_, judged)| *judged) {
                 Change::Resolved
             } else {
                 Change::Retired
@@ -481,10 +575,16 @@ impl<'a> FindingLedger<'a> {
             } else {
                 FindingState::Retired
             };
-            end_finding.execute(params![fid, state.as_str(), self.now])?;
+            end_finding.execute(params![
+                fid,
+                state.as_str(),
+                self.now,
+                last_seen,
+                last_sweep
+            ])?;
             self.event
                 .push(params![fid, self.sweep, self.now, change.as_str()])?;
-            if let (Some(&(s, t, rcp)), Some(code)) = (by_id.get(&route_id), code) {
+            if let (Some(&((s, t, rcp), _)), Some(code)) = (by_id.get(&route_id), code) {
                 let route = Route::new(
                     org(i64::from(s))?,
                     message_type(&types[usize::from(t)])?,
@@ -501,10 +601,11 @@ impl<'a> FindingLedger<'a> {
         }
         self.insert.flush()?;
         self.event.flush()?;
-        self.tx.execute(
-            "UPDATE findings SET last_seen_at = ?1, last_sweep = ?2 WHERE state = 'open'",
-            params![self.now, self.sweep],
-        )?;
+        // What stays open is what this sweep saw, with this sweep's details.
+        let sweep = self.sweep;
+        self.state.open.retain(|_, f| f.seen == sweep);
+        self.state.strays.clear();
+        self.state.details = std::mem::take(&mut self.details);
         Ok((self.changes, self.by_code))
     }
 

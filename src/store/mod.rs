@@ -84,6 +84,8 @@ pub struct Store {
     db: Db,
     /// The SQLite file, or the PostgreSQL URL as shown (no password).
     path: PathBuf,
+    /// What the last sweep recorded through this store left (`sweeps.rs`).
+    state: Option<Box<sweeps::SweepState>>,
 }
 
 /// What migrating a PostgreSQL database did.
@@ -218,6 +220,7 @@ impl Store {
         let store = Store {
             db: Db::Sqlite(conn),
             path: path.to_owned(),
+            state: None,
         };
         store.abort_running()?;
         Ok(store)
@@ -275,6 +278,7 @@ impl Store {
         Ok(Store {
             db: Db::Postgres(Box::new(sql::Pg::new(client, pg_config(config)))),
             path: PathBuf::from(shown),
+            state: None,
         })
     }
 
@@ -352,6 +356,7 @@ impl Store {
         Ok(Store {
             db: Db::Sqlite(conn),
             path: path.to_owned(),
+            state: None,
         })
     }
 

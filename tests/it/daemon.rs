@@ -817,14 +817,17 @@ async fn audit_rows_the_store_refuses_are_kept_and_written_when_it_accepts_them(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_this_version_cannot_read_are_replaced_or_resolved_not_trusted() {
-    // A store written by another version (or edited by hand): a current verdict with an
-    // evidence tier this version does not know, an open finding with a code it does not know.
+    // A store written by another version (or edited by hand, the daemon stopped): a current
+    // verdict with an evidence tier this version does not know, an open finding with a code
+    // it does not know. (A running daemon keeps what its last sweep wrote for the next one:
+    // rows changed under it without a sweep are read on its next start.)
     let w = daemon_world(&[
         &route("bekymringsmelding", BAD),
         &route("bekymringsmelding", GOOD),
     ]);
     let d = Daemon::start(overrides(&w)).unwrap();
     d.sweep_once().await.unwrap();
+    drop(d);
     let db = w.path().join("store.db");
     let c = rusqlite::Connection::open(&db).unwrap();
     let good: i64 = c
@@ -847,6 +850,7 @@ async fn rows_this_version_cannot_read_are_replaced_or_resolved_not_trusted() {
     .unwrap();
     let stray = c.last_insert_rowid();
 
+    let d = Daemon::start(overrides(&w)).unwrap();
     let s = d.sweep_once().await.unwrap();
     // The unreadable row is replaced by what this sweep judged; nothing else changed.
     assert_eq!(s.outcome.changed, 1);

@@ -209,6 +209,7 @@ on_both_backends!(
     a_sweep_begins_records_or_fails_and_one_left_running_is_aborted_on_reopen,
     the_verdict_history_keeps_changes_only_and_answers_as_of_any_sweep,
     findings_open_resolve_reopen_and_retire,
+    a_store_that_recorded_the_last_sweep_keeps_its_state_and_reads_it_again_when_it_may_be_stale,
     suppressions_cover_their_findings_and_lapse_once,
     the_audit_trail_appends_in_batches,
     onboarding_runs_are_kept_and_the_next_run_replaces_them,
@@ -470,6 +471,123 @@ fn findings_open_resolve_reopen_and_retire(b: &Backend) {
         )
         .unwrap();
     assert!(none.iter().all(|x| x.state == FindingState::Open));
+}
+
+/// The open findings as `findings` lists them: (recipient, code, last seen).
+fn open_findings(s: &Store, now: &str) -> Vec<(String, String, Timestamp)> {
+    let mut v: Vec<_> = s
+        .findings(
+            &FindingFilter {
+                state: Some(FindingState::Open),
+                limit: 100,
+                ..FindingFilter::default()
+            },
+            t(now),
+        )
+        .unwrap()
+        .into_iter()
+        .map(|f| {
+            (
+                f.route.recipient.to_string(),
+                f.code.as_str().to_owned(),
+                f.last_seen_at,
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// A store keeps what the sweep it recorded left (routes, current verdicts, open findings)
+/// for its next sweep. That state must be read again whenever it may differ from the
+/// database: after another store (another process, another instance) recorded a sweep,
+/// and after a transaction that failed half-way (its changes were rolled back, the
+/// state's were not).
+fn a_store_that_recorded_the_last_sweep_keeps_its_state_and_reads_it_again_when_it_may_be_stale(
+    b: &Backend,
+) {
+    let w = two_routes();
+    let no_reader = (BAD.to_owned(), "no_reader".to_owned());
+    let mut a = b.open();
+    let mut other = b.open();
+    let (_, o1) = sweep(&mut a, &w, "2026-11-21T06:00:00Z");
+    assert!(changes(&o1, Change::Opened).contains(&no_reader));
+    // Open findings were last seen by the latest sweep, however long ago they opened.
+    let (id2, o2) = sweep(&mut a, &w, "2026-11-21T07:00:00Z");
+    assert_eq!(o2.changed, 0, "{o2:?}");
+    // The answers did not change: the blob is kept and now names this sweep.
+    let latest = a.latest().unwrap().unwrap();
+    assert_eq!(latest.sweep.id, id2);
+    assert_eq!(latest.verdicts, a.verdicts_at(id2).unwrap());
+    // A blob gone from under the store is written again, not assumed.
+    b.raw("DELETE FROM answers");
+    let (id2b, _) = sweep(&mut a, &w, "2026-11-21T07:30:00Z");
+    assert_eq!(
+        b.raw_text(
+            "SELECT CAST(count(*) AS TEXT) FROM answers WHERE sweep = (SELECT max(id) FROM sweeps)"
+        ),
+        "1"
+    );
+    assert_eq!(a.latest().unwrap().unwrap().sweep.id, id2b);
+    assert!(
+        open_findings(&a, "2026-11-21T07:30:00Z")
+            .iter()
+            .all(|(_, _, seen)| *seen == t("2026-11-21T07:30:01Z"))
+    );
+
+    // Another store records a sweep in which BAD is readable: `a`'s state is stale.
+    bad_gets_a_reader(&w, true);
+    let (_, o3) = sweep(&mut other, &w, "2026-11-21T08:00:00Z");
+    assert_eq!(changes(&o3, Change::Resolved), vec![no_reader.clone()]);
+    bad_gets_a_reader(&w, false);
+    let (_, o4) = sweep(&mut a, &w, "2026-11-21T09:00:00Z");
+    assert_eq!(
+        changes(&o4, Change::Reopened),
+        vec![no_reader.clone()],
+        "`a` read what the other store recorded"
+    );
+    assert_eq!(o4.changed, 1, "BAD's verdict changed back: {o4:?}");
+
+    // A sweep whose transaction fails after the state was worked on: nothing of it stays,
+    // in the database or in the state the next sweep starts from.
+    match b {
+        Backend::Sqlite(_) => b.raw(
+            "CREATE TABLE boom (x INTEGER);
+             CREATE TRIGGER boom_answers BEFORE INSERT ON answers
+             WHEN EXISTS (SELECT 1 FROM boom) BEGIN SELECT RAISE(ABORT, 'boom'); END;",
+        ),
+        Backend::Postgres(_) => b.raw(
+            "CREATE TABLE boom (x INTEGER);
+             CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN IF EXISTS (SELECT 1 FROM boom) THEN RAISE EXCEPTION 'boom'; END IF;
+             RETURN NEW; END $$;
+             CREATE TRIGGER boom_answers BEFORE INSERT ON answers
+             FOR EACH ROW EXECUTE FUNCTION boom();",
+        ),
+    }
+    b.raw("INSERT INTO boom VALUES (1)");
+    bad_gets_a_reader(&w, true);
+    let at = t("2026-11-21T10:00:00Z");
+    let id = a.begin_sweep(at, "test").unwrap();
+    let failed = a.record_sweep(id, t("2026-11-21T10:00:01Z"), at, &judge(&w, at));
+    assert!(failed.is_err(), "the trigger refused the answers");
+    a.fail_sweep(id, at, "boom").unwrap();
+    b.raw("DELETE FROM boom");
+    bad_gets_a_reader(&w, false);
+    let (_, o5) = sweep(&mut a, &w, "2026-11-21T11:00:00Z");
+    assert_eq!(o5.changed, 0, "as after the 09:00 sweep: {o5:?}");
+    assert!(o5.changes.is_empty(), "{:?}", o5.changes);
+    assert_eq!(
+        open_findings(&a, "2026-11-21T11:00:00Z"),
+        open_findings(&b.open(), "2026-11-21T11:00:00Z"),
+        "a store that just opened reads the same"
+    );
+    assert!(
+        open_findings(&a, "2026-11-21T11:00:00Z")
+            .iter()
+            .any(|(r, c, seen)| (r, c) == (&no_reader.0, &no_reader.1)
+                && *seen == t("2026-11-21T11:00:01Z"))
+    );
 }
 
 fn suppressions_cover_their_findings_and_lapse_once(b: &Backend) {
