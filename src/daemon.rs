@@ -33,7 +33,9 @@ use crate::policy::{Policies, PolicyError};
 use crate::problem::Problems;
 use crate::routing::{RoutingError, RoutingTable};
 use crate::settings::{Overrides, Settings, SettingsError};
-use crate::store::{AuditEntry, Change, Latest, Store, StoreError, SweepId, SweepOutcome};
+use crate::store::{
+    AuditEntry, Change, Latest, Store, StoreAddress, StoreError, SweepId, SweepOutcome,
+};
 use crate::sweep::{Source, SourceError};
 use crate::verifier::Verifier;
 
@@ -415,27 +417,30 @@ impl Daemon {
             };
             let inputs = inputs?;
             let early = early.transpose()?;
-            Daemon::build(overrides, inputs, early)
+            Daemon::build(overrides, inputs, &address, early)
         })
     }
 
     /// As [`Daemon::start`], with inputs already loaded.
     pub fn with_inputs(overrides: ServeOverrides, inputs: Inputs) -> Result<Daemon, DaemonError> {
-        Daemon::build(overrides, inputs, None)
-    }
-
-    fn build(
-        overrides: ServeOverrides,
-        inputs: Inputs,
-        early: Option<(Store, Option<Latest>)>,
-    ) -> Result<Daemon, DaemonError> {
-        let begun = Instant::now();
         let address = inputs
             .settings
             .daemon
             .store_address(None)
             .map_err(DaemonError::Store)?;
-        let open = || Store::open_at(&address).map_err(DaemonError::Store);
+        Daemon::build(overrides, inputs, &address, None)
+    }
+
+    /// The daemon over the store at `address` (its password read once, by the caller),
+    /// with the store and its latest sweep if they were read already.
+    fn build(
+        overrides: ServeOverrides,
+        inputs: Inputs,
+        address: &StoreAddress,
+        early: Option<(Store, Option<Latest>)>,
+    ) -> Result<Daemon, DaemonError> {
+        let begun = Instant::now();
+        let open = || Store::open_at(address).map_err(DaemonError::Store);
         let (store, latest) = match early {
             Some(loaded) => loaded,
             None => {
