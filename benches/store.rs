@@ -1,12 +1,14 @@
 //! The store on each backend (issue 20 targets: ≤ 2 s each at 1,000,000 routes): recording
 //! the first sweep of the synthetic nation (`benches/engine.rs`: 1,000,000 routes, each a
-//! distinct (message type, recipient) pair), recording the same evaluation again (a quiet
-//! sweep: nothing changes, nothing is written but the answers), and loading the latest
-//! answers as the daemon does on start (`Store::latest`). Each case runs on a new store:
-//! a SQLite file in a temporary directory, and — when `REACHCHECK_TEST_POSTGRES` names a
-//! server (`scripts/test-postgres start DIR`; the password in
-//! `REACHCHECK_TEST_POSTGRES_PASSWORD_FILE`) — a PostgreSQL database made for the run and
-//! dropped after it.
+//! distinct (message type, recipient) pair); recording the same evaluation again (a quiet
+//! sweep: nothing changes, nothing is written but the sweep's row) with the store that
+//! recorded the first, which kept the state it left (the daemon's case; the memory that
+//! state holds is printed), and once more with a store just opened, which reads that state
+//! back; and loading the latest answers as the daemon does on start (`Store::latest`). Each
+//! case runs on a new store: a SQLite file in a temporary directory (the rows a first sweep
+//! wrote are counted), and — when `REACHCHECK_TEST_POSTGRES` names a server
+//! (`scripts/test-postgres start DIR`; the password in `REACHCHECK_TEST_POSTGRES_PASSWORD_FILE`)
+//! — a PostgreSQL database made for the run and dropped after it.
 //!
 //! Run with `cargo bench --bench store`. Options through the environment: `ROUTES`
 //! (1,000,000), `RUNS` (1: each run records into a new store).
@@ -16,83 +18,64 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{env_or, load_average, ts};
+use common::{PgDatabase, env_or, load_average, ts};
 use jiff::Timestamp;
 use reachcheck::engine::{DEFAULT_MAX_DATA_AGE, Evaluation};
 use reachcheck::store::Store;
 use reachcheck::{Engine, evaluate};
 
-/// A PostgreSQL database for one run, dropped with it.
-struct PgDatabase {
-    server: postgres::Config,
-    name: String,
-    config: postgres::Config,
-}
-
-impl PgDatabase {
-    fn new(n: usize) -> Option<PgDatabase> {
-        let url = std::env::var("REACHCHECK_TEST_POSTGRES").ok()?;
-        let mut server: postgres::Config = url.parse().unwrap_or_else(|e| panic!("{e}"));
-        if let Ok(file) = std::env::var("REACHCHECK_TEST_POSTGRES_PASSWORD_FILE") {
-            let password = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{e}"));
-            server.password(password.trim_end_matches(['\n', '\r']));
-        }
-        let name = format!("reachcheck_bench_{}_{n}", std::process::id());
-        server
-            .connect(postgres::NoTls)
-            .and_then(|mut c| c.batch_execute(&format!("CREATE DATABASE {name}")))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut config = server.clone();
-        config.dbname(&name);
-        Some(PgDatabase {
-            server,
-            name,
-            config,
-        })
-    }
-
-    fn open(&self) -> Store {
-        let shown = format!("postgres://…/{}", self.name);
-        Store::migrate_postgres(&self.config, &shown).unwrap_or_else(|e| panic!("{e}"));
-        Store::open_postgres(&self.config, &shown).unwrap_or_else(|e| panic!("{e}"))
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut c) = self.server.connect(postgres::NoTls) {
-            let _ = c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
-
 struct Times {
+    /// Bytes the store kept between sweeps.
+    kept: u64,
     first: Duration,
     again: Duration,
+    reopened: Duration,
     latest: Duration,
 }
 
-fn run(store: &mut Store, evaluation: &Evaluation, taken_at: Timestamp) -> Times {
-    let mut record = || {
-        let id = store
-            .begin_sweep(Timestamp::now(), "bench")
-            .unwrap_or_else(|e| panic!("{e}"));
-        let t = Instant::now();
-        let outcome = store
-            .record_sweep(id, Timestamp::now(), taken_at, evaluation)
-            .unwrap_or_else(|e| panic!("{e}"));
-        (outcome, t.elapsed())
-    };
-    let (first, first_took) = record();
+/// Records a sweep of `evaluation` into `store`: what it did and how long it took.
+fn record(
+    store: &mut Store,
+    evaluation: &Evaluation,
+    taken_at: Timestamp,
+) -> (reachcheck::store::SweepOutcome, Duration) {
+    let id = store
+        .begin_sweep(Timestamp::now(), "bench")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let t = Instant::now();
+    let outcome = store
+        .record_sweep(id, Timestamp::now(), taken_at, evaluation)
+        .unwrap_or_else(|e| panic!("{e}"));
+    (outcome, t.elapsed())
+}
+
+/// This process's resident memory, in bytes (Linux; 0 elsewhere).
+fn resident() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn run(open: impl Fn() -> Store, evaluation: &Evaluation, taken_at: Timestamp) -> Times {
+    let mut store = open();
+    let (first, first_took) = record(&mut store, evaluation, taken_at);
     assert_eq!(
         first.changed, first.counts.routes,
         "a first sweep writes every route"
     );
-    let (again, again_took) = record();
+    // The daemon's case: the store that recorded the last sweep records the next.
+    let (again, again_took) = record(&mut store, evaluation, taken_at);
     assert_eq!(again.changed, 0, "the same evaluation changes nothing");
+    // What the store keeps between sweeps, as the memory given back when it is dropped.
+    let before = resident();
+    drop(store);
+    let kept = before.saturating_sub(resident());
+    // A store just opened (a restart, or another instance recorded the last sweep) reads
+    // the state back first.
+    let mut store = open();
+    let (reopened, reopened_took) = record(&mut store, evaluation, taken_at);
+    assert_eq!(reopened.changed, 0, "the same evaluation changes nothing");
     let t = Instant::now();
     let latest = store
         .latest()
@@ -101,20 +84,47 @@ fn run(store: &mut Store, evaluation: &Evaluation, taken_at: Timestamp) -> Times
     let latest_took = t.elapsed();
     assert_eq!(latest.verdicts.len() as u64, first.counts.routes);
     Times {
+        kept,
         first: first_took,
         again: again_took,
+        reopened: reopened_took,
         latest: latest_took,
     }
 }
 
 fn print(backend: &str, routes: usize, t: &Times) {
     println!(
-        "store/{backend}: {routes} routes: first sweep recorded in {:.2} s, the same again in \
-         {:.2} s, latest answers loaded in {:.2} s (load {})",
+        "store/{backend}: {routes} routes: first sweep recorded in {:.2} s; the same again in \
+         {:.2} s (state kept: {} MB), {:.2} s (state read back); latest answers loaded in \
+         {:.2} s (load {})",
         t.first.as_secs_f64(),
         t.again.as_secs_f64(),
+        t.kept / 1_000_000,
+        t.reopened.as_secs_f64(),
         t.latest.as_secs_f64(),
         load_average()
+    );
+}
+
+/// What a sweep of this nation writes, table by table.
+fn print_rows(file: &std::path::Path) {
+    let db = rusqlite::Connection::open(file).unwrap_or_else(|e| panic!("{e}"));
+    let rows: Vec<String> = ["routes", "verdicts", "findings", "finding_events"]
+        .iter()
+        .map(|t| {
+            let n: i64 = db
+                .query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+                .unwrap_or_else(|e| panic!("{e}"));
+            format!("{t} {n}")
+        })
+        .collect();
+    let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let wal = file.with_extension("db-wal");
+    println!(
+        "store/sqlite: rows after the sweeps: {}; file {} MB, log {} MB",
+        rows.join(", "),
+        size(file) / 1_000_000,
+        size(&wal) / 1_000_000
     );
 }
 
@@ -129,13 +139,16 @@ fn main() {
     let evaluation = evaluate(&engine, &table, ts(common::NOW));
     for n in 0..runs {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut store = Store::open(&dir.path().join("store.db")).unwrap_or_else(|e| panic!("{e}"));
-        print("sqlite", routes, &run(&mut store, &evaluation, taken_at));
-        match PgDatabase::new(n) {
-            Some(db) => {
-                let mut store = db.open();
-                print("postgres", routes, &run(&mut store, &evaluation, taken_at));
-            }
+        let file = dir.path().join("store.db");
+        let open = || Store::open(&file).unwrap_or_else(|e| panic!("{e}"));
+        print("sqlite", routes, &run(open, &evaluation, taken_at));
+        print_rows(&dir.path().join("store.db"));
+        match PgDatabase::new(&format!("store_{n}")) {
+            Some(db) => print(
+                "postgres",
+                routes,
+                &run(|| db.open(), &evaluation, taken_at),
+            ),
             None => println!("store/postgres: skipped (REACHCHECK_TEST_POSTGRES is not set)"),
         }
     }

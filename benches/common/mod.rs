@@ -323,3 +323,69 @@ pub(crate) fn wait_ready(
         std::thread::sleep(poll);
     }
 }
+
+/// A PostgreSQL database for one bench run, dropped with it: made on the server
+/// `REACHCHECK_TEST_POSTGRES` names (`scripts/test-postgres start DIR` prints it), the
+/// password in `REACHCHECK_TEST_POSTGRES_PASSWORD_FILE`.
+pub(crate) struct PgDatabase {
+    server: postgres::Config,
+    /// The database's name.
+    pub(crate) name: String,
+    /// Where it is, with the password.
+    pub(crate) config: postgres::Config,
+    /// Its URL without the password, and the password.
+    pub(crate) url: String,
+    pub(crate) password: String,
+}
+
+impl PgDatabase {
+    /// A new database named after `label`; `None` without a server.
+    pub(crate) fn new(label: &str) -> Option<PgDatabase> {
+        let url = std::env::var("REACHCHECK_TEST_POSTGRES").ok()?;
+        let mut server: postgres::Config = url.parse().unwrap_or_else(|e| panic!("{e}"));
+        let password = match std::env::var("REACHCHECK_TEST_POSTGRES_PASSWORD_FILE") {
+            Ok(file) => std::fs::read_to_string(file)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .trim_end_matches(['\n', '\r'])
+                .to_owned(),
+            Err(_) => String::new(),
+        };
+        if !password.is_empty() {
+            server.password(password.as_str());
+        }
+        let name = format!("reachcheck_bench_{}_{label}", std::process::id());
+        server
+            .connect(postgres::NoTls)
+            .and_then(|mut c| c.batch_execute(&format!("CREATE DATABASE {name}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut config = server.clone();
+        config.dbname(&name);
+        let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
+        Some(PgDatabase {
+            server,
+            url: format!("{base}/{name}"),
+            name,
+            config,
+            password,
+        })
+    }
+
+    /// A store on it, migrated first.
+    pub(crate) fn open(&self) -> reachcheck::store::Store {
+        use reachcheck::store::Store;
+        let shown = format!("postgres://…/{}", self.name);
+        Store::migrate_postgres(&self.config, &shown).unwrap_or_else(|e| panic!("{e}"));
+        Store::open_postgres(&self.config, &shown).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut c) = self.server.connect(postgres::NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
