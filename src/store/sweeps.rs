@@ -213,12 +213,14 @@ impl Store {
         let db = &self.db;
         let mut run = || -> DbResult<SweepOutcome> {
             let tx = db.begin()?;
-            let previous: Option<(SweepId, String)> = db.query_opt(
+            let latest: Option<(SweepId, Option<String>)> = db.query_opt(
                 "SELECT id, finished_at FROM sweeps WHERE status = 'ok' ORDER BY id DESC LIMIT 1",
                 params![],
-                |r| Ok((r.i64(0)?, r.opt_string(1)?.unwrap_or_default())),
+                |r| Ok((r.i64(0)?, r.opt_string(1)?)),
             )?;
-            let latest = previous.as_ref().map(|p| p.0);
+            // An `ok` sweep always has its end time; one without is not used as "last seen".
+            let previous = latest.clone().and_then(|(id, at)| Some((id, at?)));
+            let latest = latest.map(|p| p.0);
             if !state.loaded || state.sweep != latest {
                 // Never recorded here, or another process recorded one since.
                 *state = SweepState::load(db, latest)?;
