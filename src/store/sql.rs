@@ -230,12 +230,17 @@ impl Client {
         self.broken || self.client.as_ref().is_none_or(postgres::Client::is_closed)
     }
 
-    /// `result`, noting a failure of the connection itself (any error PostgreSQL did not
-    /// answer with) so that the next call outside a transaction connects again: a reset
-    /// socket can fail a call before the client has marked itself closed.
+    /// `result`, noting a failure of the connection itself so that the next call outside a
+    /// transaction connects again: any error PostgreSQL did not answer with (a reset socket
+    /// can fail a call before the client has marked itself closed), and any it answered
+    /// with `FATAL` or `PANIC`, after which it closes the session (an administrator ended
+    /// it, the server is shutting down) — the next call on that socket would find it reset.
     fn settle<T>(&mut self, result: DbResult<T>) -> DbResult<T> {
+        use postgres::error::Severity;
         if let Err(DbError::Postgres(e)) = &result
-            && e.as_db_error().is_none()
+            && e.as_db_error().is_none_or(|d| {
+                matches!(d.parsed_severity(), Some(Severity::Fatal | Severity::Panic))
+            })
         {
             self.broken = true;
         }
