@@ -580,6 +580,15 @@ impl Daemon {
         if let Err(e) = self.refresh_onboarding_once().await {
             tracing::error!(error = %e, "refreshing onboarding requests failed");
         }
+        // The history of a sweep recorded before this process ended, if it was not written.
+        match self.blocking(|s| s.write_history(None)).await? {
+            Ok(Some((due, outcome))) => {
+                tracing::info!(sweep = due, "wrote the history of a sweep recorded earlier");
+                self.alert_changes(due, &outcome);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "writing the history of an earlier sweep failed"),
+        }
         let id = self
             .blocking(move |s| s.begin_sweep(started_at, &label))
             .await??;
@@ -953,7 +962,8 @@ impl Daemon {
         }
         let inputs = Arc::clone(inputs);
         let store = Arc::clone(&self.store);
-        let (pass, outcome) = tokio::task::spawn_blocking(move || {
+        let shared = Arc::clone(&self.shared);
+        let (evaluation, failures, outcome) = tokio::task::spawn_blocking(move || {
             let pass = crate::sweep::judge(
                 gathered,
                 (*inputs.policies).clone(),
@@ -963,25 +973,42 @@ impl Daemon {
             );
             let taken_at = pass.engine.snapshot().taken_at;
             let finished_at = inputs.judge_now();
-            let outcome = lock(&store).record_sweep(id, finished_at, taken_at, &pass.evaluation)?;
-            // Names for reports and letters: informational, so a failure is logged only.
             let names = crate::sweep::names(&pass.engine, &inputs.routes);
-            if let Err(e) = lock(&store).record_names(&names, finished_at) {
+            let mut store = lock(&store);
+            let counts = store.record_answers(id, finished_at, taken_at, &pass.evaluation)?;
+            // Recorded: served from here on, while its history is written.
+            let crate::sweep::Pass {
+                engine,
+                evaluation,
+                failures,
+                ..
+            } = pass;
+            shared.verifier.swap_sweep(engine, &evaluation, id);
+            shared.taken_at.store(Arc::new(Some(taken_at)));
+            let outcome = match store.write_history(Some((id, &evaluation))) {
+                Ok(Some((_, outcome))) => outcome,
+                Ok(None) => SweepOutcome {
+                    counts,
+                    ..SweepOutcome::default()
+                },
+                // The sweep stands (its answers are recorded); its history is written
+                // before the next sweep's, or by the first reader of the history.
+                Err(e) => {
+                    tracing::error!(sweep = id, error = %e, "writing the sweep's history failed: tried again later");
+                    SweepOutcome {
+                        counts,
+                        ..SweepOutcome::default()
+                    }
+                }
+            };
+            // Names for reports and letters: informational, so a failure is logged only.
+            if let Err(e) = store.record_names(&names, finished_at) {
                 tracing::warn!(error = %e, "organisation names not kept");
             }
-            Ok::<_, SweepError>((pass, outcome))
+            Ok::<_, SweepError>((evaluation, failures, outcome))
         })
         .await
         .map_err(|e| SweepError::Worker(e.to_string()))??;
-        let crate::sweep::Pass {
-            engine,
-            evaluation,
-            failures,
-            ..
-        } = pass;
-        let taken_at = engine.snapshot().taken_at;
-        self.shared.verifier.swap_sweep(engine, &evaluation, id);
-        self.shared.taken_at.store(Arc::new(Some(taken_at)));
         // Dropping a million judged routes takes a while, and so does listing the readable
         // ones for the searches: not on the async threads (searches are exact meanwhile).
         let index = Arc::clone(&self.shared.inputs.load().route_index);

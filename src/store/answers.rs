@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::StoredVerdict;
 use crate::model::{EvidenceTier, Finding, MessageTypeId, OrgNumber, Route, Verdict};
@@ -26,6 +26,9 @@ pub(super) struct Encoder {
     finding_index: FxHashMap<String, u32>,
     rows: Vec<u8>,
     count: u32,
+    /// The routes pushed, by (sender, message type, recipient): a route the routing
+    /// table holds twice is answered once.
+    pushed: FxHashSet<(u32, u16, u32)>,
 }
 
 impl Encoder {
@@ -43,7 +46,8 @@ impl Encoder {
         }
     }
 
-    /// Adds a row; `list` is its findings list's [`list`](Self::list) number, 0 for none.
+    /// Adds a row, unless its route has one already; `list` is its findings list's
+    /// [`list`](Self::list) number, 0 for none.
     pub(super) fn push(
         &mut self,
         route: &Route,
@@ -63,7 +67,12 @@ impl Encoder {
                 self.types.len() - 1
             }
         };
-        let f = list;
+        if !self
+            .pushed
+            .insert((route.sender.get(), t as u16, route.recipient.get()))
+        {
+            return;
+        }
         self.rows
             .extend_from_slice(&route.sender.get().to_le_bytes());
         self.rows.extend_from_slice(&(t as u16).to_le_bytes());
@@ -79,7 +88,7 @@ impl Encoder {
             EvidenceTier::Er => 1,
         });
         self.rows.extend_from_slice(&readers.to_le_bytes());
-        self.rows.extend_from_slice(&f.to_le_bytes());
+        self.rows.extend_from_slice(&list.to_le_bytes());
         self.count += 1;
     }
 

@@ -120,6 +120,12 @@ const TABLES: &[Table] = &[
         identity: None,
     },
     Table {
+        name: "history_due",
+        columns: &["sweep"],
+        order: "sweep",
+        identity: None,
+    },
+    Table {
         name: "messages",
         columns: &[
             "id",

@@ -162,6 +162,7 @@ impl Store {
 
     /// Every finding event (opened, resolved, reopened, retired), in order.
     pub fn finding_events(&self) -> Result<Vec<FindingEvent>, StoreError> {
+        self.settled()?;
         self.db
             .query_map(
                 "SELECT finding_id, sweep_id, at, event FROM finding_events ORDER BY rowid",
@@ -191,6 +192,7 @@ impl Store {
         filter: &FindingFilter,
         now: Timestamp,
     ) -> Result<Vec<FindingRecord>, StoreError> {
+        self.settled()?;
         // An open finding was seen by the latest `ok` sweep (every sweep keeps each open
         // finding open only if it sees it); its row's `last_seen_at` is written when it
         // stops being open, so a sweep need not rewrite every open finding.

@@ -325,6 +325,8 @@ impl Store {
             path: path.clone(),
             reason: e.to_string(),
         };
+        // Predictions read the verdict history.
+        while self.write_history(None)?.is_some() {}
         let tx = self.db.begin().map_err(wrap)?;
         let mut out = Ingested::default();
         {

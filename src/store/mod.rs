@@ -86,6 +86,8 @@ pub struct Store {
     path: PathBuf,
     /// What the last sweep recorded through this store left (`sweeps.rs`).
     state: Option<Box<sweeps::SweepState>>,
+    /// The sweep whose answers this store last wrote, and the SHA-256 of the blob.
+    answers: Option<(SweepId, [u8; 32])>,
 }
 
 /// What migrating a PostgreSQL database did.
@@ -221,6 +223,7 @@ impl Store {
             db: Db::Sqlite(conn),
             path: path.to_owned(),
             state: None,
+            answers: None,
         };
         store.abort_running()?;
         Ok(store)
@@ -279,6 +282,7 @@ impl Store {
             db: Db::Postgres(Box::new(sql::Pg::new(client, pg_config(config)))),
             path: PathBuf::from(shown),
             state: None,
+            answers: None,
         })
     }
 
@@ -353,11 +357,36 @@ impl Store {
             drop(conn);
             return Store::open(path);
         }
-        Ok(Store {
+        let due: bool = conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM history_due)", [], |r| r.get(0))
+            .map_err(|e| err(format!("not a usable SQLite database: {e}")))?;
+        let conn = if due {
+            // A sweep's history is still to be written (its daemon is writing it, or
+            // ended before it could): written here first, so that what is read is whole.
+            drop(conn);
+            let c = Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .and_then(|c| {
+                c.busy_timeout(Duration::from_secs(10))?;
+                c.pragma_update(None, "foreign_keys", "ON")?;
+                Ok(c)
+            })
+            .map_err(|e| err(format!("cannot open to write the history due: {e}")))?;
+            c
+        } else {
+            conn
+        };
+        let store = Store {
             db: Db::Sqlite(conn),
             path: path.to_owned(),
             state: None,
-        })
+            answers: None,
+        };
+        store.settled()?;
+        Ok(store)
     }
 
     /// Opens the store at `address` for writing: a SQLite file as [`Store::open`] does

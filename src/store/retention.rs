@@ -32,6 +32,7 @@ impl Store {
     /// sweeps, and older audit rows. Each finding's lifecycle summary (first seen, last
     /// seen, resolved, reopened) is kept.
     pub fn prune(&mut self, before: Timestamp) -> Result<Pruned, StoreError> {
+        while self.write_history(None)?.is_some() {}
         let path = self.path.display().to_string();
         let wrap = |e: DbError| StoreError {
             path: path.clone(),

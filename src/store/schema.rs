@@ -188,6 +188,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
         seen_at  TEXT NOT NULL                    -- RFC 3339: the sweep that saw it
     );
     "#,
+    // 6: a sweep is recorded in two steps: its answers (the `answers` blob and the sweep
+    // row) in one short transaction, then its history (routes, verdicts, findings, finding
+    // events) written from those answers. A sweep whose history is still to be written has
+    // a row here until it is.
+    r#"
+    CREATE TABLE history_due (
+        sweep  INTEGER PRIMARY KEY REFERENCES sweeps (id)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -362,6 +371,12 @@ pub(super) const PG_MIGRATIONS: &[&str] = &[
         org      BIGINT PRIMARY KEY,
         name     TEXT NOT NULL,
         seen_at  TEXT NOT NULL
+    );
+    "#,
+    // 6: sweeps whose history is still to be written from their answers.
+    r#"
+    CREATE TABLE history_due (
+        sweep  BIGINT PRIMARY KEY REFERENCES sweeps (id) DEFERRABLE INITIALLY DEFERRED
     );
     "#,
 ];

@@ -337,6 +337,15 @@ impl Db {
         }
     }
 
+    /// Whether the connection was opened for reading only (a SQLite file opened by a
+    /// command that only reads).
+    pub(super) fn read_only(&self) -> bool {
+        match self {
+            Db::Sqlite(c) => c.is_readonly(rusqlite::MAIN_DB).unwrap_or(false),
+            Db::Postgres(_) => false,
+        }
+    }
+
     /// A statement from the connection's cache (prepared on first use).
     pub(super) fn prepare_cached(&self, sql: &str) -> DbResult<Stmt<'_>> {
         Ok(match self {

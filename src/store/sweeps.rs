@@ -193,8 +193,11 @@ impl Store {
         Ok(())
     }
 
-    /// Records sweep `id`'s verdicts (only those that changed), moves each finding along
-    /// its lifecycle, and marks the sweep `ok` — all in one transaction.
+    /// Records sweep `id`: its answers and then its history ([`record_answers`] and
+    /// [`write_history`]), returning what the history step did.
+    ///
+    /// [`record_answers`]: Self::record_answers
+    /// [`write_history`]: Self::write_history
     pub fn record_sweep(
         &mut self,
         id: SweepId,
@@ -202,48 +205,148 @@ impl Store {
         taken_at: Timestamp,
         evaluation: &Evaluation,
     ) -> Result<SweepOutcome, StoreError> {
-        let suppressions = self.suppressions()?;
-        let active: Vec<&Suppression> = suppressions
-            .iter()
-            .filter(|s| s.expires_at > finished_at)
-            .collect();
-        // The state the last sweep recorded here left, if any; a failed transaction drops
-        // it (it may hold changes that were rolled back).
-        let mut state = self.state.take().unwrap_or_default();
-        let db = &self.db;
-        let mut run = || -> DbResult<SweepOutcome> {
-            let tx = db.begin()?;
-            let latest: Option<(SweepId, Option<String>)> = db.query_opt(
-                "SELECT id, finished_at FROM sweeps WHERE status = 'ok' ORDER BY id DESC LIMIT 1",
-                params![],
-                |r| Ok((r.i64(0)?, r.opt_string(1)?)),
-            )?;
-            // An `ok` sweep always has its end time; one without is not used as "last seen".
-            let previous = latest.clone().and_then(|(id, at)| Some((id, at?)));
-            let latest = latest.map(|p| p.0);
-            if !state.loaded || state.sweep != latest {
-                // Never recorded here, or another process recorded one since.
-                *state = SweepState::load(db, latest)?;
-            }
-            let outcome = record(
-                db,
-                &mut state,
-                id,
-                finished_at,
-                taken_at,
-                evaluation,
-                previous,
-                &active,
-            )?;
-            tx.commit()?;
-            state.sweep = Some(id);
-            Ok(outcome)
-        };
-        let outcome = run().map_err(|e| self.err(e))?;
-        self.state = Some(state);
-        Ok(outcome)
+        let counts = self.record_answers(id, finished_at, taken_at, evaluation)?;
+        Ok(match self.write_history(Some((id, evaluation)))? {
+            Some((_, outcome)) => outcome,
+            // Another process wrote this sweep's history first.
+            None => SweepOutcome {
+                counts,
+                ..SweepOutcome::default()
+            },
+        })
     }
 
+    /// The first step of recording sweep `id`, one short transaction: every route's
+    /// answer (the `answers` blob, rewritten only when it changed), the sweep marked `ok`
+    /// with its counts, and the sweep marked as having its history still to write. From
+    /// here on the sweep is the latest and its answers are durable; [`write_history`]
+    /// then writes the routes, verdict changes and finding lifecycle from them. A history
+    /// still to write from an earlier sweep is written first (its answers would be
+    /// replaced).
+    ///
+    /// [`write_history`]: Self::write_history
+    pub fn record_answers(
+        &mut self,
+        id: SweepId,
+        finished_at: Timestamp,
+        taken_at: Timestamp,
+        evaluation: &Evaluation,
+    ) -> Result<VerdictCounts, StoreError> {
+        let mut counts = VerdictCounts::default();
+        let mut blob = answers::Encoder::default();
+        let mut lists: Vec<Option<u32>> = vec![None; evaluation.assessments.len()];
+        for (r, a) in evaluation.iter() {
+            counts.routes += 1;
+            match a.verdict {
+                Verdict::Readable => counts.readable += 1,
+                Verdict::NotReadable => counts.not_readable += 1,
+                Verdict::Unknown => counts.unknown += 1,
+            }
+            let list = *lists[r.assessment as usize]
+                .get_or_insert_with(|| findings_json(a.findings()).map_or(0, |l| blob.list(&l)));
+            blob.push(&r.route, a.verdict, a.tier, a.readers, list);
+        }
+        let body = blob.finish();
+        let hash: [u8; 32] = Sha256::digest(&body).into();
+        // Another process may record a sweep between writing the history due and this
+        // transaction: then its history is written, and this tried again.
+        for _ in 0..3 {
+            if let Some((due, _)) = self.write_history(None)? {
+                tracing::info!(sweep = due, "wrote the history of a sweep recorded earlier");
+            }
+            let db = &self.db;
+            let kept = self.answers;
+            let run = || -> DbResult<bool> {
+                let tx = db.begin()?;
+                let due: Option<SweepId> =
+                    db.query_opt("SELECT sweep FROM history_due LIMIT 1", params![], |r| {
+                        r.i64(0)
+                    })?;
+                if due.is_some() {
+                    return Ok(false);
+                }
+                // The body is left as it is when it is what this store wrote for the sweep
+                // the row still names (a quiet sweep need not write 30 MB again).
+                let unchanged = match kept {
+                    Some((sweep, h)) if h == hash => {
+                        db.execute(
+                            "UPDATE answers SET sweep = ?1 WHERE id = 1 AND sweep = ?2",
+                            params![id, sweep],
+                        )? == 1
+                    }
+                    _ => false,
+                };
+                if !unchanged {
+                    db.execute(
+                        "INSERT INTO answers (id, sweep, body) VALUES (1, ?1, ?2)
+                         ON CONFLICT (id) DO UPDATE SET sweep = excluded.sweep, body = excluded.body",
+                        params![id, body],
+                    )?;
+                }
+                db.execute("INSERT INTO history_due (sweep) VALUES (?1)", params![id])?;
+                db.execute(
+                    "UPDATE sweeps SET status = 'ok', finished_at = ?2, taken_at = ?3, routes = ?4,
+                                       readable = ?5, not_readable = ?6, unknown = ?7, changed = NULL
+                     WHERE id = ?1",
+                    params![
+                        id,
+                        stamp(finished_at),
+                        stamp(taken_at),
+                        counts.routes as i64,
+                        counts.readable as i64,
+                        counts.not_readable as i64,
+                        counts.unknown as i64
+                    ],
+                )?;
+                tx.commit()?;
+                Ok(true)
+            };
+            match run() {
+                Ok(true) => {
+                    self.answers = Some((id, hash));
+                    return Ok(counts);
+                }
+                Ok(false) => continue,
+                Err(e) => {
+                    self.answers = None;
+                    return Err(self.err(e));
+                }
+            }
+        }
+        Err(self.err("other processes kept recording sweeps into this store meanwhile"))
+    }
+
+    /// The second step of recording a sweep: writes the history of the oldest sweep
+    /// whose answers are recorded but whose history is not — new routes, changed
+    /// verdicts, findings opened, kept, resolved, reopened or retired — in one
+    /// transaction, and returns that sweep with what its history did (`None`: no history
+    /// was due, or another process wrote it first). `fresh` is the evaluation of the sweep
+    /// just recorded, when this process has it; otherwise the history is written from the
+    /// stored answers. Readers of the history call this first (through
+    /// [`settled`](Self::settled)).
+    pub fn write_history(
+        &mut self,
+        fresh: Option<(SweepId, &Evaluation)>,
+    ) -> Result<Option<(SweepId, SweepOutcome)>, StoreError> {
+        let mut state = self.state.take();
+        let written = write_due(self, &mut state, fresh);
+        self.state = state;
+        written
+    }
+
+    /// Writes any history still due (see [`write_history`](Self::write_history)) before
+    /// the history is read, without the state this store keeps between the sweeps it
+    /// records (a reader holds no `&mut`; that state notices and is read again). A store
+    /// opened for reading only had its history written when it was opened
+    /// ([`Store::open_existing`]); one due since is being written by the process that
+    /// recorded it.
+    pub(super) fn settled(&self) -> Result<(), StoreError> {
+        if self.db.read_only() {
+            return Ok(());
+        }
+        while write_due(self, &mut None, None)?.is_some() {}
+        Ok(())
+    }
     /// The latest sweep, whatever its status.
     pub fn last_sweep(&self) -> Result<Option<SweepRecord>, StoreError> {
         self.db
@@ -297,6 +400,7 @@ impl Store {
                 if found.is_some() {
                     tracing::warn!("the stored answers do not decode: reading the history");
                 }
+                self.settled()?;
                 self.current_verdicts().map_err(|e| self.err(e))?
             }
         };
@@ -360,6 +464,7 @@ impl Store {
     /// Every route's verdict as sweep `sweep` left it (from the change history), in the
     /// order routes were first judged.
     pub fn verdicts_at(&self, sweep: SweepId) -> Result<Vec<StoredVerdict>, StoreError> {
+        self.settled()?;
         let run = || -> DbResult<Vec<StoredVerdict>> {
             let mut st = self.db.prepare_cached(
                 "SELECT r.sender, r.message_type, r.recipient, v.verdict, v.readers, v.tier, v.findings
@@ -394,6 +499,7 @@ impl Store {
 
     /// Whether any route from `sender` was ever judged.
     pub fn has_sender(&self, sender: OrgNumber) -> Result<bool, StoreError> {
+        self.settled()?;
         self.db
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM routes WHERE sender = ?1)",
@@ -405,6 +511,7 @@ impl Store {
 
     /// The verdict of `route` as of sweep `sweep` (from the change history).
     pub fn verdict_at(&self, route: &Route, sweep: SweepId) -> Result<Option<Verdict>, StoreError> {
+        self.settled()?;
         let v: Option<String> = self
             .db
             .query_opt(
@@ -425,6 +532,7 @@ impl Store {
 
     /// Rows in the verdict history (all sweeps), for tests and reports.
     pub fn verdict_rows(&self) -> Result<u64, StoreError> {
+        self.settled()?;
         self.db
             .query_row("SELECT count(*) FROM verdicts", params![], |r| r.i64(0))
             .map(|n| n.max(0) as u64)
@@ -484,8 +592,6 @@ pub(super) struct SweepState {
     lists: Texts,
     /// Open findings.
     findings: OpenFindings,
-    /// The SHA-256 of the answers blob as this store last wrote it (`None`: not known).
-    answers: Option<[u8; 32]>,
 }
 
 /// A route as a sweep needs it.
@@ -561,23 +667,187 @@ struct AssessmentTexts {
     /// The list's number among the current verdicts' lists before the sweep, and after.
     before: Option<u32>,
     after: Option<u32>,
-    /// Its number in the answers blob (0: no findings).
-    answers: u32,
     /// Each finding's detail.
     each: Vec<Detail>,
 }
 
-/// The body of [`Store::record_sweep`], inside its transaction, over the `state` the
-/// latest `ok` sweep (`previous`: its id and when it finished) left; leaves `state` as this
-/// sweep leaves it.
+/// A judged route as its history needs it: from the evaluation just recorded, or read
+/// back from the answers blob.
+struct Judged<'a> {
+    route: &'a Route,
+    verdict: Verdict,
+    readers: u32,
+    tier: EvidenceTier,
+    findings: &'a [Finding],
+    /// Routes of one group have the same findings, whose texts are worked out once.
+    group: usize,
+}
+
+/// Writes the oldest history due, if any (see [`Store::write_history`]), keeping `slot`,
+/// the state the last history written through this store left, up to date.
+fn write_due(
+    store: &Store,
+    slot: &mut Option<Box<SweepState>>,
+    fresh: Option<(SweepId, &Evaluation)>,
+) -> Result<Option<(SweepId, SweepOutcome)>, StoreError> {
+    let db = &store.db;
+    let due: Option<SweepId> = db
+        .query_row("SELECT min(sweep) FROM history_due", params![], |r| {
+            r.opt_i64(0)
+        })
+        .map_err(|e| store.err(e))?;
+    let Some(due) = due else {
+        return Ok(None);
+    };
+    let sweep = db
+        .query_row(
+            &format!("SELECT {SWEEP_COLUMNS} FROM sweeps WHERE id = ?1"),
+            params![due],
+            sweep_row,
+        )
+        .map_err(|e| store.err(e))?;
+    let (Some(finished_at), SweepStatus::Ok) = (sweep.finished_at, sweep.status) else {
+        return Err(store.err(format!(
+            "sweep {due} has a history due but did not end `ok`"
+        )));
+    };
+    let suppressions = store.suppressions()?;
+    let active: Vec<&Suppression> = suppressions
+        .iter()
+        .filter(|s| s.expires_at > finished_at)
+        .collect();
+    // The judged routes: the evaluation at hand, or the answers recorded with the sweep.
+    let evaluation = fresh.and_then(|(id, e)| (id == due).then_some(e));
+    let stored = match evaluation {
+        Some(_) => None,
+        None => {
+            let blob: Option<Vec<u8>> = db
+                .query_opt(
+                    "SELECT body FROM answers WHERE id = 1 AND sweep = ?1",
+                    params![due],
+                    |r| r.blob(0),
+                )
+                .map_err(|e| store.err(e))?;
+            let decoded = blob.as_deref().and_then(answers::decode);
+            if decoded.is_none() {
+                tracing::warn!(
+                    sweep = due,
+                    "the answers this sweep recorded are gone or do not decode: its changes \
+                     are written with the next sweep's history"
+                );
+            }
+            decoded
+        }
+    };
+    // The state the previous history left, if this store wrote it; a failed transaction
+    // drops it (it may hold changes that were rolled back).
+    let mut state = slot.take().unwrap_or_default();
+    let mut run = || -> DbResult<Option<SweepOutcome>> {
+        let tx = db.begin()?;
+        if db.execute("DELETE FROM history_due WHERE sweep = ?1", params![due])? == 0 {
+            return Ok(None); // written by another process meanwhile
+        }
+        let latest: Option<(SweepId, Option<String>)> = db.query_opt(
+            "SELECT id, finished_at FROM sweeps WHERE status = 'ok' AND id < ?1
+             ORDER BY id DESC LIMIT 1",
+            params![due],
+            |r| Ok((r.i64(0)?, r.opt_string(1)?)),
+        )?;
+        // An `ok` sweep always has its end time; one without is not used as "last seen".
+        let previous = latest.clone().and_then(|(id, at)| Some((id, at?)));
+        let latest = latest.map(|p| p.0);
+        if !state.loaded || state.sweep != latest {
+            // Never written here, or another process wrote one since.
+            *state = SweepState::load(db, latest)?;
+        }
+        let outcome = if let Some(e) = evaluation {
+            let judged = e.iter().map(|(r, a)| Judged {
+                route: &r.route,
+                verdict: a.verdict,
+                readers: a.readers,
+                tier: a.tier,
+                findings: a.findings(),
+                group: r.assessment as usize,
+            });
+            record(
+                db,
+                &mut state,
+                due,
+                finished_at,
+                e.assessments.len(),
+                judged,
+                previous,
+                &active,
+            )?
+        } else if let Some(stored) = &stored {
+            // Routes sharing a findings list share one decoded list.
+            let mut groups: FxHashMap<*const Finding, usize> = FxHashMap::default();
+            let judged: Vec<Judged<'_>> = stored
+                .iter()
+                .map(|v| {
+                    let n = groups.len();
+                    Judged {
+                        route: &v.route,
+                        verdict: v.verdict,
+                        readers: v.readers,
+                        tier: v.tier,
+                        findings: &v.findings,
+                        group: *groups.entry(v.findings.as_ptr()).or_insert(n),
+                    }
+                })
+                .collect();
+            record(
+                db,
+                &mut state,
+                due,
+                finished_at,
+                groups.len(),
+                judged.into_iter(),
+                previous,
+                &active,
+            )?
+        } else {
+            // Nothing to write it from: the next history is written over a state read
+            // again, and shows this sweep's changes as its own.
+            state.loaded = false;
+            SweepOutcome::default()
+        };
+        if state.loaded {
+            db.execute(
+                "UPDATE sweeps SET changed = ?2 WHERE id = ?1",
+                params![due, outcome.changed as i64],
+            )?;
+        }
+        tx.commit()?;
+        state.sweep = Some(due);
+        Ok(Some(outcome))
+    };
+    match run() {
+        Ok(Some(mut outcome)) => {
+            *slot = Some(state);
+            outcome.counts = sweep.counts.unwrap_or_default();
+            Ok(Some((due, outcome)))
+        }
+        Ok(None) => {
+            *slot = Some(state);
+            Ok(None)
+        }
+        Err(e) => Err(store.err(e)),
+    }
+}
+
+/// Writes the history of sweep `id` (which finished at `finished_at`; `groups` groups of
+/// routes sharing findings) from its `judged` routes, inside its transaction, over the
+/// `state` the latest `ok` sweep before it (`previous`: its id and when it finished) left;
+/// leaves `state` as this sweep leaves it.
 #[allow(clippy::too_many_arguments)]
-fn record(
+fn record<'a>(
     tx: &Db,
     state: &mut SweepState,
     id: SweepId,
     finished_at: Timestamp,
-    taken_at: Timestamp,
-    evaluation: &Evaluation,
+    groups: usize,
+    judged: impl Iterator<Item = Judged<'a>>,
     previous: Option<(SweepId, String)>,
     suppressions: &[&Suppression],
 ) -> DbResult<SweepOutcome> {
@@ -587,7 +857,6 @@ fn record(
         routes,
         lists,
         findings: open,
-        answers: answers_hash,
         ..
     } = state;
     // Open findings, and how they move along in this sweep.
@@ -612,20 +881,13 @@ fn record(
     )?;
 
     let mut outcome = SweepOutcome::default();
-    // Per assessment, computed once: the JSON of its findings list, that list's numbers,
-    // and each finding's detail.
-    let mut texts: Vec<Option<AssessmentTexts>> = vec![None; evaluation.assessments.len()];
+    // Per group, computed once: the JSON of its findings list, that list's numbers, and
+    // each finding's detail.
+    let mut texts: Vec<Option<AssessmentTexts>> = vec![None; groups];
     // The findings lists of this sweep: the current verdicts' lists after it.
     let mut new_lists = Texts::default();
-    let mut blob = answers::Encoder::default();
-    for (r, a) in evaluation.iter() {
-        let route = &r.route;
-        outcome.counts.routes += 1;
-        match a.verdict {
-            Verdict::Readable => outcome.counts.readable += 1,
-            Verdict::NotReadable => outcome.counts.not_readable += 1,
-            Verdict::Unknown => outcome.counts.unknown += 1,
-        }
+    for j in judged {
+        let route = j.route;
         let key = (
             route.sender.get(),
             types.number(route.message_type.as_str()),
@@ -652,36 +914,34 @@ fn record(
         }
         state.seen = id;
         let route_id = state.id;
-        let t = match &mut texts[r.assessment as usize] {
+        let t = match &mut texts[j.group] {
             Some(t) => t,
             slot => {
-                let list = findings_json(a.findings());
-                let each = a
-                    .findings()
+                let list = findings_json(j.findings);
+                let each = j
+                    .findings
                     .iter()
                     .map(|f| findings.detail(serde_json::to_string(f).unwrap_or_default()))
                     .collect();
                 slot.insert(AssessmentTexts {
                     before: list.as_deref().and_then(|l| lists.get(l)),
                     after: list.as_deref().map(|l| new_lists.number(l)),
-                    answers: list.as_deref().map_or(0, |l| blob.list(l)),
                     list,
                     each,
                 })
             }
         };
-        blob.push(route, a.verdict, a.tier, a.readers, t.answers);
         let now_is = CurrentVerdict {
-            verdict: Some(a.verdict),
-            readers: a.readers,
-            tier: Some(a.tier),
+            verdict: Some(j.verdict),
+            readers: j.readers,
+            tier: Some(j.tier),
             list: t.after,
         };
         let was = state.current.replace(now_is);
         let same = was.as_ref().is_some_and(|c| {
-            c.verdict == Some(a.verdict)
-                && c.readers == a.readers
-                && c.tier == Some(a.tier)
+            c.verdict == Some(j.verdict)
+                && c.readers == j.readers
+                && c.tier == Some(j.tier)
                 && match (c.list, &t.list) {
                     (None, None) => true,
                     (Some(n), Some(_)) => t.before == Some(n),
@@ -695,14 +955,14 @@ fn record(
             insert_verdict.push(params![
                 route_id,
                 id,
-                verdict_str(a.verdict),
-                i64::from(a.readers),
-                tier_str(a.tier),
+                verdict_str(j.verdict),
+                i64::from(j.readers),
+                tier_str(j.tier),
                 t.list
             ])?;
             outcome.changed += 1;
         }
-        findings.saw(route_id, new, route, a.findings(), &t.each)?;
+        findings.saw(route_id, new, route, j.findings, &t.each)?;
     }
     // Routes no longer in the table: their verdict ends here.
     for state in routes.values_mut() {
@@ -722,35 +982,6 @@ fn record(
             .collect()
     };
     (outcome.changes, outcome.by_code) = findings.finish(by_id, types.names())?;
-    // The answers: rewritten only when they differ from what this store last wrote (a
-    // quiet sweep of a million routes need not write 30 MB again).
-    let body = blob.finish();
-    let hash: [u8; 32] = Sha256::digest(&body).into();
-    let unchanged = *answers_hash == Some(hash)
-        && tx.execute("UPDATE answers SET sweep = ?1 WHERE id = 1", params![id])? == 1;
-    if !unchanged {
-        tx.execute(
-            "INSERT INTO answers (id, sweep, body) VALUES (1, ?1, ?2)
-             ON CONFLICT (id) DO UPDATE SET sweep = excluded.sweep, body = excluded.body",
-            params![id, body],
-        )?;
-    }
-    *answers_hash = Some(hash);
-    tx.execute(
-        "UPDATE sweeps SET status = 'ok', finished_at = ?2, taken_at = ?3, routes = ?4, readable = ?5,
-                           not_readable = ?6, unknown = ?7, changed = ?8
-         WHERE id = ?1",
-        params![
-            id,
-            now,
-            stamp(taken_at),
-            outcome.counts.routes as i64,
-            outcome.counts.readable as i64,
-            outcome.counts.not_readable as i64,
-            outcome.counts.unknown as i64,
-            outcome.changed as i64
-        ],
-    )?;
     Ok(outcome)
 }
 

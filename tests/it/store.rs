@@ -210,6 +210,7 @@ on_both_backends!(
     the_verdict_history_keeps_changes_only_and_answers_as_of_any_sweep,
     findings_open_resolve_reopen_and_retire,
     a_store_that_recorded_the_last_sweep_keeps_its_state_and_reads_it_again_when_it_may_be_stale,
+    a_history_not_written_with_its_sweep_is_written_from_the_answers_as_it_would_have_been,
     suppressions_cover_their_findings_and_lapse_once,
     the_audit_trail_appends_in_batches,
     onboarding_runs_are_kept_and_the_next_run_replaces_them,
@@ -588,6 +589,151 @@ fn a_store_that_recorded_the_last_sweep_keeps_its_state_and_reads_it_again_when_
             .any(|(r, c, seen)| (r, c) == (&no_reader.0, &no_reader.1)
                 && *seen == t("2026-11-21T11:00:01Z"))
     );
+}
+
+/// Another store of the same backend, empty.
+fn another(b: &Backend) -> Backend {
+    match b {
+        Backend::Sqlite(_) => Backend::sqlite(),
+        Backend::Postgres(_) => Backend::postgres().expect("a server"),
+    }
+}
+
+/// Records only the answers of a sweep of the world at `at` (its history left due, as a
+/// process that ended between the two steps leaves it).
+fn answers_only(s: &mut Store, w: &World, at: &str) -> i64 {
+    let at = t(at);
+    let id = s.begin_sweep(at, "test").unwrap();
+    let finished = at.checked_add(SignedDuration::from_secs(1)).unwrap();
+    s.record_answers(id, finished, t("2026-11-21T05:00:00Z"), &judge(w, at))
+        .unwrap();
+    id
+}
+
+/// A sweep is recorded in two steps: its answers, then its history. A history left due
+/// (the process ended, another process wrote it, the database refused it) is written
+/// later from the stored answers, exactly as it would have been from the evaluation; one
+/// whose answers are gone or malformed is written with the next sweep's, never guessed; a
+/// history due for a sweep that did not end `ok` is refused, not read around.
+fn a_history_not_written_with_its_sweep_is_written_from_the_answers_as_it_would_have_been(
+    b: &Backend,
+) {
+    let w = two_routes();
+    let no_reader = (BAD.to_owned(), "no_reader".to_owned());
+    let reference = another(b);
+    let mut r = reference.open();
+    let mut s = b.open();
+    // 06:00 both whole; 07:00 BAD gets readers (its finding resolved), 08:00 loses them.
+    let (id1, _) = sweep(&mut r, &w, "2026-11-21T06:00:00Z");
+    assert_eq!(sweep(&mut s, &w, "2026-11-21T06:00:00Z").0, id1);
+    bad_gets_a_reader(&w, true);
+    let (_, r2) = sweep(&mut r, &w, "2026-11-21T07:00:00Z");
+    let id2 = answers_only(&mut s, &w, "2026-11-21T07:00:00Z");
+    // The process ends here. Reopened, the sweep is served from its answers at once.
+    drop(s);
+    let mut s = b.open();
+    let latest = s.latest().unwrap().unwrap();
+    assert_eq!(latest.sweep.id, id2);
+    assert_eq!(latest.verdicts, r.verdicts_at(id2).unwrap());
+    assert_eq!(s.last_sweep().unwrap().unwrap().status, SweepStatus::Ok);
+    let (due, s2) = s.write_history(None).unwrap().expect("a history was due");
+    assert_eq!(due, id2);
+    assert_eq!(changes(&s2, Change::Resolved), vec![no_reader.clone()]);
+    assert_eq!(
+        (s2.changed, s2.changes.clone(), s2.counts, s2.by_code.clone()),
+        (r2.changed, r2.changes.clone(), r2.counts, r2.by_code.clone())
+    );
+    assert!(s.write_history(None).unwrap().is_none(), "written once");
+
+    // 08:00: the history is written by another store reading it first (another process);
+    // this one then finds nothing due, and its kept state is read again.
+    bad_gets_a_reader(&w, false);
+    sweep(&mut r, &w, "2026-11-21T08:00:00Z");
+    let at = t("2026-11-21T08:00:00Z");
+    let id3 = s.begin_sweep(at, "test").unwrap();
+    let e3 = judge(&w, at);
+    s.record_answers(id3, t("2026-11-21T08:00:01Z"), t("2026-11-21T05:00:00Z"), &e3)
+        .unwrap();
+    assert_eq!(
+        open_findings(&b.open_existing(), "2026-11-21T08:00:00Z"),
+        open_findings(&r, "2026-11-21T08:00:00Z"),
+        "a reader sees the history whole"
+    );
+    assert!(s.write_history(Some((id3, &e3))).unwrap().is_none());
+    assert_eq!(reads(&s), reads(&r), "the same history as written in one go");
+
+    // Refused: the database refuses the history; the sweep stands and is served, its
+    // history stays due and is written once the database takes it.
+    match b {
+        Backend::Sqlite(_) => b.raw(
+            "CREATE TABLE boom (x INTEGER);
+             CREATE TRIGGER boom_events BEFORE INSERT ON finding_events
+             WHEN EXISTS (SELECT 1 FROM boom) BEGIN SELECT RAISE(ABORT, 'boom'); END;",
+        ),
+        Backend::Postgres(_) => b.raw(
+            "CREATE TABLE boom (x INTEGER);
+             CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN IF EXISTS (SELECT 1 FROM boom) THEN RAISE EXCEPTION 'boom'; END IF;
+             RETURN NEW; END $$;
+             CREATE TRIGGER boom_events BEFORE INSERT ON finding_events
+             FOR EACH ROW EXECUTE FUNCTION boom();",
+        ),
+    }
+    b.raw("INSERT INTO boom VALUES (1)");
+    bad_gets_a_reader(&w, true);
+    let (_, r4) = sweep(&mut r, &w, "2026-11-21T09:00:00Z");
+    let at = t("2026-11-21T09:00:00Z");
+    let id4 = s.begin_sweep(at, "test").unwrap();
+    let e4 = judge(&w, at);
+    assert!(
+        s.record_sweep(id4, t("2026-11-21T09:00:01Z"), t("2026-11-21T05:00:00Z"), &e4)
+            .unwrap_err()
+            .reason
+            .contains("boom")
+    );
+    assert_eq!(s.latest().unwrap().unwrap().sweep.id, id4, "served");
+    assert!(s.findings(&FindingFilter::default(), at).is_err(), "not read around");
+    b.raw("DELETE FROM boom");
+    let (due, s4) = s.write_history(None).unwrap().unwrap();
+    assert_eq!((due, s4.changes), (id4, r4.changes));
+    assert_eq!(reads(&s), reads(&r));
+
+    // Missing, then malformed: the answers a history is due from are gone, or do not
+    // decode. Nothing is written for that sweep (`changed` stays unknown); the next
+    // sweep's history shows the change.
+    for (i, damage) in [
+        "DELETE FROM answers",
+        match b {
+            Backend::Sqlite(_) => "UPDATE answers SET body = substr(body, 1, 30)",
+            Backend::Postgres(_) => "UPDATE answers SET body = substring(body from 1 for 30)",
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (first, second) = if i == 0 { ("10", "11") } else { ("12", "13") };
+        // BAD loses its readers (its finding reopens), then has them again (resolved).
+        bad_gets_a_reader(&w, i == 1);
+        let ours = answers_only(&mut s, &w, &format!("2026-11-21T{first}:00:00Z"));
+        b.raw(damage);
+        let (due, lost) = s.write_history(None).unwrap().unwrap();
+        assert_eq!(due, ours);
+        assert!(lost.changes.is_empty(), "{:?}", lost.changes);
+        let sweeps = s.sweeps(1).unwrap();
+        assert_eq!((sweeps[0].id, sweeps[0].changed), (ours, None));
+        let (_, next) = sweep(&mut s, &w, &format!("2026-11-21T{second}:00:00Z"));
+        let expected = if i == 0 { Change::Reopened } else { Change::Resolved };
+        assert_eq!(changes(&next, expected), vec![no_reader.clone()], "{next:?}");
+    }
+
+    // Contradictory: a history due for a sweep that did not end `ok` (a hand edit).
+    let bad = s.begin_sweep(t("2026-11-21T14:00:00Z"), "test").unwrap();
+    b.raw(&format!(
+        "UPDATE sweeps SET status = 'failed' WHERE id = {bad}; INSERT INTO history_due (sweep) VALUES ({bad});"
+    ));
+    let e = s.write_history(None).unwrap_err().to_string();
+    assert!(e.contains("did not end `ok`"), "{e}");
+    assert!(s.verdict_rows().is_err(), "the history is not read around it");
 }
 
 fn suppressions_cover_their_findings_and_lapse_once(b: &Backend) {
@@ -1166,7 +1312,14 @@ fn a_history_copied_to_sqlite_and_back_reads_the_same(b: &Backend) {
     let counts = s.copy_into(&mut copy).unwrap();
     assert_eq!(counts.get("sweeps"), 4);
     assert_eq!(counts.get("messages"), 3);
-    assert!(counts.tables.iter().all(|(_, n)| *n > 0), "{counts:?}");
+    // Every table but the histories due (written by the time the history was read).
+    assert!(
+        counts
+            .tables
+            .iter()
+            .all(|(t, n)| *n > 0 || *t == "history_due"),
+        "{counts:?}"
+    );
     assert_eq!(reads(&copy), before);
     // And back into a fresh store of this backend.
     let back = match b {
@@ -1230,7 +1383,7 @@ fn postgres_a_missing_or_older_schema_is_refused_until_migrated_and_migrating_tw
     let newest = first.to as i64;
     // Back to version 1: drop what the later migrations made.
     c.batch_execute(
-        "DROP TABLE answers, messages, message_polls, onboarding_requests, organisation_names;
+        "DROP TABLE history_due, answers, messages, message_polls, onboarding_requests, organisation_names;
          UPDATE reachcheck_schema SET version = 1;",
     )
     .unwrap();
