@@ -1,5 +1,8 @@
 //! The store on each backend (issue 20 targets: ≤ 2 s each at 1,000,000 routes): recording
-//! the first sweep of the synthetic nation (`benches/engine.rs`: 1,000,000 routes, each a
+//! a sweep is two steps, timed apart — its answers (one short transaction; from its end the
+//! sweep is durable and served) and its history written from them after
+//! (`Store::record_answers`, `Store::write_history`). Recorded: the first sweep of the
+//! synthetic nation (`benches/engine.rs`: 1,000,000 routes, each a
 //! distinct (message type, recipient) pair); recording the same evaluation again (a quiet
 //! sweep: nothing changes, nothing is written but the sweep's row) with the store that
 //! recorded the first, which kept the state it left (the daemon's case; the memory that
@@ -27,26 +30,44 @@ use reachcheck::{Engine, evaluate};
 struct Times {
     /// Bytes the store kept between sweeps.
     kept: u64,
-    first: Duration,
-    again: Duration,
-    reopened: Duration,
+    first: Took,
+    again: Took,
+    reopened: Took,
     latest: Duration,
 }
 
-/// Records a sweep of `evaluation` into `store`: what it did and how long it took.
+/// How long recording a sweep took: its answers, then its history.
+struct Took {
+    answers: Duration,
+    history: Duration,
+}
+
+/// Records a sweep of `evaluation` into `store`: what it did and how long each step took.
 fn record(
     store: &mut Store,
     evaluation: &Evaluation,
     taken_at: Timestamp,
-) -> (reachcheck::store::SweepOutcome, Duration) {
+) -> (reachcheck::store::SweepOutcome, Took) {
     let id = store
         .begin_sweep(Timestamp::now(), "bench")
         .unwrap_or_else(|e| panic!("{e}"));
     let t = Instant::now();
-    let outcome = store
-        .record_sweep(id, Timestamp::now(), taken_at, evaluation)
+    store
+        .record_answers(id, Timestamp::now(), taken_at, evaluation)
         .unwrap_or_else(|e| panic!("{e}"));
-    (outcome, t.elapsed())
+    let answers = t.elapsed();
+    let t = Instant::now();
+    let (_, outcome) = store
+        .write_history(Some((id, evaluation)))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no history was due"));
+    (
+        outcome,
+        Took {
+            answers,
+            history: t.elapsed(),
+        },
+    )
 }
 
 /// This process's resident memory, in bytes (Linux; 0 elsewhere).
@@ -93,14 +114,20 @@ fn run(open: impl Fn() -> Store, evaluation: &Evaluation, taken_at: Timestamp) -
 }
 
 fn print(backend: &str, routes: usize, t: &Times) {
+    let took = |t: &Took| {
+        format!(
+            "recorded in {:.2} s, history written in {:.2} s",
+            t.answers.as_secs_f64(),
+            t.history.as_secs_f64()
+        )
+    };
     println!(
-        "store/{backend}: {routes} routes: first sweep recorded in {:.2} s; the same again in \
-         {:.2} s (state kept: {} MB), {:.2} s (state read back); latest answers loaded in \
-         {:.2} s (load {})",
-        t.first.as_secs_f64(),
-        t.again.as_secs_f64(),
+        "store/{backend}: {routes} routes: first sweep {}; the same again {} (state kept: \
+         {} MB), {} (state read back); latest answers loaded in {:.2} s (load {})",
+        took(&t.first),
+        took(&t.again),
         t.kept / 1_000_000,
-        t.reopened.as_secs_f64(),
+        took(&t.reopened),
         t.latest.as_secs_f64(),
         load_average()
     );

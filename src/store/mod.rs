@@ -358,13 +358,15 @@ impl Store {
             return Store::open(path);
         }
         let due: bool = conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM history_due)", [], |r| r.get(0))
+            .query_row("SELECT EXISTS (SELECT 1 FROM history_due)", [], |r| {
+                r.get(0)
+            })
             .map_err(|e| err(format!("not a usable SQLite database: {e}")))?;
         let conn = if due {
             // A sweep's history is still to be written (its daemon is writing it, or
             // ended before it could): written here first, so that what is read is whole.
             drop(conn);
-            let c = Connection::open_with_flags(
+            Connection::open_with_flags(
                 path,
                 rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
                     | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -374,8 +376,7 @@ impl Store {
                 c.pragma_update(None, "foreign_keys", "ON")?;
                 Ok(c)
             })
-            .map_err(|e| err(format!("cannot open to write the history due: {e}")))?;
-            c
+            .map_err(|e| err(format!("cannot open to write the history due: {e}")))?
         } else {
             conn
         };

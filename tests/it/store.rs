@@ -640,8 +640,18 @@ fn a_history_not_written_with_its_sweep_is_written_from_the_answers_as_it_would_
     assert_eq!(due, id2);
     assert_eq!(changes(&s2, Change::Resolved), vec![no_reader.clone()]);
     assert_eq!(
-        (s2.changed, s2.changes.clone(), s2.counts, s2.by_code.clone()),
-        (r2.changed, r2.changes.clone(), r2.counts, r2.by_code.clone())
+        (
+            s2.changed,
+            s2.changes.clone(),
+            s2.counts,
+            s2.by_code.clone()
+        ),
+        (
+            r2.changed,
+            r2.changes.clone(),
+            r2.counts,
+            r2.by_code.clone()
+        )
     );
     assert!(s.write_history(None).unwrap().is_none(), "written once");
 
@@ -652,15 +662,24 @@ fn a_history_not_written_with_its_sweep_is_written_from_the_answers_as_it_would_
     let at = t("2026-11-21T08:00:00Z");
     let id3 = s.begin_sweep(at, "test").unwrap();
     let e3 = judge(&w, at);
-    s.record_answers(id3, t("2026-11-21T08:00:01Z"), t("2026-11-21T05:00:00Z"), &e3)
-        .unwrap();
+    s.record_answers(
+        id3,
+        t("2026-11-21T08:00:01Z"),
+        t("2026-11-21T05:00:00Z"),
+        &e3,
+    )
+    .unwrap();
     assert_eq!(
         open_findings(&b.open_existing(), "2026-11-21T08:00:00Z"),
         open_findings(&r, "2026-11-21T08:00:00Z"),
         "a reader sees the history whole"
     );
     assert!(s.write_history(Some((id3, &e3))).unwrap().is_none());
-    assert_eq!(reads(&s), reads(&r), "the same history as written in one go");
+    assert_eq!(
+        reads(&s),
+        reads(&r),
+        "the same history as written in one go"
+    );
 
     // Refused: the database refuses the history; the sweep stands and is served, its
     // history stays due and is written once the database takes it.
@@ -686,13 +705,21 @@ fn a_history_not_written_with_its_sweep_is_written_from_the_answers_as_it_would_
     let id4 = s.begin_sweep(at, "test").unwrap();
     let e4 = judge(&w, at);
     assert!(
-        s.record_sweep(id4, t("2026-11-21T09:00:01Z"), t("2026-11-21T05:00:00Z"), &e4)
-            .unwrap_err()
-            .reason
-            .contains("boom")
+        s.record_sweep(
+            id4,
+            t("2026-11-21T09:00:01Z"),
+            t("2026-11-21T05:00:00Z"),
+            &e4
+        )
+        .unwrap_err()
+        .reason
+        .contains("boom")
     );
     assert_eq!(s.latest().unwrap().unwrap().sweep.id, id4, "served");
-    assert!(s.findings(&FindingFilter::default(), at).is_err(), "not read around");
+    assert!(
+        s.findings(&FindingFilter::default(), at).is_err(),
+        "not read around"
+    );
     b.raw("DELETE FROM boom");
     let (due, s4) = s.write_history(None).unwrap().unwrap();
     assert_eq!((due, s4.changes), (id4, r4.changes));
@@ -722,8 +749,16 @@ fn a_history_not_written_with_its_sweep_is_written_from_the_answers_as_it_would_
         let sweeps = s.sweeps(1).unwrap();
         assert_eq!((sweeps[0].id, sweeps[0].changed), (ours, None));
         let (_, next) = sweep(&mut s, &w, &format!("2026-11-21T{second}:00:00Z"));
-        let expected = if i == 0 { Change::Reopened } else { Change::Resolved };
-        assert_eq!(changes(&next, expected), vec![no_reader.clone()], "{next:?}");
+        let expected = if i == 0 {
+            Change::Reopened
+        } else {
+            Change::Resolved
+        };
+        assert_eq!(
+            changes(&next, expected),
+            vec![no_reader.clone()],
+            "{next:?}"
+        );
     }
 
     // Contradictory: a history due for a sweep that did not end `ok` (a hand edit).
@@ -733,7 +768,10 @@ fn a_history_not_written_with_its_sweep_is_written_from_the_answers_as_it_would_
     ));
     let e = s.write_history(None).unwrap_err().to_string();
     assert!(e.contains("did not end `ok`"), "{e}");
-    assert!(s.verdict_rows().is_err(), "the history is not read around it");
+    assert!(
+        s.verdict_rows().is_err(),
+        "the history is not read around it"
+    );
 }
 
 fn suppressions_cover_their_findings_and_lapse_once(b: &Backend) {
