@@ -611,6 +611,7 @@ impl Store {
             reason: e.to_string(),
         };
         let tx = self.db.begin().map_err(wrap)?;
+        super::lease::check(&self.db, self.fence.as_ref()).map_err(wrap)?;
         {
             let mut unread = self
                 .db

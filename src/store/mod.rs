@@ -5,8 +5,8 @@
 //! is written once (`sql.rs`).
 //!
 //! Owns: the schema (`schema.rs`, versioned, one history per backend, migrated in one
-//! place), durability (SQLite in WAL; a sweep's results are written in one transaction, so
-//! a crash leaves the previous sweep whole), turning rows back into domain types, and
+//! place), durability (SQLite in WAL; a sweep is recorded in two transactions, its answers
+//! then its history, so a crash leaves the previous sweep whole or this one's history due), turning rows back into domain types, and
 //! copying a history from one store to another. Does not own: deciding anything — the
 //! engine judges, the daemon decides when to sweep and whom to alert — nor parsing a store
 //! address (`--store`): the caller opens with [`Store::open`] (SQLite, migrated on open) or
@@ -24,7 +24,7 @@
 //! | `sql.rs` | the one way to run SQL on either backend: placeholders, statement caches, transactions, rows and values |
 //! | `schema.rs` | the tables and their migrations, one history per backend |
 //! | `copy.rs` | copying a whole history into an empty store, either way between the backends |
-//! | `sweeps.rs` | sweeps, routes and the verdict history; [`Store::record_sweep`], the one transaction that records a sweep |
+//! | `sweeps.rs` | sweeps, routes and the verdict history; recording a sweep: its answers ([`Store::record_answers`]), then its history ([`Store::write_history`]) |
 //! | `findings.rs` | findings and their lifecycle (opened, resolved, reopened, retired), their half of that transaction |
 //! | `answers.rs` | the latest sweep's answers as one blob, for a fast start |
 //! | `suppressions.rs` | suppressions: added, listed, lapsed |
@@ -33,6 +33,7 @@
 //! | `onboarding.rs` | the onboarding request of each organisation asked, its state and approval link |
 //! | `names.rs` | the registered name of each organisation on the routes, as the last sweep saw it |
 //! | `retention.rs` | forgetting old history, across the tables |
+//! | `lease.rs` | the sweeper's lease among several daemons, and the fence of the holder's writes |
 //! | `codec.rs` | how values are written into and read from rows |
 
 mod address;
@@ -41,6 +42,7 @@ mod audit;
 mod codec;
 mod copy;
 mod findings;
+mod lease;
 mod messages;
 mod names;
 mod onboarding;
@@ -62,6 +64,7 @@ pub use copy::CopyCounts;
 pub use findings::{
     Change, FindingChange, FindingEvent, FindingFilter, FindingRecord, FindingState,
 };
+pub use lease::{FENCED, Fence, Lease};
 pub use messages::{Ingested, KnownMessage, MessageFilter, MessageRecord, PollRecord};
 pub use retention::Pruned;
 pub use suppressions::{NewSuppression, Suppression};
@@ -88,6 +91,8 @@ pub struct Store {
     state: Option<Box<sweeps::SweepState>>,
     /// The sweep whose answers this store last wrote, and the SHA-256 of the blob.
     answers: Option<(SweepId, [u8; 32])>,
+    /// The sweeper's lease this store's sweeper writes are fenced with (`lease.rs`).
+    fence: Option<Fence>,
 }
 
 /// What migrating a PostgreSQL database did.
@@ -224,6 +229,7 @@ impl Store {
             path: path.to_owned(),
             state: None,
             answers: None,
+            fence: None,
         };
         store.abort_running()?;
         Ok(store)
@@ -283,6 +289,7 @@ impl Store {
             path: PathBuf::from(shown),
             state: None,
             answers: None,
+            fence: None,
         })
     }
 
@@ -385,6 +392,7 @@ impl Store {
             path: path.to_owned(),
             state: None,
             answers: None,
+            fence: None,
         };
         store.settled()?;
         Ok(store)

@@ -79,6 +79,7 @@ impl Store {
             reason: e.to_string(),
         };
         let tx = self.db.begin().map_err(err)?;
+        super::lease::check(&self.db, self.fence.as_ref()).map_err(err)?;
         for r in &run.organisations {
             let recipients: Vec<u32> = r.recipients.iter().map(|o| o.get()).collect();
             self.db.execute(

@@ -39,6 +39,7 @@ impl Store {
             reason: e.to_string(),
         };
         let tx = self.db.begin().map_err(wrap)?;
+        super::lease::check(&self.db, self.fence.as_ref()).map_err(wrap)?;
         let db = &self.db;
         let cutoff = stamp(before);
         let keep_from: Option<SweepId> = db

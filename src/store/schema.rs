@@ -197,6 +197,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
         sweep  INTEGER PRIMARY KEY REFERENCES sweeps (id)
     );
     "#,
+    // 7: the sweeper's lease: which of several daemons sweeps, alerts and refreshes
+    // onboarding, until when (the database's clock), and the fencing token its writes
+    // carry (one more at every change of holder).
+    r#"
+    CREATE TABLE sweeper_lease (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        holder      TEXT NOT NULL,
+        token       INTEGER NOT NULL,
+        expires_ms  INTEGER NOT NULL             -- milliseconds since the epoch
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -377,6 +388,15 @@ pub(super) const PG_MIGRATIONS: &[&str] = &[
     r#"
     CREATE TABLE history_due (
         sweep  BIGINT PRIMARY KEY REFERENCES sweeps (id) DEFERRABLE INITIALLY DEFERRED
+    );
+    "#,
+    // 7: the sweeper's lease.
+    r#"
+    CREATE TABLE sweeper_lease (
+        id          BIGINT PRIMARY KEY CHECK (id = 1),
+        holder      TEXT NOT NULL,
+        token       BIGINT NOT NULL,
+        expires_ms  BIGINT NOT NULL
     );
     "#,
 ];

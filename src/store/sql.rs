@@ -28,6 +28,8 @@ pub(super) enum DbError {
     Corrupt(String),
     /// The connection was being closed.
     Closed,
+    /// A write of the sweeper's refused: the lease no longer carries its token (`lease.rs`).
+    Fenced(String),
 }
 
 impl std::fmt::Display for DbError {
@@ -37,6 +39,7 @@ impl std::fmt::Display for DbError {
             DbError::Postgres(e) => f.write_str(&pg_reason(e)),
             DbError::Corrupt(s) => f.write_str(s),
             DbError::Closed => f.write_str("the connection to the store was closed"),
+            DbError::Fenced(s) => f.write_str(s),
         }
     }
 }

@@ -1,17 +1,20 @@
 //! Sweeps and the verdict history. A sweep is a row (running, then ok, failed or aborted);
 //! every route ever judged has a row in `routes`; each route's verdict is kept as changes
 //! only, a `verdicts` row holding from the sweep that wrote it (`since`) until the one that
-//! replaced or ended it (`until`). [`Store::record_sweep`] is the one transaction that
-//! records a sweep: one pass over the evaluation writes new routes, changed verdicts and
-//! the answers blob (`answers.rs`) and hands each route's findings to the finding ledger
-//! (`findings.rs`); then the sweep is marked `ok` with its counts. Reading back: the latest
-//! answers, the verdicts as of any sweep, the sweeps themselves.
+//! replaced or ended it (`until`). A sweep is recorded in two transactions:
+//! [`Store::record_answers`] writes the answers blob (`answers.rs`), marks the sweep `ok`
+//! with its counts and its history due (`history_due`) — from then on the sweep is durable
+//! and served; [`Store::write_history`] then makes one pass over the judged routes (the
+//! evaluation at hand, or the answers read back) that writes new routes and changed
+//! verdicts and hands each route's findings to the finding ledger (`findings.rs`). Reading
+//! back: the latest answers, the verdicts as of any sweep, the sweeps themselves; readers
+//! of the history write what is due first.
 //!
-//! Owns the `sweeps`, `routes`, `verdicts` and `answers` tables (the blob's format is
-//! `answers.rs`; forgetting old rows is `retention.rs`). Does not own the finding lifecycle
-//! (`findings.rs` writes `findings` and `finding_events` inside the same transaction), nor
-//! suppressions (read once per sweep and passed to the ledger), nor judging (the engine
-//! did).
+//! Owns the `sweeps`, `routes`, `verdicts`, `answers` and `history_due` tables (the blob's
+//! format is `answers.rs`; forgetting old rows is `retention.rs`). Does not own the finding
+//! lifecycle (`findings.rs` writes `findings` and `finding_events` inside the history's
+//! transaction), nor suppressions (read once per history and passed to the ledger), nor
+//! judging (the engine did).
 
 use std::sync::Arc;
 
@@ -27,7 +30,7 @@ use super::codec::{
 };
 use super::findings::{Detail, FindingChange, FindingLedger, OpenFindings};
 use super::sql::{Db, DbResult, Inserter, Row, params};
-use super::{Store, StoreError, Suppression, answers};
+use super::{Store, StoreError, Suppression, answers, lease};
 use crate::engine::Evaluation;
 use crate::model::{EvidenceTier, Finding, FindingCode, MessageTypeId, OrgNumber, Route, Verdict};
 
@@ -256,8 +259,10 @@ impl Store {
             }
             let db = &self.db;
             let kept = self.answers;
+            let fence = self.fence.as_ref();
             let run = || -> DbResult<bool> {
                 let tx = db.begin()?;
+                lease::check(db, fence)?;
                 let due: Option<SweepId> =
                     db.query_opt("SELECT sweep FROM history_due LIMIT 1", params![], |r| {
                         r.i64(0)
@@ -744,6 +749,7 @@ fn write_due(
     let mut state = slot.take().unwrap_or_default();
     let mut run = || -> DbResult<Option<SweepOutcome>> {
         let tx = db.begin()?;
+        lease::check(db, store.fence.as_ref())?;
         if db.execute("DELETE FROM history_due WHERE sweep = ?1", params![due])? == 0 {
             return Ok(None); // written by another process meanwhile
         }

@@ -211,6 +211,7 @@ on_both_backends!(
     findings_open_resolve_reopen_and_retire,
     a_store_that_recorded_the_last_sweep_keeps_its_state_and_reads_it_again_when_it_may_be_stale,
     a_history_not_written_with_its_sweep_is_written_from_the_answers_as_it_would_have_been,
+    one_instance_holds_the_sweeper_lease_and_a_deposed_one_cannot_write,
     suppressions_cover_their_findings_and_lapse_once,
     the_audit_trail_appends_in_batches,
     onboarding_runs_are_kept_and_the_next_run_replaces_them,
@@ -772,6 +773,83 @@ fn a_history_not_written_with_its_sweep_is_written_from_the_answers_as_it_would_
         s.verdict_rows().is_err(),
         "the history is not read around it"
     );
+}
+
+/// The sweeper's lease: one holder at a time, timed by the database's clock. A takeover
+/// makes the token one more, and a deposed holder's writes are refused inside their own
+/// transactions (a sweep's answers and history, onboarding, alert marks, pruning), leaving
+/// nothing of them.
+fn one_instance_holds_the_sweeper_lease_and_a_deposed_one_cannot_write(b: &Backend) {
+    use std::time::Duration;
+    let w = two_routes();
+    let mut a = b.open();
+    let mut other = b.open();
+    assert_eq!(a.lease().unwrap(), None, "nobody claimed it yet");
+    let short = Duration::from_millis(500);
+    let held = a.claim_lease("a", short).unwrap();
+    assert_eq!((held.holder.as_str(), held.token), ("a", 1));
+    assert!(held.live());
+    // Another instance cannot take it while it lives; its holder renews it, token kept.
+    let seen = other.claim_lease("b", short).unwrap();
+    assert_eq!((seen.holder.as_str(), seen.token), ("a", 1));
+    let renewed = a.claim_lease("a", short).unwrap();
+    assert_eq!(renewed.token, 1);
+    assert!(renewed.expires_ms >= held.expires_ms);
+    a.set_fence(Some(held.fence()));
+    let (id1, _) = sweep(&mut a, &w, "2026-11-21T06:00:00Z");
+
+    // `a` is paused past its lease; `b` takes it over.
+    std::thread::sleep(Duration::from_millis(700));
+    let took = other.claim_lease("b", Duration::from_secs(60)).unwrap();
+    assert_eq!((took.holder.as_str(), took.token), ("b", 2));
+    other.set_fence(Some(took.fence()));
+    // `a` resumes: each of its writes is refused, and nothing of them stays.
+    bad_gets_a_reader(&w, true);
+    let at = t("2026-11-21T07:00:00Z");
+    let id = a.begin_sweep(at, "test").unwrap();
+    let e = a
+        .record_sweep(id, t("2026-11-21T07:00:01Z"), at, &judge(&w, at))
+        .unwrap_err();
+    assert!(e.is_fenced(), "{e}");
+    assert!(e.to_string().contains("`b` holds it with token 2"), "{e}");
+    assert_eq!(
+        a.latest().unwrap().unwrap().sweep.id,
+        id1,
+        "still the sweep before"
+    );
+    let mut rec = OnboardingRecord::never_asked(org(BAD));
+    rec.recipients = vec![org(BAD)];
+    let run = OnboardingRun {
+        at,
+        system_id: "310000019_reachcheck".to_owned(),
+        organisations: vec![rec],
+        created: 0,
+        other_system_users: vec![],
+        remind_after: reachcheck::onboarding::DEFAULT_REMIND_AFTER,
+    };
+    assert!(a.record_onboarding(&run).unwrap_err().is_fenced());
+    assert!(a.onboarding().unwrap().is_empty());
+    assert!(a.mark_alerted(&[], at).unwrap_err().is_fenced());
+    assert!(a.prune(at).unwrap_err().is_fenced());
+    // A history left due is written by the holder, not by the deposed one.
+    let (_, o) = sweep(&mut other, &w, "2026-11-21T08:00:00Z");
+    assert_eq!(changes(&o, Change::Resolved).len(), 1, "{o:?}");
+    other.record_onboarding(&run).unwrap();
+    // Renewing, `a` learns it is not the holder.
+    assert_eq!(
+        a.claim_lease("a", short).unwrap().holder,
+        "b",
+        "b's lease lives"
+    );
+    // Released at shutdown, the lease is taken at once, the token one more; the old
+    // holder's release changes nothing.
+    assert!(!a.release_lease(&held.fence()).unwrap());
+    assert!(other.release_lease(&took.fence()).unwrap());
+    let again = a.claim_lease("a", short).unwrap();
+    assert_eq!((again.holder.as_str(), again.token), ("a", 3));
+    // Unfenced (a command, or a daemon alone on its store): nothing is checked.
+    let mut plain = b.open();
+    sweep(&mut plain, &w, "2026-11-21T09:00:00Z");
 }
 
 fn suppressions_cover_their_findings_and_lapse_once(b: &Backend) {
@@ -1421,7 +1499,7 @@ fn postgres_a_missing_or_older_schema_is_refused_until_migrated_and_migrating_tw
     let newest = first.to as i64;
     // Back to version 1: drop what the later migrations made.
     c.batch_execute(
-        "DROP TABLE history_due, answers, messages, message_polls, onboarding_requests, organisation_names;
+        "DROP TABLE sweeper_lease, history_due, answers, messages, message_polls, onboarding_requests, organisation_names;
          UPDATE reachcheck_schema SET version = 1;",
     )
     .unwrap();
