@@ -16,7 +16,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -237,6 +237,11 @@ pub enum SweepError {
     /// Onboarding requests could not be refreshed at all.
     #[error("refreshing onboarding requests failed: {0}")]
     Onboarding(String),
+    /// Another instance holds the sweeper's lease: this one only answers.
+    #[error(
+        "`{0}` holds the sweeper's lease: this instance answers checks and leaves sweeping to it"
+    )]
+    NotSweeper(String),
 }
 
 /// What one poll of sent messages did.
@@ -292,9 +297,32 @@ pub struct Shared {
     pub histories: ArcSwap<rustc_hash::FxHashMap<Route, RouteHistory>>,
     /// Altinn Events' webhook: its queue of hints to the daemon.
     pub inbox: crate::events::Inbox,
+    /// The sweeper's lease as this instance last saw it; `None` on a store of one daemon
+    /// (SQLite), where no lease is taken and this instance always sweeps.
+    pub lease: ArcSwapOption<LeaseView>,
+}
+
+/// The sweeper's lease as an instance last saw it (`/readyz` shows it).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct LeaseView {
+    /// This instance's name (`daemon.instance`).
+    pub instance: String,
+    /// Whether this instance holds the lease: it sweeps, alerts and refreshes onboarding.
+    pub held: bool,
+    /// The holder, as last read (`None`: not known yet, or the store could not be read).
+    pub holder: Option<String>,
+    /// The holder's fencing token.
+    pub token: Option<i64>,
+    /// How long the holder's lease had left when last read, in milliseconds.
+    pub expires_in_ms: Option<i64>,
 }
 
 impl Shared {
+    /// Whether this instance is the one that sweeps (always, without a lease).
+    pub fn is_sweeper(&self) -> bool {
+        self.lease.load().as_ref().is_none_or(|l| l.held)
+    }
+
     /// Age of the evidence the answers rest on, at `now`.
     pub fn data_age(&self, now: Timestamp) -> Option<SignedDuration> {
         (**self.taken_at.load()).map(|t| now.duration_since(t))
@@ -308,6 +336,9 @@ pub const MIN_SNAPSHOT_INTERVAL: Duration = Duration::from_secs(1);
 /// Test-only: set to `1` to allow any `daemon.interval` (tests that need sweeps in seconds
 /// against a local stand-in). Never in production.
 pub const SHORT_INTERVAL_ENV: &str = "REACHCHECK_TEST_ALLOW_SHORT_INTERVAL";
+/// Test-only: milliseconds a sweep waits between judging and recording, so that a test can
+/// pause the sweeper mid-sweep (the fenced write of a deposed sweeper). Never in production.
+pub const RECORD_DELAY_ENV: &str = "REACHCHECK_TEST_RECORD_DELAY_MS";
 
 /// Refuses a sweep interval below the minimum for the evidence source, naming which.
 fn check_interval(settings: &Settings) -> Result<(), DaemonError> {
@@ -360,6 +391,17 @@ pub struct Daemon {
     queued: Arc<Mutex<rustc_hash::FxHashSet<(String, String)>>>,
     /// Resources whose list was incomplete at the last poll (alerted once until whole).
     incomplete: Mutex<rustc_hash::FxHashSet<ResourceId>>,
+    /// The connection delivered message alerts are marked with (fenced with the lease).
+    alert_store: Arc<Mutex<Store>>,
+    /// On a store shared by several daemons (PostgreSQL): the connection the sweeper's
+    /// lease is claimed and renewed with, and the latest sweep watched with; never held
+    /// for long, so renewing never waits for a sweep being written.
+    lease_store: Option<Arc<Mutex<Store>>>,
+    /// This instance's name among the daemons on the store.
+    instance: String,
+    /// Until when the lease last renewed lasts, by this process's clock (measured from
+    /// before the renewal was asked).
+    held_until: Mutex<Option<Instant>>,
 }
 
 struct Receivers {
@@ -367,7 +409,6 @@ struct Receivers {
     alerts: mpsc::UnboundedReceiver<Alert>,
     at_risk: mpsc::UnboundedReceiver<AtRiskItem>,
     audit_store: Store,
-    alert_store: Store,
     events: mpsc::Receiver<crate::events::Arrival>,
 }
 
@@ -452,6 +493,17 @@ impl Daemon {
         let api_store = open()?;
         let audit_store = open()?;
         let alert_store = open()?;
+        // Several daemons may share a PostgreSQL store: one sweeps, under a lease.
+        let lease_store = match address {
+            StoreAddress::Postgres(_) => Some(Arc::new(Mutex::new(open()?))),
+            StoreAddress::Sqlite(_) => None,
+        };
+        let instance = inputs
+            .settings
+            .daemon
+            .instance
+            .clone()
+            .unwrap_or_else(default_instance);
         let histories = match store.messages(&crate::store::MessageFilter::default()) {
             Ok(all) => crate::outcome::histories(&all, &inputs.policies, inputs.judge_now()),
             Err(e) => {
@@ -520,6 +572,15 @@ impl Daemon {
                 taken_at: ArcSwap::from_pointee(taken_at),
                 histories: ArcSwap::from_pointee(histories),
                 inbox,
+                lease: ArcSwapOption::new(lease_store.as_ref().map(|_| {
+                    Arc::new(LeaseView {
+                        instance: instance.clone(),
+                        held: false,
+                        holder: None,
+                        token: None,
+                        expires_in_ms: None,
+                    })
+                })),
             }),
             store: Arc::new(Mutex::new(store)),
             sweep_lock: tokio::sync::Mutex::new(()),
@@ -529,7 +590,6 @@ impl Daemon {
                 alerts: alerts_rx,
                 at_risk: at_risk_rx,
                 audit_store,
-                alert_store,
                 events: events_rx,
             })),
             sweeps_done: watch::Sender::new(0),
@@ -539,6 +599,10 @@ impl Daemon {
             at_risk: at_risk_tx,
             queued: Arc::new(Mutex::new(rustc_hash::FxHashSet::default())),
             incomplete: Mutex::new(rustc_hash::FxHashSet::default()),
+            alert_store: Arc::new(Mutex::new(alert_store)),
+            lease_store,
+            instance,
+            held_until: Mutex::new(None),
         })
     }
 
@@ -564,11 +628,160 @@ impl Daemon {
         self.sweeps_done.subscribe()
     }
 
+    /// Claims the sweeper's lease, or renews it, once; on taking it, fences this instance's
+    /// sweeper writes with its token. Without a lease (a store of one daemon) this
+    /// instance always sweeps. Returns whether this instance holds it.
+    pub async fn claim_lease_once(&self) -> bool {
+        let Some(store) = &self.lease_store else {
+            return true;
+        };
+        let ttl = self.shared.inputs.load().settings.daemon.lease;
+        let (store, instance) = (Arc::clone(store), self.instance.clone());
+        let asked = Instant::now();
+        let claimed =
+            tokio::task::spawn_blocking(move || lock(&store).claim_lease(&instance, ttl)).await;
+        let was = self.shared.lease.load_full();
+        let was_held = was.as_ref().is_some_and(|v| v.held);
+        let view = match claimed {
+            Ok(Ok(lease)) => {
+                let held = lease.holder == self.instance && lease.live();
+                if held {
+                    *lock(&self.held_until) = Some(asked + ttl);
+                    let token = was.as_ref().and_then(|v| v.token);
+                    if !was_held || token != Some(lease.token) {
+                        let fence = lease.fence();
+                        let (sweeps, alerts) =
+                            (Arc::clone(&self.store), Arc::clone(&self.alert_store));
+                        let _ = tokio::task::spawn_blocking(move || {
+                            lock(&sweeps).set_fence(Some(fence.clone()));
+                            lock(&alerts).set_fence(Some(fence));
+                        })
+                        .await;
+                        self.shared.metrics.lease_takeovers.inc();
+                        tracing::info!(
+                            instance = %self.instance,
+                            token = lease.token,
+                            "this instance holds the sweeper's lease: it sweeps, alerts and refreshes onboarding"
+                        );
+                    }
+                } else if was_held {
+                    tracing::warn!(
+                        instance = %self.instance,
+                        holder = %lease.holder,
+                        "the sweeper's lease was taken over: this instance only answers now"
+                    );
+                }
+                LeaseView {
+                    instance: self.instance.clone(),
+                    held,
+                    holder: Some(lease.holder.clone()),
+                    token: Some(lease.token),
+                    expires_in_ms: Some(lease.expires_ms - lease.now_ms),
+                }
+            }
+            failed => {
+                let reason = match failed {
+                    Ok(Err(e)) => e.to_string(),
+                    Err(e) => e.to_string(),
+                    Ok(Ok(_)) => unreachable!("handled above"),
+                };
+                // Not renewed: held only while the last renewal lasts.
+                let held = was_held && lock(&self.held_until).is_some_and(|t| t > Instant::now());
+                tracing::warn!(error = %reason, held, "the sweeper's lease could not be renewed");
+                LeaseView {
+                    held,
+                    ..was.as_deref().cloned().unwrap_or(LeaseView {
+                        instance: self.instance.clone(),
+                        held,
+                        holder: None,
+                        token: None,
+                        expires_in_ms: None,
+                    })
+                }
+            }
+        };
+        let held = view.held;
+        self.shared.metrics.lease_held.set(i64::from(held));
+        self.shared.lease.store(Some(Arc::new(view)));
+        held
+    }
+
+    /// On an instance that does not sweep: loads the latest sweep another instance
+    /// recorded, when it is newer than the one answered from. Returns the sweep loaded.
+    pub async fn follow_once(&self) -> Result<Option<SweepId>, StoreError> {
+        let Some(store) = &self.lease_store else {
+            return Ok(None);
+        };
+        if self.shared.is_sweeper() {
+            return Ok(None); // its own sweeps swap the answers
+        }
+        let served = self.shared.verifier.sweep();
+        let store = Arc::clone(store);
+        let latest = tokio::task::spawn_blocking(move || {
+            let s = lock(&store);
+            match s.latest_ok_sweep()? {
+                Some(id) if Some(id) > served => s.latest(),
+                _ => Ok(None),
+            }
+        })
+        .await
+        .map_err(|e| StoreError {
+            path: String::new(),
+            reason: e.to_string(),
+        })??;
+        let Some(latest) = latest else {
+            return Ok(None);
+        };
+        let inputs = self.shared.inputs.load();
+        self.shared.verifier.swap_stored(
+            Arc::clone(&inputs.policies),
+            &latest,
+            inputs.settings.max_data_age,
+        );
+        self.shared.taken_at.store(Arc::new(Some(latest.taken_at)));
+        self.shared.metrics.sweeps_followed.inc();
+        self.shared.metrics.record_sweep(
+            [
+                (Verdict::Readable, count(&latest, Verdict::Readable)),
+                (Verdict::NotReadable, count(&latest, Verdict::NotReadable)),
+                (Verdict::Unknown, count(&latest, Verdict::Unknown)),
+            ],
+            &codes(
+                latest
+                    .verdicts
+                    .iter()
+                    .flat_map(|v| v.findings.iter().map(|f| f.code())),
+            ),
+            &[],
+            0,
+        );
+        let id = latest.sweep.id;
+        tracing::info!(sweep = id, "answering from the sweep the sweeper recorded");
+        let index = Arc::clone(&inputs.route_index);
+        let verifier = self.shared.verifier.clone();
+        tokio::task::spawn_blocking(move || {
+            drop(latest);
+            index.refresh(&verifier);
+        });
+        Ok(Some(id))
+    }
+
     /// One sweep: gather evidence, judge every route, record the changes, swap the
     /// verifier, update metrics and queue alerts. One sweep at a time.
     #[tracing::instrument(skip_all)]
     pub async fn sweep_once(&self) -> Result<SweepReport, SweepError> {
         let _one = self.sweep_lock.lock().await;
+        if !self.shared.is_sweeper() {
+            let holder = self
+                .shared
+                .lease
+                .load()
+                .as_ref()
+                .and_then(|l| l.holder.clone());
+            return Err(SweepError::NotSweeper(
+                holder.unwrap_or_else(|| "another instance".to_owned()),
+            ));
+        }
         let begun = Instant::now();
         let inputs = self.shared.inputs.load_full();
         // A pinned `now` is the time the sweep happens at, so that messages are reconciled
@@ -629,6 +842,19 @@ impl Daemon {
                     outcome,
                     duration,
                 })
+            }
+            Err(SweepError::Store(e)) if e.is_fenced() => {
+                // Deposed while sweeping: the write was refused, as it must be. The new
+                // sweeper alerts; this instance only answers from here on.
+                self.shared.metrics.fenced_writes.inc();
+                tracing::warn!(sweep = id, error = %e, "sweep not recorded: another instance took the sweeper's lease over");
+                self.claim_lease_once().await;
+                let at = inputs.judge_now();
+                let r = e.reason.clone();
+                if let Ok(Err(e)) = self.blocking(move |s| s.fail_sweep(id, at, &r)).await {
+                    tracing::error!(error = %e, "cannot record the failed sweep");
+                }
+                Err(SweepError::Store(e))
             }
             Err(e) => {
                 let reason = e.to_string();
@@ -974,6 +1200,13 @@ impl Daemon {
             let taken_at = pass.engine.snapshot().taken_at;
             let finished_at = inputs.judge_now();
             let names = crate::sweep::names(&pass.engine, &inputs.routes);
+            if let Some(ms) = std::env::var(RECORD_DELAY_ENV)
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                tracing::info!(sweep = id, ms, "test delay before recording");
+                std::thread::sleep(Duration::from_millis(ms));
+            }
             let mut store = lock(&store);
             let counts = store.record_answers(id, finished_at, taken_at, &pass.evaluation)?;
             // Recorded: served from here on, while its history is written.
@@ -1313,7 +1546,7 @@ pub async fn run_on(
                 alerts: rx.alerts,
                 at_risk: rx.at_risk,
                 grouper: Grouper::new(window),
-                store: Arc::new(Mutex::new(rx.alert_store)),
+                store: Arc::clone(&daemon.alert_store),
                 queued: Arc::clone(&daemon.queued),
             },
             notifier_settings,
@@ -1338,6 +1571,9 @@ pub async fn run_on(
             crate::listener::serve(tcp, tls, router, limits, stop),
         );
     }
+    // The sweeper's lease first (several daemons on one store): the holder sweeps.
+    let leasing = daemon.lease_store.clone();
+    daemon.claim_lease_once().await;
     let result = if once {
         let r = daemon.sweep_once().await.map(|_| ());
         daemon.housekeeping().await;
@@ -1349,6 +1585,18 @@ pub async fn run_on(
             "signals",
             signals(daemon.clone(), tls_config, shutdown.clone()),
         );
+        if leasing.is_some() {
+            spawn(
+                &tracker,
+                "lease",
+                leaseholder(daemon.clone(), shutdown.clone()),
+            );
+            spawn(
+                &tracker,
+                "follower",
+                follower(daemon.clone(), shutdown.clone()),
+            );
+        }
         spawn(
             &tracker,
             "scheduler",
@@ -1368,6 +1616,8 @@ pub async fn run_on(
         Ok(())
     };
     tracing::info!("shutting down");
+    let fence = lock(&daemon.alert_store).fence().cloned();
+    let held = daemon.shared.is_sweeper();
     // The audit and alert queues end when the daemon's senders go: the tasks drain them.
     drop(daemon);
     tracker.close();
@@ -1380,7 +1630,33 @@ pub async fn run_on(
             "tasks still running after the grace period; leaving them"
         );
     }
+    // The sweeper gives its lease up, so that another instance takes over at once.
+    if let (Some(store), Some(fence), true) = (leasing, fence, held) {
+        let released =
+            tokio::task::spawn_blocking(move || lock(&store).release_lease(&fence)).await;
+        match released {
+            Ok(Ok(true)) => tracing::info!("the sweeper's lease given up"),
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the sweeper's lease could not be given up: it lapses")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the sweeper's lease could not be given up: it lapses")
+            }
+        }
+    }
     result
+}
+
+/// This instance's name when `daemon.instance` is not set: the host name and process id.
+fn default_instance() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "reachcheck".to_owned());
+    format!("{host}-{}", std::process::id())
 }
 
 fn spawn(
@@ -1414,12 +1690,57 @@ async fn scheduler(daemon: Arc<Daemon>, interval: Duration, shutdown: Cancellati
             _ = shutdown.cancelled() => return,
             _ = ticks.tick() => {}
         }
+        if !daemon.shared.is_sweeper() {
+            continue; // another instance sweeps
+        }
         // A sweep in progress finishes (within the grace period) rather than being torn
         // half-way; the store would throw it away anyway.
         let _ = daemon.sweep_once().await;
         daemon.housekeeping().await;
         if shutdown.is_cancelled() {
             return;
+        }
+    }
+}
+
+/// Renews the sweeper's lease every third of its time, or claims it when free.
+async fn leaseholder(daemon: Arc<Daemon>, shutdown: CancellationToken) {
+    let every = daemon.shared.inputs.load().settings.daemon.lease / 3;
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        daemon.claim_lease_once().await;
+    }
+}
+
+/// How often an instance that does not sweep looks for a newer sweep to answer from.
+const FOLLOW_EVERY: Duration = Duration::from_millis(250);
+
+/// On an instance that does not sweep: answers from each new sweep within
+/// [`FOLLOW_EVERY`] of its recording (plus the time to read its answers).
+async fn follower(daemon: Arc<Daemon>, shutdown: CancellationToken) {
+    let mut ticks = tokio::time::interval(FOLLOW_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        match daemon.follow_once().await {
+            Ok(_) => failing = false,
+            // Checks go on being answered from memory; said once until it reads again.
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "the latest sweep could not be read: answering from the one loaded");
+            }
+            Err(_) => {}
         }
     }
 }
@@ -1435,6 +1756,9 @@ async fn outcome_poller(daemon: Arc<Daemon>, shutdown: CancellationToken) {
             biased;
             _ = shutdown.cancelled() => return,
             _ = ticks.tick() => {}
+        }
+        if !daemon.shared.is_sweeper() {
+            continue; // the sweeper polls
         }
         if let Err(e) = daemon.poll_outcomes_once().await {
             tracing::error!(error = %e, "polling sent messages failed");
@@ -1726,6 +2050,12 @@ async fn alerts(
 
 /// Sends one alert; whether it was delivered (or logged, without a webhook).
 async fn send(notifier: &Notifier, alert: &Alert, shared: &Shared) -> bool {
+    // Among several daemons only the sweeper alerts: the others' alerts are left to it
+    // (message alerts stay unmarked, so the sweeper's next poll raises them).
+    if !shared.is_sweeper() {
+        tracing::debug!(kind = alert.kind(), "not the sweeper: alert left to it");
+        return false;
+    }
     match notifier.send(alert).await {
         Ok(_) => true,
         Err(e) => {

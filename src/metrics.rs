@@ -68,6 +68,14 @@ pub struct Metrics {
     pub alert_failures: Counter<u64, AtomicU64>,
     /// Altinn Events pushed to the webhook.
     pub events: crate::events::EventMetrics,
+    /// 1 while this instance holds the sweeper's lease (several daemons on one store).
+    pub lease_held: Gauge<i64, AtomicI64>,
+    /// Times this instance took the sweeper's lease (a start counts as one).
+    pub lease_takeovers: Counter<u64, AtomicU64>,
+    /// Writes of this instance refused because another had taken the lease over.
+    pub fenced_writes: Counter<u64, AtomicU64>,
+    /// Sweeps another instance recorded that this one loaded and now answers from.
+    pub sweeps_followed: Counter<u64, AtomicU64>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -99,6 +107,10 @@ impl Metrics {
             reloads: Family::default(),
             alert_failures: Counter::default(),
             events: crate::events::EventMetrics::default(),
+            lease_held: Gauge::default(),
+            lease_takeovers: Counter::default(),
+            fenced_writes: Counter::default(),
+            sweeps_followed: Counter::default(),
         };
         registry.register("sweeps", "Sweeps ended, by status", m.sweeps.clone());
         registry.register(
@@ -147,6 +159,26 @@ impl Metrics {
             m.alert_failures.clone(),
         );
         m.events.register(&mut registry);
+        registry.register(
+            "lease_held",
+            "1 while this instance holds the sweeper's lease among the daemons on its store",
+            m.lease_held.clone(),
+        );
+        registry.register(
+            "lease_takeovers",
+            "Times this instance took the sweeper's lease",
+            m.lease_takeovers.clone(),
+        );
+        registry.register(
+            "fenced_writes",
+            "Writes refused because another instance had taken the sweeper's lease over",
+            m.fenced_writes.clone(),
+        );
+        registry.register(
+            "sweeps_followed",
+            "Sweeps another instance recorded that this one loaded and answers from",
+            m.sweeps_followed.clone(),
+        );
         for v in [Verdict::Readable, Verdict::NotReadable, Verdict::Unknown] {
             let _ = m.routes.get_or_create(&verdict_label(v));
         }

@@ -101,6 +101,12 @@ pub struct DaemonSettings {
     /// Connections served at once; beyond, a new one sheds the slowest owing its head (or
     /// the longest idle), or waits when all are being answered.
     pub max_connections: usize,
+    /// This instance's name among several daemons on one PostgreSQL store (the sweeper's
+    /// lease names its holder). Unset: the host name and process id.
+    pub instance: Option<String>,
+    /// How long the sweeper's lease lasts unless renewed (renewed every third of it): the
+    /// longest a dead sweeper is waited for before another instance takes over.
+    pub lease: Duration,
 }
 
 impl DaemonSettings {
@@ -193,6 +199,8 @@ impl Default for DaemonSettings {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_connections: 1024,
+            instance: None,
+            lease: Duration::from_secs(30),
         }
     }
 }
@@ -266,6 +274,8 @@ struct RawDaemon {
     header_read_timeout: Option<Spanned<String>>,
     idle_timeout: Option<Spanned<String>>,
     max_connections: Option<Spanned<i64>>,
+    instance: Option<Spanned<String>>,
+    lease: Option<Spanned<String>>,
 }
 
 /// The `[live]` section: where the live APIs are and how to treat them.
@@ -603,6 +613,31 @@ impl Settings {
                                 ))
                             })?,
                         None => defaults.max_connections,
+                    },
+                    instance: match d.instance {
+                        Some(n) => {
+                            let name = n.get_ref().trim();
+                            if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+                                return Err(SettingsError(Problem::error(
+                                    file,
+                                    line(&n),
+                                    "`daemon.instance`: write a name of 1 to 200 printable characters, unique among the instances on the store",
+                                )));
+                            }
+                            Some(name.to_owned())
+                        }
+                        None => None,
+                    },
+                    lease: match age("daemon.lease", &d.lease)? {
+                        Some(l) if l < Duration::from_secs(1) => {
+                            return Err(SettingsError(Problem::error(
+                                file,
+                                d.lease.as_ref().and_then(line),
+                                "`daemon.lease` is under 1 s: a sweeper must be able to renew it in time",
+                            )));
+                        }
+                        Some(l) => l,
+                        None => defaults.lease,
                     },
                 }
             }

@@ -9,7 +9,7 @@
 //! | route | auth | does |
 //! |---|---|---|
 //! | `GET /healthz` | no | the process is up |
-//! | `GET /readyz` | no | policies loaded and the last sweep's evidence is young enough |
+//! | `GET /readyz` | no | policies loaded and the last sweep's evidence is young enough; the sweep answered from, and the sweeper's lease among several daemons |
 //! | `GET /metrics` | yes | Prometheus text |
 //! | `POST /access/v1/evaluation` | yes | one pre-send check |
 //! | `POST /access/v1/evaluations` | yes | many pre-send checks, `options.evaluations_semantic` honoured |
@@ -194,6 +194,10 @@ struct Readiness {
     sweep_id: Option<i64>,
     data_age_seconds: Option<i64>,
     max_age_seconds: i64,
+    /// Among several daemons on one store: the sweeper's lease as this instance last saw
+    /// it, and whether it holds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease: Option<crate::daemon::LeaseView>,
     /// The time `now` in the configuration pins, when it does: ages are measured against
     /// it, not the clock.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -225,6 +229,7 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
         sweep_id: shared.verifier.sweep(),
         data_age_seconds: age.map(|a| a.as_secs()),
         max_age_seconds: max.as_secs(),
+        lease: shared.lease.load().as_deref().cloned(),
         pinned_now: inputs.settings.now,
         note: inputs.settings.now.map(|_| PINNED_NOTE),
     };

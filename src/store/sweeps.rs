@@ -352,6 +352,18 @@ impl Store {
         while write_due(self, &mut None, None)?.is_some() {}
         Ok(())
     }
+    /// The id of the latest sweep that ended `ok`, if any: what an instance that does not
+    /// sweep watches, to load each new sweep.
+    pub fn latest_ok_sweep(&self) -> Result<Option<SweepId>, StoreError> {
+        self.db
+            .query_row(
+                "SELECT max(id) FROM sweeps WHERE status = 'ok'",
+                params![],
+                |r| r.opt_i64(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// The latest sweep, whatever its status.
     pub fn last_sweep(&self) -> Result<Option<SweepRecord>, StoreError> {
         self.db

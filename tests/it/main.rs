@@ -16,6 +16,7 @@ mod docs;
 mod errors;
 mod events;
 mod fixture;
+mod ha;
 mod keys;
 mod listener;
 mod live;

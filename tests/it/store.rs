@@ -68,7 +68,7 @@ pub(crate) fn pg_server() -> Option<postgres::Config> {
 pub(crate) struct PgDatabase {
     server: postgres::Config,
     pub(crate) name: String,
-    config: postgres::Config,
+    pub(crate) config: postgres::Config,
 }
 
 impl PgDatabase {
@@ -102,7 +102,7 @@ impl PgDatabase {
     }
 
     /// The URL as shown in errors: no password.
-    fn shown(&self) -> String {
+    pub(crate) fn shown(&self) -> String {
         format!("postgres://reachcheck@127.0.0.1/{}", self.name)
     }
 

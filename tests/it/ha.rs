@@ -1,0 +1,328 @@
+//! Several daemons on one PostgreSQL store (issue 21), as processes: three instances of
+//! `reachcheck serve` on the demo; one holds the sweeper's lease and sweeps, every one
+//! answers from the latest sweep within a second of its recording; the sweeper killed with
+//! SIGKILL, another takes over within the lease and the store stays whole; the sweeper
+//! paused (SIGSTOP) past its lease in the middle of a sweep, another takes over, and when
+//! the paused one resumes (SIGCONT) its write is refused.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use reachcheck::store::{Store, SweepStatus};
+use serde_json::Value;
+
+use crate::daemon::TOKEN;
+use crate::fixture::{Proc, start};
+use crate::store::{PgDatabase, pg_server};
+
+/// The lease the instances take (short, so that the test waits seconds, not half minutes).
+const LEASE_S: u64 = 3;
+/// How long each sweep waits between judging and recording (the test-only delay), so that
+/// the sweeper can be paused in the middle of a sweep.
+const RECORD_DELAY_MS: u64 = 2500;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The demo's configuration with the store `url` and instance `name`.
+fn config(dir: &Path, url: &str, password_file: &Path, name: &str) -> PathBuf {
+    let r = root();
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &file,
+        format!(
+            "policies = {:?}\nroutes = {:?}\nsnapshot = {:?}\nnow = \"2026-11-21T06:00:00Z\"\n\
+             max_data_age = \"24h\"\n\n[daemon]\nstore = {url:?}\nstore_password_file = {:?}\n\
+             interval = \"1s\"\ninstance = {name:?}\nlease = \"{LEASE_S}s\"\n",
+            r.join("policies"),
+            r.join("examples/demo/routes.csv"),
+            r.join("examples/demo/snapshot"),
+            password_file,
+        ),
+    )
+    .unwrap();
+    file
+}
+
+fn instance(dir: &Path, config: &Path, name: &str) -> Proc {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reachcheck"));
+    cmd.current_dir(dir)
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .env("REACHCHECK_API_TOKENS", format!("tests:{TOKEN}"))
+        .env("REACHCHECK_LOG", "info")
+        .env(
+            reachcheck::daemon::RECORD_DELAY_ENV,
+            RECORD_DELAY_MS.to_string(),
+        )
+        .env("NO_COLOR", "1");
+    start(cmd, dir.join(format!("{name}.log")))
+}
+
+/// `/readyz` of an instance, whatever its status (`None`: it does not answer).
+async fn ready(c: &reqwest::Client, p: &Proc) -> Option<Value> {
+    c.get(format!("{}/readyz", p.base))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()
+}
+
+/// A metric's value on an instance.
+async fn metric(c: &reqwest::Client, p: &Proc, name: &str) -> f64 {
+    let text = c
+        .get(format!("{}/metrics", p.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+/// Waits until `f` holds, polling every 50 ms; the time it took.
+async fn until<F, Fut>(within: Duration, what: &str, mut f: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let begun = Instant::now();
+    while !f().await {
+        assert!(begun.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    begun.elapsed()
+}
+
+/// The indexes of the instances that say they hold the lease, and the sweep each answers
+/// from.
+async fn states(c: &reqwest::Client, all: &[&Proc]) -> (Vec<usize>, Vec<Option<i64>>) {
+    let mut held = Vec::new();
+    let mut sweeps = Vec::new();
+    for (i, p) in all.iter().enumerate() {
+        let r = ready(c, p).await;
+        if r.as_ref().is_some_and(|r| r["lease"]["held"] == true) {
+            held.push(i);
+        }
+        sweeps.push(r.and_then(|r| r["sweep_id"].as_i64()));
+    }
+    (held, sweeps)
+}
+
+#[test]
+fn three_instances_one_sweeper_every_one_answers_and_a_deposed_sweeper_cannot_write() {
+    // The PostgreSQL client blocks: used outside the runtime that drives the instances.
+    let Some(server) = pg_server() else { return };
+    let db = PgDatabase::new(server);
+    Store::migrate_postgres(&db.config, &db.shown()).unwrap();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(three_instances(&db));
+    // The store is whole: every sweep ended (or was refused, or cut by the kill), each
+    // history written, and the current verdicts are the latest sweep's.
+    let store = Store::open_postgres_existing(&db.config, &db.shown()).unwrap();
+    let sweeps = store.sweeps(u32::MAX).unwrap();
+    assert!(
+        sweeps.iter().any(|s| s.status == SweepStatus::Failed
+            && s.error
+                .as_deref()
+                .is_some_and(|e| e.contains("no longer holds the sweeper's lease"))),
+        "the refused sweep is recorded as failed: {sweeps:?}"
+    );
+    let latest = store.latest().unwrap().unwrap();
+    assert_eq!(
+        latest.verdicts,
+        store.verdicts_at(latest.sweep.id).unwrap(),
+        "the answers are the history's"
+    );
+    assert!(
+        sweeps
+            .iter()
+            .filter(|s| s.status == SweepStatus::Ok)
+            .all(|s| s.changed.is_some()),
+        "every history written: {sweeps:?}"
+    );
+}
+
+async fn three_instances(db: &PgDatabase) {
+    let dir = tempfile::tempdir().unwrap();
+    let password = dir.path().join("pg-password");
+    std::fs::write(
+        &password,
+        std::fs::read_to_string(std::env::var("REACHCHECK_TEST_POSTGRES_PASSWORD_FILE").unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let url = db.url();
+    let names = ["a", "b", "c"];
+    let mut procs: Vec<Option<Proc>> = names
+        .iter()
+        .map(|n| {
+            Some(instance(
+                dir.path(),
+                &config(dir.path(), &url, &password, n),
+                n,
+            ))
+        })
+        .collect();
+    let c = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let live = |procs: &[Option<Proc>]| -> Vec<usize> {
+        (0..procs.len()).filter(|i| procs[*i].is_some()).collect()
+    };
+
+    // One sweeper; every instance ready, answering from a sweep.
+    until(
+        Duration::from_secs(60),
+        "one sweeper and everyone ready",
+        || {
+            let all: Vec<&Proc> = procs.iter().flatten().collect();
+            let c = &c;
+            async move {
+                let (held, sweeps) = states(c, &all).await;
+                held.len() == 1 && sweeps.iter().all(Option::is_some)
+            }
+        },
+    )
+    .await;
+    let all: Vec<&Proc> = procs.iter().flatten().collect();
+    let (held, _) = states(&c, &all).await;
+    let sweeper = held[0];
+    for p in &all {
+        let r = ready(&c, p).await.unwrap();
+        assert_eq!(r["lease"]["holder"], names[sweeper], "{r}");
+    }
+    // A sweep recorded is answered from by every instance within a second (polled every
+    // 50 ms: the bound includes that).
+    let mut worst = Duration::ZERO;
+    for _ in 0..3 {
+        let (_, before) = states(&c, &all).await;
+        let was = before[sweeper];
+        until(Duration::from_secs(20), "a new sweep", || {
+            let p = all[sweeper];
+            let c = &c;
+            async move { ready(c, p).await.and_then(|r| r["sweep_id"].as_i64()) > was }
+        })
+        .await;
+        let now = ready(&c, all[sweeper]).await.unwrap()["sweep_id"].as_i64();
+        let took = until(
+            Duration::from_secs(5),
+            "every instance on the new sweep",
+            || {
+                let all = &all;
+                let c = &c;
+                async move { states(c, all).await.1.iter().all(|s| *s >= now) }
+            },
+        )
+        .await;
+        worst = worst.max(took);
+    }
+    assert!(worst <= Duration::from_secs(1), "followed in {worst:?}");
+    drop(all);
+
+    // The sweeper paused in the middle of a sweep, past its lease: another takes over;
+    // resumed, its write is refused.
+    let paused = sweeper;
+    let marker = "test delay before recording";
+    let seen = procs[paused]
+        .as_ref()
+        .unwrap()
+        .log()
+        .matches(marker)
+        .count();
+    until(Duration::from_secs(20), "the sweeper judging", || {
+        let n = procs[paused]
+            .as_ref()
+            .unwrap()
+            .log()
+            .matches(marker)
+            .count();
+        async move { n > seen }
+    })
+    .await;
+    procs[paused].as_ref().unwrap().signal(Signal::SIGSTOP);
+    let others: Vec<usize> = live(&procs).into_iter().filter(|i| *i != paused).collect();
+    let took = until(
+        Duration::from_secs(LEASE_S + 5),
+        "another instance takes over",
+        || {
+            let ps: Vec<&Proc> = others.iter().map(|i| procs[*i].as_ref().unwrap()).collect();
+            let c = &c;
+            async move { states(c, &ps).await.0.len() == 1 }
+        },
+    )
+    .await;
+    assert!(took <= Duration::from_secs(LEASE_S + 5), "{took:?}");
+    procs[paused].as_ref().unwrap().signal(Signal::SIGCONT);
+    let resumed = procs[paused].as_ref().unwrap();
+    until(
+        Duration::from_secs(15),
+        "the late write refused",
+        || async { metric(&c, resumed, "reachcheck_fenced_writes_total").await >= 1.0 },
+    )
+    .await;
+    assert!(
+        resumed
+            .log()
+            .contains("another instance took the sweeper's lease over"),
+        "{}",
+        resumed.log()
+    );
+    assert_eq!(metric(&c, resumed, "reachcheck_lease_held").await, 0.0);
+    let all: Vec<&Proc> = procs.iter().flatten().collect();
+    let (held, _) = states(&c, &all).await;
+    assert_eq!(held.len(), 1, "one sweeper after the resume");
+    let sweeper = held[0];
+    assert_ne!(sweeper, paused);
+    drop(all);
+
+    // The sweeper killed: another takes over within the lease (and five seconds), sweeps,
+    // and every instance left answers from its sweeps.
+    let killed = sweeper;
+    procs[killed].as_ref().unwrap().signal(Signal::SIGKILL);
+    procs[killed] = None;
+    let left = live(&procs);
+    let took = until(
+        Duration::from_secs(LEASE_S + 5),
+        "a takeover after SIGKILL",
+        || {
+            let ps: Vec<&Proc> = left.iter().map(|i| procs[*i].as_ref().unwrap()).collect();
+            let c = &c;
+            async move { states(c, &ps).await.0.len() == 1 }
+        },
+    )
+    .await;
+    eprintln!("takeover after SIGKILL in {took:?}");
+    let ps: Vec<&Proc> = left.iter().map(|i| procs[*i].as_ref().unwrap()).collect();
+    let (_, before) = states(&c, &ps).await;
+    let top = before.iter().flatten().max().copied();
+    until(
+        Duration::from_secs(30),
+        "both answer from a newer sweep",
+        || {
+            let ps = &ps;
+            let c = &c;
+            async move { states(c, ps).await.1.iter().all(|s| *s > top) }
+        },
+    )
+    .await;
+    drop(ps);
+    for p in procs.iter_mut().flatten() {
+        p.signal(Signal::SIGTERM);
+        p.wait_exit(Duration::from_secs(30));
+    }
+}
