@@ -1703,16 +1703,24 @@ async fn scheduler(daemon: Arc<Daemon>, interval: Duration, shutdown: Cancellati
     }
 }
 
-/// Renews the sweeper's lease every third of its time, or claims it when free.
+/// Renews the sweeper's lease every third of its time; an instance that does not hold it
+/// claims it every third too, and again the moment the holder's time runs out, so that a
+/// dead sweeper is replaced within the lease of its last renewal.
 async fn leaseholder(daemon: Arc<Daemon>, shutdown: CancellationToken) {
     let every = daemon.shared.inputs.load().settings.daemon.lease / 3;
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        let wait = match daemon.shared.lease.load().as_deref() {
+            Some(LeaseView {
+                held: false,
+                expires_in_ms: Some(left),
+                ..
+            }) => every.min(Duration::from_millis(left.max(&0).unsigned_abs() + 20)),
+            _ => every,
+        };
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => return,
-            _ = ticks.tick() => {}
+            _ = tokio::time::sleep(wait) => {}
         }
         daemon.claim_lease_once().await;
     }

@@ -292,12 +292,22 @@ pub(crate) fn units_for(policies: &Policies, routes: usize) -> usize {
 /// The status of a plain HTTP/1.0 GET (no client library, so probing costs the server
 /// nothing it would not pay anyway).
 pub(crate) fn status_of(addr: std::net::SocketAddr, path: &str) -> Option<u16> {
+    get(addr, path).map(|(status, _)| status)
+}
+
+/// A plain HTTP/1.0 GET: the status and the body.
+pub(crate) fn get(addr: std::net::SocketAddr, path: &str) -> Option<(u16, String)> {
     use std::io::{Read as _, Write as _};
     let mut stream = std::net::TcpStream::connect(addr).ok()?;
     write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
     let mut text = String::new();
     stream.read_to_string(&mut text).ok()?;
-    text.split_whitespace().nth(1)?.parse().ok()
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    Some((status, body))
 }
 
 /// Polls `/readyz` every `poll` until it answers 200; panics if the server exits first or
