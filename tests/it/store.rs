@@ -552,21 +552,7 @@ fn a_store_that_recorded_the_last_sweep_keeps_its_state_and_reads_it_again_when_
 
     // A sweep whose transaction fails after the state was worked on: nothing of it stays,
     // in the database or in the state the next sweep starts from.
-    match b {
-        Backend::Sqlite(_) => b.raw(
-            "CREATE TABLE boom (x INTEGER);
-             CREATE TRIGGER boom_answers BEFORE INSERT ON answers
-             WHEN EXISTS (SELECT 1 FROM boom) BEGIN SELECT RAISE(ABORT, 'boom'); END;",
-        ),
-        Backend::Postgres(_) => b.raw(
-            "CREATE TABLE boom (x INTEGER);
-             CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
-             BEGIN IF EXISTS (SELECT 1 FROM boom) THEN RAISE EXCEPTION 'boom'; END IF;
-             RETURN NEW; END $$;
-             CREATE TRIGGER boom_answers BEFORE INSERT ON answers
-             FOR EACH ROW EXECUTE FUNCTION boom();",
-        ),
-    }
+    refuse_inserts_into(b, "answers");
     b.raw("INSERT INTO boom VALUES (1)");
     bad_gets_a_reader(&w, true);
     let at = t("2026-11-21T10:00:00Z");
@@ -590,6 +576,26 @@ fn a_store_that_recorded_the_last_sweep_keeps_its_state_and_reads_it_again_when_
             .any(|(r, c, seen)| (r, c) == (&no_reader.0, &no_reader.1)
                 && *seen == t("2026-11-21T11:00:01Z"))
     );
+}
+
+/// Makes the store refuse every insert into `table` while the table `boom` has a row (a
+/// database that refuses a write half-way through a transaction).
+fn refuse_inserts_into(b: &Backend, table: &str) {
+    match b {
+        Backend::Sqlite(_) => b.raw(&format!(
+            "CREATE TABLE boom (x INTEGER);
+             CREATE TRIGGER boom_{table} BEFORE INSERT ON {table}
+             WHEN EXISTS (SELECT 1 FROM boom) BEGIN SELECT RAISE(ABORT, 'boom'); END;"
+        )),
+        Backend::Postgres(_) => b.raw(&format!(
+            "CREATE TABLE boom (x INTEGER);
+             CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN IF EXISTS (SELECT 1 FROM boom) THEN RAISE EXCEPTION 'boom'; END IF;
+             RETURN NEW; END $$;
+             CREATE TRIGGER boom_{table} BEFORE INSERT ON {table}
+             FOR EACH ROW EXECUTE FUNCTION boom();"
+        )),
+    }
 }
 
 /// Another store of the same backend, empty.
@@ -684,21 +690,7 @@ fn a_history_not_written_with_its_sweep_is_written_from_the_answers_as_it_would_
 
     // Refused: the database refuses the history; the sweep stands and is served, its
     // history stays due and is written once the database takes it.
-    match b {
-        Backend::Sqlite(_) => b.raw(
-            "CREATE TABLE boom (x INTEGER);
-             CREATE TRIGGER boom_events BEFORE INSERT ON finding_events
-             WHEN EXISTS (SELECT 1 FROM boom) BEGIN SELECT RAISE(ABORT, 'boom'); END;",
-        ),
-        Backend::Postgres(_) => b.raw(
-            "CREATE TABLE boom (x INTEGER);
-             CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$
-             BEGIN IF EXISTS (SELECT 1 FROM boom) THEN RAISE EXCEPTION 'boom'; END IF;
-             RETURN NEW; END $$;
-             CREATE TRIGGER boom_events BEFORE INSERT ON finding_events
-             FOR EACH ROW EXECUTE FUNCTION boom();",
-        ),
-    }
+    refuse_inserts_into(b, "finding_events");
     b.raw("INSERT INTO boom VALUES (1)");
     bad_gets_a_reader(&w, true);
     let (_, r4) = sweep(&mut r, &w, "2026-11-21T09:00:00Z");
