@@ -387,7 +387,8 @@ pub struct Daemon {
     outcome_lock: tokio::sync::Mutex<()>,
     /// Messages on their way to an alert.
     at_risk: mpsc::UnboundedSender<AtRiskItem>,
-    /// (message, code) queued for an alert and not yet delivered: not queued again.
+    /// (message, code) queued for an alert, or delivered and recorded by this process: not
+    /// queued again.
     queued: Arc<Mutex<rustc_hash::FxHashSet<(String, String)>>>,
     /// Resources whose list was incomplete at the last poll (alerted once until whole).
     incomplete: Mutex<rustc_hash::FxHashSet<ResourceId>>,
@@ -1950,6 +1951,7 @@ impl AlertQueues {
                 .iter()
                 .map(|i| (i.message.id.clone(), i.message.code.clone()))
                 .collect();
+            let mut recorded = false;
             if delivered {
                 let marks: Vec<(crate::outcome::CorrespondenceId, FindingCode)> = keys
                     .iter()
@@ -1965,15 +1967,21 @@ impl AlertQueues {
                 let marked =
                     tokio::task::spawn_blocking(move || lock(&store).mark_alerted(&marks, at))
                         .await;
-                if !matches!(marked, Ok(Ok(()))) {
+                recorded = matches!(marked, Ok(Ok(())));
+                if !recorded {
                     tracing::error!(
                         "delivered message alerts could not be recorded: they may be sent again"
                     );
                 }
             }
-            let mut queued = lock(&self.queued);
-            for k in keys {
-                queued.remove(&k);
+            // Delivered and recorded: they stay marked as queued, so that a poll that read
+            // its candidates before the record was written does not queue them again (it
+            // would alert twice). Otherwise the next poll may queue them again.
+            if !recorded {
+                let mut queued = lock(&self.queued);
+                for k in keys {
+                    queued.remove(&k);
+                }
             }
         }
     }
