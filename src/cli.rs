@@ -20,7 +20,7 @@ use crate::output::{Format, RenderOptions, Rendering, RouteFilter};
 use crate::policy::{Policies, PolicyError};
 use crate::problem::{Problem, Problems};
 use crate::routing::{RouteEntry, RoutingError, RoutingTable};
-use crate::settings::{Overrides, Settings, SettingsError, parse_age, parse_time};
+use crate::settings::{Overrides, Settings, SettingsError, parse_age, parse_duration, parse_time};
 use crate::sweep::{Pass, Source, SourceError};
 
 const ABOUT: &str =
@@ -497,7 +497,7 @@ pub struct ServeArgs {
 }
 
 fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
-    parse_age(s)
+    parse_duration(s)
         .and_then(|d| std::time::Duration::try_from(d).map_err(|_| format!("`{s}` is negative")))
 }
 

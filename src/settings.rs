@@ -414,14 +414,24 @@ pub fn parse_time(s: &str) -> Result<Timestamp, String> {
     })
 }
 
-/// Parses a duration such as `24h`, `90m` or `2days`.
+/// Parses a maximum age of evidence such as `24h`, `90m` or `2days` (zero is refused: the
+/// evidence would always be stale).
 pub fn parse_age(s: &str) -> Result<SignedDuration, String> {
+    positive(s, "evidence would always be stale")
+}
+
+/// Parses a duration above zero such as `30s`, `90m` or `2days` (intervals, timeouts, leases).
+pub fn parse_duration(s: &str) -> Result<SignedDuration, String> {
+    positive(s, "write a duration above zero")
+}
+
+fn positive(s: &str, zero: &str) -> Result<SignedDuration, String> {
     let d = humantime::parse_duration(s.trim()).map_err(|e| {
         format!("`{s}` is not a duration ({e}): write it like `24h`, `90m` or `2days`")
     })?;
     let d = SignedDuration::try_from(d).map_err(|_| format!("`{s}` is too long a duration"))?;
     if d.is_zero() {
-        return Err(format!("`{s}` is zero: evidence would always be stale"));
+        return Err(format!("`{s}` is zero: {zero}"));
     }
     Ok(d)
 }
@@ -526,7 +536,7 @@ impl Settings {
          -> Result<Option<Duration>, SettingsError> {
             v.as_ref()
                 .map(|v| {
-                    parse_age(v.get_ref())
+                    parse_duration(v.get_ref())
                         .and_then(|d| {
                             Duration::try_from(d)
                                 .map_err(|_| format!("`{}` is negative", v.get_ref()))
@@ -767,7 +777,7 @@ fn read_outcomes(
     };
     let duration = |key: &str, v: &Option<Spanned<String>>, default: Duration| match v {
         None => Ok(default),
-        Some(v) => parse_age(v.get_ref())
+        Some(v) => parse_duration(v.get_ref())
             .and_then(|d| {
                 Duration::try_from(d).map_err(|_| format!("`{}` is negative", v.get_ref()))
             })
@@ -841,7 +851,7 @@ fn read_outcomes(
         None => None,
     };
     let poll_for = match &raw.poll_for {
-        Some(v) => parse_age(v.get_ref())
+        Some(v) => parse_duration(v.get_ref())
             .map_err(|m| err(v.span(), format!("`outcomes.poll_for`: {m}")))?,
         None => d.poll_for,
     };
@@ -891,7 +901,7 @@ fn read_live(
      -> Result<Duration, SettingsError> {
         match v {
             None => Ok(default),
-            Some(v) => parse_age(v.get_ref())
+            Some(v) => parse_duration(v.get_ref())
                 .and_then(|d| {
                     Duration::try_from(d).map_err(|_| format!("`{}` is negative", v.get_ref()))
                 })
@@ -1368,6 +1378,15 @@ mod tests {
         assert_eq!(
             parse_age("0s").unwrap_err(),
             "`0s` is zero: evidence would always be stale"
+        );
+        // Other durations (intervals, timeouts, the lease) say nothing of evidence.
+        assert_eq!(
+            parse_duration("30s").unwrap(),
+            SignedDuration::from_secs(30)
+        );
+        assert_eq!(
+            parse_duration("0s").unwrap_err(),
+            "`0s` is zero: write a duration above zero"
         );
     }
 }

@@ -26,7 +26,7 @@ use toml::Spanned;
 
 use crate::model::OrgNumber;
 use crate::problem::{Problem, line_of};
-use crate::settings::{SettingsError, parse_age};
+use crate::settings::{SettingsError, parse_duration};
 
 pub use client::{VendorClient, VendorError};
 
@@ -151,7 +151,7 @@ impl OnboardingSettings {
             None => None,
         };
         let remind_after = match raw.remind_after {
-            Some(v) => parse_age(v.get_ref())
+            Some(v) => parse_duration(v.get_ref())
                 .and_then(|d| {
                     Duration::try_from(d).map_err(|_| format!("`{}` is negative", v.get_ref()))
                 })

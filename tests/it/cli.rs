@@ -634,3 +634,68 @@ fn a_code_found_twice_on_a_route_is_shown_once_with_its_count_in_the_table() {
     let csv = std::fs::read_to_string(case.join("expected.csv")).unwrap();
     assert!(csv.contains("source_error;source_error"));
 }
+
+#[test]
+fn bad_instance_names_and_leases_are_refused_with_exit_2_naming_the_key_and_line() {
+    // Issue 21: the two settings of several instances on one store.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("reachcheck.toml");
+    let serve = |daemon: &str| {
+        std::fs::write(
+            &config,
+            format!("policies = \"policies\"\nroutes = \"routes.csv\"\n\n[daemon]\n{daemon}\n"),
+        )
+        .unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_reachcheck"))
+            .current_dir(dir.path())
+            .args(["serve", "--once", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap()
+    };
+    let long = "a".repeat(201);
+    for (daemon, sentence) in [
+        (
+            "instance = \"\"",
+            "`daemon.instance`: write a name of 1 to 200",
+        ),
+        (
+            "instance = \"   \"",
+            "`daemon.instance`: write a name of 1 to 200",
+        ),
+        (
+            &format!("instance = \"{long}\""),
+            "`daemon.instance`: write a name of 1 to 200",
+        ),
+        (
+            "instance = \"eu\\nnorth\"",
+            "`daemon.instance`: write a name of 1 to 200",
+        ),
+        ("instance = 7", "instance"),
+        ("lease = \"500ms\"", "`daemon.lease` is under 1 s"),
+        (
+            "lease = \"0s\"",
+            "`daemon.lease`: `0s` is zero: write a duration above zero",
+        ),
+        ("lease = \"soon\"", "daemon.lease"),
+    ] {
+        let o = serve(daemon);
+        assert_eq!(o.status.code(), Some(2), "{daemon}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(sentence), "{daemon}: {err}");
+        assert!(err.contains("reachcheck.toml"), "the file is named: {err}");
+        assert!(err.contains("line 5: "), "the line is named: {err}");
+        assert!(o.stdout.is_empty(), "{daemon}");
+    }
+    // At the bounds: accepted (the run then fails later, on the missing inputs).
+    for daemon in [
+        format!("instance = \"{}\"", "a".repeat(200)),
+        "instance = \"eu-north 1\"\nlease = \"1s\"".to_owned(),
+    ] {
+        let err = stderr(&serve(&daemon));
+        assert!(
+            !err.contains("daemon.instance") && !err.contains("daemon.lease"),
+            "{daemon}: {err}"
+        );
+    }
+}
