@@ -403,6 +403,9 @@ pub struct Daemon {
     /// Until when the lease last renewed lasts, by this process's clock (measured from
     /// before the renewal was asked).
     held_until: Mutex<Option<Instant>>,
+    /// On a PostgreSQL store: what hears of each sweep recorded, for the follower (taken
+    /// by it when it starts).
+    listener: Mutex<Option<crate::store::SweepListener>>,
 }
 
 struct Receivers {
@@ -517,20 +520,7 @@ impl Daemon {
         let (verifier, taken_at) = match &latest {
             Some(l) => {
                 let v = Verifier::from_store(Arc::clone(&inputs.policies), l, max_age);
-                metrics.record_sweep(
-                    [
-                        (Verdict::Readable, count(l, Verdict::Readable)),
-                        (Verdict::NotReadable, count(l, Verdict::NotReadable)),
-                        (Verdict::Unknown, count(l, Verdict::Unknown)),
-                    ],
-                    &codes(
-                        l.verdicts
-                            .iter()
-                            .flat_map(|v| v.findings.iter().map(|f| f.code())),
-                    ),
-                    &[],
-                    0,
-                );
+                record_latest(&metrics, l);
                 tracing::info!(
                     sweep = l.sweep.id,
                     routes = l.verdicts.len(),
@@ -604,6 +594,10 @@ impl Daemon {
             lease_store,
             instance,
             held_until: Mutex::new(None),
+            listener: Mutex::new(match address {
+                StoreAddress::Postgres(pg) => Some(crate::store::SweepListener::new(pg)),
+                StoreAddress::Sqlite(_) => None,
+            }),
         })
     }
 
@@ -653,11 +647,23 @@ impl Daemon {
                         let fence = lease.fence();
                         let (sweeps, alerts) =
                             (Arc::clone(&self.store), Arc::clone(&self.alert_store));
-                        let _ = tokio::task::spawn_blocking(move || {
-                            lock(&sweeps).set_fence(Some(fence.clone()));
-                            lock(&alerts).set_fence(Some(fence));
+                        let aborted = tokio::task::spawn_blocking(move || {
+                            lock(&alerts).set_fence(Some(fence.clone()));
+                            let mut s = lock(&sweeps);
+                            s.set_fence(Some(fence));
+                            // A sweep still running was cut off with the last holder.
+                            s.abort_running()
                         })
                         .await;
+                        match aborted {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => {
+                                tracing::warn!(error = %e, "sweeps the last holder left running could not be marked aborted")
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "sweeps the last holder left running could not be marked aborted")
+                            }
+                        }
                         self.shared.metrics.lease_takeovers.inc();
                         tracing::info!(
                             instance = %self.instance,
@@ -707,8 +713,10 @@ impl Daemon {
         held
     }
 
-    /// On an instance that does not sweep: loads the latest sweep another instance
-    /// recorded, when it is newer than the one answered from. Returns the sweep loaded.
+    /// On an instance that does not sweep: answers from the latest sweep another instance
+    /// recorded, when it is newer than the one answered from — by applying its changes to
+    /// the answers held when the store has them, else by reading every answer. Returns
+    /// the sweep now answered from.
     pub async fn follow_once(&self) -> Result<Option<SweepId>, StoreError> {
         let Some(store) = &self.lease_store else {
             return Ok(None);
@@ -717,54 +725,85 @@ impl Daemon {
             return Ok(None); // its own sweeps swap the answers
         }
         let served = self.shared.verifier.sweep();
-        let store = Arc::clone(store);
-        let latest = tokio::task::spawn_blocking(move || {
-            let s = lock(&store);
-            match s.latest_ok_sweep()? {
-                Some(id) if Some(id) > served => s.latest(),
-                _ => Ok(None),
+        let read = |whole: bool| {
+            let store = Arc::clone(store);
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let s = lock(&store);
+                    match s.latest_ok_sweep()? {
+                        Some(id) if Some(id) > served => match served {
+                            Some(base) if !whole => match s.answer_changes(base)? {
+                                Some(c) => Ok(Some(Followed::Changes(c))),
+                                None => Ok(s.latest()?.map(Followed::Whole)),
+                            },
+                            _ => Ok(s.latest()?.map(Followed::Whole)),
+                        },
+                        _ => Ok(None),
+                    }
+                })
+                .await
+                .map_err(|e| StoreError {
+                    path: String::new(),
+                    reason: e.to_string(),
+                })?
             }
-        })
-        .await
-        .map_err(|e| StoreError {
-            path: String::new(),
-            reason: e.to_string(),
-        })??;
-        let Some(latest) = latest else {
-            return Ok(None);
         };
         let inputs = self.shared.inputs.load();
+        let metrics = &self.shared.metrics;
+        let (id, how) = match read(false).await? {
+            None => return Ok(None),
+            Some(Followed::Changes(c)) if self.shared.verifier.apply_changes(&c) => {
+                self.shared.taken_at.store(Arc::new(Some(c.taken_at)));
+                let n = c.sweep.counts.unwrap_or_default();
+                metrics.record_sweep(
+                    [
+                        (Verdict::Readable, n.readable),
+                        (Verdict::NotReadable, n.not_readable),
+                        (Verdict::Unknown, n.unknown),
+                    ],
+                    &c.by_code,
+                    &[],
+                    0,
+                );
+                (c.sweep.id, "changes")
+            }
+            // Held answers moved on meanwhile (a reload): read them whole.
+            Some(Followed::Changes(_)) => match read(true).await? {
+                Some(Followed::Whole(latest)) => self.follow_whole(&inputs, latest),
+                _ => return Ok(None),
+            },
+            Some(Followed::Whole(latest)) => self.follow_whole(&inputs, latest),
+        };
+        metrics
+            .sweeps_followed
+            .get_or_create(&crate::metrics::HowLabel {
+                how: how.to_owned(),
+            })
+            .inc();
+        tracing::info!(
+            sweep = id,
+            how,
+            "answering from the sweep the sweeper recorded"
+        );
+        let index = Arc::clone(&inputs.route_index);
+        let verifier = self.shared.verifier.clone();
+        tokio::task::spawn_blocking(move || index.refresh(&verifier));
+        Ok(Some(id))
+    }
+
+    /// Answers from every answer of `latest`, read whole.
+    fn follow_whole(&self, inputs: &Inputs, latest: Latest) -> (SweepId, &'static str) {
         self.shared.verifier.swap_stored(
             Arc::clone(&inputs.policies),
             &latest,
             inputs.settings.max_data_age,
         );
         self.shared.taken_at.store(Arc::new(Some(latest.taken_at)));
-        self.shared.metrics.sweeps_followed.inc();
-        self.shared.metrics.record_sweep(
-            [
-                (Verdict::Readable, count(&latest, Verdict::Readable)),
-                (Verdict::NotReadable, count(&latest, Verdict::NotReadable)),
-                (Verdict::Unknown, count(&latest, Verdict::Unknown)),
-            ],
-            &codes(
-                latest
-                    .verdicts
-                    .iter()
-                    .flat_map(|v| v.findings.iter().map(|f| f.code())),
-            ),
-            &[],
-            0,
-        );
+        record_latest(&self.shared.metrics, &latest);
         let id = latest.sweep.id;
-        tracing::info!(sweep = id, "answering from the sweep the sweeper recorded");
-        let index = Arc::clone(&inputs.route_index);
-        let verifier = self.shared.verifier.clone();
-        tokio::task::spawn_blocking(move || {
-            drop(latest);
-            index.refresh(&verifier);
-        });
-        Ok(Some(id))
+        // A million answers are let go off the async threads.
+        tokio::task::spawn_blocking(move || drop(latest));
+        (id, "whole")
     }
 
     /// One sweep: gather evidence, judge every route, record the changes, swap the
@@ -1457,8 +1496,31 @@ impl Daemon {
     }
 }
 
-fn count(l: &Latest, v: Verdict) -> u64 {
-    l.verdicts.iter().filter(|x| x.verdict == v).count() as u64
+/// What a sweep loaded from the store says, in the metrics.
+fn record_latest(metrics: &Metrics, l: &Latest) {
+    let count = |v: Verdict| l.verdicts.iter().filter(|x| x.verdict == v).count() as u64;
+    metrics.record_sweep(
+        [
+            (Verdict::Readable, count(Verdict::Readable)),
+            (Verdict::NotReadable, count(Verdict::NotReadable)),
+            (Verdict::Unknown, count(Verdict::Unknown)),
+        ],
+        &codes(
+            l.verdicts
+                .iter()
+                .flat_map(|v| v.findings.iter().map(|f| f.code())),
+        ),
+        &[],
+        0,
+    );
+}
+
+/// A newer sweep, as an instance that follows read it.
+enum Followed {
+    /// The changes to the answers it holds.
+    Changes(crate::store::AnswerChanges),
+    /// Every answer.
+    Whole(Latest),
 }
 
 fn codes(it: impl Iterator<Item = FindingCode>) -> Vec<(FindingCode, u64)> {
@@ -1727,21 +1789,70 @@ async fn leaseholder(daemon: Arc<Daemon>, shutdown: CancellationToken) {
     }
 }
 
-/// How often an instance that does not sweep looks for a newer sweep to answer from.
+/// How often an instance that does not sweep looks for a newer sweep to answer from while
+/// it cannot listen for them.
 const FOLLOW_EVERY: Duration = Duration::from_millis(250);
+/// How often it looks while it listens (for a notice lost with a connection).
+const FOLLOW_LISTENING_EVERY: Duration = Duration::from_secs(2);
 
-/// On an instance that does not sweep: answers from each new sweep within
-/// [`FOLLOW_EVERY`] of its recording (plus the time to read its answers).
+/// On an instance that does not sweep: answers from each new sweep as soon as PostgreSQL
+/// tells of its recording (`LISTEN`, on a thread and a connection of its own), and looks
+/// on its own every [`FOLLOW_LISTENING_EVERY`] — every [`FOLLOW_EVERY`] while it cannot
+/// listen.
 async fn follower(daemon: Arc<Daemon>, shutdown: CancellationToken) {
-    let mut ticks = tokio::time::interval(FOLLOW_EVERY);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let heard = Arc::new(tokio::sync::Notify::new());
+    let listening = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(mut listener) = lock(&daemon.listener).take() {
+        let (heard, listening, shutdown) =
+            (Arc::clone(&heard), Arc::clone(&listening), shutdown.clone());
+        let notices = daemon.shared.metrics.sweep_notices.clone();
+        let spawned = std::thread::Builder::new()
+            .name("sweep-listener".to_owned())
+            .spawn(move || {
+                let mut failing = false;
+                while !shutdown.is_cancelled() {
+                    match listener.wait(Duration::from_millis(500)) {
+                        Ok(newest) => {
+                            if failing {
+                                tracing::info!("listening for recorded sweeps again");
+                            }
+                            failing = false;
+                            listening.store(true, std::sync::atomic::Ordering::Relaxed);
+                            if newest.is_some() {
+                                notices.inc();
+                                heard.notify_one();
+                            }
+                        }
+                        Err(e) => {
+                            listening.store(false, std::sync::atomic::Ordering::Relaxed);
+                            if !failing {
+                                tracing::warn!(error = %e, "cannot listen for recorded sweeps: looking for them every 250 ms instead");
+                            }
+                            failing = true;
+                            std::thread::sleep(Duration::from_secs(1));
+                        }
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot listen for recorded sweeps: looking for them every 250 ms instead");
+        }
+    }
     let mut failing = false;
+    let mut last = tokio::time::Instant::now();
     loop {
+        let every = if listening.load(std::sync::atomic::Ordering::Relaxed) {
+            FOLLOW_LISTENING_EVERY
+        } else {
+            FOLLOW_EVERY
+        };
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => return,
-            _ = ticks.tick() => {}
+            _ = heard.notified() => {}
+            _ = tokio::time::sleep_until(last + every) => {}
         }
+        last = tokio::time::Instant::now();
         match daemon.follow_once().await {
             Ok(_) => failing = false,
             // Checks go on being answered from memory; said once until it reads again.

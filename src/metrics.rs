@@ -42,6 +42,13 @@ pub struct StatusLabel {
     pub status: String,
 }
 
+/// How an instance that follows loaded a sweep.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HowLabel {
+    /// `changes` (applied to the answers held) or `whole` (every answer read).
+    pub how: String,
+}
+
 /// Every metric the daemon exports.
 pub struct Metrics {
     registry: Registry,
@@ -74,8 +81,11 @@ pub struct Metrics {
     pub lease_takeovers: Counter<u64, AtomicU64>,
     /// Writes of this instance refused because another had taken the lease over.
     pub fenced_writes: Counter<u64, AtomicU64>,
-    /// Sweeps another instance recorded that this one loaded and now answers from.
-    pub sweeps_followed: Counter<u64, AtomicU64>,
+    /// Sweeps another instance recorded that this one loaded and now answers from, by how
+    /// (`changes`: the changes applied to the answers held; `whole`: every answer read).
+    pub sweeps_followed: Family<HowLabel, Counter>,
+    /// Notices of a recorded sweep this instance heard from PostgreSQL (`LISTEN`).
+    pub sweep_notices: Counter<u64, AtomicU64>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -110,7 +120,8 @@ impl Metrics {
             lease_held: Gauge::default(),
             lease_takeovers: Counter::default(),
             fenced_writes: Counter::default(),
-            sweeps_followed: Counter::default(),
+            sweeps_followed: Family::default(),
+            sweep_notices: Counter::default(),
         };
         registry.register("sweeps", "Sweeps ended, by status", m.sweeps.clone());
         registry.register(
@@ -176,11 +187,21 @@ impl Metrics {
         );
         registry.register(
             "sweeps_followed",
-            "Sweeps another instance recorded that this one loaded and answers from",
+            "Sweeps another instance recorded that this one answers from, by how it loaded them: their changes applied to the answers held, or every answer read",
             m.sweeps_followed.clone(),
+        );
+        registry.register(
+            "sweep_notices",
+            "Notices of a recorded sweep heard from PostgreSQL by an instance that follows",
+            m.sweep_notices.clone(),
         );
         for v in [Verdict::Readable, Verdict::NotReadable, Verdict::Unknown] {
             let _ = m.routes.get_or_create(&verdict_label(v));
+        }
+        for how in ["changes", "whole"] {
+            let _ = m.sweeps_followed.get_or_create(&HowLabel {
+                how: how.to_owned(),
+            });
         }
         for s in ["ok", "failed"] {
             let _ = m.sweeps.get_or_create(&status(s));

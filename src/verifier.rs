@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use crate::engine::{Assessment, Engine, Evaluation, ExplainOptions, Explanation};
 use crate::model::{EvidenceTier, Finding, MessageTypeId, OrgNumber, Route, Verdict};
 use crate::policy::Policies;
-use crate::store::{Latest, SweepId};
+use crate::store::{AnswerChanges, Latest, SweepId};
 
 /// The answer to a pre-send check.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,12 +37,21 @@ pub struct Decision {
 pub struct UnknownMessageType(pub MessageTypeId);
 
 /// A judged (message type, recipient) pair.
+#[derive(Clone)]
 struct Answer {
     verdict: Verdict,
     readers: u32,
     tier: EvidenceTier,
-    observed_at: Timestamp,
+    /// When its evidence was observed; `None`: when the state's evidence was taken (the
+    /// answers loaded from the store, which keeps no time per answer).
+    observed_at: Option<Timestamp>,
     findings: Arc<[Finding]>,
+}
+
+impl Answer {
+    fn observed_at(&self, s: &State) -> Timestamp {
+        self.observed_at.unwrap_or(s.taken_at)
+    }
 }
 
 struct State {
@@ -97,7 +106,7 @@ fn state(engine: Engine, evaluation: Option<&Evaluation>, sweep: Option<SweepId>
                         verdict: a.verdict,
                         readers: a.readers,
                         tier: a.tier,
-                        observed_at: a.observed_at,
+                        observed_at: Some(a.observed_at),
                         findings: if a.findings.is_empty() {
                             Arc::clone(&none)
                         } else {
@@ -131,7 +140,7 @@ fn stored_state(policies: Arc<Policies>, latest: &Latest, max_data_age: SignedDu
                     verdict: v.verdict,
                     readers: v.readers,
                     tier: v.tier,
-                    observed_at: latest.taken_at,
+                    observed_at: None,
                     findings: Arc::clone(&v.findings),
                 });
         }
@@ -250,6 +259,55 @@ impl Verifier {
     ) {
         self.state
             .store(Arc::new(stored_state(policies, latest, max_data_age)));
+    }
+
+    /// Applies the changes from the answers of the store's sweep `changes.base` to those
+    /// of `changes.sweep` (atomically), when those of `base` are the answers held, loaded
+    /// from the store (or changed so since). Returns whether it applied them; when not,
+    /// load the latest answers whole ([`Verifier::swap_stored`]).
+    pub fn apply_changes(&self, changes: &AnswerChanges) -> bool {
+        let held = self.state.load_full();
+        if held.engine.is_some() || held.sweep != Some(changes.base) {
+            return false;
+        }
+        let mut answers = held.answers.clone();
+        for c in &changes.changes {
+            // A message type the policies no longer define is not answered (unknown).
+            let Some(t) = held.policies.message_type_index(&c.message_type) else {
+                continue;
+            };
+            let key = (t as u32, c.recipient);
+            match &c.answer {
+                Some(a) => {
+                    answers.insert(
+                        key,
+                        Answer {
+                            verdict: a.verdict,
+                            readers: a.readers,
+                            tier: a.tier,
+                            observed_at: None,
+                            findings: Arc::clone(&a.findings),
+                        },
+                    );
+                }
+                None => {
+                    answers.remove(&key);
+                }
+            }
+        }
+        let next = Arc::new(State {
+            policies: Arc::clone(&held.policies),
+            engine: None,
+            max_data_age: held.max_data_age,
+            taken_at: changes.taken_at,
+            answers,
+            fallbacks: held.fallbacks.clone(),
+            sweep: Some(changes.sweep.id),
+            generation: next_generation(),
+        });
+        // Unless another swap came first: then these changes are not for what is held.
+        let was = self.state.compare_and_swap(&held, next);
+        Arc::ptr_eq(&was, &held)
     }
 
     /// The store's sweep the answers come from, if any.
@@ -388,7 +446,7 @@ impl Pinned {
     pub(crate) fn prospect(&self, t: u32, recipient: OrgNumber) -> Prospect {
         match self.0.answers.get(&(t, recipient)) {
             Some(a) if a.verdict == Verdict::Readable => Prospect::Readable {
-                observed_at: a.observed_at,
+                observed_at: a.observed_at(&self.0),
                 exempt: a
                     .findings
                     .iter()
@@ -418,7 +476,7 @@ fn check_in(s: &State, route: &Route, now: Timestamp) -> Result<Decision, Unknow
                         verdict: a.verdict,
                         readers: a.readers,
                         tier: a.tier,
-                        observed_at: a.observed_at,
+                        observed_at: Some(a.observed_at),
                         findings: a.findings().into(),
                     }
                 }
@@ -426,7 +484,7 @@ fn check_in(s: &State, route: &Route, now: Timestamp) -> Result<Decision, Unknow
                     verdict: Verdict::Unknown,
                     readers: 0,
                     tier: EvidenceTier::Er,
-                    observed_at: s.taken_at,
+                    observed_at: None,
                     findings: Arc::from([Finding::NotSwept]),
                 },
             };
@@ -434,7 +492,8 @@ fn check_in(s: &State, route: &Route, now: Timestamp) -> Result<Decision, Unknow
         }
     };
     let findings = Arc::clone(&a.findings);
-    let data_age = now.duration_since(a.observed_at);
+    let observed_at = a.observed_at(s);
+    let data_age = now.duration_since(observed_at);
     let mut d = Decision {
         verdict: a.verdict,
         readers: a.readers,
@@ -445,7 +504,7 @@ fn check_in(s: &State, route: &Route, now: Timestamp) -> Result<Decision, Unknow
     };
     // Rule 8 at the time of the check: evidence that was fresh at the sweep may not be now.
     let max_age = s.max_data_age;
-    if too_old(now, a.observed_at, max_age)
+    if too_old(now, observed_at, max_age)
         && !d
             .findings
             .iter()
@@ -454,7 +513,7 @@ fn check_in(s: &State, route: &Route, now: Timestamp) -> Result<Decision, Unknow
         d.verdict = Verdict::Unknown;
         let mut f = d.findings.to_vec();
         f.push(Finding::StaleData {
-            observed_at: a.observed_at,
+            observed_at,
             max_age,
         });
         d.findings = f.into();

@@ -20,13 +20,14 @@
 //!
 //! | file | owns |
 //! |---|---|
-//! | `mod.rs` | [`Store`]: opening either backend (migrating SQLite, checking PostgreSQL's schema, marking interrupted sweeps aborted), the integrity check, [`StoreError`] |
+//! | `mod.rs` | [`Store`]: opening either backend (migrating SQLite, checking PostgreSQL's schema), marking interrupted sweeps aborted, the integrity check, [`StoreError`] |
 //! | `sql.rs` | the one way to run SQL on either backend: placeholders, statement caches, transactions, rows and values |
 //! | `schema.rs` | the tables and their migrations, one history per backend |
 //! | `copy.rs` | copying a whole history into an empty store, either way between the backends |
 //! | `sweeps.rs` | sweeps, routes and the verdict history; recording a sweep: its answers ([`Store::record_answers`]), then its history ([`Store::write_history`]) |
 //! | `findings.rs` | findings and their lifecycle (opened, resolved, reopened, retired), their half of that transaction |
-//! | `answers.rs` | the latest sweep's answers as one blob, for a fast start |
+//! | `answers.rs` | the latest sweep's answers as one blob, for a fast start, and what changed since the answers before |
+//! | `follow.rs` | what an instance that follows reads: the changes to the answers it holds, and `LISTEN` for recorded sweeps |
 //! | `suppressions.rs` | suppressions: added, listed, lapsed |
 //! | `audit.rs` | the audit trail of pre-send checks |
 //! | `messages.rs` | sent messages and what happened to them, and the polls of Altinn Correspondence |
@@ -42,6 +43,7 @@ mod audit;
 mod codec;
 mod copy;
 mod findings;
+mod follow;
 mod lease;
 mod messages;
 mod names;
@@ -59,11 +61,13 @@ use rusqlite::Connection;
 use sql::{Db, params};
 
 pub use address::{PostgresAddress, StoreAddress};
+pub use answers::{PairAnswer, PairChange};
 pub use audit::AuditEntry;
 pub use copy::CopyCounts;
 pub use findings::{
     Change, FindingChange, FindingEvent, FindingFilter, FindingRecord, FindingState,
 };
+pub use follow::{AnswerChanges, SweepListener};
 pub use lease::{FENCED, Fence, Lease};
 pub use messages::{Ingested, KnownMessage, MessageFilter, MessageRecord, PollRecord};
 pub use retention::Pruned;
@@ -89,8 +93,9 @@ pub struct Store {
     path: PathBuf,
     /// What the last sweep recorded through this store left (`sweeps.rs`).
     state: Option<Box<sweeps::SweepState>>,
-    /// The sweep whose answers this store last wrote, and the SHA-256 of the blob.
-    answers: Option<(SweepId, [u8; 32])>,
+    /// The answers this store last wrote: their sweep, the SHA-256 of the blob, and each
+    /// (message type, recipient) pair's answer (to write the next sweep's changes).
+    answers: Option<answers::Kept>,
     /// The sweeper's lease this store's sweeper writes are fenced with (`lease.rs`).
     fence: Option<Fence>,
 }
@@ -235,8 +240,11 @@ impl Store {
         Ok(store)
     }
 
-    /// Marks any sweep left `running` by a process that died as `aborted`.
-    fn abort_running(&self) -> Result<(), StoreError> {
+    /// Marks any sweep left `running` by a process that died as `aborted`: on opening an
+    /// SQLite store (one daemon), and on a PostgreSQL store by the instance that takes the
+    /// sweeper's lease (only the holder sweeps, so a sweep still `running` then was cut
+    /// off with its holder; an instance that merely starts must not mark the holder's).
+    pub fn abort_running(&self) -> Result<(), StoreError> {
         let aborted = self
             .db
             .execute(
@@ -253,8 +261,8 @@ impl Store {
         Ok(())
     }
 
-    /// Opens the store in the PostgreSQL database `config` names, and marks any sweep left
-    /// `running` by a process that died as `aborted`. `shown` names the database in every
+    /// Opens the store in the PostgreSQL database `config` names. A sweep left `running`
+    /// is left so (it may be another instance's; [`Store::abort_running`]). `shown` names the database in every
     /// error (the URL without its password). The schema is never made or migrated here: a
     /// database without it, or with an older one, is refused with the advice to run
     /// `reachcheck store migrate` ([`Store::migrate_postgres`]); a newer one is refused.
@@ -263,9 +271,7 @@ impl Store {
     /// Connecting failed (the error names the host and port, never the password), or the
     /// schema is not this build's.
     pub fn open_postgres(config: &postgres::Config, shown: &str) -> Result<Store, StoreError> {
-        let store = Store::open_postgres_existing(config, shown)?;
-        store.abort_running()?;
-        Ok(store)
+        Store::open_postgres_existing(config, shown)
     }
 
     /// Opens the store in the PostgreSQL database `config` names for reading, as

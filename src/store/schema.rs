@@ -208,6 +208,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
         expires_ms  INTEGER NOT NULL             -- milliseconds since the epoch
     );
     "#,
+    // 8: what changed between the answers of sweep `base` and those of `sweep` (the latest
+    // recorded), by (message type, recipient): what an instance that follows applies to
+    // the answers it holds instead of reading all of them again.
+    r#"
+    CREATE TABLE answer_changes (
+        id     INTEGER PRIMARY KEY CHECK (id = 1),
+        sweep  INTEGER NOT NULL REFERENCES sweeps (id),
+        base   INTEGER NOT NULL,
+        body   BLOB NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -397,6 +408,15 @@ pub(super) const PG_MIGRATIONS: &[&str] = &[
         holder      TEXT NOT NULL,
         token       BIGINT NOT NULL,
         expires_ms  BIGINT NOT NULL
+    );
+    "#,
+    // 8: the changes from one sweep's answers to the next.
+    r#"
+    CREATE TABLE answer_changes (
+        id     BIGINT PRIMARY KEY CHECK (id = 1),
+        sweep  BIGINT NOT NULL REFERENCES sweeps (id) DEFERRABLE INITIALLY DEFERRED,
+        base   BIGINT NOT NULL,
+        body   BYTEA NOT NULL
     );
     "#,
 ];

@@ -29,13 +29,17 @@ use super::codec::{
     tier_str, time, verdict_str,
 };
 use super::findings::{Detail, FindingChange, FindingLedger, OpenFindings};
-use super::sql::{Db, DbResult, Inserter, Row, params};
+use super::sql::{Backend, Db, DbResult, Inserter, Row, params};
 use super::{Store, StoreError, Suppression, answers, lease};
 use crate::engine::Evaluation;
 use crate::model::{EvidenceTier, Finding, FindingCode, MessageTypeId, OrgNumber, Route, Verdict};
 
 /// A sweep's id (ascending in time).
 pub type SweepId = i64;
+
+/// The PostgreSQL channel a sweep's id is sent on when its answers are recorded, for the
+/// instances that follow (`LISTEN`).
+pub(super) const SWEEPS_CHANNEL: &str = "reachcheck_sweeps";
 
 /// How a sweep ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -138,9 +142,9 @@ pub struct SweepOutcome {
     pub by_code: Vec<(FindingCode, u64)>,
 }
 
-const SWEEP_COLUMNS: &str = "id, started_at, finished_at, source, status, error, taken_at, routes, readable, not_readable, unknown, changed";
+pub(super) const SWEEP_COLUMNS: &str = "id, started_at, finished_at, source, status, error, taken_at, routes, readable, not_readable, unknown, changed";
 
-fn sweep_row(r: &Row<'_>) -> DbResult<SweepRecord> {
+pub(super) fn sweep_row(r: &Row<'_>) -> DbResult<SweepRecord> {
     let status = r.str(4)?;
     let routes: Option<i64> = r.opt_i64(7)?;
     let count = |i: usize| -> DbResult<u64> { Ok(r.opt_i64(i)?.unwrap_or(0).max(0) as u64) };
@@ -238,6 +242,7 @@ impl Store {
         let mut counts = VerdictCounts::default();
         let mut blob = answers::Encoder::default();
         let mut lists: Vec<Option<u32>> = vec![None; evaluation.assessments.len()];
+        let mut routes_of: Vec<u64> = vec![0; evaluation.assessments.len()];
         for (r, a) in evaluation.iter() {
             counts.routes += 1;
             match a.verdict {
@@ -245,12 +250,28 @@ impl Store {
                 Verdict::NotReadable => counts.not_readable += 1,
                 Verdict::Unknown => counts.unknown += 1,
             }
+            routes_of[r.assessment as usize] += 1;
             let list = *lists[r.assessment as usize]
                 .get_or_insert_with(|| findings_json(a.findings()).map_or(0, |l| blob.list(&l)));
             blob.push(&r.route, a.verdict, a.tier, a.readers, list);
         }
-        let body = blob.finish();
+        let (body, pairs) = blob.finish();
         let hash: [u8; 32] = Sha256::digest(&body).into();
+        // What changed since the answers this store recorded last, for the instances that
+        // follow (none when this store recorded none: they read all the answers).
+        let changes = self.answers.as_ref().map(|kept| {
+            let mut by_code: Vec<(FindingCode, u64)> = Vec::new();
+            for (a, &n) in evaluation.assessments.iter().zip(&routes_of) {
+                for f in a.findings().iter().filter(|_| n > 0) {
+                    let c = f.code();
+                    match by_code.iter_mut().find(|(k, _)| *k == c) {
+                        Some((_, m)) => *m += n,
+                        None => by_code.push((c, n)),
+                    }
+                }
+            }
+            (kept.sweep, answers::changes(&kept.pairs, &pairs, &by_code))
+        });
         // Another process may record a sweep between writing the history due and this
         // transaction: then its history is written, and this tried again.
         for _ in 0..3 {
@@ -258,8 +279,9 @@ impl Store {
                 tracing::info!(sweep = due, "wrote the history of a sweep recorded earlier");
             }
             let db = &self.db;
-            let kept = self.answers;
+            let kept = self.answers.as_ref().map(|k| (k.sweep, k.hash));
             let fence = self.fence.as_ref();
+            let changes = changes.as_ref();
             let run = || -> DbResult<bool> {
                 let tx = db.begin()?;
                 lease::check(db, fence)?;
@@ -288,7 +310,24 @@ impl Store {
                         params![id, body],
                     )?;
                 }
+                match changes {
+                    Some((base, body)) => db.execute(
+                        "INSERT INTO answer_changes (id, sweep, base, body) VALUES (1, ?1, ?2, ?3)
+                         ON CONFLICT (id) DO UPDATE
+                         SET sweep = excluded.sweep, base = excluded.base, body = excluded.body",
+                        params![id, *base, body],
+                    )?,
+                    None => db.execute("DELETE FROM answer_changes", params![])?,
+                };
                 db.execute("INSERT INTO history_due (sweep) VALUES (?1)", params![id])?;
+                if db.backend() == Backend::Postgres {
+                    // Heard by the instances that follow when this commits.
+                    db.query_row(
+                        &format!("SELECT pg_notify('{SWEEPS_CHANNEL}', ?1)"),
+                        params![id.to_string()],
+                        |_| Ok(()),
+                    )?;
+                }
                 db.execute(
                     "UPDATE sweeps SET status = 'ok', finished_at = ?2, taken_at = ?3, routes = ?4,
                                        readable = ?5, not_readable = ?6, unknown = ?7, changed = NULL
@@ -308,7 +347,11 @@ impl Store {
             };
             match run() {
                 Ok(true) => {
-                    self.answers = Some((id, hash));
+                    self.answers = Some(answers::Kept {
+                        sweep: id,
+                        hash,
+                        pairs,
+                    });
                     return Ok(counts);
                 }
                 Ok(false) => continue,

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use reachcheck::store::{Store, SweepStatus};
+use reachcheck::store::{Store, SweepRecord, SweepStatus};
 use serde_json::Value;
 
 use crate::daemon::TOKEN;
@@ -73,6 +73,37 @@ async fn ready(c: &reqwest::Client, p: &Proc) -> Option<Value> {
         .json()
         .await
         .ok()
+}
+
+/// The store's latest sweeps, newest first (read on a blocking thread: the client blocks).
+async fn sweeps_now(db: &PgDatabase) -> Vec<SweepRecord> {
+    let (config, shown) = (db.config.clone(), db.shown());
+    tokio::task::spawn_blocking(move || {
+        Store::open_postgres_existing(&config, &shown)
+            .unwrap()
+            .sweeps(50)
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// Waits until `p` is in the middle of a sweep (judged, waiting to record: the test-only
+/// delay), and returns that sweep's id.
+async fn mid_sweep(db: &PgDatabase, p: &Proc) -> i64 {
+    let marker = "test delay before recording";
+    let seen = p.log().matches(marker).count();
+    until(Duration::from_secs(20), "the sweeper judging", || {
+        let n = p.log().matches(marker).count();
+        async move { n > seen }
+    })
+    .await;
+    sweeps_now(db)
+        .await
+        .iter()
+        .find(|s| s.status == SweepStatus::Running)
+        .map(|s| s.id)
+        .expect("the sweeper's sweep, running")
 }
 
 /// A metric's value on an instance.
@@ -237,28 +268,49 @@ async fn three_instances(db: &PgDatabase) {
     // tests at once, only a bound that load cannot break.
     eprintln!("every instance on a new sweep within {worst:?} (worst of three)");
     assert!(worst <= Duration::from_secs(5), "followed in {worst:?}");
+    // The sweeper's later sweeps reached the others as changes to the answers they held,
+    // not as every answer read again.
+    for (i, p) in all.iter().enumerate().filter(|(i, _)| *i != sweeper) {
+        let applied = metric(&c, p, "reachcheck_sweeps_followed_total{how=\"changes\"}").await;
+        assert!(
+            applied >= 2.0,
+            "instance {}: {applied} sweeps followed by their changes",
+            names[i]
+        );
+        // Told of them by PostgreSQL (LISTEN/NOTIFY), not only by looking.
+        let heard = metric(&c, p, "reachcheck_sweep_notices_total").await;
+        assert!(heard >= 3.0, "instance {}: {heard} notices heard", names[i]);
+    }
+
+    // An instance that starts while the sweeper is in the middle of a sweep leaves that
+    // sweep alone: only the instance that takes the lease over ends a sweep left running.
+    let running = mid_sweep(db, all[sweeper]).await;
+    let late = instance(dir.path(), &config(dir.path(), &url, &password, "d"), "d");
+    until(Duration::from_secs(30), "the late instance ready", || {
+        let (c, late) = (&c, &late);
+        async move { ready(c, late).await.is_some_and(|r| r["ready"] == true) }
+    })
+    .await;
+    let status = |all: &[SweepRecord]| all.iter().find(|s| s.id == running).map(|s| s.status);
+    let now = status(&sweeps_now(db).await);
+    assert!(
+        matches!(now, Some(SweepStatus::Running | SweepStatus::Ok)),
+        "the sweeper's sweep {running} after another instance started: {now:?}"
+    );
+    until(Duration::from_secs(20), "the sweep recorded", || {
+        let p = all[sweeper];
+        let c = &c;
+        async move { ready(c, p).await.and_then(|r| r["sweep_id"].as_i64()) >= Some(running) }
+    })
+    .await;
+    assert_eq!(status(&sweeps_now(db).await), Some(SweepStatus::Ok));
+    drop(late);
     drop(all);
 
     // The sweeper paused in the middle of a sweep, past its lease: another takes over;
     // resumed, its write is refused.
     let paused = sweeper;
-    let marker = "test delay before recording";
-    let seen = procs[paused]
-        .as_ref()
-        .unwrap()
-        .log()
-        .matches(marker)
-        .count();
-    until(Duration::from_secs(20), "the sweeper judging", || {
-        let n = procs[paused]
-            .as_ref()
-            .unwrap()
-            .log()
-            .matches(marker)
-            .count();
-        async move { n > seen }
-    })
-    .await;
+    mid_sweep(db, procs[paused].as_ref().unwrap()).await;
     procs[paused].as_ref().unwrap().signal(Signal::SIGSTOP);
     let others: Vec<usize> = live(&procs).into_iter().filter(|i| *i != paused).collect();
     let took = until(
@@ -298,6 +350,7 @@ async fn three_instances(db: &PgDatabase) {
     // The sweeper killed: another takes over within the lease (and five seconds), sweeps,
     // and every instance left answers from its sweeps.
     let killed = sweeper;
+    let cut = mid_sweep(db, procs[killed].as_ref().unwrap()).await;
     procs[killed].as_ref().unwrap().signal(Signal::SIGKILL);
     procs[killed] = None;
     let left = live(&procs);
@@ -325,6 +378,17 @@ async fn three_instances(db: &PgDatabase) {
         },
     )
     .await;
+    // The sweep the killed one was running was ended by the one that took over.
+    let ended = sweeps_now(db)
+        .await
+        .into_iter()
+        .find(|s| s.id == cut)
+        .unwrap();
+    assert_eq!(ended.status, SweepStatus::Aborted, "{ended:?}");
+    assert_eq!(
+        ended.error.as_deref(),
+        Some("the process ended during the sweep")
+    );
     drop(ps);
     for p in procs.iter_mut().flatten() {
         p.signal(Signal::SIGTERM);

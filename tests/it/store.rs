@@ -211,6 +211,7 @@ on_both_backends!(
     findings_open_resolve_reopen_and_retire,
     a_store_that_recorded_the_last_sweep_keeps_its_state_and_reads_it_again_when_it_may_be_stale,
     a_history_not_written_with_its_sweep_is_written_from_the_answers_as_it_would_have_been,
+    an_instance_that_follows_applies_each_sweeps_changes_and_answers_as_if_it_read_them_whole,
     one_instance_holds_the_sweeper_lease_and_a_deposed_one_cannot_write,
     suppressions_cover_their_findings_and_lapse_once,
     the_audit_trail_appends_in_batches,
@@ -291,13 +292,23 @@ fn a_sweep_begins_records_or_fails_and_one_left_running_is_aborted_on_reopen(b: 
         s.last_sweep().unwrap().unwrap().status,
         SweepStatus::Running
     );
-    // Reading while it runs leaves it running; reopening as the daemon does ends it.
+    // Reading while it runs leaves it running; reopening as the daemon does ends it on
+    // SQLite (one daemon). On PostgreSQL another instance may be running it: opening
+    // leaves it, and the instance that takes the sweeper's lease ends it.
     drop(s);
     assert_eq!(
         b.open_existing().last_sweep().unwrap().unwrap().status,
         SweepStatus::Running
     );
     let s = b.open();
+    if let Backend::Postgres(_) = b {
+        assert_eq!(
+            s.last_sweep().unwrap().unwrap().status,
+            SweepStatus::Running,
+            "an instance that starts leaves the holder's sweep alone"
+        );
+        s.abort_running().unwrap();
+    }
     let all = s.sweeps(10).unwrap();
     let ids: Vec<i64> = all.iter().map(|x| x.id).collect();
     assert_eq!(ids, [running, failed, first], "newest first");
@@ -771,6 +782,189 @@ fn a_history_not_written_with_its_sweep_is_written_from_the_answers_as_it_would_
 /// makes the token one more, and a deposed holder's writes are refused inside their own
 /// transactions (a sweep's answers and history, onboarding, alert marks, pruning), leaving
 /// nothing of them.
+/// Issue 21: an instance that does not sweep applies the changes from the answers it holds
+/// to the latest, and then answers every check exactly as the answers read whole would.
+fn an_instance_that_follows_applies_each_sweeps_changes_and_answers_as_if_it_read_them_whole(
+    b: &Backend,
+) {
+    use reachcheck::Verifier;
+    let policies = std::sync::Arc::new(
+        Policies::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("policies")).unwrap(),
+    );
+    let whole = |s: &Store| {
+        Verifier::from_store(
+            std::sync::Arc::clone(&policies),
+            &s.latest().unwrap().unwrap(),
+            DEFAULT_MAX_DATA_AGE,
+        )
+    };
+    let er_only = crate::fixture::ER_ONLY;
+    let w = World::new(&[
+        &route("bekymringsmelding", BAD),
+        &route("bekymringsmelding", GOOD),
+        &route("ordinaer-post", er_only),
+    ]);
+    // Every route either sweep judged, and one neither did; checked soon after the sweep
+    // and once the evidence is too old.
+    let asked: Vec<Route> = [
+        ("bekymringsmelding", BAD),
+        ("bekymringsmelding", GOOD),
+        ("ordinaer-post", er_only),
+        ("ordinaer-post", GOOD),
+        ("ordinaer-post", BAD),
+        ("bekymringsmelding", er_only),
+    ]
+    .iter()
+    .map(|(t, r)| Route::new(org(SENDER), MessageTypeId::parse(t).unwrap(), org(r)))
+    .collect();
+    let same = |follower: &Verifier, reference: &Verifier| {
+        for now in ["2026-11-21T09:00:00Z", "2026-11-30T09:00:00Z"] {
+            for r in &asked {
+                assert_eq!(
+                    follower.check_at(r, t(now)),
+                    reference.check_at(r, t(now)),
+                    "{r} at {now}"
+                );
+            }
+        }
+        assert_eq!(follower.sweep(), reference.sweep());
+        assert_eq!(follower.taken_at(), reference.taken_at());
+    };
+    let rows = |b: &Backend| b.raw_text("SELECT CAST(count(*) AS TEXT) FROM answer_changes");
+
+    let mut s = b.open();
+    let (first, _) = sweep(&mut s, &w, "2026-11-21T06:00:00Z");
+    // Missing: the first answers this store records have nothing to change from.
+    assert_eq!(rows(b), "0");
+    assert!(s.answer_changes(first).unwrap().is_none());
+    let follower = whole(&s);
+
+    // BAD gains readers, GOOD's route leaves the table, ordinaer-post to GOOD and
+    // bekymringsmelding to ER_ONLY join it.
+    bad_gets_a_reader(&w, true);
+    w.set_routes(&[
+        &route("bekymringsmelding", BAD),
+        &route("ordinaer-post", er_only),
+        &route("ordinaer-post", GOOD),
+        &route("bekymringsmelding", er_only),
+    ]);
+    let (second, _) = sweep(&mut s, &w, "2026-11-21T07:00:00Z");
+    let c = s
+        .answer_changes(first)
+        .unwrap()
+        .expect("the changes since the first");
+    assert_eq!((c.base, c.sweep.id), (first, second));
+    let pairs = |c: &reachcheck::store::AnswerChanges| {
+        let mut v: Vec<(String, String, Option<Verdict>)> = c
+            .changes
+            .iter()
+            .map(|x| {
+                (
+                    x.message_type.to_string(),
+                    x.recipient.to_string(),
+                    x.answer.as_ref().map(|a| a.verdict),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let mut expected: Vec<(String, String, Option<Verdict>)> = vec![
+        (
+            "bekymringsmelding".into(),
+            BAD.into(),
+            Some(Verdict::Readable),
+        ),
+        ("bekymringsmelding".into(), GOOD.into(), None),
+        ("ordinaer-post".into(), GOOD.into(), Some(Verdict::Readable)),
+        (
+            "bekymringsmelding".into(),
+            er_only.into(),
+            Some(Verdict::Unknown),
+        ),
+    ];
+    expected.sort();
+    assert_eq!(
+        pairs(&c),
+        expected,
+        "only what changed: ordinaer-post to {er_only} is the same"
+    );
+    // The findings on the sweep's routes, by code, come along (for the metrics).
+    let mut by_code = c.by_code.clone();
+    by_code.sort();
+    let mut counted: BTreeMap<FindingCode, u64> = BTreeMap::new();
+    for v in s.latest().unwrap().unwrap().verdicts {
+        for f in v.findings.iter() {
+            *counted.entry(f.code()).or_default() += 1;
+        }
+    }
+    assert!(!counted.is_empty());
+    assert_eq!(by_code, counted.into_iter().collect::<Vec<_>>());
+    assert!(
+        s.answer_changes(second).unwrap().is_none(),
+        "none after the latest"
+    );
+    assert!(follower.apply_changes(&c));
+    same(&follower, &whole(&s));
+    // Changes are applied only to the answers they start from.
+    assert!(
+        !follower.apply_changes(&c),
+        "held: the second sweep's answers now"
+    );
+    let judged_here = Verifier::new(
+        reachcheck::Engine::new(
+            std::sync::Arc::clone(&policies),
+            std::sync::Arc::new(
+                SnapshotDir::new(w.snapshot())
+                    .load([org(BAD)], &policies.resource_ids())
+                    .unwrap(),
+            ),
+            DEFAULT_MAX_DATA_AGE,
+        ),
+        None,
+    );
+    assert!(
+        !judged_here.apply_changes(&c),
+        "a verifier with an engine judges for itself"
+    );
+
+    // A quiet sweep: nothing changed but when the evidence was taken, which ages every
+    // answer held.
+    let at = t("2026-11-21T08:00:00Z");
+    let third = s.begin_sweep(at, "test").unwrap();
+    s.record_sweep(third, at, t("2026-11-21T07:30:00Z"), &judge(&w, at))
+        .unwrap();
+    let c = s.answer_changes(second).unwrap().unwrap();
+    assert!(c.changes.is_empty(), "{:?}", c.changes);
+    assert!(follower.apply_changes(&c));
+    same(&follower, &whole(&s));
+
+    // Missing: a recorder that holds no earlier answers (another instance took over)
+    // leaves no changes: the instances that follow read the answers whole.
+    let mut other = b.open();
+    let (fourth, _) = sweep(&mut other, &w, "2026-11-21T09:00:00Z");
+    assert_eq!(rows(b), "0");
+    assert!(other.answer_changes(third).unwrap().is_none());
+    // Malformed: changes that do not decode are not applied.
+    let (fifth, _) = sweep(&mut other, &w, "2026-11-21T10:00:00Z");
+    assert!(other.answer_changes(fourth).unwrap().is_some());
+    match b {
+        Backend::Sqlite(_) => b.raw("UPDATE answer_changes SET body = x'5243433100'"),
+        Backend::Postgres(_) => b.raw("UPDATE answer_changes SET body = '\\x5243433100'::bytea"),
+    }
+    assert!(other.answer_changes(fourth).unwrap().is_none());
+    // Contradictory: changes leading to a sweep that did not end `ok`.
+    let (sixth, _) = sweep(&mut other, &w, "2026-11-21T11:00:00Z");
+    assert!(other.answer_changes(fifth).unwrap().is_some());
+    b.raw(&format!(
+        "UPDATE sweeps SET status = 'failed' WHERE id = {sixth}"
+    ));
+    assert!(other.answer_changes(fifth).unwrap().is_none());
+    // Refused: a store that cannot be read says so; it does not say "no changes".
+    b.raw("DROP TABLE answer_changes");
+    assert!(other.answer_changes(fifth).is_err());
+}
+
 fn one_instance_holds_the_sweeper_lease_and_a_deposed_one_cannot_write(b: &Backend) {
     use std::time::Duration;
     let w = two_routes();
@@ -1491,7 +1685,7 @@ fn postgres_a_missing_or_older_schema_is_refused_until_migrated_and_migrating_tw
     let newest = first.to as i64;
     // Back to version 1: drop what the later migrations made.
     c.batch_execute(
-        "DROP TABLE sweeper_lease, history_due, answers, messages, message_polls, onboarding_requests, organisation_names;
+        "DROP TABLE answer_changes, sweeper_lease, history_due, answers, messages, message_polls, onboarding_requests, organisation_names;
          UPDATE reachcheck_schema SET version = 1;",
     )
     .unwrap();
