@@ -1075,6 +1075,12 @@ impl Daemon {
             }
         }
         report.alerts_queued = queued.len() as u64;
+        if !self.shared.is_sweeper() && report.stored > 0 {
+            // Only the sweeper alerts: tell it what was stored.
+            if let Err(e) = self.blocking(|s| s.notify_messages_stored()).await? {
+                tracing::warn!(error = %e, "the sweeper could not be told of the messages stored: its next poll alerts them");
+            }
+        }
         self.refresh_histories(&inputs, now).await?;
         tracing::info!(
             refetched = ids.len(),
@@ -1084,6 +1090,24 @@ impl Daemon {
             "events applied after re-fetching their messages"
         );
         Ok(report)
+    }
+
+    /// On the sweeper: queues the alerts due for the messages in the store (those another
+    /// instance stored from Altinn Events, which it does not alert itself). Returns how many
+    /// were queued.
+    pub async fn queue_stored_at_risk(&self) -> Result<usize, SweepError> {
+        let inputs = self.shared.inputs.load_full();
+        let now = inputs
+            .clock
+            .now()
+            .await
+            .map_err(|e| SweepError::Outcomes(e.to_string()))?;
+        let candidates = self.blocking(|s| s.alert_candidates()).await??;
+        let queued = self.queue_at_risk(&inputs, &candidates, now).len();
+        if queued > 0 {
+            tracing::info!(queued, "alerts queued for messages another instance stored");
+        }
+        Ok(queued)
     }
 
     /// Reads every onboarding request again and lists the system's users (creates none:
@@ -1801,10 +1825,15 @@ const FOLLOW_LISTENING_EVERY: Duration = Duration::from_secs(2);
 /// listen.
 async fn follower(daemon: Arc<Daemon>, shutdown: CancellationToken) {
     let heard = Arc::new(tokio::sync::Notify::new());
+    let stored = Arc::new(tokio::sync::Notify::new());
     let listening = Arc::new(std::sync::atomic::AtomicBool::new(false));
     if let Some(mut listener) = lock(&daemon.listener).take() {
-        let (heard, listening, shutdown) =
-            (Arc::clone(&heard), Arc::clone(&listening), shutdown.clone());
+        let (heard, stored, listening, shutdown) = (
+            Arc::clone(&heard),
+            Arc::clone(&stored),
+            Arc::clone(&listening),
+            shutdown.clone(),
+        );
         let notices = daemon.shared.metrics.sweep_notices.clone();
         let spawned = std::thread::Builder::new()
             .name("sweep-listener".to_owned())
@@ -1812,15 +1841,18 @@ async fn follower(daemon: Arc<Daemon>, shutdown: CancellationToken) {
                 let mut failing = false;
                 while !shutdown.is_cancelled() {
                     match listener.wait(Duration::from_millis(500)) {
-                        Ok(newest) => {
+                        Ok(got) => {
                             if failing {
                                 tracing::info!("listening for recorded sweeps again");
                             }
                             failing = false;
                             listening.store(true, std::sync::atomic::Ordering::Relaxed);
-                            if newest.is_some() {
+                            if got.sweep.is_some() {
                                 notices.inc();
                                 heard.notify_one();
+                            }
+                            if got.messages {
+                                stored.notify_one();
                             }
                         }
                         Err(e) => {
@@ -1849,6 +1881,15 @@ async fn follower(daemon: Arc<Daemon>, shutdown: CancellationToken) {
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => return,
+            _ = stored.notified() => {
+                // Another instance stored messages from events: the sweeper alerts them.
+                if daemon.shared.is_sweeper()
+                    && let Err(e) = daemon.queue_stored_at_risk().await
+                {
+                    tracing::warn!(error = %e, "messages another instance stored could not be read for alerts: the next poll alerts them");
+                }
+                continue;
+            }
             _ = heard.notified() => {}
             _ = tokio::time::sleep_until(last + every) => {}
         }

@@ -1,7 +1,9 @@
 //! What an instance that does not sweep reads to answer from each new sweep: the changes
 //! from the answers it holds to the latest (table `answer_changes`, written with the
 //! answers by [`Store::record_answers`]), and, on PostgreSQL, the notice that a sweep was
-//! recorded (`LISTEN`), so that it need not wait for its next look.
+//! recorded (`LISTEN`), so that it need not wait for its next look; and, the other way,
+//! the sweeper's notice that another instance stored sent messages (from Altinn Events)
+//! that may need an alert, which only the sweeper sends.
 //!
 //! Owns reading the changes and listening. Does not own applying them (the
 //! [`Verifier`](crate::Verifier)) nor deciding when to look (the daemon's follower).
@@ -12,8 +14,8 @@ use jiff::Timestamp;
 use postgres::fallible_iterator::FallibleIterator as _;
 
 use super::answers::{self, PairChange};
-use super::sql::params;
-use super::sweeps::{SWEEP_COLUMNS, SWEEPS_CHANNEL, sweep_row};
+use super::sql::{Backend, params};
+use super::sweeps::{MESSAGES_CHANNEL, SWEEP_COLUMNS, SWEEPS_CHANNEL, sweep_row};
 use super::{PostgresAddress, Store, StoreError, SweepId, SweepRecord};
 use crate::model::FindingCode;
 
@@ -33,6 +35,21 @@ pub struct AnswerChanges {
 }
 
 impl Store {
+    /// Tells the instance that sweeps that this one stored sent messages that may need an
+    /// alert (PostgreSQL `NOTIFY`; nothing on SQLite, where one daemon does everything).
+    pub fn notify_messages_stored(&self) -> Result<(), StoreError> {
+        if self.db.backend() != Backend::Postgres {
+            return Ok(());
+        }
+        self.db
+            .query_row(
+                &format!("SELECT pg_notify('{MESSAGES_CHANNEL}', '')"),
+                params![],
+                |_| Ok(()),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// The changes from the answers of sweep `base` to those of a later sweep that ended
     /// `ok`, when the store holds them; `None` otherwise (the answers are then read
     /// whole, [`Store::latest`]): no sweep was recorded after `base` by a recorder that
@@ -72,8 +89,17 @@ impl Store {
     }
 }
 
-/// A connection of its own to a PostgreSQL store, listening for recorded sweeps. Blocking:
-/// for a thread of its own.
+/// What a [`SweepListener`] heard in one wait.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Heard {
+    /// The newest sweep recorded, if any was.
+    pub sweep: Option<SweepId>,
+    /// Whether another instance stored sent messages that may need an alert.
+    pub messages: bool,
+}
+
+/// A connection of its own to a PostgreSQL store, listening for recorded sweeps and stored
+/// messages. Blocking: for a thread of its own.
 pub struct SweepListener {
     config: postgres::Config,
     shown: String,
@@ -90,11 +116,11 @@ impl SweepListener {
         }
     }
 
-    /// Waits up to `wait` for a sweep to be recorded; returns the newest one heard of
-    /// (`None`: none in that time). Connects, and listens, first if it is not connected; a
-    /// failed connection is reported and tried again at the next call (sweeps recorded in
-    /// between are not heard of: the follower also looks on its own).
-    pub fn wait(&mut self, wait: Duration) -> Result<Option<SweepId>, StoreError> {
+    /// Waits up to `wait` for a notice: a sweep recorded (the newest is returned), messages
+    /// stored. Connects, and listens, first if it is not connected; a failed connection is
+    /// reported and tried again at the next call (what happened in between is not heard
+    /// of: the follower also looks on its own).
+    pub fn wait(&mut self, wait: Duration) -> Result<Heard, StoreError> {
         let shown = &self.shown;
         let err = |e: postgres::Error| StoreError {
             path: shown.clone(),
@@ -104,15 +130,19 @@ impl SweepListener {
             Some(c) if !c.is_closed() => c,
             slot => {
                 let mut c = self.config.connect(postgres::NoTls).map_err(err)?;
-                c.batch_execute(&format!("LISTEN {SWEEPS_CHANNEL}"))
-                    .map_err(err)?;
+                c.batch_execute(&format!(
+                    "LISTEN {SWEEPS_CHANNEL}; LISTEN {MESSAGES_CHANNEL}"
+                ))
+                .map_err(err)?;
                 slot.insert(c)
             }
         };
-        let mut newest: Option<SweepId> = None;
+        let mut got = Heard::default();
         let mut heard = |n: postgres::Notification| {
-            if let Ok(id) = n.payload().parse::<SweepId>() {
-                newest = newest.max(Some(id));
+            if n.channel() == MESSAGES_CHANNEL {
+                got.messages = true;
+            } else if let Ok(id) = n.payload().parse::<SweepId>() {
+                got.sweep = got.sweep.max(Some(id));
             }
         };
         let mut notices = client.notifications();
@@ -136,6 +166,6 @@ impl SweepListener {
                 reason: super::sql::pg_reason(&e),
             });
         }
-        Ok(newest)
+        Ok(got)
     }
 }

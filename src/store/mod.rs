@@ -67,7 +67,7 @@ pub use copy::CopyCounts;
 pub use findings::{
     Change, FindingChange, FindingEvent, FindingFilter, FindingRecord, FindingState,
 };
-pub use follow::{AnswerChanges, SweepListener};
+pub use follow::{AnswerChanges, Heard, SweepListener};
 pub use lease::{FENCED, Fence, Lease};
 pub use messages::{Ingested, KnownMessage, MessageFilter, MessageRecord, PollRecord};
 pub use retention::Pruned;

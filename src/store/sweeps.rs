@@ -40,6 +40,9 @@ pub type SweepId = i64;
 /// The PostgreSQL channel a sweep's id is sent on when its answers are recorded, for the
 /// instances that follow (`LISTEN`).
 pub(super) const SWEEPS_CHANNEL: &str = "reachcheck_sweeps";
+/// The PostgreSQL channel an instance that does not sweep tells the sweeper on that it
+/// stored sent messages (from Altinn Events), which may need an alert only the sweeper sends.
+pub(super) const MESSAGES_CHANNEL: &str = "reachcheck_messages";
 
 /// How a sweep ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -19,7 +19,7 @@ use crate::outcomes::{RESOURCE, SCOPE, Stand, ids_of, letter, live_config, stand
 const EVENTS_SCOPE: &str = "altinn:events.subscribe";
 const READ: &str = "no.altinn.correspondence.correspondencereceiverread";
 
-fn event(id: &str, kind: &str, resource: &str, instance: &str) -> Value {
+pub(crate) fn event(id: &str, kind: &str, resource: &str, instance: &str) -> Value {
     json!({
         "id": id, "specversion": "1.0", "time": "2026-11-20T08:10:00Z",
         "type": kind, "resource": format!("urn:altinn:resource:{resource}"),
@@ -29,7 +29,7 @@ fn event(id: &str, kind: &str, resource: &str, instance: &str) -> Value {
     })
 }
 
-async fn post(url: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+pub(crate) async fn post(url: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
     let r = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/json")
@@ -62,7 +62,7 @@ fn count(store: &Path, sql: &str) -> i64 {
         .unwrap_or(0)
 }
 
-async fn metrics(base: &str) -> String {
+pub(crate) async fn metrics(base: &str) -> String {
     reqwest::Client::new()
         .get(format!("{base}/metrics"))
         .bearer_auth(TOKEN)
@@ -75,39 +75,58 @@ async fn metrics(base: &str) -> String {
 }
 
 /// The value of a metric line starting with `name` (exactly, labels included).
-fn metric(text: &str, name: &str) -> f64 {
+pub(crate) fn metric(text: &str, name: &str) -> f64 {
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
         .unwrap_or(-1.0)
 }
 
 /// A daemon over `config` serving its API on `listener`.
-struct Running {
+pub(crate) struct Running {
     stop: CancellationToken,
     task: tokio::task::JoinHandle<Result<(), reachcheck::daemon::SweepError>>,
 }
 
 impl Running {
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.stop.cancel();
         self.task.await.unwrap().unwrap();
     }
 }
 
-async fn bind() -> (tokio::net::TcpListener, String) {
+pub(crate) async fn bind() -> (tokio::net::TcpListener, String) {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", l.local_addr().unwrap());
     (l, base)
 }
 
-fn start(config: PathBuf, listener: tokio::net::TcpListener) -> Running {
+pub(crate) fn start(config: PathBuf, listener: tokio::net::TcpListener) -> Running {
     let (stop, task) = crate::outcomes::serve_on(config, Some(listener));
     Running { stop, task }
 }
 
+/// A webhook that keeps every alert posted to it: its URL and what it got.
+pub(crate) async fn alert_hook() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let got = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let keep = Arc::clone(&got);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
+            let keep = Arc::clone(&keep);
+            async move {
+                keep.lock().unwrap().push(v);
+                "ok"
+            }
+        }),
+    );
+    let (l, base) = bind().await;
+    tokio::spawn(async move { axum::serve(l, app).await });
+    (format!("{base}/hook"), got)
+}
+
 /// The live config with polling slowed to an hour (so that only events change anything
 /// after the first sweep), and `[events]` with `events`.
-fn events_config(w: &World, s: &Stand, events: &str, alerts: &str) -> PathBuf {
+pub(crate) fn events_config(w: &World, s: &Stand, events: &str, alerts: &str) -> PathBuf {
     let config = live_config(w, s, &format!("\n[events]\n{events}\n{alerts}"));
     let text = std::fs::read_to_string(&config)
         .unwrap()
@@ -331,23 +350,7 @@ async fn through_the_stand_in_a_read_shows_within_a_second_and_a_never_read_even
             "--allow-http-webhooks",
         ],
     );
-    let got = Arc::new(Mutex::new(Vec::<Value>::new()));
-    let alerts_url = {
-        let keep = Arc::clone(&got);
-        let app = axum::Router::new().route(
-            "/hook",
-            axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
-                let keep = Arc::clone(&keep);
-                async move {
-                    keep.lock().unwrap().push(v);
-                    "ok"
-                }
-            }),
-        );
-        let (l, base) = bind().await;
-        tokio::spawn(async move { axum::serve(l, app).await });
-        format!("{base}/hook")
-    };
+    let (alerts_url, got) = alert_hook().await;
     let (listener, base) = bind().await;
     let config = events_config(
         &w,

@@ -571,3 +571,186 @@ async fn under_load(server: &OwnServer, dir: &Path) -> u64 {
     }
     answered
 }
+
+/// Issue 21: any instance takes Altinn Events pushes and stores each message once, however
+/// many instances are pushed the same event; only the sweeper alerts, also for what another
+/// instance stored (told by `NOTIFY`), and at once, not at its next poll.
+#[test]
+fn any_instance_takes_events_each_message_is_stored_once_and_only_the_sweeper_alerts() {
+    let Some(server) = pg_server() else { return };
+    let db = PgDatabase::new(server);
+    Store::migrate_postgres(&db.config, &db.shown()).unwrap();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(events_on_two(&db));
+}
+
+/// A one-number query on the store (on a blocking thread: the client blocks).
+async fn pg_count(db: &PgDatabase, sql: &str) -> i64 {
+    let (config, sql) = (db.config.clone(), sql.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let mut c = config.connect(postgres::NoTls).unwrap();
+        c.query_one(&sql, &[]).unwrap().get::<_, i64>(0)
+    })
+    .await
+    .unwrap()
+}
+
+async fn events_on_two(db: &PgDatabase) {
+    use crate::events::{alert_hook, bind, event, events_config, metric, metrics, post, start};
+    use crate::fixture::{BAD, GOOD, World, route};
+    use crate::outcomes::{RESOURCE, SCOPE, ids_of, letter, stand};
+    const PUBLISHED: &str = "no.altinn.correspondence.correspondencepublished";
+    const NEVER_READ: &str = "no.altinn.correspondence.correspondencereceiverneverread";
+
+    let w = World::new(&[
+        &route("bekymringsmelding", BAD),
+        &route("bekymringsmelding", GOOD),
+    ]);
+    let s = stand(
+        &w,
+        &["--reading", &format!("default=prompt:5m,{BAD}=never")],
+    );
+    let (alerts_url, got) = alert_hook().await;
+    let live = events_config(
+        &w,
+        &s,
+        "",
+        &format!(
+            "\n[alerts]\nwebhook_url = \"{alerts_url}\"\nallow_http = true\nbackoff = \"10ms\"\n"
+        ),
+    );
+    let password = w.path().join("pg-password");
+    std::fs::write(
+        &password,
+        std::fs::read_to_string(std::env::var("REACHCHECK_TEST_POSTGRES_PASSWORD_FILE").unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&live).unwrap();
+    let config = |name: &str| {
+        let file = w.path().join(format!("{name}.toml"));
+        let store = format!(
+            "store = {:?}\nstore_password_file = {password:?}\ninstance = {name:?}\nlease = \"{LEASE_S}s\"",
+            db.url()
+        );
+        assert!(text.contains("store = \"store.db\""));
+        std::fs::write(&file, text.replace("store = \"store.db\"", &store)).unwrap();
+        file
+    };
+    let ready_at = |base: String| async move {
+        reqwest::get(format!("{base}/readyz"))
+            .await
+            .ok()?
+            .json::<Value>()
+            .await
+            .ok()
+    };
+    // Opening a PostgreSQL store blocks: not on the runtime's threads.
+    let start = |config: PathBuf, listener| async move {
+        tokio::task::spawn_blocking(move || start(config, listener))
+            .await
+            .unwrap()
+    };
+    let (listener, a) = bind().await;
+    let first = start(config("a"), listener).await;
+    until(Duration::from_secs(30), "a sweeps", || {
+        let a = a.clone();
+        async move {
+            ready_at(a)
+                .await
+                .is_some_and(|r| r["lease"]["held"] == true && r["sweep_id"].is_i64())
+        }
+    })
+    .await;
+    let (listener, b) = bind().await;
+    let second = start(config("b"), listener).await;
+    until(Duration::from_secs(30), "b answers", || {
+        let b = b.clone();
+        async move {
+            ready_at(b)
+                .await
+                .is_some_and(|r| r["lease"]["held"] == false && r["sweep_id"].is_i64())
+        }
+    })
+    .await;
+
+    // Sent after the sweeper's first poll: only the events bring it in.
+    let token = s.token(SCOPE).await;
+    let now: Value = reqwest::get(s.url("/_sim/clock"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let now: jiff::Timestamp = now["now"].as_str().unwrap().parse().unwrap();
+    let mut to_bad = letter(&[format!("0192:{BAD}")], "sak 2026/50", None);
+    to_bad["correspondence"]["dueDateTime"] =
+        serde_json::json!((now + jiff::SignedDuration::from_hours(24)).to_string());
+    let (_, sent) = s.publish(&token, &to_bad).await;
+    let id = ids_of(&sent)[0].clone();
+    let messages = "SELECT count(*) FROM messages";
+    assert_eq!(pg_count(db, messages).await, 0);
+
+    // The same push reaches both instances, and one of them twice: every one is taken,
+    // and the message is stored once.
+    let published = event("p-1", PUBLISHED, RESOURCE, &id).to_string();
+    for base in [&b, &a, &b] {
+        let (status, body) = post(&format!("{base}/altinn/events"), published.clone()).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let stored = "reachcheck_event_push_to_store_seconds_count";
+    until(
+        Duration::from_secs(10),
+        "both re-fetched and stored it",
+        || {
+            let (a, b) = (a.clone(), b.clone());
+            async move {
+                metric(&metrics(&a).await, stored) >= 1.0
+                    && metric(&metrics(&b).await, stored) >= 1.0
+            }
+        },
+    )
+    .await;
+    assert_eq!(pg_count(db, messages).await, 1, "stored once");
+
+    // Never read by its deadline: the push reaches the instance that does not sweep only.
+    // It stores what the re-fetch says and tells the sweeper, which alerts, once.
+    s.advance("24h").await;
+    let never = event("n-1", NEVER_READ, RESOURCE, &id).to_string();
+    let (status, body) = post(&format!("{b}/altinn/events"), never).await;
+    assert_eq!(status, 200, "{body}");
+    let at_risk = |got: &std::sync::Mutex<Vec<Value>>| {
+        got.lock()
+            .unwrap()
+            .iter()
+            .filter(|x| x["kind"] == "messages_at_risk")
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    let took = until(Duration::from_secs(10), "the sweeper's alert", || {
+        let n = at_risk(&got).len();
+        async move { n >= 1 }
+    })
+    .await;
+    eprintln!("alerted {took:?} after the push to the instance that does not sweep");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let sent = at_risk(&got);
+    assert_eq!(sent.len(), 1, "alerted once: {sent:?}");
+    assert_eq!(sent[0]["messages"][0]["id"], id.as_str());
+    assert_eq!(sent[0]["messages"][0]["code"], "unread_past_deadline");
+    assert_eq!(
+        pg_count(
+            db,
+            "SELECT count(*) FROM messages WHERE alerted_unread_us IS NOT NULL"
+        )
+        .await,
+        1,
+        "and recorded as alerted"
+    );
+    second.stop().await;
+    first.stop().await;
+}
