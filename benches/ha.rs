@@ -9,9 +9,10 @@
 //! judged in this process and its first sweep recorded (both steps, timed). Following: this
 //! process takes the sweeper's lease itself, so that the instance it starts (`reachcheck
 //! serve` on the same store, its routes and an empty snapshot, `--interval 87600h`) only
-//! follows; it then records `RUNS` sweeps (`Store::record_answers`, then the history) and
-//! polls the instance's `/readyz` every 5 ms from each commit until it answers from that
-//! sweep. Takeover: this process gives the lease up, the instance takes it; a second
+//! follows; it then records `RUNS` sweeps (`Store::record_answers`, then the history), each
+//! with the verdict of one (message type, recipient) pair in a hundred turned, and polls the
+//! instance's `/readyz` every 5 ms from each commit until it answers from that sweep (told
+//! by `LISTEN`, it applies the sweep's changes to the answers it holds). Takeover: this process gives the lease up, the instance takes it; a second
 //! instance starts; the first is killed with SIGKILL, and `/readyz` of the second is polled
 //! every 20 ms until it holds the lease.
 //!
@@ -29,6 +30,7 @@ use std::time::{Duration, Instant};
 use common::{PgDatabase, env_or, get, load_average, ts, wait_ready};
 use jiff::Timestamp;
 use reachcheck::engine::DEFAULT_MAX_DATA_AGE;
+use reachcheck::model::Verdict;
 use reachcheck::{Engine, evaluate};
 
 const TOKEN: &str = "bench-token-0123456789abcdef";
@@ -127,22 +129,22 @@ fn main() {
         .claim_lease("bench", Duration::from_secs(3600))
         .unwrap_or_else(|e| panic!("{e}"));
     store.set_fence(Some(mine.fence()));
-    let mut record = || {
+    let mut record = |evaluation: &reachcheck::engine::Evaluation| {
         let id = store
             .begin_sweep(Timestamp::now(), "bench")
             .unwrap_or_else(|e| panic!("{e}"));
         let t = Instant::now();
         store
-            .record_answers(id, Timestamp::now(), taken_at, &evaluation)
+            .record_answers(id, Timestamp::now(), taken_at, evaluation)
             .unwrap_or_else(|e| panic!("{e}"));
         let (committed, answers) = (Instant::now(), t.elapsed());
         let t = Instant::now();
         store
-            .write_history(Some((id, &evaluation)))
+            .write_history(Some((id, evaluation)))
             .unwrap_or_else(|e| panic!("{e}"));
         (id, committed, answers, t.elapsed())
     };
-    let (_, _, answers, history) = record();
+    let (_, _, answers, history) = record(&evaluation);
     println!(
         "ha: {routes} routes: first sweep recorded in {:.2} s, its history in {:.2} s",
         answers.as_secs_f64(),
@@ -150,8 +152,19 @@ fn main() {
     );
     let follower = Instance::start(&db, dir.path(), "follower");
     let mut followed = Vec::new();
-    for _ in 0..runs {
-        let (id, committed, _, _) = record();
+    let mut changed = 0;
+    for run in 0..runs {
+        // Each sweep turns the verdict of one (message type, recipient) pair in a hundred,
+        // a different hundredth each time.
+        let mut next = evaluation.clone();
+        for a in next.assessments.iter_mut().skip(run % 100).step_by(100) {
+            a.verdict = match a.verdict {
+                Verdict::Readable => Verdict::NotReadable,
+                _ => Verdict::Readable,
+            };
+            changed += 1;
+        }
+        let (id, committed, _, _) = record(&next);
         // The history is written after the commit: the follower is timed from the commit.
         while follower.ready().0 != Some(id) {
             assert!(
@@ -164,9 +177,11 @@ fn main() {
     }
     println!(
         "ha: a sweep recorded to the other instance answering from it: median {:.0} ms, \
-         worst {:.0} ms over {runs} (target ≤ 1 s; load {})",
+         worst {:.0} ms over {runs}, each changing {} of {} pairs (target ≤ 1 s; load {})",
         median(followed.clone()).as_secs_f64() * 1e3,
         followed.iter().max().map_or(0.0, |d| d.as_secs_f64() * 1e3),
+        changed / runs,
+        evaluation.assessments.len(),
         load_average()
     );
 
