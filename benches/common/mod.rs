@@ -1,6 +1,7 @@
 //! What the benches share: the repository's paths, the
 //! synthetic national-scale snapshot (one generator for every bench), a cheap
-//! random number generator, and latency percentiles.
+//! random number generator, latency percentiles, and the closed-loop HTTP load generator of
+//! the pre-send check (`http_api`, `ha`).
 //!
 //! Each bench is its own crate and uses only part of this module.
 #![allow(
@@ -8,10 +9,16 @@
     reason = "each bench crate uses a different part of this module"
 )]
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
 use jiff::Timestamp;
 use reachcheck::evidence::{
     AccessList, AccessListMode, Members, Observed, ResourceEvidence, ResourceMeta, Snapshot,
@@ -398,4 +405,376 @@ impl Drop for PgDatabase {
             ));
         }
     }
+}
+
+/// The API token the benches' servers are given (16 characters or more).
+pub(crate) const TOKEN: &str = "bench-token-0123456789abcdef";
+/// One response body in this many is parsed and checked.
+pub(crate) const SAMPLE_EVERY: u64 = 64;
+
+/// A comma-separated list of positive numbers from the environment, else `default`
+/// (`CONNECTIONS=16,32,64`).
+pub(crate) fn env_list(name: &str, default: &str) -> Vec<usize> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.to_owned())
+        .split(',')
+        .filter_map(|c| c.trim().parse().ok())
+        .filter(|&c| c > 0)
+        .collect()
+}
+
+/// CPU time (user + system) a process has used, from `/proc/PID/stat` (`self` for this one).
+pub(crate) fn cpu_time(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_secs_f64(ticks as f64 / clock_ticks() as f64)
+}
+
+/// CPU time the whole machine spent busy (every state of `/proc/stat`'s `cpu` line but
+/// idle and iowait), over all its cores: the servers, this process, PostgreSQL and anything
+/// else that shares the machine.
+pub(crate) fn machine_busy() -> Duration {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user already).
+    let busy: u64 = f
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|&(i, _)| i != 3 && i != 4)
+        .map(|(_, &t)| t)
+        .sum();
+    Duration::from_secs_f64(busy as f64 / clock_ticks() as f64)
+}
+
+fn clock_ticks() -> u64 {
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100)
+    })
+}
+
+/// Pre-send check bodies (`POST /access/v1/evaluation`), serialised once, for the routes
+/// of a routing table's CSV text (`sender,message_type,recipient`; its header, comments and
+/// blank lines skipped): every route, or `pick` of them chosen at random (with repeats).
+pub(crate) fn evaluation_bodies(csv: &str, pick: Option<usize>) -> Vec<Bytes> {
+    let routes: Vec<(&str, &str, &str)> = csv
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("sender") && !l.trim().is_empty())
+        .filter_map(|l| {
+            let mut f = l.split(',').map(str::trim);
+            Some((f.next()?, f.next()?, f.next()?))
+        })
+        .collect();
+    let chosen: Vec<(&str, &str, &str)> = match pick {
+        Some(n) if !routes.is_empty() => {
+            let mut rng = XorShift::new(0xB0D1_E5E5_5EED_0001);
+            (0..n).map(|_| routes[rng.below(routes.len())]).collect()
+        }
+        _ => routes,
+    };
+    chosen
+        .into_iter()
+        .map(|(sender, message_type, recipient)| {
+            let body = serde_json::json!({
+                "subject": {"type": "organization", "id": sender},
+                "action": {"name": "send", "properties": {"message_type": message_type}},
+                "resource": {"type": "organization", "id": recipient},
+            });
+            Bytes::from(serde_json::to_vec(&body).unwrap_or_else(|e| panic!("{e}")))
+        })
+        .collect()
+}
+
+/// What connections saw in the measured window.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Seen {
+    /// Each counted request's latency, in nanoseconds.
+    pub(crate) latencies: Vec<u64>,
+    pub(crate) non_200: u64,
+    pub(crate) failed: u64,
+    /// Sampled bodies without a boolean `decision`.
+    pub(crate) bad_body: u64,
+    pub(crate) sampled: u64,
+    /// Sampled answers by verdict: `readable`, `not_readable`, `unknown`.
+    pub(crate) verdicts: [u64; 3],
+    /// Sampled answers with the finding `not_swept`: a route the sweep answered from does
+    /// not hold (a bench asking about routes it never recorded).
+    pub(crate) not_swept: u64,
+    /// Answers with status 200, the warm-up's included (each one an audit row).
+    pub(crate) answered: u64,
+}
+
+impl Seen {
+    /// Adds what `other` saw.
+    pub(crate) fn add(&mut self, other: &Seen) {
+        self.latencies.extend_from_slice(&other.latencies);
+        self.non_200 += other.non_200;
+        self.failed += other.failed;
+        self.bad_body += other.bad_body;
+        self.sampled += other.sampled;
+        for (a, b) in self.verdicts.iter_mut().zip(other.verdicts) {
+            *a += b;
+        }
+        self.not_swept += other.not_swept;
+        self.answered += other.answered;
+    }
+
+    /// Failed requests, statuses but 200 and bad sampled bodies.
+    pub(crate) fn errors(&self) -> u64 {
+        self.non_200 + self.failed + self.bad_body
+    }
+
+    /// Checks one sampled answer.
+    fn sample(&mut self, body: &[u8]) {
+        self.sampled += 1;
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+            self.bad_body += 1;
+            return;
+        };
+        if !v["decision"].is_boolean() {
+            self.bad_body += 1;
+        }
+        match v["context"]["verdict"].as_str() {
+            Some("readable") => self.verdicts[0] += 1,
+            Some("not_readable") => self.verdicts[1] += 1,
+            _ => self.verdicts[2] += 1,
+        }
+        let findings = v["context"]["findings"].as_array();
+        if findings.is_some_and(|f| f.iter().any(|f| f["code"] == "not_swept")) {
+            self.not_swept += 1;
+        }
+    }
+}
+
+/// Phases of one run, as instants.
+#[derive(Clone, Copy)]
+struct Window {
+    counted_from: Instant,
+    until: Instant,
+}
+
+/// What one closed-loop run measured.
+pub(crate) struct Load {
+    /// What the connections to each target saw, in the targets' order.
+    pub(crate) per_target: Vec<Seen>,
+    /// The measured window.
+    pub(crate) wall: Duration,
+    /// CPU time each group of watched processes (summed) and this process used in it.
+    pub(crate) watched_cpu: Vec<Duration>,
+    pub(crate) client_cpu: Duration,
+    /// CPU time the whole machine was busy in it.
+    pub(crate) machine_cpu: Duration,
+}
+
+impl Load {
+    /// What every connection saw.
+    pub(crate) fn all(&self) -> Seen {
+        let mut all = Seen::default();
+        for s in &self.per_target {
+            all.add(s);
+        }
+        all
+    }
+
+    /// CPU time as cores busy over the window.
+    pub(crate) fn cores(&self, cpu: Duration) -> f64 {
+        cpu.as_secs_f64() / self.wall.as_secs_f64()
+    }
+}
+
+/// The load generator's tokio runtime: `threads` workers.
+pub(crate) fn client_runtime(threads: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `connections` keep-alive HTTP/1.1 connections (hyper's client connection, no pool),
+/// spread round-robin over `targets`, each sending one pre-send check at a time (closed
+/// loop) with a body picked at random from `bodies`, for `warmup` (not counted) and then
+/// `duration`. Any status but 200, any failed request and any sampled body (one in
+/// [`SAMPLE_EVERY`]) without a boolean `decision` is an error. The CPU time of each group
+/// of processes in `watched` (the servers, say), of this one and of the machine is read
+/// over the measured window.
+pub(crate) fn closed_loop(
+    rt: &tokio::runtime::Runtime,
+    targets: &[SocketAddr],
+    watched: &[&[u32]],
+    bodies: &Arc<Vec<Bytes>>,
+    connections: usize,
+    warmup: Duration,
+    duration: Duration,
+) -> Load {
+    assert!(!targets.is_empty() && !bodies.is_empty());
+    let start = Instant::now();
+    let window = Window {
+        counted_from: start + warmup,
+        until: start + warmup + duration,
+    };
+    let tasks: Vec<_> = (0..connections)
+        .map(|i| {
+            let target = i % targets.len();
+            let task = rt.spawn(connection(
+                targets[target],
+                Arc::clone(bodies),
+                window,
+                0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1),
+            ));
+            (target, task)
+        })
+        .collect();
+    let groups = || -> Vec<Duration> {
+        watched
+            .iter()
+            .map(|g| g.iter().map(|p| cpu_time(&p.to_string())).sum())
+            .collect()
+    };
+    // The CPU used in the measured window.
+    std::thread::sleep(
+        window
+            .counted_from
+            .saturating_duration_since(Instant::now()),
+    );
+    let (watched0, client0, machine0, wall0) =
+        (groups(), cpu_time("self"), machine_busy(), Instant::now());
+    std::thread::sleep(window.until.saturating_duration_since(Instant::now()));
+    let (watched1, client1, machine1, wall) =
+        (groups(), cpu_time("self"), machine_busy(), wall0.elapsed());
+    let mut per_target = vec![Seen::default(); targets.len()];
+    for (target, task) in tasks {
+        let s = rt
+            .block_on(task)
+            .unwrap_or_else(|e| panic!("a connection task failed: {e}"));
+        per_target[target].add(&s);
+    }
+    Load {
+        per_target,
+        wall,
+        watched_cpu: watched1
+            .iter()
+            .zip(watched0)
+            .map(|(after, before)| after.saturating_sub(before))
+            .collect(),
+        client_cpu: client1.saturating_sub(client0),
+        machine_cpu: machine1.saturating_sub(machine0),
+    }
+}
+
+async fn connect(
+    addr: SocketAddr,
+) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, String> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
+/// One keep-alive connection sending requests one after another until the window ends.
+async fn connection(addr: SocketAddr, bodies: Arc<Vec<Bytes>>, window: Window, seed: u64) -> Seen {
+    let host = HeaderValue::from_str(&addr.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let auth = HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap_or_else(|e| panic!("{e}"));
+    let json = HeaderValue::from_static("application/json");
+    let mut rng = XorShift::new(seed);
+    let mut seen = Seen {
+        latencies: Vec::with_capacity(1 << 16),
+        ..Seen::default()
+    };
+    let mut sender = None;
+    let mut n: u64 = 0;
+    while Instant::now() < window.until {
+        let s = match &mut sender {
+            Some(s) => s,
+            None => match connect(addr).await {
+                Ok(s) => sender.insert(s),
+                Err(_) => {
+                    seen.failed += 1;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        if s.ready().await.is_err() {
+            seen.failed += 1;
+            sender = None;
+            continue;
+        }
+        let mut req = Request::new(Full::new(bodies[rng.below(bodies.len())].clone()));
+        *req.method_mut() = Method::POST;
+        *req.uri_mut() = hyper::Uri::from_static("/access/v1/evaluation");
+        let h = req.headers_mut();
+        h.insert(HOST, host.clone());
+        h.insert(AUTHORIZATION, auth.clone());
+        h.insert(CONTENT_TYPE, json.clone());
+        let started = Instant::now();
+        let exchange = async {
+            let resp = s.send_request(req).await.map_err(|e| e.to_string())?;
+            let status = resp.status();
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>((status, body.to_bytes()))
+        };
+        // A server that stops answering must not hold the run up past its window.
+        let result = tokio::time::timeout(Duration::from_secs(10), exchange)
+            .await
+            .unwrap_or_else(|_| Err("no answer within 10 s".to_owned()));
+        let took = started.elapsed().as_nanos() as u64;
+        let counted = started >= window.counted_from;
+        n += 1;
+        match result {
+            Ok((status, body)) => {
+                if status == StatusCode::OK {
+                    seen.answered += 1;
+                }
+                if !counted {
+                    continue;
+                }
+                seen.latencies.push(took);
+                if status != StatusCode::OK {
+                    seen.non_200 += 1;
+                } else if n.is_multiple_of(SAMPLE_EVERY) {
+                    seen.sample(&body);
+                }
+            }
+            Err(_) => {
+                if counted {
+                    seen.failed += 1;
+                }
+                sender = None;
+            }
+        }
+    }
+    seen
 }
