@@ -387,6 +387,45 @@ impl PgDatabase {
         })
     }
 
+    /// The server's processes: the postmaster and every process it started (a backend per
+    /// connection, its background workers), for their CPU time.
+    pub(crate) fn server_processes(&self) -> Vec<u32> {
+        let ppid = |pid: u32| -> Option<u32> {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // The field after the state, which follows the command name.
+            stat.rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()
+        };
+        let mut client = self
+            .config
+            .connect(postgres::NoTls)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let backend = client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .map(|r| r.get::<_, i32>(0) as u32)
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Read while the backend is there: it ends with the connection.
+        let postmaster = ppid(backend);
+        drop(client);
+        let Some(postmaster) = postmaster else {
+            return Vec::new(); // on another machine, or in another PID namespace
+        };
+        let mut pids = vec![postmaster];
+        if let Ok(dir) = std::fs::read_dir("/proc") {
+            for entry in dir.flatten() {
+                let pid = entry.file_name().to_str().and_then(|n| n.parse().ok());
+                if let Some(pid) = pid.filter(|&p| ppid(p) == Some(postmaster)) {
+                    pids.push(pid);
+                }
+            }
+        }
+        pids
+    }
+
     /// A store on it, migrated first.
     pub(crate) fn open(&self) -> reachcheck::store::Store {
         use reachcheck::store::Store;
