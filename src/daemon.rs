@@ -686,31 +686,31 @@ impl Daemon {
                     expires_in_ms: Some(lease.expires_ms - lease.now_ms),
                 }
             }
-            failed => {
-                let reason = match failed {
-                    Ok(Err(e)) => e.to_string(),
-                    Err(e) => e.to_string(),
-                    Ok(Ok(_)) => unreachable!("handled above"),
-                };
-                // Not renewed: held only while the last renewal lasts.
-                let held = was_held && lock(&self.held_until).is_some_and(|t| t > Instant::now());
-                tracing::warn!(error = %reason, held, "the sweeper's lease could not be renewed");
-                LeaseView {
-                    held,
-                    ..was.as_deref().cloned().unwrap_or(LeaseView {
-                        instance: self.instance.clone(),
-                        held,
-                        holder: None,
-                        token: None,
-                        expires_in_ms: None,
-                    })
-                }
-            }
+            Ok(Err(e)) => self.lease_not_renewed(e.to_string(), was.as_deref()),
+            Err(e) => self.lease_not_renewed(e.to_string(), was.as_deref()),
         };
         let held = view.held;
         self.shared.metrics.lease_held.set(i64::from(held));
         self.shared.lease.store(Some(Arc::new(view)));
         held
+    }
+
+    /// The lease as this instance sees it when it could not be claimed or renewed:
+    /// held only while the last renewal lasts.
+    fn lease_not_renewed(&self, reason: String, was: Option<&LeaseView>) -> LeaseView {
+        let held = was.is_some_and(|v| v.held)
+            && lock(&self.held_until).is_some_and(|t| t > Instant::now());
+        tracing::warn!(error = %reason, held, "the sweeper's lease could not be renewed");
+        LeaseView {
+            held,
+            ..was.cloned().unwrap_or(LeaseView {
+                instance: self.instance.clone(),
+                held,
+                holder: None,
+                token: None,
+                expires_in_ms: None,
+            })
+        }
     }
 
     /// On an instance that does not sweep: answers from the latest sweep another instance

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::daemon::TOKEN;
 use crate::fixture::{BAD, GOOD, SENDER, World, route, stderr, stdout};
 use crate::outcomes::{RESOURCE, SCOPE, Stand, ids_of, letter, live_config, stand, wait_for};
 
@@ -62,17 +61,7 @@ fn count(store: &Path, sql: &str) -> i64 {
         .unwrap_or(0)
 }
 
-pub(crate) async fn metrics(base: &str) -> String {
-    reqwest::Client::new()
-        .get(format!("{base}/metrics"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
+pub(crate) use crate::fixture::metrics;
 
 /// The value of a metric line starting with `name` (exactly, labels included).
 pub(crate) fn metric(text: &str, name: &str) -> f64 {

@@ -298,3 +298,16 @@ pub(crate) fn bad_gets_a_reader(w: &World, yes: bool) {
     )
     .unwrap();
 }
+
+/// The Prometheus text of a daemon's `/metrics` at `base` (with the tests' API token).
+pub(crate) async fn metrics(base: &str) -> String {
+    reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .bearer_auth(crate::daemon::TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}

@@ -107,16 +107,8 @@ async fn mid_sweep(db: &PgDatabase, p: &Proc) -> i64 {
 }
 
 /// A metric's value on an instance.
-async fn metric(c: &reqwest::Client, p: &Proc, name: &str) -> f64 {
-    let text = c
-        .get(format!("{}/metrics", p.base))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+async fn metric(p: &Proc, name: &str) -> f64 {
+    let text = crate::fixture::metrics(&p.base).await;
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
         .unwrap_or_else(|| panic!("no {name} in\n{text}"))
@@ -271,14 +263,14 @@ async fn three_instances(db: &PgDatabase) {
     // The sweeper's later sweeps reached the others as changes to the answers they held,
     // not as every answer read again.
     for (i, p) in all.iter().enumerate().filter(|(i, _)| *i != sweeper) {
-        let applied = metric(&c, p, "reachcheck_sweeps_followed_total{how=\"changes\"}").await;
+        let applied = metric(p, "reachcheck_sweeps_followed_total{how=\"changes\"}").await;
         assert!(
             applied >= 2.0,
             "instance {}: {applied} sweeps followed by their changes",
             names[i]
         );
         // Told of them by PostgreSQL (LISTEN/NOTIFY), not only by looking.
-        let heard = metric(&c, p, "reachcheck_sweep_notices_total").await;
+        let heard = metric(p, "reachcheck_sweep_notices_total").await;
         assert!(heard >= 3.0, "instance {}: {heard} notices heard", names[i]);
     }
 
@@ -329,7 +321,7 @@ async fn three_instances(db: &PgDatabase) {
     until(
         Duration::from_secs(15),
         "the late write refused",
-        || async { metric(&c, resumed, "reachcheck_fenced_writes_total").await >= 1.0 },
+        || async { metric(resumed, "reachcheck_fenced_writes_total").await >= 1.0 },
     )
     .await;
     assert!(
@@ -339,7 +331,7 @@ async fn three_instances(db: &PgDatabase) {
         "{}",
         resumed.log()
     );
-    assert_eq!(metric(&c, resumed, "reachcheck_lease_held").await, 0.0);
+    assert_eq!(metric(resumed, "reachcheck_lease_held").await, 0.0);
     let all: Vec<&Proc> = procs.iter().flatten().collect();
     let (held, _) = states(&c, &all).await;
     assert_eq!(held.len(), 1, "one sweeper after the resume");

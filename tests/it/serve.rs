@@ -361,15 +361,7 @@ async fn serve_answers_like_check_and_precheck_holds_auth_and_reloads_safely() {
     checks += 2;
 
     // Metrics and findings.
-    let m = c
-        .get(format!("{}/metrics", p.base))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = crate::fixture::metrics(&p.base).await;
     let summary = |v: &str| routes.iter().filter(|r| r["verdict"] == v).count();
     for line in [
         format!(
