@@ -143,18 +143,28 @@ async fn states(c: &reqwest::Client, all: &[&Proc]) -> (Vec<usize>, Vec<Option<i
     (held, sweeps)
 }
 
-#[test]
-fn three_instances_one_sweeper_every_one_answers_and_a_deposed_sweeper_cannot_write() {
-    // The PostgreSQL client blocks: used outside the runtime that drives the instances.
-    let Some(server) = pg_server() else { return };
-    let db = PgDatabase::new(server);
+/// A new database with the schema, on the tests' server (`None`: no server to test on).
+fn migrated() -> Option<PgDatabase> {
+    let db = PgDatabase::new(pg_server()?);
     Store::migrate_postgres(&db.config, &db.shown()).unwrap();
+    Some(db)
+}
+
+/// Runs `test` on a runtime of its own. The PostgreSQL client blocks: the database is made,
+/// read and dropped outside that runtime.
+fn drive<T>(test: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap()
-        .block_on(three_instances(&db));
+        .block_on(test)
+}
+
+#[test]
+fn three_instances_one_sweeper_every_one_answers_and_a_deposed_sweeper_cannot_write() {
+    let Some(db) = migrated() else { return };
+    drive(three_instances(&db));
     // The store is whole: every sweep ended (or was refused, or cut by the kill), each
     // history written, and the current verdicts are the latest sweep's.
     let store = Store::open_postgres_existing(&db.config, &db.shown()).unwrap();
@@ -454,12 +464,7 @@ fn postgresql_stopped_and_started_under_load_checks_go_on_writes_resume_no_audit
     let server = OwnServer::start();
     Store::migrate_postgres(&server.config(), &server.url).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let answered = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(under_load(&server, dir.path()));
+    let answered = drive(under_load(&server, dir.path()));
     // Every check answered has its audit row (the instances were stopped after the rows
     // were written; see `under_load`).
     let store = Store::open_postgres_existing(&server.config(), &server.url).unwrap();
@@ -569,15 +574,8 @@ async fn under_load(server: &OwnServer, dir: &Path) -> u64 {
 /// instance stored (told by `NOTIFY`), and at once, not at its next poll.
 #[test]
 fn any_instance_takes_events_each_message_is_stored_once_and_only_the_sweeper_alerts() {
-    let Some(server) = pg_server() else { return };
-    let db = PgDatabase::new(server);
-    Store::migrate_postgres(&db.config, &db.shown()).unwrap();
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(events_on_two(&db));
+    let Some(db) = migrated() else { return };
+    drive(events_on_two(&db));
 }
 
 /// A one-number query on the store (on a blocking thread: the client blocks).

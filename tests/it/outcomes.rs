@@ -485,24 +485,7 @@ async fn a_message_to_a_never_reading_recipient_alerts_at_its_deadline_with_the_
         &w,
         &["--reading", &format!("default=prompt:5m,{BAD}=never")],
     );
-    let got = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
-    let hook = {
-        let keep = Arc::clone(&got);
-        let app = axum::Router::new().route(
-            "/hook",
-            axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
-                let keep = Arc::clone(&keep);
-                async move {
-                    keep.lock().unwrap().push(v);
-                    "ok"
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        url
-    };
+    let (hook, got) = crate::events::alert_hook().await;
     let config = live_config(
         &w,
         &s,
