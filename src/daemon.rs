@@ -395,9 +395,12 @@ pub struct Daemon {
     /// The connection delivered message alerts are marked with (fenced with the lease).
     alert_store: Arc<Mutex<Store>>,
     /// On a store shared by several daemons (PostgreSQL): the connection the sweeper's
-    /// lease is claimed and renewed with, and the latest sweep watched with; never held
-    /// for long, so renewing never waits for a sweep being written.
+    /// lease is claimed and renewed with. A claim waits for the holder's write under way
+    /// (its fence holds the lease row), up to a history's whole transaction.
     lease_store: Option<Arc<Mutex<Store>>>,
+    /// On a store shared by several daemons: the connection the latest sweep is watched and
+    /// read with, its own so that following never waits for a claim that waits.
+    follow_store: Option<Arc<Mutex<Store>>>,
     /// This instance's name among the daemons on the store.
     instance: String,
     /// Until when the lease last renewed lasts, by this process's clock (measured from
@@ -498,9 +501,12 @@ impl Daemon {
         let audit_store = open()?;
         let alert_store = open()?;
         // Several daemons may share a PostgreSQL store: one sweeps, under a lease.
-        let lease_store = match address {
-            StoreAddress::Postgres(_) => Some(Arc::new(Mutex::new(open()?))),
-            StoreAddress::Sqlite(_) => None,
+        let (lease_store, follow_store) = match address {
+            StoreAddress::Postgres(_) => (
+                Some(Arc::new(Mutex::new(open()?))),
+                Some(Arc::new(Mutex::new(open()?))),
+            ),
+            StoreAddress::Sqlite(_) => (None, None),
         };
         let instance = inputs
             .settings
@@ -592,6 +598,7 @@ impl Daemon {
             incomplete: Mutex::new(rustc_hash::FxHashSet::default()),
             alert_store: Arc::new(Mutex::new(alert_store)),
             lease_store,
+            follow_store,
             instance,
             held_until: Mutex::new(None),
             listener: Mutex::new(match address {
@@ -718,7 +725,7 @@ impl Daemon {
     /// the answers held when the store has them, else by reading every answer. Returns
     /// the sweep now answered from.
     pub async fn follow_once(&self) -> Result<Option<SweepId>, StoreError> {
-        let Some(store) = &self.lease_store else {
+        let Some(store) = &self.follow_store else {
             return Ok(None);
         };
         if self.shared.is_sweeper() {

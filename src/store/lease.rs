@@ -78,7 +78,9 @@ impl StoreError {
 impl Store {
     /// Claims the sweeper's lease for `holder` for `ttl`, or renews it: granted when
     /// nobody holds it, when its holder's time has run out, or to its holder (the token
-    /// kept). Returns the lease as it stands after: held by `holder` or by another.
+    /// kept). Returns the lease as it stands after: held by `holder` or by another. The
+    /// time runs from when the row is written, not from when the claim was asked: a claim
+    /// that waited for a holder's write under way is not granted a lease already spent.
     pub fn claim_lease(&self, holder: &str, ttl: Duration) -> Result<Lease, StoreError> {
         let now = now_ms(&self.db);
         let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
@@ -91,7 +93,7 @@ impl Store {
                         token = CASE WHEN sweeper_lease.holder = excluded.holder
                                      THEN sweeper_lease.token ELSE sweeper_lease.token + 1 END,
                         holder = excluded.holder,
-                        expires_ms = excluded.expires_ms
+                        expires_ms = {now} + ?2
                      WHERE sweeper_lease.holder = excluded.holder
                         OR sweeper_lease.expires_ms <= {now}"
                 ),
