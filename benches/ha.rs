@@ -12,8 +12,9 @@
 //! serve` on the same store, its routes and an empty snapshot, `--interval 87600h`) only
 //! follows; it then records `RUNS` sweeps (`Store::record_answers`, then the history), each
 //! with the verdict of one (message type, recipient) pair in a hundred turned, and polls the
-//! instance's `/readyz` every 5 ms from each commit until it answers from that sweep (told
-//! by `LISTEN`, it applies the sweep's changes to the answers it holds). Takeover: this
+//! instance's `/readyz` every 5 ms from the commit of each sweep's answers until it answers
+//! from that sweep (told by `LISTEN`, it applies the sweep's changes to the answers it
+//! holds), on a thread of its own while this process writes the sweep's history. Takeover: this
 //! process gives the lease up, the instance takes it; a second instance starts; the first
 //! is killed with SIGKILL, and `/readyz` of the second is polled every 20 ms until it holds
 //! the lease.
@@ -114,12 +115,37 @@ impl Instance {
 
     /// `/readyz`: the sweep answered from, and whether this instance holds the lease.
     fn ready(&self) -> (Option<i64>, bool) {
-        let Some((_, body)) = get(self.addr, "/readyz") else {
-            return (None, false);
-        };
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        (v["sweep_id"].as_i64(), v["lease"]["held"] == true)
+        ready_at(self.addr)
     }
+}
+
+/// `/readyz` of the instance at `addr`: the sweep answered from, and whether it holds the
+/// lease.
+fn ready_at(addr: SocketAddr) -> (Option<i64>, bool) {
+    let Some((_, body)) = get(addr, "/readyz") else {
+        return (None, false);
+    };
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    (v["sweep_id"].as_i64(), v["lease"]["held"] == true)
+}
+
+/// From `committed`, polls the instance at `addr` every 5 ms until it answers from sweep
+/// `id` (on a thread of its own, while the sweep's history is being written); the time.
+fn time_following(
+    addr: SocketAddr,
+    id: i64,
+    committed: Instant,
+) -> std::thread::JoinHandle<Duration> {
+    std::thread::spawn(move || {
+        while ready_at(addr).0 != Some(id) {
+            assert!(
+                committed.elapsed() < Duration::from_secs(60),
+                "not followed within a minute"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        committed.elapsed()
+    })
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -287,7 +313,9 @@ fn main() {
         .claim_lease("bench", Duration::from_secs(3600))
         .unwrap_or_else(|e| panic!("{e}"));
     store.set_fence(Some(mine.fence()));
-    let mut record = |evaluation: &reachcheck::engine::Evaluation| {
+    // Records a sweep in its two steps; `follower`, when given, is timed from the first
+    // step's commit to answering from the sweep, while the second is written.
+    let mut record = |evaluation: &reachcheck::engine::Evaluation, follower: Option<SocketAddr>| {
         let id = store
             .begin_sweep(Timestamp::now(), "bench")
             .unwrap_or_else(|e| panic!("{e}"));
@@ -296,13 +324,16 @@ fn main() {
             .record_answers(id, Timestamp::now(), taken_at, evaluation)
             .unwrap_or_else(|e| panic!("{e}"));
         let (committed, answers) = (Instant::now(), t.elapsed());
+        let timer = follower.map(|addr| time_following(addr, id, committed));
         let t = Instant::now();
         store
             .write_history(Some((id, evaluation)))
             .unwrap_or_else(|e| panic!("{e}"));
-        (id, committed, answers, t.elapsed())
+        let history = t.elapsed();
+        let followed = timer.map(|t| t.join().unwrap_or_else(|_| panic!("not followed")));
+        (id, followed, answers, history)
     };
-    let (_, _, answers, history) = record(&evaluation);
+    let (_, _, answers, history) = record(&evaluation, None);
     println!(
         "ha: {routes} routes: first sweep recorded in {:.2} s, its history in {:.2} s",
         answers.as_secs_f64(),
@@ -323,17 +354,9 @@ fn main() {
             };
             changed += 1;
         }
-        let (id, committed, _, _) = record(&next);
+        let (id, took, _, _) = record(&next, Some(follower.addr));
         last = id;
-        // The history is written after the commit: the follower is timed from the commit.
-        while follower.ready().0 != Some(id) {
-            assert!(
-                committed.elapsed() < Duration::from_secs(60),
-                "not followed within a minute"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        followed.push(committed.elapsed());
+        followed.extend(took);
     }
     println!(
         "ha: a sweep recorded to the other instance answering from it: median {:.0} ms, \

@@ -732,6 +732,7 @@ impl Daemon {
             return Ok(None); // its own sweeps swap the answers
         }
         let served = self.shared.verifier.sweep();
+        let begun = Instant::now();
         let read = |whole: bool| {
             let store = Arc::clone(store);
             async move {
@@ -790,6 +791,7 @@ impl Daemon {
         tracing::info!(
             sweep = id,
             how,
+            elapsed_ms = begun.elapsed().as_millis() as u64,
             "answering from the sweep the sweeper recorded"
         );
         let index = Arc::clone(&inputs.route_index);
@@ -1854,7 +1856,8 @@ async fn follower(daemon: Arc<Daemon>, shutdown: CancellationToken) {
                             }
                             failing = false;
                             listening.store(true, std::sync::atomic::Ordering::Relaxed);
-                            if got.sweep.is_some() {
+                            if let Some(sweep) = got.sweep {
+                                tracing::debug!(sweep, "told of a recorded sweep");
                                 notices.inc();
                                 heard.notify_one();
                             }
